@@ -1,0 +1,87 @@
+//! Typed errors.
+//!
+//! Every error a user can provoke carries the information needed to fix it: the file, line and
+//! column for a malformed problem file, the violated bound for an unstable setting, the grid
+//! location for a non-finite value. [`HjbError::exit_code`] maps them onto the CLI contract of
+//! `DESIGN.md` §6: `2` for bad input, `1` for a numerical failure.
+
+use std::path::PathBuf;
+
+/// Where in a problem file something was found (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// All errors of the library.
+#[derive(Debug, thiserror::Error)]
+pub enum HjbError {
+    /// The problem file could not be read at all.
+    #[error("cannot read problem file {path}: {source}")]
+    ReadFile { path: PathBuf, source: std::io::Error },
+
+    /// The problem file is not valid TOML or does not match the schema.
+    #[error("{location}: {message}")]
+    ProblemFile { location: Location, message: String },
+
+    /// A value in the problem file is well-formed TOML but not acceptable.
+    #[error("{location}: field `{field}`: {message}\n  hint: {hint}")]
+    InvalidField { location: Location, field: String, message: String, hint: String },
+
+    /// A problem built in code (not from a file) is inconsistent.
+    #[error("invalid problem: {field}: {message}")]
+    InvalidProblem { field: String, message: String },
+
+    /// A command-line override is not acceptable.
+    #[error("invalid option {option}: {message}")]
+    InvalidOption { option: String, message: String },
+
+    /// The requested explicit time step violates the monotonicity (CFL) bound.
+    #[error(
+        "time step {time_step:e} exceeds the CFL bound {time_step_max:e} of the {scheme} scheme \
+         (Δt · max Σ_i |f_i|/h_i = {cfl:.3} > 1); use --time-step ≤ {time_step_max:e}, or drop \
+         --time-step and let --cfl (≤ 1) choose it"
+    )]
+    CflViolated { scheme: String, time_step: f64, time_step_max: f64, cfl: f64 },
+
+    /// A value became NaN or infinite during a solve.
+    #[error(
+        "non-finite value {value} at step {step} (t = {time}) at grid node {index:?} = {point:?}; \
+         the scheme blew up or a formula is undefined there (check divisions, log, sqrt)"
+    )]
+    NonFinite { step: usize, time: f64, index: Vec<usize>, point: Vec<f64>, value: f64 },
+
+    /// A numerical procedure (Riccati solver, reference) failed.
+    #[error("numerical failure: {0}")]
+    Numerical(String),
+
+    /// Writing a result failed.
+    #[error("cannot write {path}: {message}")]
+    Output { path: PathBuf, message: String },
+}
+
+impl HjbError {
+    /// Exit code per the CLI contract: 2 = bad input, 1 = numerical failure or I/O trouble.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            HjbError::ReadFile { .. }
+            | HjbError::ProblemFile { .. }
+            | HjbError::InvalidField { .. }
+            | HjbError::InvalidProblem { .. }
+            | HjbError::InvalidOption { .. }
+            | HjbError::CflViolated { .. } => 2,
+            HjbError::NonFinite { .. } | HjbError::Numerical(_) | HjbError::Output { .. } => 1,
+        }
+    }
+}
+
+/// Result alias of the library.
+pub type Result<T> = std::result::Result<T, HjbError>;

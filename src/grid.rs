@@ -1,0 +1,244 @@
+//! Tensor grids in 1–6 dimensions.
+//!
+//! Axis k has `n_k` nodes `x_k[i] = lower_k + i·h_k`. On a bounded axis `h_k = (upper_k −
+//! lower_k)/(n_k − 1)` and both ends are nodes; on a periodic axis `h_k = (upper_k − lower_k)/n_k`
+//! and `upper_k` is identified with `lower_k` (it is not a node). Nodes are stored in row-major
+//! (C) order — the last axis varies fastest — which is also the order of the HDF5 datasets.
+
+use crate::error::{HjbError, Result};
+
+/// Largest number of state dimensions the solver supports.
+pub const MAX_DIMENSIONS: usize = 6;
+
+/// One axis of the grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    pub name: String,
+    pub lower: f64,
+    pub upper: f64,
+    pub points: usize,
+    pub periodic: bool,
+}
+
+impl Axis {
+    /// Node spacing `h`.
+    pub fn spacing(&self) -> f64 {
+        let intervals = if self.periodic { self.points } else { self.points - 1 };
+        (self.upper - self.lower) / intervals as f64
+    }
+
+    /// Coordinate of node `index`.
+    pub fn coordinate(&self, index: usize) -> f64 {
+        self.lower + index as f64 * self.spacing()
+    }
+
+    /// All node coordinates.
+    pub fn coordinates(&self) -> Vec<f64> {
+        (0..self.points).map(|index| self.coordinate(index)).collect()
+    }
+}
+
+/// A tensor-product grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    axes: Vec<Axis>,
+    strides: Vec<usize>,
+    node_count: usize,
+}
+
+impl Grid {
+    /// Build a grid; checks 1–6 axes, at least 2 points each, finite increasing bounds.
+    pub fn new(axes: Vec<Axis>) -> Result<Grid> {
+        if axes.is_empty() || axes.len() > MAX_DIMENSIONS {
+            return Err(HjbError::InvalidProblem {
+                field: "state".to_string(),
+                message: format!(
+                    "{} state axes given; hjb supports 1 to {MAX_DIMENSIONS}",
+                    axes.len()
+                ),
+            });
+        }
+        for axis in &axes {
+            if axis.points < 2 {
+                return Err(HjbError::InvalidProblem {
+                    field: format!("state {}.points", axis.name),
+                    message: format!("{} points; an axis needs at least 2", axis.points),
+                });
+            }
+            if !(axis.lower.is_finite() && axis.upper.is_finite() && axis.lower < axis.upper) {
+                return Err(HjbError::InvalidProblem {
+                    field: format!("state {}.bounds", axis.name),
+                    message: format!(
+                        "bounds [{}, {}] must be finite with lower < upper",
+                        axis.lower, axis.upper
+                    ),
+                });
+            }
+        }
+        let mut strides = vec![1usize; axes.len()];
+        for k in (0..axes.len().saturating_sub(1)).rev() {
+            strides[k] = strides[k + 1] * axes[k + 1].points;
+        }
+        let node_count = axes.iter().map(|axis| axis.points).product();
+        Ok(Grid { axes, strides, node_count })
+    }
+
+    pub fn axes(&self) -> &[Axis] {
+        &self.axes
+    }
+
+    pub fn dimension(&self) -> usize {
+        self.axes.len()
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.node_count
+    }
+
+    /// Points per axis (the array shape).
+    pub fn shape(&self) -> Vec<usize> {
+        self.axes.iter().map(|axis| axis.points).collect()
+    }
+
+    /// Flat-index step of a unit move along each axis.
+    pub fn strides(&self) -> &[usize] {
+        &self.strides
+    }
+
+    pub fn spacings(&self) -> Vec<f64> {
+        self.axes.iter().map(Axis::spacing).collect()
+    }
+
+    /// Multi-index of a flat node index, written into `index`.
+    pub fn unravel_inplace(&self, mut flat: usize, index: &mut [usize]) {
+        for k in 0..self.axes.len() {
+            index[k] = flat / self.strides[k];
+            flat %= self.strides[k];
+        }
+    }
+
+    pub fn unravel(&self, flat: usize) -> Vec<usize> {
+        let mut index = vec![0; self.dimension()];
+        self.unravel_inplace(flat, &mut index);
+        index
+    }
+
+    /// Coordinates of a flat node index.
+    pub fn point(&self, flat: usize) -> Vec<f64> {
+        self.unravel(flat)
+            .iter()
+            .zip(&self.axes)
+            .map(|(index, axis)| axis.coordinate(*index))
+            .collect()
+    }
+
+    /// One column per axis: the coordinate of every node along that axis (for tabulating
+    /// formulas over the grid).
+    pub fn coordinate_columns(&self) -> Vec<Vec<f64>> {
+        let mut columns = vec![vec![0.0; self.node_count]; self.dimension()];
+        let mut index = vec![0; self.dimension()];
+        for flat in 0..self.node_count {
+            self.unravel_inplace(flat, &mut index);
+            for (k, column) in columns.iter_mut().enumerate() {
+                column[flat] = self.axes[k].coordinate(index[k]);
+            }
+        }
+        columns
+    }
+
+    /// Whether the node lies on the first or last node of a non-periodic axis.
+    pub fn is_boundary(&self, index: &[usize]) -> bool {
+        self.axes
+            .iter()
+            .zip(index)
+            .any(|(axis, i)| !axis.periodic && (*i == 0 || *i + 1 == axis.points))
+    }
+
+    /// Multilinear interpolation of nodal `values` at `point` (clamped to the box on bounded
+    /// axes, wrapped on periodic ones). Monotone: the weights are nonnegative and sum to one.
+    pub fn interpolate(&self, values: &[f64], point: &[f64]) -> f64 {
+        let dimension = self.dimension();
+        let mut base = [0usize; MAX_DIMENSIONS];
+        let mut upper = [0usize; MAX_DIMENSIONS];
+        let mut fraction = [0.0f64; MAX_DIMENSIONS];
+        for k in 0..dimension {
+            let axis = &self.axes[k];
+            let h = axis.spacing();
+            let mut position = (point[k] - axis.lower) / h;
+            if axis.periodic {
+                position = position.rem_euclid(axis.points as f64);
+                let cell = (position.floor() as usize).min(axis.points - 1);
+                base[k] = cell;
+                upper[k] = (cell + 1) % axis.points;
+                fraction[k] = position - cell as f64;
+            } else {
+                position = position.clamp(0.0, (axis.points - 1) as f64);
+                let cell = (position.floor() as usize).min(axis.points - 2);
+                base[k] = cell;
+                upper[k] = cell + 1;
+                fraction[k] = position - cell as f64;
+            }
+        }
+        let mut total = 0.0;
+        for corner in 0..(1usize << dimension) {
+            let mut weight = 1.0;
+            let mut flat = 0;
+            for k in 0..dimension {
+                if corner >> k & 1 == 1 {
+                    weight *= fraction[k];
+                    flat += upper[k] * self.strides[k];
+                } else {
+                    weight *= 1.0 - fraction[k];
+                    flat += base[k] * self.strides[k];
+                }
+            }
+            if weight != 0.0 {
+                total += weight * values[flat];
+            }
+        }
+        total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn axis(name: &str, lower: f64, upper: f64, points: usize, periodic: bool) -> Axis {
+        Axis { name: name.to_string(), lower, upper, points, periodic }
+    }
+
+    #[test]
+    fn indexing_round_trips() {
+        let grid = Grid::new(vec![axis("x", -1.0, 1.0, 5, false), axis("y", 0.0, 1.0, 3, true)])
+            .unwrap();
+        assert_eq!(grid.node_count(), 15);
+        assert_eq!(grid.strides(), &[3, 1]);
+        assert_eq!(grid.unravel(7), vec![2, 1]);
+        assert_eq!(grid.point(7), vec![0.0, 1.0 / 3.0]);
+    }
+
+    #[test]
+    fn interpolation_is_exact_for_multilinear_functions() {
+        let grid = Grid::new(vec![axis("x", -1.0, 2.0, 7, false), axis("y", 0.0, 1.0, 4, false)])
+            .unwrap();
+        let function = |x: f64, y: f64| 1.0 + 2.0 * x - 3.0 * y + 0.5 * x * y;
+        let values: Vec<f64> = (0..grid.node_count())
+            .map(|flat| {
+                let p = grid.point(flat);
+                function(p[0], p[1])
+            })
+            .collect();
+        for point in [[0.3, 0.7], [-0.95, 0.01], [1.99, 0.5]] {
+            let interpolated = grid.interpolate(&values, &point);
+            assert!((interpolated - function(point[0], point[1])).abs() < 1e-13);
+        }
+    }
+
+    #[test]
+    fn rejects_degenerate_axes() {
+        assert!(Grid::new(vec![axis("x", 0.0, 1.0, 1, false)]).is_err());
+        assert!(Grid::new(vec![axis("x", 1.0, 0.0, 5, false)]).is_err());
+        assert!(Grid::new(vec![]).is_err());
+    }
+}

@@ -1,0 +1,774 @@
+//! Formulas: parsed once, constant-folded, compiled to a stack program evaluated over whole arrays.
+//!
+//! Grammar (precedence from low to high, `^` is right-associative and binds tighter than unary
+//! minus, so `-x^2 = -(x^2)`):
+//!
+//! ```text
+//! expression := term (('+' | '-') term)*
+//! term       := unary (('*' | '/') unary)*
+//! unary      := ('-' | '+') unary | power
+//! power      := primary ('^' unary)?
+//! primary    := number | name | name '(' expression (',' expression)* ')' | '(' expression ')'
+//! ```
+//!
+//! Functions: `sin cos tan exp log sqrt abs tanh sign floor` (one argument), `min max` (two or
+//! more); constant `pi`. `log` is the natural logarithm.
+//!
+//! Why our own evaluator rather than `exmex`: the solver tabulates formulas over whole grids
+//! (per control sample where needed), so evaluation is done column-wise — one interpreted
+//! instruction processes a block of [`BLOCK`] points, which costs about a nanosecond per point
+//! instead of ~50 ns per scalar call — and the structural analysis the solver needs
+//! ([`Formula::degree_in`]: is the drift affine in the controls, is the cost quadratic?) and the
+//! error positions (column inside the formula, mapped back to the file's line and column) are
+//! easiest to get right on an AST we own. `exmex` also reserves `e` as a constant, which would
+//! make a state named `e` impossible.
+
+use std::fmt;
+
+/// Points processed by one interpreted instruction in [`Formula::evaluate_columns`].
+pub const BLOCK: usize = 256;
+
+/// A parse or name-resolution error at a character column (1-based) of the formula text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormulaError {
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for FormulaError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "column {}: {}", self.column, self.message)
+    }
+}
+
+/// One-argument functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Sin,
+    Cos,
+    Tan,
+    Exp,
+    Log,
+    Sqrt,
+    Abs,
+    Tanh,
+    Sign,
+    Floor,
+}
+
+impl Function {
+    fn from_name(name: &str) -> Option<Function> {
+        Some(match name {
+            "sin" => Function::Sin,
+            "cos" => Function::Cos,
+            "tan" => Function::Tan,
+            "exp" => Function::Exp,
+            "log" => Function::Log,
+            "sqrt" => Function::Sqrt,
+            "abs" => Function::Abs,
+            "tanh" => Function::Tanh,
+            "sign" => Function::Sign,
+            "floor" => Function::Floor,
+            _ => return None,
+        })
+    }
+
+    #[inline]
+    fn apply(self, value: f64) -> f64 {
+        match self {
+            Function::Sin => value.sin(),
+            Function::Cos => value.cos(),
+            Function::Tan => value.tan(),
+            Function::Exp => value.exp(),
+            Function::Log => value.ln(),
+            Function::Sqrt => value.sqrt(),
+            Function::Abs => value.abs(),
+            Function::Tanh => value.tanh(),
+            Function::Sign => {
+                if value > 0.0 {
+                    1.0
+                } else if value < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            }
+            Function::Floor => value.floor(),
+        }
+    }
+}
+
+/// Binary operations (including `min`/`max`, which take two or more arguments in the text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binary {
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+    Power,
+    Min,
+    Max,
+}
+
+impl Binary {
+    #[inline]
+    fn apply(self, left: f64, right: f64) -> f64 {
+        match self {
+            Binary::Add => left + right,
+            Binary::Subtract => left - right,
+            Binary::Multiply => left * right,
+            Binary::Divide => left / right,
+            Binary::Power => power(left, right),
+            Binary::Min => left.min(right),
+            Binary::Max => left.max(right),
+        }
+    }
+}
+
+/// `x^y` with the integer fast path (exact for small integer exponents, and defined for x < 0).
+#[inline]
+fn power(base: f64, exponent: f64) -> f64 {
+    if exponent == exponent.trunc() && exponent.abs() <= 64.0 {
+        base.powi(exponent as i32)
+    } else {
+        base.powf(exponent)
+    }
+}
+
+/// Expression tree. Variables are indices into the formula's variable list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expression {
+    Constant(f64),
+    Variable(usize),
+    Negate(Box<Expression>),
+    Call(Function, Box<Expression>),
+    Binary(Binary, Box<Expression>, Box<Expression>),
+}
+
+/// Polynomial degree of an expression in a set of variables; `None` = not a polynomial.
+pub type Degree = Option<u32>;
+
+impl Expression {
+    fn is_constant(&self) -> Option<f64> {
+        match self {
+            Expression::Constant(value) => Some(*value),
+            _ => None,
+        }
+    }
+
+    /// Fold constant sub-expressions (parameters are already constants when this runs).
+    fn fold(self) -> Expression {
+        match self {
+            Expression::Negate(inner) => match inner.fold() {
+                Expression::Constant(value) => Expression::Constant(-value),
+                other => Expression::Negate(Box::new(other)),
+            },
+            Expression::Call(function, inner) => match inner.fold() {
+                Expression::Constant(value) => Expression::Constant(function.apply(value)),
+                other => Expression::Call(function, Box::new(other)),
+            },
+            Expression::Binary(operation, left, right) => {
+                let (left, right) = (left.fold(), right.fold());
+                match (left.is_constant(), right.is_constant()) {
+                    (Some(a), Some(b)) => Expression::Constant(operation.apply(a, b)),
+                    _ => Expression::Binary(operation, Box::new(left), Box::new(right)),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Degree in the variables flagged in `selected` (structural, conservative).
+    fn degree(&self, selected: &[bool]) -> Degree {
+        match self {
+            Expression::Constant(_) => Some(0),
+            Expression::Variable(index) => Some(u32::from(selected[*index])),
+            Expression::Negate(inner) => inner.degree(selected),
+            Expression::Call(_, inner) => match inner.degree(selected) {
+                Some(0) => Some(0),
+                _ => None,
+            },
+            Expression::Binary(operation, left, right) => {
+                let (a, b) = (left.degree(selected), right.degree(selected));
+                match operation {
+                    Binary::Add | Binary::Subtract => Some(a?.max(b?)),
+                    Binary::Multiply => Some(a? + b?),
+                    Binary::Divide => match b? {
+                        0 => a,
+                        _ => None,
+                    },
+                    Binary::Power => match (a?, right.is_constant()) {
+                        (0, _) if b? == 0 => Some(0),
+                        (base, Some(exponent))
+                            if exponent >= 0.0 && exponent == exponent.trunc() && exponent <= 16.0 =>
+                        {
+                            Some(base * exponent as u32)
+                        }
+                        _ => None,
+                    },
+                    Binary::Min | Binary::Max => match (a?, b?) {
+                        (0, 0) => Some(0),
+                        _ => None,
+                    },
+                }
+            }
+        }
+    }
+
+    fn uses(&self, used: &mut [bool]) {
+        match self {
+            Expression::Constant(_) => {}
+            Expression::Variable(index) => used[*index] = true,
+            Expression::Negate(inner) | Expression::Call(_, inner) => inner.uses(used),
+            Expression::Binary(_, left, right) => {
+                left.uses(used);
+                right.uses(used);
+            }
+        }
+    }
+}
+
+/// One instruction of the compiled stack program.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Instruction {
+    Constant(f64),
+    Variable(usize),
+    Negate,
+    Call(Function),
+    Binary(Binary),
+}
+
+/// A value for one variable during column-wise evaluation: the same for every point, or one per
+/// point.
+#[derive(Debug, Clone, Copy)]
+pub enum Column<'a> {
+    Scalar(f64),
+    Values(&'a [f64]),
+}
+
+/// A compiled formula over a fixed list of variable names.
+#[derive(Debug, Clone)]
+pub struct Formula {
+    source: String,
+    expression: Expression,
+    program: Vec<Instruction>,
+    stack_depth: usize,
+    variable_count: usize,
+}
+
+impl Formula {
+    /// Parse `source` over `variables` (in this order), replacing each `(name, value)` of
+    /// `constants` by its value, and compile it.
+    pub fn compile(
+        source: &str,
+        variables: &[&str],
+        constants: &[(&str, f64)],
+    ) -> Result<Formula, FormulaError> {
+        let tokens = tokenize(source)?;
+        let mut parser = Parser { tokens: &tokens, position: 0, variables, constants, source };
+        let expression = parser.expression()?;
+        if let Some(token) = parser.peek() {
+            return Err(FormulaError {
+                column: token.column,
+                message: format!(
+                    "unexpected {} after a complete expression (missing operator?)",
+                    token.kind.describe()
+                ),
+            });
+        }
+        let expression = expression.fold();
+        let mut program = Vec::new();
+        let stack_depth = emit(&expression, &mut program);
+        Ok(Formula {
+            source: source.to_string(),
+            expression,
+            program,
+            stack_depth,
+            variable_count: variables.len(),
+        })
+    }
+
+    /// The text the formula was compiled from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The constant value, when the formula does not depend on any variable.
+    pub fn constant_value(&self) -> Option<f64> {
+        self.expression.is_constant()
+    }
+
+    /// Which variables the formula references (after constant folding).
+    pub fn uses(&self) -> Vec<bool> {
+        let mut used = vec![false; self.variable_count];
+        self.expression.uses(&mut used);
+        used
+    }
+
+    /// Polynomial degree in the flagged variables (`None`: not polynomial in them).
+    pub fn degree_in(&self, selected: &[bool]) -> Degree {
+        self.expression.degree(selected)
+    }
+
+    /// Evaluate at one point (`values[k]` = variable k). For tests and for rare scalar uses;
+    /// the solver uses [`Formula::evaluate_columns`].
+    pub fn evaluate(&self, values: &[f64]) -> f64 {
+        let columns: Vec<Column> = values.iter().map(|value| Column::Scalar(*value)).collect();
+        let mut out = [0.0];
+        self.evaluate_columns(&columns, &mut out);
+        out[0]
+    }
+
+    /// Evaluate at `out.len()` points: variable k takes `columns[k]` (a scalar or a slice of
+    /// `out.len()` values). Processes blocks of [`BLOCK`] points per instruction.
+    pub fn evaluate_columns(&self, columns: &[Column], out: &mut [f64]) {
+        debug_assert_eq!(columns.len(), self.variable_count);
+        let mut stack = vec![[0.0f64; BLOCK]; self.stack_depth.max(1)];
+        let mut start = 0;
+        while start < out.len() {
+            let length = BLOCK.min(out.len() - start);
+            let mut top = 0usize;
+            for instruction in &self.program {
+                match *instruction {
+                    Instruction::Constant(value) => {
+                        stack[top][..length].fill(value);
+                        top += 1;
+                    }
+                    Instruction::Variable(index) => {
+                        match columns[index] {
+                            Column::Scalar(value) => stack[top][..length].fill(value),
+                            Column::Values(values) => {
+                                stack[top][..length].copy_from_slice(&values[start..start + length])
+                            }
+                        }
+                        top += 1;
+                    }
+                    Instruction::Negate => {
+                        for value in &mut stack[top - 1][..length] {
+                            *value = -*value;
+                        }
+                    }
+                    Instruction::Call(function) => {
+                        for value in &mut stack[top - 1][..length] {
+                            *value = function.apply(*value);
+                        }
+                    }
+                    Instruction::Binary(operation) => {
+                        let (lower, upper) = stack.split_at_mut(top - 1);
+                        let left = &mut lower[top - 2][..length];
+                        let right = &upper[0][..length];
+                        match operation {
+                            Binary::Add => left.iter_mut().zip(right).for_each(|(a, b)| *a += b),
+                            Binary::Subtract => {
+                                left.iter_mut().zip(right).for_each(|(a, b)| *a -= b)
+                            }
+                            Binary::Multiply => {
+                                left.iter_mut().zip(right).for_each(|(a, b)| *a *= b)
+                            }
+                            Binary::Divide => left.iter_mut().zip(right).for_each(|(a, b)| *a /= b),
+                            _ => left
+                                .iter_mut()
+                                .zip(right)
+                                .for_each(|(a, b)| *a = operation.apply(*a, *b)),
+                        }
+                        top -= 1;
+                    }
+                }
+            }
+            out[start..start + length].copy_from_slice(&stack[0][..length]);
+            start += length;
+        }
+    }
+}
+
+/// Emit postfix code; returns the stack depth needed.
+fn emit(expression: &Expression, program: &mut Vec<Instruction>) -> usize {
+    match expression {
+        Expression::Constant(value) => {
+            program.push(Instruction::Constant(*value));
+            1
+        }
+        Expression::Variable(index) => {
+            program.push(Instruction::Variable(*index));
+            1
+        }
+        Expression::Negate(inner) => {
+            let depth = emit(inner, program);
+            program.push(Instruction::Negate);
+            depth
+        }
+        Expression::Call(function, inner) => {
+            let depth = emit(inner, program);
+            program.push(Instruction::Call(*function));
+            depth
+        }
+        Expression::Binary(operation, left, right) => {
+            let left_depth = emit(left, program);
+            let right_depth = emit(right, program);
+            program.push(Instruction::Binary(*operation));
+            left_depth.max(right_depth + 1)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum TokenKind {
+    Number(f64),
+    Name(String),
+    Operator(char),
+    Open,
+    Close,
+    Comma,
+}
+
+impl TokenKind {
+    fn describe(&self) -> String {
+        match self {
+            TokenKind::Number(value) => format!("number {value}"),
+            TokenKind::Name(name) => format!("name `{name}`"),
+            TokenKind::Operator(symbol) => format!("`{symbol}`"),
+            TokenKind::Open => "`(`".to_string(),
+            TokenKind::Close => "`)`".to_string(),
+            TokenKind::Comma => "`,`".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    kind: TokenKind,
+    column: usize,
+}
+
+fn tokenize(source: &str) -> Result<Vec<Token>, FormulaError> {
+    let characters: Vec<char> = source.chars().collect();
+    let mut tokens = Vec::new();
+    let mut index = 0;
+    while index < characters.len() {
+        let character = characters[index];
+        let column = index + 1;
+        if character.is_whitespace() {
+            index += 1;
+        } else if character.is_ascii_digit() || character == '.' {
+            let start = index;
+            while index < characters.len()
+                && (characters[index].is_ascii_digit() || characters[index] == '.')
+            {
+                index += 1;
+            }
+            if index < characters.len() && (characters[index] == 'e' || characters[index] == 'E') {
+                let mut look = index + 1;
+                if look < characters.len() && (characters[look] == '+' || characters[look] == '-') {
+                    look += 1;
+                }
+                if look < characters.len() && characters[look].is_ascii_digit() {
+                    index = look;
+                    while index < characters.len() && characters[index].is_ascii_digit() {
+                        index += 1;
+                    }
+                }
+            }
+            let text: String = characters[start..index].iter().collect();
+            let value: f64 = text.parse().map_err(|_| FormulaError {
+                column,
+                message: format!("`{text}` is not a number"),
+            })?;
+            tokens.push(Token { kind: TokenKind::Number(value), column });
+        } else if character.is_alphabetic() || character == '_' {
+            let start = index;
+            while index < characters.len()
+                && (characters[index].is_alphanumeric() || characters[index] == '_')
+            {
+                index += 1;
+            }
+            let name: String = characters[start..index].iter().collect();
+            tokens.push(Token { kind: TokenKind::Name(name), column });
+        } else {
+            let kind = match character {
+                '+' | '-' | '*' | '/' | '^' => TokenKind::Operator(character),
+                '(' => TokenKind::Open,
+                ')' => TokenKind::Close,
+                ',' => TokenKind::Comma,
+                other => {
+                    return Err(FormulaError {
+                        column,
+                        message: format!(
+                            "unexpected character `{other}`; formulas use + - * / ^, parentheses, \
+                             numbers, names and functions"
+                        ),
+                    })
+                }
+            };
+            tokens.push(Token { kind, column });
+            index += 1;
+        }
+    }
+    Ok(tokens)
+}
+
+struct Parser<'a> {
+    tokens: &'a [Token],
+    position: usize,
+    variables: &'a [&'a str],
+    constants: &'a [(&'a str, f64)],
+    source: &'a str,
+}
+
+/// Names of the built-in functions (reserved in problem files).
+pub const FUNCTION_NAMES: &str = "sin cos tan exp log sqrt abs tanh sign floor min max";
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.position)
+    }
+
+    fn end_column(&self) -> usize {
+        self.source.chars().count() + 1
+    }
+
+    fn next_is_operator(&self, symbols: &[char]) -> Option<char> {
+        match self.peek() {
+            Some(Token { kind: TokenKind::Operator(symbol), .. }) if symbols.contains(symbol) => {
+                Some(*symbol)
+            }
+            _ => None,
+        }
+    }
+
+    fn expression(&mut self) -> Result<Expression, FormulaError> {
+        let mut left = self.term()?;
+        while let Some(symbol) = self.next_is_operator(&['+', '-']) {
+            self.position += 1;
+            let right = self.term()?;
+            let operation = if symbol == '+' { Binary::Add } else { Binary::Subtract };
+            left = Expression::Binary(operation, Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn term(&mut self) -> Result<Expression, FormulaError> {
+        let mut left = self.unary()?;
+        while let Some(symbol) = self.next_is_operator(&['*', '/']) {
+            self.position += 1;
+            let right = self.unary()?;
+            let operation = if symbol == '*' { Binary::Multiply } else { Binary::Divide };
+            left = Expression::Binary(operation, Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Expression, FormulaError> {
+        match self.next_is_operator(&['-', '+']) {
+            Some('-') => {
+                self.position += 1;
+                Ok(Expression::Negate(Box::new(self.unary()?)))
+            }
+            Some(_) => {
+                self.position += 1;
+                self.unary()
+            }
+            None => self.power(),
+        }
+    }
+
+    fn power(&mut self) -> Result<Expression, FormulaError> {
+        let base = self.primary()?;
+        if self.next_is_operator(&['^']).is_some() {
+            self.position += 1;
+            let exponent = self.unary()?;
+            return Ok(Expression::Binary(Binary::Power, Box::new(base), Box::new(exponent)));
+        }
+        Ok(base)
+    }
+
+    fn primary(&mut self) -> Result<Expression, FormulaError> {
+        let Some(token) = self.peek().cloned() else {
+            return Err(FormulaError {
+                column: self.end_column(),
+                message: "the formula ends where a number, name or `(` was expected".to_string(),
+            });
+        };
+        self.position += 1;
+        match token.kind {
+            TokenKind::Number(value) => Ok(Expression::Constant(value)),
+            TokenKind::Open => {
+                let inner = self.expression()?;
+                self.expect_close(token.column)?;
+                Ok(inner)
+            }
+            TokenKind::Name(name) => {
+                if matches!(self.peek(), Some(Token { kind: TokenKind::Open, .. })) {
+                    return self.call(&name, token.column);
+                }
+                if let Some(index) = self.variables.iter().position(|candidate| *candidate == name)
+                {
+                    return Ok(Expression::Variable(index));
+                }
+                if let Some((_, value)) = self.constants.iter().find(|(key, _)| *key == name) {
+                    return Ok(Expression::Constant(*value));
+                }
+                if name == "pi" {
+                    return Ok(Expression::Constant(std::f64::consts::PI));
+                }
+                let mut known: Vec<&str> = self.variables.to_vec();
+                known.extend(self.constants.iter().map(|(key, _)| *key));
+                known.push("pi");
+                let message = if FUNCTION_NAMES.split(' ').any(|function| function == name) {
+                    format!("function `{name}` needs its argument in parentheses: `{name}(...)`")
+                } else {
+                    format!(
+                        "unknown name `{name}`{}; names available here: {}",
+                        suggestion(&name, &known),
+                        known.join(", ")
+                    )
+                };
+                Err(FormulaError { column: token.column, message })
+            }
+            other => Err(FormulaError {
+                column: token.column,
+                message: format!("expected a number, name or `(`, found {}", other.describe()),
+            }),
+        }
+    }
+
+    fn expect_close(&mut self, open_column: usize) -> Result<(), FormulaError> {
+        match self.peek() {
+            Some(Token { kind: TokenKind::Close, .. }) => {
+                self.position += 1;
+                Ok(())
+            }
+            Some(token) => Err(FormulaError {
+                column: token.column,
+                message: format!(
+                    "expected `)` to close the `(` at column {open_column}, found {}",
+                    token.kind.describe()
+                ),
+            }),
+            None => Err(FormulaError {
+                column: self.end_column(),
+                message: format!("missing `)` to close the `(` at column {open_column}"),
+            }),
+        }
+    }
+
+    fn call(&mut self, name: &str, column: usize) -> Result<Expression, FormulaError> {
+        let open_column = self.peek().map(|token| token.column).unwrap_or(column);
+        self.position += 1; // '('
+        let mut arguments = vec![self.expression()?];
+        while matches!(self.peek(), Some(Token { kind: TokenKind::Comma, .. })) {
+            self.position += 1;
+            arguments.push(self.expression()?);
+        }
+        self.expect_close(open_column)?;
+        if name == "min" || name == "max" {
+            if arguments.len() < 2 {
+                return Err(FormulaError {
+                    column,
+                    message: format!("`{name}` needs at least two arguments: `{name}(a, b)`"),
+                });
+            }
+            let operation = if name == "min" { Binary::Min } else { Binary::Max };
+            let mut iterator = arguments.into_iter();
+            let first = iterator.next().expect("checked length");
+            return Ok(iterator.fold(first, |accumulated, next| {
+                Expression::Binary(operation, Box::new(accumulated), Box::new(next))
+            }));
+        }
+        let Some(function) = Function::from_name(name) else {
+            return Err(FormulaError {
+                column,
+                message: format!(
+                    "unknown function `{name}`{}; functions: {FUNCTION_NAMES}",
+                    suggestion(name, &FUNCTION_NAMES.split(' ').collect::<Vec<_>>())
+                ),
+            });
+        };
+        if arguments.len() != 1 {
+            return Err(FormulaError {
+                column,
+                message: format!("`{name}` takes one argument, found {}", arguments.len()),
+            });
+        }
+        Ok(Expression::Call(function, Box::new(arguments.pop().expect("one argument"))))
+    }
+}
+
+/// " (did you mean `x`?)" for the closest known name within edit distance 2.
+fn suggestion(name: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|candidate| (edit_distance(name, candidate), candidate))
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, candidate)| format!(" (did you mean `{candidate}`?)"))
+        .unwrap_or_default()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_and_associativity() {
+        let formula = Formula::compile("-x^2 + 2^3^2 / 64 - (1 - x) * 3", &["x"], &[]).unwrap();
+        let x: f64 = 1.5;
+        let expected = -(x.powi(2)) + 2f64.powi(9) / 64.0 - (1.0 - x) * 3.0;
+        assert_eq!(formula.evaluate(&[x]), expected);
+    }
+
+    #[test]
+    fn parameters_are_folded() {
+        let formula = Formula::compile("a*x + b", &["x"], &[("a", 2.0), ("b", 1.0)]).unwrap();
+        assert_eq!(formula.evaluate(&[3.0]), 7.0);
+        let constant = Formula::compile("a*b + pi", &["x"], &[("a", 2.0), ("b", 1.0)]).unwrap();
+        assert_eq!(constant.constant_value(), Some(2.0 + std::f64::consts::PI));
+    }
+
+    #[test]
+    fn degrees() {
+        let variables = ["x", "u", "w"];
+        let controls = [false, true, true];
+        let degree = |text: &str| {
+            Formula::compile(text, &variables, &[("a", 0.5)]).unwrap().degree_in(&controls)
+        };
+        assert_eq!(degree("a*x + u"), Some(1));
+        assert_eq!(degree("sin(x)*u + x^2"), Some(1));
+        assert_eq!(degree("x^2 + u^2 + w^2/2"), Some(2));
+        assert_eq!(degree("u*w"), Some(2));
+        assert_eq!(degree("abs(u)"), None);
+        assert_eq!(degree("x/u"), None);
+        assert_eq!(degree("min(x, 1)"), Some(0));
+        assert_eq!(degree("exp(x)^u"), None);
+    }
+
+    #[test]
+    fn errors_point_at_the_column() {
+        let error = Formula::compile("x + y", &["x", "u"], &[]).unwrap_err();
+        assert_eq!(error.column, 5);
+        assert!(error.message.contains("unknown name `y`"), "{}", error.message);
+        let error = Formula::compile("sin(x", &["x"], &[]).unwrap_err();
+        assert_eq!(error.column, 6);
+        let error = Formula::compile("2 * (x + 1))", &["x"], &[]).unwrap_err();
+        assert_eq!(error.column, 12);
+        let error = Formula::compile("sine(x)", &["x"], &[]).unwrap_err();
+        assert!(error.message.contains("did you mean `sin`"), "{}", error.message);
+        let error = Formula::compile("x $ 2", &["x"], &[]).unwrap_err();
+        assert_eq!(error.column, 3);
+        let error = Formula::compile("x +", &["x"], &[]).unwrap_err();
+        assert_eq!(error.column, 4);
+    }
+}

@@ -1,0 +1,272 @@
+//! The control problem, pointwise: dynamics `f(x,u,t)`, running cost `ℓ(x,u,t)`, terminal cost
+//! `g(x)`, discount `ρ`, horizon `T`, the control box, the grid and its boundary handling.
+//!
+//! The value function solves (DESIGN §2)
+//!
+//! ```text
+//! −V_t + ρV − min_u { f·∇V + ℓ } = 0,   V(x, T) = g(x),
+//! ```
+//!
+//! Every formula is compiled over the same variable list: the states (in axis order), the
+//! controls (in order), then `t` (physical time). Parameters are folded in as constants.
+
+pub mod formula;
+pub mod lqr;
+pub mod spec;
+
+use crate::error::{HjbError, Result};
+use crate::grid::{Axis, Grid};
+use formula::{Column, Formula};
+
+pub use spec::{load_problem, parse_problem};
+
+/// How the value is closed at the ends of a non-periodic axis.
+#[derive(Debug, Clone)]
+pub enum Boundary {
+    /// Ghost value by linear extrapolation, `V_{-1} = 2V_0 − V_1` (the default; as in
+    /// hj_reachability). Not monotone at nodes whose optimal drift points out of the box.
+    Extrapolate,
+    /// The axis wraps around.
+    Periodic,
+    /// The boundary nodes hold a prescribed value `V = formula(x, t)`.
+    Dirichlet(Formula),
+}
+
+impl Boundary {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Boundary::Extrapolate => "extrapolate",
+            Boundary::Periodic => "periodic",
+            Boundary::Dirichlet(_) => "dirichlet",
+        }
+    }
+}
+
+/// A control component with box bounds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Control {
+    pub name: String,
+    pub lower: f64,
+    pub upper: f64,
+    /// Number of samples in `[lower, upper]` used when the Hamiltonian has no closed form.
+    pub samples: usize,
+}
+
+/// The numerical scheme, chosen once (strings stop at the parser).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Explicit monotone upwind (Kushner's Markov chain approximation).
+    Upwind,
+    /// Explicit monotone Lax–Friedrichs with global dissipation `α_i ≥ max |∂H/∂p_i|`.
+    LaxFriedrichs,
+}
+
+impl Scheme {
+    pub const NAMES: &'static str = "upwind, lax_friedrichs";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Upwind => "upwind",
+            Scheme::LaxFriedrichs => "lax_friedrichs",
+        }
+    }
+
+    /// Parse a scheme name; the error text lists what exists.
+    pub fn parse(name: &str) -> std::result::Result<Scheme, String> {
+        match name {
+            "upwind" => Ok(Scheme::Upwind),
+            "lax_friedrichs" => Ok(Scheme::LaxFriedrichs),
+            "implicit" | "semi_lagrangian" => Err(format!(
+                "scheme `{name}` is part of the design but not in this build yet; available: {}",
+                Scheme::NAMES
+            )),
+            other => Err(format!("unknown scheme `{other}`; available: {}", Scheme::NAMES)),
+        }
+    }
+}
+
+/// Time stepping settings (the file's `[solver]` table, overridable on the command line).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolverSettings {
+    pub scheme: Scheme,
+    /// Target CFL number in (0, 1]: `Δt = cfl · Δt_max`.
+    pub cfl: f64,
+    /// Fixed time step; refused when above the CFL bound.
+    pub time_step: Option<f64>,
+}
+
+impl Default for SolverSettings {
+    fn default() -> Self {
+        SolverSettings { scheme: Scheme::Upwind, cfl: 0.9, time_step: None }
+    }
+}
+
+/// Output settings (the file's `[output]` table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputSettings {
+    pub directory: std::path::PathBuf,
+    pub plots: bool,
+}
+
+/// Box on which errors against a reference are measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorRegion {
+    /// `(lower, upper)` per state axis.
+    pub bounds: Vec<(f64, f64)>,
+}
+
+impl ErrorRegion {
+    pub fn contains(&self, point: &[f64]) -> bool {
+        const SLACK: f64 = 1e-12;
+        self.bounds
+            .iter()
+            .zip(point)
+            .all(|((lower, upper), x)| *x >= lower - SLACK && *x <= upper + SLACK)
+    }
+
+    /// Human-readable form, e.g. `x ∈ [-1, 1], v ∈ [-1, 1]`.
+    pub fn describe(&self, names: &[String]) -> String {
+        self.bounds
+            .iter()
+            .zip(names)
+            .map(|((lower, upper), name)| format!("{name} ∈ [{lower}, {upper}]"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// An exact solution to compare against.
+#[derive(Debug, Clone)]
+pub enum ReferenceSolution {
+    /// `V(x, t) = xᵀP(t)x + c(t)` from the Riccati equation of an LQ problem.
+    Lqr(lqr::Lqr),
+    /// A user formula for `V(x, 0)` (variables: states, controls unused, `t` = 0).
+    Formula(Formula),
+}
+
+/// Reference plus the region where errors are measured.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub solution: ReferenceSolution,
+    pub region: ErrorRegion,
+}
+
+/// A complete problem: physics, grid, settings.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub name: String,
+    pub grid: Grid,
+    pub boundaries: Vec<Boundary>,
+    pub controls: Vec<Control>,
+    /// One formula per state: `f_i(x, u, t)`.
+    pub dynamics: Vec<Formula>,
+    pub running_cost: Formula,
+    pub terminal_cost: Formula,
+    pub discount: f64,
+    pub final_time: f64,
+    pub reference: Option<Reference>,
+    pub settings: SolverSettings,
+    pub output: OutputSettings,
+    /// The problem file text (stored in result files).
+    pub source_text: String,
+}
+
+impl Problem {
+    pub fn state_names(&self) -> Vec<String> {
+        self.grid.axes().iter().map(|axis| axis.name.clone()).collect()
+    }
+
+    pub fn control_names(&self) -> Vec<String> {
+        self.controls.iter().map(|control| control.name.clone()).collect()
+    }
+
+    /// The variable list every formula is compiled over: states, controls, `t`.
+    pub fn variable_names(&self) -> Vec<String> {
+        let mut names = self.state_names();
+        names.extend(self.control_names());
+        names.push("t".to_string());
+        names
+    }
+
+    /// Index of the variable `t` in [`Problem::variable_names`].
+    pub fn time_variable(&self) -> usize {
+        self.grid.dimension() + self.controls.len()
+    }
+
+    /// Whether any formula of the dynamics or running cost depends on `t`.
+    pub fn is_time_dependent(&self) -> bool {
+        let t = self.time_variable();
+        self.dynamics.iter().chain(std::iter::once(&self.running_cost)).any(|f| f.uses()[t])
+            || self.boundaries.iter().any(|b| matches!(b, Boundary::Dirichlet(f) if f.uses()[t]))
+    }
+
+    /// The same problem on a grid with other point counts (one per axis).
+    pub fn with_points(&self, points: &[usize]) -> Result<Problem> {
+        if points.len() != self.grid.dimension() {
+            return Err(HjbError::InvalidOption {
+                option: "--points".to_string(),
+                message: format!(
+                    "{} counts given for {} axes; give one number for all axes or one per axis",
+                    points.len(),
+                    self.grid.dimension()
+                ),
+            });
+        }
+        let axes: Vec<Axis> = self
+            .grid
+            .axes()
+            .iter()
+            .zip(points)
+            .map(|(axis, points)| Axis { points: *points, ..axis.clone() })
+            .collect();
+        let mut problem = self.clone();
+        problem.grid = Grid::new(axes).map_err(|error| HjbError::InvalidOption {
+            option: "--points".to_string(),
+            message: error.to_string(),
+        })?;
+        Ok(problem)
+    }
+
+    /// Tabulate a formula over all grid nodes at time `t` with the controls held at `controls`.
+    pub fn tabulate(
+        &self,
+        formula: &Formula,
+        coordinates: &[Vec<f64>],
+        controls: &[f64],
+        t: f64,
+    ) -> Vec<f64> {
+        let mut columns: Vec<Column> =
+            coordinates.iter().map(|column| Column::Values(column)).collect();
+        columns.extend(controls.iter().map(|value| Column::Scalar(*value)));
+        columns.push(Column::Scalar(t));
+        let mut out = vec![0.0; self.grid.node_count()];
+        formula.evaluate_columns(&columns, &mut out);
+        out
+    }
+
+    /// Exact value at the node coordinates at `t = 0`, when the problem has a reference.
+    pub fn reference_values(&self, coordinates: &[Vec<f64>]) -> Option<Vec<f64>> {
+        let reference = self.reference.as_ref()?;
+        Some(match &reference.solution {
+            ReferenceSolution::Lqr(lqr) => {
+                let (p, c) = lqr.value_coefficients_at_start().ok()?;
+                let n = self.grid.dimension();
+                (0..self.grid.node_count())
+                    .map(|node| {
+                        let mut value = c;
+                        for i in 0..n {
+                            for j in 0..n {
+                                value += coordinates[i][node] * p[(i, j)] * coordinates[j][node];
+                            }
+                        }
+                        value
+                    })
+                    .collect()
+            }
+            ReferenceSolution::Formula(formula) => {
+                let zeros = vec![0.0; self.controls.len()];
+                self.tabulate(formula, coordinates, &zeros, 0.0)
+            }
+        })
+    }
+}

@@ -1,0 +1,788 @@
+//! Problem files (TOML) → [`Problem`], with errors located at file, line and column.
+//!
+//! The schema is documented in the README ("Problem file reference"). Every value that can be
+//! wrong on its own is read as `toml::Spanned`, so a reversed bound, a one-point axis, a
+//! non-finite number or an unknown name inside a formula is reported at its own line and column
+//! together with what to write instead. Structural errors (syntax, unknown or missing fields,
+//! wrong types) come from the TOML deserializer with its span.
+
+use super::formula::Formula;
+use super::lqr::{matrix_from_rows, Lqr};
+use super::{
+    Boundary, Control, ErrorRegion, OutputSettings, Problem, Reference, ReferenceSolution, Scheme,
+    SolverSettings,
+};
+use crate::error::{HjbError, Location, Result};
+use crate::grid::{Axis, Grid};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    name: Option<Spanned<String>>,
+    description: Option<String>,
+    #[serde(default)]
+    parameters: BTreeMap<String, Spanned<f64>>,
+    state: Option<Vec<StateSpec>>,
+    control: Option<Vec<ControlSpec>>,
+    dynamics: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    cost: Option<CostSpec>,
+    horizon: Option<Spanned<HorizonSpec>>,
+    lqr: Option<Spanned<LqrSpec>>,
+    solver: Option<SolverSpec>,
+    output: Option<OutputSpec>,
+    reference: Option<Spanned<ReferenceSpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateSpec {
+    name: Spanned<String>,
+    bounds: Spanned<Vec<f64>>,
+    points: Spanned<i64>,
+    #[serde(default)]
+    periodic: bool,
+    boundary: Option<Spanned<BoundarySpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum BoundarySpec {
+    Name(String),
+    Dirichlet { dirichlet: Spanned<String> },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ControlSpec {
+    name: Spanned<String>,
+    bounds: Spanned<Vec<f64>>,
+    samples: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CostSpec {
+    running: Option<Spanned<String>>,
+    terminal: Option<Spanned<String>>,
+    discount: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HorizonSpec {
+    final_time: Spanned<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LqrSpec {
+    #[serde(rename = "A")]
+    a: Spanned<Vec<Vec<f64>>>,
+    #[serde(rename = "B")]
+    b: Spanned<Vec<Vec<f64>>>,
+    #[serde(rename = "Q")]
+    q: Spanned<Vec<Vec<f64>>>,
+    #[serde(rename = "R")]
+    r: Spanned<Vec<Vec<f64>>>,
+    #[serde(rename = "S")]
+    s: Option<Spanned<Vec<Vec<f64>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SolverSpec {
+    scheme: Option<Spanned<String>>,
+    cfl: Option<Spanned<f64>>,
+    time_step: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutputSpec {
+    directory: Option<String>,
+    plots: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReferenceSpec {
+    kind: Spanned<String>,
+    value: Option<Spanned<String>>,
+    region: Option<Spanned<BTreeMap<String, Vec<f64>>>>,
+}
+
+/// Read and parse a problem file.
+pub fn load_problem(path: &Path) -> Result<Problem> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| HjbError::ReadFile { path: path.to_path_buf(), source })?;
+    parse_problem(&text, path)
+}
+
+/// Parse problem-file text; `path` is used in messages and for the default problem name.
+pub fn parse_problem(text: &str, path: &Path) -> Result<Problem> {
+    let context = Context { text, path };
+    let spec: FileSpec = toml::from_str(text).map_err(|error| {
+        let location = context.location(error.span().map_or(0, |span| span.start));
+        HjbError::ProblemFile { location, message: error.message().trim().to_string() }
+    })?;
+    context.build(spec)
+}
+
+struct Context<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Context<'_> {
+    fn location(&self, offset: usize) -> Location {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |tail| tail.chars().count()) + 1;
+        Location { file: PathBuf::from(self.path), line, column }
+    }
+
+    fn invalid(&self, span: Range<usize>, field: &str, message: String, hint: &str) -> HjbError {
+        HjbError::InvalidField {
+            location: self.location(span.start),
+            field: field.to_string(),
+            message,
+            hint: hint.to_string(),
+        }
+    }
+
+    fn finite(&self, value: &Spanned<f64>, field: &str) -> Result<f64> {
+        let number = *value.get_ref();
+        if number.is_finite() {
+            Ok(number)
+        } else {
+            Err(self.invalid(
+                value.span(),
+                field,
+                format!("{number} is not a finite number"),
+                "write a finite decimal number such as 1.0 or -2.5e-3",
+            ))
+        }
+    }
+
+    fn bounds(&self, value: &Spanned<Vec<f64>>, field: &str) -> Result<(f64, f64)> {
+        let bounds = value.get_ref();
+        let hint = "write `bounds = [lower, upper]` with finite numbers and lower < upper";
+        if bounds.len() != 2 {
+            return Err(self.invalid(
+                value.span(),
+                field,
+                format!("{} numbers given, expected 2", bounds.len()),
+                hint,
+            ));
+        }
+        let (lower, upper) = (bounds[0], bounds[1]);
+        if !(lower.is_finite() && upper.is_finite()) {
+            return Err(self.invalid(value.span(), field, "non-finite bound".into(), hint));
+        }
+        if lower >= upper {
+            return Err(self.invalid(
+                value.span(),
+                field,
+                format!("bounds are reversed or empty: [{lower}, {upper}]"),
+                &format!("write `bounds = [{}, {}]`", lower.min(upper), lower.max(upper)),
+            ));
+        }
+        Ok((lower, upper))
+    }
+
+    /// Compile a formula; errors point at the character inside the file.
+    fn formula(
+        &self,
+        source: &Spanned<String>,
+        field: &str,
+        variables: &[&str],
+        constants: &[(&str, f64)],
+    ) -> Result<Formula> {
+        Formula::compile(source.get_ref(), variables, constants).map_err(|error| {
+            let span = source.span();
+            let raw = &self.text[span.start..span.end.min(self.text.len())];
+            let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") { 3 } else { 1 };
+            let inner: usize =
+                source.get_ref().chars().take(error.column - 1).map(char::len_utf8).sum();
+            HjbError::InvalidField {
+                location: self.location(span.start + quote + inner),
+                field: field.to_string(),
+                message: format!("in formula \"{}\": {}", source.get_ref(), error.message),
+                hint: "formulas use + - * / ^, parentheses, the functions sin cos tan exp log \
+                       sqrt abs tanh sign floor min max, the constant pi, and the names of \
+                       states, controls, parameters and t"
+                    .to_string(),
+            }
+        })
+    }
+
+    fn build(&self, spec: FileSpec) -> Result<Problem> {
+        let name = match &spec.name {
+            Some(name) => name.get_ref().clone(),
+            None => self
+                .path
+                .file_stem()
+                .map_or_else(|| "problem".to_string(), |stem| stem.to_string_lossy().into_owned()),
+        };
+        let _ = &spec.description;
+
+        // States and grid.
+        let Some(states) = spec.state.as_ref().filter(|states| !states.is_empty()) else {
+            return Err(HjbError::ProblemFile {
+                location: self.location(0),
+                message: "missing section [[state]]: every problem needs at least one state"
+                    .to_string()
+                    + "\n  hint: add\n    [[state]]\n    name = \"x\"\n    bounds = [-1.0, 1.0]\n    points = 101",
+            });
+        };
+        let mut axes = Vec::new();
+        let mut boundaries = Vec::new();
+        let mut dirichlet_sources = Vec::new();
+        for state in states {
+            let field = format!("state.{}", state.name.get_ref());
+            let (lower, upper) = self.bounds(&state.bounds, &format!("{field}.bounds"))?;
+            let points = *state.points.get_ref();
+            if points < 2 {
+                return Err(self.invalid(
+                    state.points.span(),
+                    &format!("{field}.points"),
+                    format!("{points} grid points; an axis needs at least 2"),
+                    "write `points = 101` (or any count ≥ 2; accuracy grows with the count)",
+                ));
+            }
+            let mut periodic = state.periodic;
+            let boundary = match &state.boundary {
+                None => None,
+                Some(spanned) => match spanned.get_ref() {
+                    BoundarySpec::Name(kind) if kind == "extrapolate" => Some(Boundary::Extrapolate),
+                    BoundarySpec::Name(kind) if kind == "periodic" => {
+                        periodic = true;
+                        Some(Boundary::Periodic)
+                    }
+                    BoundarySpec::Name(other) => {
+                        return Err(self.invalid(
+                            spanned.span(),
+                            &format!("{field}.boundary"),
+                            format!("unknown boundary handling `{other}`"),
+                            "write \"extrapolate\", \"periodic\", or { dirichlet = \"formula\" }",
+                        ))
+                    }
+                    BoundarySpec::Dirichlet { dirichlet } => {
+                        dirichlet_sources.push((axes.len(), dirichlet));
+                        None
+                    }
+                },
+            };
+            if periodic && !dirichlet_sources.iter().all(|(axis, _)| *axis != axes.len()) {
+                return Err(self.invalid(
+                    state.name.span(),
+                    &field,
+                    "an axis cannot be both periodic and Dirichlet".into(),
+                    "remove `periodic = true` or the `boundary` line",
+                ));
+            }
+            boundaries.push(if periodic {
+                Boundary::Periodic
+            } else {
+                boundary.unwrap_or(Boundary::Extrapolate)
+            });
+            axes.push(Axis {
+                name: state.name.get_ref().clone(),
+                lower,
+                upper,
+                points: points as usize,
+                periodic,
+            });
+        }
+        let grid = Grid::new(axes).map_err(|error| HjbError::ProblemFile {
+            location: self.location(0),
+            message: error.to_string(),
+        })?;
+        let state_names: Vec<String> = grid.axes().iter().map(|axis| axis.name.clone()).collect();
+
+        // Parameters.
+        let mut constants: Vec<(String, f64)> = Vec::new();
+        for (key, value) in &spec.parameters {
+            let number = self.finite(value, &format!("parameters.{key}"))?;
+            constants.push((key.clone(), number));
+        }
+
+        // Linear–quadratic matrices, if given.
+        let lqr_matrices = match &spec.lqr {
+            Some(lqr) => Some(self.lqr_matrices(lqr, grid.dimension())?),
+            None => None,
+        };
+
+        // Horizon and discount (needed for LQR default control bounds).
+        let Some(horizon) = &spec.horizon else {
+            return Err(HjbError::ProblemFile {
+                location: self.location(0),
+                message: "missing section [horizon]\n  hint: add\n    [horizon]\n    final_time = 1.0\n  (stationary problems arrive with the implicit scheme)".to_string(),
+            });
+        };
+        let final_time = self.finite(&horizon.get_ref().final_time, "horizon.final_time")?;
+        if final_time <= 0.0 {
+            return Err(self.invalid(
+                horizon.get_ref().final_time.span(),
+                "horizon.final_time",
+                format!("final time {final_time} must be positive"),
+                "write `final_time = 1.0` (the horizon T; hjb reports V at t = 0)",
+            ));
+        }
+        let discount = match spec.cost.as_ref().and_then(|cost| cost.discount.as_ref()) {
+            Some(value) => {
+                let rho = self.finite(value, "cost.discount")?;
+                if rho < 0.0 {
+                    return Err(self.invalid(
+                        value.span(),
+                        "cost.discount",
+                        format!("discount {rho} is negative"),
+                        "write a rate ρ ≥ 0, e.g. `discount = 0.05`",
+                    ));
+                }
+                rho
+            }
+            None => 0.0,
+        };
+        let lqr = lqr_matrices.map(|(a, b, q, r, s)| Lqr {
+            a,
+            b,
+            q,
+            r,
+            s,
+            sigma: None,
+            discount,
+            final_time,
+        });
+        if let Some(lqr) = &lqr {
+            lqr.validate().map_err(|error| {
+                let span = spec.lqr.as_ref().map_or(0..0, Spanned::span);
+                self.invalid(span, "lqr", error.to_string(), "check the matrix shapes and that R is positive definite")
+            })?;
+        }
+
+        // Controls.
+        let mut controls = Vec::new();
+        for control in spec.control.iter().flatten() {
+            let field = format!("control.{}", control.name.get_ref());
+            let (lower, upper) = self.bounds(&control.bounds, &format!("{field}.bounds"))?;
+            let samples = match &control.samples {
+                Some(samples) if *samples.get_ref() < 2 => {
+                    return Err(self.invalid(
+                        samples.span(),
+                        &format!("{field}.samples"),
+                        format!("{} samples; the control set needs at least 2", samples.get_ref()),
+                        "write `samples = 21` (samples include both bounds)",
+                    ))
+                }
+                Some(samples) => *samples.get_ref() as usize,
+                None => 21,
+            };
+            controls.push(Control { name: control.name.get_ref().clone(), lower, upper, samples });
+        }
+        if let Some(lqr) = &lqr {
+            let m = lqr.control_dimension();
+            if controls.is_empty() {
+                let lower: Vec<f64> = grid.axes().iter().map(|axis| axis.lower).collect();
+                let upper: Vec<f64> = grid.axes().iter().map(|axis| axis.upper).collect();
+                let largest = lqr.largest_optimal_controls(&lower, &upper)?;
+                for (j, extent) in largest.iter().enumerate() {
+                    // 25 % headroom so the box never binds for the optimal feedback on the grid.
+                    let bound = (1.25 * extent).max(1e-3);
+                    let name = if m == 1 { "u".to_string() } else { format!("u{}", j + 1) };
+                    controls.push(Control { name, lower: -bound, upper: bound, samples: 41 });
+                }
+            } else if controls.len() != m {
+                return Err(self.invalid(
+                    spec.lqr.as_ref().map_or(0..0, Spanned::span),
+                    "control",
+                    format!("{} [[control]] sections for a B with {m} columns", controls.len()),
+                    "give one [[control]] per column of B, or none to derive the bounds",
+                ));
+            }
+        }
+        if controls.is_empty() {
+            return Err(HjbError::ProblemFile {
+                location: self.location(0),
+                message: "missing section [[control]]\n  hint: add\n    [[control]]\n    name = \"u\"\n    bounds = [-1.0, 1.0]".to_string(),
+            });
+        }
+        let control_names: Vec<String> = controls.iter().map(|c| c.name.clone()).collect();
+
+        // Names must be unique across states, controls, parameters, t and pi.
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        let reserved = [("t", "time"), ("pi", "constant")];
+        for (name, kind) in state_names
+            .iter()
+            .map(|n| (n.as_str(), "state"))
+            .chain(control_names.iter().map(|n| (n.as_str(), "control")))
+            .chain(constants.iter().map(|(n, _)| (n.as_str(), "parameter")))
+            .chain(reserved)
+        {
+            let valid = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+            let clashes = kind != "time"
+                && kind != "constant"
+                && (name == "t" || name == "pi" || super::formula::FUNCTION_NAMES.split(' ').any(|f| f == name));
+            if !valid || clashes {
+                return Err(HjbError::ProblemFile {
+                    location: self.location(0),
+                    message: format!(
+                        "{kind} name `{name}` cannot be used in formulas\n  hint: use letters, digits and _, starting with a letter"
+                    ),
+                });
+            }
+            if let Some(previous) = seen.insert(name, kind) {
+                return Err(HjbError::ProblemFile {
+                    location: self.location(0),
+                    message: format!(
+                        "the name `{name}` is used by a {previous} and a {kind}\n  hint: rename one of them"
+                    ),
+                });
+            }
+        }
+
+        let mut variables: Vec<&str> = state_names.iter().map(String::as_str).collect();
+        variables.extend(control_names.iter().map(String::as_str));
+        variables.push("t");
+        let constant_refs: Vec<(&str, f64)> =
+            constants.iter().map(|(key, value)| (key.as_str(), *value)).collect();
+
+        // Dynamics and costs: from formulas, or generated from the LQR matrices.
+        let (dynamics, running_cost, terminal_cost) = match &lqr {
+            Some(lqr) => {
+                if spec.dynamics.is_some()
+                    || spec.cost.as_ref().is_some_and(|c| c.running.is_some() || c.terminal.is_some())
+                {
+                    return Err(self.invalid(
+                        spec.lqr.as_ref().map_or(0..0, Spanned::span),
+                        "lqr",
+                        "[lqr] matrices and [dynamics]/cost formulas both given".into(),
+                        "keep either the [lqr] section or the formulas",
+                    ));
+                }
+                let text = lqr_formulas(lqr, &state_names, &control_names);
+                let compile = |source: &str| {
+                    Formula::compile(source, &variables, &constant_refs).map_err(|error| {
+                        HjbError::Numerical(format!("generated LQR formula failed: {error}"))
+                    })
+                };
+                let dynamics = text.0.iter().map(|f| compile(f)).collect::<Result<Vec<_>>>()?;
+                (dynamics, compile(&text.1)?, compile(&text.2)?)
+            }
+            None => {
+                let Some(dynamics_table) = &spec.dynamics else {
+                    return Err(HjbError::ProblemFile {
+                        location: self.location(0),
+                        message: format!(
+                            "missing section [dynamics]\n  hint: add one formula per state, e.g.\n    [dynamics]\n    {} = \"...\"",
+                            state_names[0]
+                        ),
+                    });
+                };
+                for (key, value) in dynamics_table.get_ref() {
+                    if !state_names.contains(key) {
+                        return Err(self.invalid(
+                            value.span(),
+                            &format!("dynamics.{key}"),
+                            format!("`{key}` is not a state"),
+                            &format!("the states are: {}", state_names.join(", ")),
+                        ));
+                    }
+                }
+                let mut dynamics = Vec::new();
+                for state in &state_names {
+                    let Some(source) = dynamics_table.get_ref().get(state) else {
+                        return Err(self.invalid(
+                            dynamics_table.span(),
+                            "dynamics",
+                            format!("no formula for state `{state}`"),
+                            &format!("add `{state} = \"...\"` (dx/dt as a formula)"),
+                        ));
+                    };
+                    dynamics.push(self.formula(
+                        source,
+                        &format!("dynamics.{state}"),
+                        &variables,
+                        &constant_refs,
+                    )?);
+                }
+                let cost = spec.cost.as_ref();
+                let running = match cost.and_then(|c| c.running.as_ref()) {
+                    Some(source) => self.formula(source, "cost.running", &variables, &constant_refs)?,
+                    None => {
+                        return Err(HjbError::ProblemFile {
+                            location: self.location(0),
+                            message: "missing `running` in [cost]\n  hint: add\n    [cost]\n    running = \"x^2 + u^2\"".to_string(),
+                        })
+                    }
+                };
+                let terminal = match cost.and_then(|c| c.terminal.as_ref()) {
+                    Some(source) => {
+                        let formula =
+                            self.formula(source, "cost.terminal", &variables, &constant_refs)?;
+                        let used = formula.uses();
+                        if used[grid.dimension()..].iter().any(|u| *u) {
+                            return Err(self.invalid(
+                                source.span(),
+                                "cost.terminal",
+                                "the terminal cost may depend on the states only".into(),
+                                "remove controls and t from the terminal cost g(x)",
+                            ));
+                        }
+                        formula
+                    }
+                    None => Formula::compile("0", &variables, &[]).expect("constant formula"),
+                };
+                (dynamics, running, terminal)
+            }
+        };
+
+        // Boundary formulas.
+        for (axis, source) in dirichlet_sources {
+            let formula = self.formula(
+                source,
+                &format!("state.{}.boundary.dirichlet", state_names[axis]),
+                &variables,
+                &constant_refs,
+            )?;
+            if formula.uses()[grid.dimension()..grid.dimension() + control_names.len()]
+                .iter()
+                .any(|u| *u)
+            {
+                return Err(self.invalid(
+                    source.span(),
+                    "boundary.dirichlet",
+                    "a boundary value may depend on the states and t only".into(),
+                    "remove the controls from the formula",
+                ));
+            }
+            boundaries[axis] = Boundary::Dirichlet(formula);
+        }
+
+        // Solver settings.
+        let mut settings = SolverSettings::default();
+        if let Some(solver) = &spec.solver {
+            if let Some(scheme) = &solver.scheme {
+                settings.scheme = Scheme::parse(scheme.get_ref()).map_err(|message| {
+                    self.invalid(scheme.span(), "solver.scheme", message, &format!("write `scheme = \"upwind\"` (available: {})", Scheme::NAMES))
+                })?;
+            }
+            if let Some(cfl) = &solver.cfl {
+                let value = self.finite(cfl, "solver.cfl")?;
+                if !(value > 0.0 && value <= 1.0) {
+                    return Err(self.invalid(
+                        cfl.span(),
+                        "solver.cfl",
+                        format!("CFL number {value} is outside (0, 1]; above 1 the scheme is not monotone"),
+                        "write `cfl = 0.9`",
+                    ));
+                }
+                settings.cfl = value;
+            }
+            if let Some(step) = &solver.time_step {
+                let value = self.finite(step, "solver.time_step")?;
+                if value <= 0.0 {
+                    return Err(self.invalid(
+                        step.span(),
+                        "solver.time_step",
+                        format!("time step {value} must be positive"),
+                        "write a positive step, or remove it to let `cfl` choose",
+                    ));
+                }
+                settings.time_step = Some(value);
+            }
+        }
+        let output = OutputSettings {
+            directory: PathBuf::from(
+                spec.output.as_ref().and_then(|o| o.directory.clone()).unwrap_or_else(|| "output".into()),
+            ),
+            plots: spec.output.as_ref().and_then(|o| o.plots).unwrap_or(true),
+        };
+
+        let mut problem = Problem {
+            name,
+            grid,
+            boundaries,
+            controls,
+            dynamics,
+            running_cost,
+            terminal_cost,
+            discount,
+            final_time,
+            reference: None,
+            settings,
+            output,
+            source_text: self.text.to_string(),
+        };
+
+        // Reference.
+        let reference_spec = spec.reference.as_ref();
+        let region = self.region(&problem, reference_spec)?;
+        problem.reference = match (reference_spec, lqr) {
+            (None, Some(lqr)) => Some(Reference { solution: ReferenceSolution::Lqr(lqr), region }),
+            (None, None) => None,
+            (Some(reference), lqr) => {
+                let kind = reference.get_ref().kind.get_ref().as_str();
+                let solution = match kind {
+                    "lqr" => match lqr {
+                        Some(lqr) => ReferenceSolution::Lqr(lqr),
+                        None => ReferenceSolution::Lqr(
+                            super::lqr::from_formulas(&problem).map_err(|message| {
+                                self.invalid(
+                                    reference.get_ref().kind.span(),
+                                    "reference.kind",
+                                    format!("the problem is not linear–quadratic: {message}"),
+                                    "use kind = \"formula\" with `value = \"...\"`, or remove [reference]",
+                                )
+                            })?,
+                        ),
+                    },
+                    "formula" => {
+                        let Some(value) = &reference.get_ref().value else {
+                            return Err(self.invalid(
+                                reference.span(),
+                                "reference.value",
+                                "kind = \"formula\" needs `value`".into(),
+                                "add `value = \"...\"`: V(x, t = 0) as a formula of the states",
+                            ));
+                        };
+                        ReferenceSolution::Formula(self.formula(value, "reference.value", &variables, &constant_refs)?)
+                    }
+                    other => {
+                        return Err(self.invalid(
+                            reference.get_ref().kind.span(),
+                            "reference.kind",
+                            format!("unknown reference kind `{other}`"),
+                            "write kind = \"lqr\" (Riccati, derived from the problem) or kind = \"formula\"",
+                        ))
+                    }
+                };
+                Some(Reference { solution, region })
+            }
+        };
+        Ok(problem)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn lqr_matrices(
+        &self,
+        lqr: &Spanned<LqrSpec>,
+        n: usize,
+    ) -> Result<(faer::Mat<f64>, faer::Mat<f64>, faer::Mat<f64>, faer::Mat<f64>, faer::Mat<f64>)> {
+        let spec = lqr.get_ref();
+        let check = |value: &Spanned<Vec<Vec<f64>>>, name: &str, rows: usize, columns: Option<usize>| {
+            let matrix = value.get_ref();
+            let width = matrix.first().map_or(0, Vec::len);
+            let ok = matrix.len() == rows
+                && width > 0
+                && matrix.iter().all(|row| row.len() == width && row.iter().all(|x| x.is_finite()))
+                && columns.is_none_or(|c| c == width);
+            if ok {
+                Ok(matrix_from_rows(matrix))
+            } else {
+                Err(self.invalid(
+                    value.span(),
+                    &format!("lqr.{name}"),
+                    format!(
+                        "expected {rows} rows of {} finite numbers (one row per line of the matrix)",
+                        columns.map_or("equal-length".to_string(), |c| c.to_string())
+                    ),
+                    "write the matrix as rows, e.g. A = [[0, 1], [0, 0]]",
+                ))
+            }
+        };
+        let a = check(&spec.a, "A", n, Some(n))?;
+        let b = check(&spec.b, "B", n, None)?;
+        let m = b.ncols();
+        let q = check(&spec.q, "Q", n, Some(n))?;
+        let r = check(&spec.r, "R", m, Some(m))?;
+        let s = match &spec.s {
+            Some(s) => check(s, "S", n, Some(n))?,
+            None => faer::Mat::zeros(n, n),
+        };
+        Ok((a, b, q, r, s))
+    }
+
+    fn region(&self, problem: &Problem, reference: Option<&Spanned<ReferenceSpec>>) -> Result<ErrorRegion> {
+        // Default: the central half of each axis.
+        let mut bounds: Vec<(f64, f64)> = problem
+            .grid
+            .axes()
+            .iter()
+            .map(|axis| {
+                let (middle, half) = ((axis.lower + axis.upper) / 2.0, (axis.upper - axis.lower) / 4.0);
+                (middle - half, middle + half)
+            })
+            .collect();
+        if let Some(region) = reference.and_then(|r| r.get_ref().region.as_ref()) {
+            for (key, range) in region.get_ref() {
+                let Some(axis) = problem.grid.axes().iter().position(|a| &a.name == key) else {
+                    return Err(self.invalid(
+                        region.span(),
+                        &format!("reference.region.{key}"),
+                        format!("`{key}` is not a state"),
+                        &format!("the states are: {}", problem.state_names().join(", ")),
+                    ));
+                };
+                let a = &problem.grid.axes()[axis];
+                if range.len() != 2 || !(range[0] < range[1]) || range[0] < a.lower || range[1] > a.upper {
+                    return Err(self.invalid(
+                        region.span(),
+                        &format!("reference.region.{key}"),
+                        format!("{range:?} is not an interval inside [{}, {}]", a.lower, a.upper),
+                        &format!("write `{key} = [lower, upper]` inside the state bounds"),
+                    ));
+                }
+                bounds[axis] = (range[0], range[1]);
+            }
+        }
+        Ok(ErrorRegion { bounds })
+    }
+}
+
+/// Formulas of an LQ problem given by matrices: `f = Ax + Bu`, `ℓ = xᵀQx + uᵀRu`, `g = xᵀSx`.
+fn lqr_formulas(lqr: &Lqr, states: &[String], controls: &[String]) -> (Vec<String>, String, String) {
+    let n = states.len();
+    let m = controls.len();
+    let linear = |row: usize| {
+        let mut terms = Vec::new();
+        for k in 0..n {
+            if lqr.a[(row, k)] != 0.0 {
+                terms.push(format!("({:e})*{}", lqr.a[(row, k)], states[k]));
+            }
+        }
+        for j in 0..m {
+            if lqr.b[(row, j)] != 0.0 {
+                terms.push(format!("({:e})*{}", lqr.b[(row, j)], controls[j]));
+            }
+        }
+        if terms.is_empty() {
+            "0".to_string()
+        } else {
+            terms.join(" + ")
+        }
+    };
+    let quadratic = |matrix: &faer::Mat<f64>, names: &[String]| {
+        let mut terms = Vec::new();
+        for i in 0..names.len() {
+            for j in 0..names.len() {
+                if matrix[(i, j)] != 0.0 {
+                    terms.push(format!("({:e})*{}*{}", matrix[(i, j)], names[i], names[j]));
+                }
+            }
+        }
+        terms
+    };
+    let dynamics = (0..n).map(linear).collect();
+    let mut running = quadratic(&lqr.q, states);
+    running.extend(quadratic(&lqr.r, controls));
+    let join = |terms: Vec<String>| if terms.is_empty() { "0".to_string() } else { terms.join(" + ") };
+    (dynamics, join(running), join(quadratic(&lqr.s, states)))
+}

@@ -1,0 +1,511 @@
+//! Minimisation of the discrete Hamiltonian over the control box.
+//!
+//! **Closed form.** When every drift is affine in the controls and involves at most one control,
+//! `f_i(x,u,t) = a_i(x,t) + b_i(x,t) u_{c(i)}`, and the running cost is separable and at most
+//! quadratic in the controls, `ℓ = ℓ_0(x,t) + Σ_j (c_j u_j + r_j u_j²)` (detected by
+//! [`ControlModel::analyse`]: polynomial degree of the formulas in the controls, then an exact
+//! check of the mixed differences on the grid), the upwind Hamiltonian separates per control:
+//!
+//! ```text
+//! g_j(u) = β Σ_{i: c(i)=j} φ_i(a_i + b_i u) + c_j u + r_j u²,   φ_i(s) = s⁺ D⁺_i V − s⁻ D⁻_i V,
+//! ```
+//!
+//! a piecewise quadratic in `u` with breakpoints where a drift changes sign. It is minimised
+//! exactly over `[lower_j, upper_j]` by checking, on every piece, its end points and its vertex
+//! ([`minimise_piecewise`]) — so the scheme is the minimum of monotone operators over the whole
+//! box, hence monotone. For Lax–Friedrichs the minimiser of `(β Σ b_i p̄_i + c_j) u + r_j u²` at
+//! the central gradient `p̄` is the clamped vertex (or a bound when `r_j = 0`).
+//!
+//! **Sampled.** Otherwise the minimum is taken over the tensor grid of control samples (the file's
+//! `samples` per control, both bounds included), evaluating the full monotone update for each.
+//!
+//! Formulas are tabulated over the grid once per time level (once in total for
+//! time-independent problems), never evaluated per node per step.
+
+use crate::error::{HjbError, Result};
+use crate::grid::MAX_DIMENSIONS;
+use crate::problem::formula::Formula;
+use crate::problem::Problem;
+use rayon::prelude::*;
+
+/// Largest number of control components.
+pub const MAX_CONTROLS: usize = 6;
+/// Largest control sample set (nodes × samples are tabulated).
+pub const MAX_SAMPLES: usize = 200_000;
+
+/// How the minimum over controls is computed for this problem.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ControlModel {
+    /// Exact per-control minimisation (see module docs).
+    ClosedForm {
+        /// The control each state's drift depends on.
+        control_of_state: Vec<Option<usize>>,
+    },
+    /// Minimum over `count` samples; `values[s * m + j]` is control `j` of sample `s`.
+    Sampled { values: Vec<f64>, count: usize },
+}
+
+impl ControlModel {
+    /// Decide between closed form and sampling (see module docs).
+    pub fn analyse(problem: &Problem, coordinates: &[Vec<f64>]) -> Result<ControlModel> {
+        let n = problem.grid.dimension();
+        let m = problem.controls.len();
+        if m > MAX_CONTROLS {
+            return Err(HjbError::InvalidProblem {
+                field: "control".to_string(),
+                message: format!("{m} controls; hjb supports up to {MAX_CONTROLS}"),
+            });
+        }
+        let mut selected = vec![false; n + m + 1];
+        for flag in &mut selected[n..n + m] {
+            *flag = true;
+        }
+        let mut control_of_state = Vec::with_capacity(n);
+        let mut closed_form = matches!(problem.running_cost.degree_in(&selected), Some(0..=2));
+        for formula in &problem.dynamics {
+            let uses = formula.uses();
+            let used: Vec<usize> = (0..m).filter(|j| uses[n + j]).collect();
+            if used.len() > 1 || !matches!(formula.degree_in(&selected), Some(0 | 1)) {
+                closed_form = false;
+            }
+            control_of_state.push(used.first().copied());
+        }
+        if closed_form && m >= 2 {
+            closed_form = is_separable(problem, &problem.running_cost, coordinates);
+        }
+        if closed_form {
+            return Ok(ControlModel::ClosedForm { control_of_state });
+        }
+        let count: usize = problem.controls.iter().map(|c| c.samples).product();
+        if count > MAX_SAMPLES {
+            return Err(HjbError::InvalidProblem {
+                field: "control.samples".to_string(),
+                message: format!(
+                    "the control sample set has {count} points (product of `samples`), above \
+                     {MAX_SAMPLES}; lower `samples`"
+                ),
+            });
+        }
+        let mut values = vec![0.0; count * m];
+        for s in 0..count {
+            let mut rest = s;
+            for j in (0..m).rev() {
+                let control = &problem.controls[j];
+                let k = rest % control.samples;
+                rest /= control.samples;
+                let fraction = k as f64 / (control.samples - 1) as f64;
+                values[s * m + j] = if k + 1 == control.samples {
+                    control.upper
+                } else {
+                    control.lower + fraction * (control.upper - control.lower)
+                };
+            }
+        }
+        Ok(ControlModel::Sampled { values, count })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            ControlModel::ClosedForm { .. } => "closed_form".to_string(),
+            ControlModel::Sampled { count, .. } => format!("sampled({count})"),
+        }
+    }
+}
+
+/// Whether `ℓ` has no control–control cross terms at any node (at t = 0 and T).
+fn is_separable(problem: &Problem, cost: &Formula, coordinates: &[Vec<f64>]) -> bool {
+    let m = problem.controls.len();
+    for t in [0.0, problem.final_time] {
+        let at = |controls: &[f64]| problem.tabulate(cost, coordinates, controls, t);
+        let base = at(&vec![0.0; m]);
+        for j in 0..m {
+            for k in j + 1..m {
+                let mut unit_j = vec![0.0; m];
+                unit_j[j] = 1.0;
+                let mut unit_k = vec![0.0; m];
+                unit_k[k] = 1.0;
+                let mut both = vec![0.0; m];
+                both[j] = 1.0;
+                both[k] = 1.0;
+                let (a, b, c) = (at(&unit_j), at(&unit_k), at(&both));
+                let mixed = (0..base.len()).any(|node| {
+                    let difference = c[node] - a[node] - b[node] + base[node];
+                    difference.abs() > 1e-10 * (1.0 + c[node].abs() + base[node].abs())
+                });
+                if mixed {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Coefficients tabulated over the grid at one time level.
+#[derive(Debug, Clone, Default)]
+pub struct Tabulation {
+    /// Closed form: `a_i` at `node * n + i`.
+    pub drift_base: Vec<f64>,
+    /// Closed form: `b_i` at `node * n + i` (0 for states without a control).
+    pub drift_gain: Vec<f64>,
+    /// Closed form: `ℓ_0` per node.
+    pub cost_base: Vec<f64>,
+    /// Closed form: `c_j` at `node * m + j`.
+    pub cost_linear: Vec<f64>,
+    /// Closed form: `r_j` at `node * m + j`.
+    pub cost_quadratic: Vec<f64>,
+    /// Sampled: drift at `(node * count + s) * n + i`.
+    pub sample_drift: Vec<f64>,
+    /// Sampled: `ℓ` at `node * count + s`.
+    pub sample_cost: Vec<f64>,
+}
+
+fn interleave(columns: &[Vec<f64>], nodes: usize) -> Vec<f64> {
+    let width = columns.len();
+    let mut out = vec![0.0; nodes * width];
+    out.par_chunks_mut(width.max(1)).enumerate().for_each(|(node, row)| {
+        for (k, column) in columns.iter().enumerate() {
+            row[k] = column[node];
+        }
+    });
+    out
+}
+
+impl Tabulation {
+    /// Tabulate the problem's formulas at time `t`.
+    pub fn new(problem: &Problem, model: &ControlModel, coordinates: &[Vec<f64>], t: f64) -> Self {
+        let nodes = problem.grid.node_count();
+        let n = problem.grid.dimension();
+        let m = problem.controls.len();
+        match model {
+            ControlModel::ClosedForm { control_of_state } => {
+                let zero = vec![0.0; m];
+                let unit = |j: usize, value: f64| {
+                    let mut controls = vec![0.0; m];
+                    controls[j] = value;
+                    controls
+                };
+                let mut base_columns = Vec::with_capacity(n);
+                let mut gain_columns = Vec::with_capacity(n);
+                for (i, formula) in problem.dynamics.iter().enumerate() {
+                    let base = problem.tabulate(formula, coordinates, &zero, t);
+                    let gain = match control_of_state[i] {
+                        Some(j) => {
+                            let moved = problem.tabulate(formula, coordinates, &unit(j, 1.0), t);
+                            moved.iter().zip(&base).map(|(a, b)| a - b).collect()
+                        }
+                        None => vec![0.0; nodes],
+                    };
+                    base_columns.push(base);
+                    gain_columns.push(gain);
+                }
+                let cost_base = problem.tabulate(&problem.running_cost, coordinates, &zero, t);
+                let mut linear_columns = Vec::with_capacity(m);
+                let mut quadratic_columns = Vec::with_capacity(m);
+                for j in 0..m {
+                    let plus = problem.tabulate(&problem.running_cost, coordinates, &unit(j, 1.0), t);
+                    let minus =
+                        problem.tabulate(&problem.running_cost, coordinates, &unit(j, -1.0), t);
+                    linear_columns.push(plus.iter().zip(&minus).map(|(p, q)| 0.5 * (p - q)).collect());
+                    quadratic_columns.push(
+                        plus.iter()
+                            .zip(&minus)
+                            .zip(&cost_base)
+                            .map(|((p, q), b)| 0.5 * (p + q) - b)
+                            .collect(),
+                    );
+                }
+                Tabulation {
+                    drift_base: interleave(&base_columns, nodes),
+                    drift_gain: interleave(&gain_columns, nodes),
+                    cost_base,
+                    cost_linear: interleave(&linear_columns, nodes),
+                    cost_quadratic: interleave(&quadratic_columns, nodes),
+                    ..Tabulation::default()
+                }
+            }
+            ControlModel::Sampled { values, count } => {
+                let mut sample_drift = vec![0.0; nodes * count * n];
+                let mut sample_cost = vec![0.0; nodes * count];
+                for s in 0..*count {
+                    let controls = &values[s * m..(s + 1) * m];
+                    for (i, formula) in problem.dynamics.iter().enumerate() {
+                        let column = problem.tabulate(formula, coordinates, controls, t);
+                        for (node, value) in column.iter().enumerate() {
+                            sample_drift[(node * count + s) * n + i] = *value;
+                        }
+                    }
+                    let cost = problem.tabulate(&problem.running_cost, coordinates, controls, t);
+                    for (node, value) in cost.iter().enumerate() {
+                        sample_cost[node * count + s] = *value;
+                    }
+                }
+                Tabulation { sample_drift, sample_cost, ..Tabulation::default() }
+            }
+        }
+    }
+
+    /// Bytes held by this tabulation.
+    pub fn bytes(&self) -> usize {
+        8 * (self.drift_base.len()
+            + self.drift_gain.len()
+            + self.cost_base.len()
+            + self.cost_linear.len()
+            + self.cost_quadratic.len()
+            + self.sample_drift.len()
+            + self.sample_cost.len())
+    }
+
+    /// Largest `|f_i|` over nodes and admissible controls, per axis, and the largest
+    /// `Σ_i |f_i|/h_i` with the node where it peaks.
+    pub fn drift_bounds(
+        &self,
+        problem: &Problem,
+        model: &ControlModel,
+        inverse_spacing: &[f64],
+    ) -> DriftBounds {
+        let n = problem.grid.dimension();
+        let nodes = problem.grid.node_count();
+        let per_node = |node: usize| -> ([f64; MAX_DIMENSIONS], f64) {
+            let mut largest = [0.0f64; MAX_DIMENSIONS];
+            let rate = match model {
+                ControlModel::ClosedForm { control_of_state } => {
+                    let base = &self.drift_base[node * n..(node + 1) * n];
+                    let gain = &self.drift_gain[node * n..(node + 1) * n];
+                    let mut rate = 0.0;
+                    for i in 0..n {
+                        if control_of_state[i].is_none() {
+                            largest[i] = base[i].abs();
+                            rate += largest[i] * inverse_spacing[i];
+                        }
+                    }
+                    for (j, control) in problem.controls.iter().enumerate() {
+                        let mut best = 0.0f64;
+                        for u in [control.lower, control.upper] {
+                            let mut sum = 0.0;
+                            for i in 0..n {
+                                if control_of_state[i] == Some(j) {
+                                    let f = (base[i] + gain[i] * u).abs();
+                                    largest[i] = largest[i].max(f);
+                                    sum += f * inverse_spacing[i];
+                                }
+                            }
+                            best = best.max(sum);
+                        }
+                        rate += best;
+                    }
+                    rate
+                }
+                ControlModel::Sampled { count, .. } => {
+                    let mut best = 0.0f64;
+                    for s in 0..*count {
+                        let drift = &self.sample_drift[(node * count + s) * n..(node * count + s + 1) * n];
+                        let mut sum = 0.0;
+                        for i in 0..n {
+                            largest[i] = largest[i].max(drift[i].abs());
+                            sum += drift[i].abs() * inverse_spacing[i];
+                        }
+                        best = best.max(sum);
+                    }
+                    best
+                }
+            };
+            (largest, rate)
+        };
+        let (largest, rate, peak) = (0..nodes)
+            .into_par_iter()
+            .map(|node| {
+                let (largest, rate) = per_node(node);
+                (largest, rate, node)
+            })
+            .reduce(
+                || ([0.0; MAX_DIMENSIONS], 0.0, 0),
+                |a, b| {
+                    let mut largest = a.0;
+                    for i in 0..MAX_DIMENSIONS {
+                        largest[i] = largest[i].max(b.0[i]);
+                    }
+                    // Ties go to the lower node index, so the report is thread-independent.
+                    let (rate, peak) = if b.1 > a.1 || (b.1 == a.1 && b.2 < a.2) { (b.1, b.2) } else { (a.1, a.2) };
+                    (largest, rate, peak)
+                },
+            );
+        DriftBounds { largest_drift: largest[..n].to_vec(), largest_rate: rate, peak_node: peak }
+    }
+}
+
+/// Bounds on the drift used for the CFL condition and the Lax–Friedrichs dissipation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriftBounds {
+    /// `max_{x,u} |f_i|` per axis.
+    pub largest_drift: Vec<f64>,
+    /// `max_{x,u} Σ_i |f_i|/h_i`.
+    pub largest_rate: f64,
+    /// Node where the rate peaks.
+    pub peak_node: usize,
+}
+
+/// `φ(s) = s⁺ D⁺ − s⁻ D⁻` written as `max(s,0)·forward + min(s,0)·backward`.
+#[inline]
+fn upwind_term(drift: f64, forward: f64, backward: f64) -> f64 {
+    if drift > 0.0 {
+        drift * forward
+    } else {
+        drift * backward
+    }
+}
+
+/// Exact minimiser over `[lower, upper]` of
+/// `g(u) = scale Σ_k φ(base_k + gain_k u; forward_k, backward_k) + linear u + quadratic u²`.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn minimise_piecewise(
+    base: &[f64],
+    gain: &[f64],
+    forward: &[f64],
+    backward: &[f64],
+    scale: f64,
+    linear: f64,
+    quadratic: f64,
+    lower: f64,
+    upper: f64,
+) -> f64 {
+    let objective = |u: f64| {
+        let mut total = linear * u + quadratic * u * u;
+        for k in 0..base.len() {
+            total += scale * upwind_term(base[k] + gain[k] * u, forward[k], backward[k]);
+        }
+        total
+    };
+    // Knots: the bounds and the drift sign changes inside them, sorted.
+    let mut knots = [0.0f64; MAX_DIMENSIONS + 2];
+    let mut count = 0;
+    knots[count] = lower;
+    count += 1;
+    for k in 0..base.len() {
+        if gain[k] != 0.0 {
+            let root = -base[k] / gain[k];
+            if root > lower && root < upper {
+                knots[count] = root;
+                count += 1;
+            }
+        }
+    }
+    knots[count] = upper;
+    count += 1;
+    knots[..count].sort_unstable_by(f64::total_cmp);
+    let mut best_u = knots[0];
+    let mut best = objective(best_u);
+    for piece in 0..count - 1 {
+        let (left, right) = (knots[piece], knots[piece + 1]);
+        let right_value = objective(right);
+        if right_value < best {
+            best = right_value;
+            best_u = right;
+        }
+        if quadratic > 0.0 && right > left {
+            let middle = 0.5 * (left + right);
+            let mut slope = linear;
+            for k in 0..base.len() {
+                let drift = base[k] + gain[k] * middle;
+                slope += scale * gain[k] * if drift > 0.0 { forward[k] } else { backward[k] };
+            }
+            let vertex = -slope / (2.0 * quadratic);
+            if vertex > left && vertex < right {
+                let value = objective(vertex);
+                if value < best {
+                    best = value;
+                    best_u = vertex;
+                }
+            }
+        }
+    }
+    best_u
+}
+
+/// Minimiser over `[lower, upper]` of `linear·u + quadratic·u²`.
+#[inline]
+pub fn minimise_quadratic(linear: f64, quadratic: f64, lower: f64, upper: f64) -> f64 {
+    if quadratic > 0.0 {
+        (-linear / (2.0 * quadratic)).clamp(lower, upper)
+    } else {
+        let at_lower = linear * lower + quadratic * lower * lower;
+        let at_upper = linear * upper + quadratic * upper * upper;
+        if at_upper < at_lower {
+            upper
+        } else if at_lower < at_upper {
+            lower
+        } else {
+            0.0f64.clamp(lower, upper)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Brute force over a fine sample of the interval.
+    fn brute_force(
+        base: &[f64],
+        gain: &[f64],
+        forward: &[f64],
+        backward: &[f64],
+        linear: f64,
+        quadratic: f64,
+        lower: f64,
+        upper: f64,
+    ) -> f64 {
+        let objective = |u: f64| {
+            let mut total = linear * u + quadratic * u * u;
+            for k in 0..base.len() {
+                total += upwind_term(base[k] + gain[k] * u, forward[k], backward[k]);
+            }
+            total
+        };
+        (0..=200_000)
+            .map(|k| lower + (upper - lower) * k as f64 / 200_000.0)
+            .map(objective)
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    #[test]
+    fn piecewise_minimiser_matches_brute_force() {
+        // A small deterministic pseudo-random sweep (xorshift), covering convex and concave
+        // upwind terms, quadratic and linear costs.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        };
+        for case in 0..300 {
+            let states = 1 + case % 3;
+            let base: Vec<f64> = (0..states).map(|_| next()).collect();
+            let gain: Vec<f64> = (0..states).map(|_| 2.0 * next()).collect();
+            let forward: Vec<f64> = (0..states).map(|_| 3.0 * next()).collect();
+            let backward: Vec<f64> = (0..states).map(|_| 3.0 * next()).collect();
+            let linear = next();
+            let quadratic = if case % 4 == 0 { 0.0 } else { next().abs() + 0.05 };
+            let u = minimise_piecewise(&base, &gain, &forward, &backward, 1.0, linear, quadratic, -1.5, 2.0);
+            let objective = |u: f64| {
+                let mut total = linear * u + quadratic * u * u;
+                for k in 0..states {
+                    total += upwind_term(base[k] + gain[k] * u, forward[k], backward[k]);
+                }
+                total
+            };
+            let best = brute_force(&base, &gain, &forward, &backward, linear, quadratic, -1.5, 2.0);
+            assert!(objective(u) <= best + 1e-9, "case {case}: {} > {best}", objective(u));
+        }
+    }
+
+    #[test]
+    fn quadratic_minimiser() {
+        assert_eq!(minimise_quadratic(2.0, 1.0, -5.0, 5.0), -1.0);
+        assert_eq!(minimise_quadratic(2.0, 1.0, 0.0, 5.0), 0.0);
+        assert_eq!(minimise_quadratic(2.0, 0.0, -1.0, 1.0), -1.0);
+        assert_eq!(minimise_quadratic(-2.0, 0.0, -1.0, 1.0), 1.0);
+    }
+}

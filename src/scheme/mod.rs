@@ -1,0 +1,11 @@
+//! Discrete Hamiltonians: the transition weights of the monotone explicit schemes and the
+//! minimisation over controls.
+//!
+//! * [`weights`] — upwind and Lax–Friedrichs weights (the single source of the Markov chain).
+//! * [`hamiltonian`] — closed-form or sampled minimisation, and the tabulated coefficients.
+
+pub mod hamiltonian;
+pub mod weights;
+
+pub use hamiltonian::{ControlModel, DriftBounds, Tabulation};
+pub use weights::{lax_friedrichs_weights, upwind_weights, Weights};

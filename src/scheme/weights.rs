@@ -1,0 +1,120 @@
+//! Transition weights of the explicit schemes: the one place they are computed.
+//!
+//! For a node `x`, a control `u` with drift `f = f(x,u,t)`, spacings `h_i` and step `Δt`, one
+//! explicit step is
+//!
+//! ```text
+//! V^{n+1}(x) = β · [ p(x) V^n(x) + Σ_i ( p(x+h_i e_i) V^n(x+h_i e_i) + p(x−h_i e_i) V^n(x−h_i e_i) ) ] + Δt ℓ(x,u),
+//! ```
+//!
+//! `β = e^{−ρΔt}`. Upwind (Kushner): `p(x±h_i e_i) = Δt f_i^±/h_i`; Lax–Friedrichs with dissipation
+//! `α_i`: `p(x±h_i e_i) = Δt (α_i ± f_i)/(2h_i)`. In both, `p(x) = 1 − Σ(others)`, and the scheme
+//! is monotone exactly when every weight is ≥ 0 — for upwind `Δt Σ_i |f_i|/h_i ≤ 1`, for
+//! Lax–Friedrichs `α_i ≥ |f_i|` and `Δt Σ_i α_i/h_i ≤ 1` (the CFL conditions of DESIGN §3).
+//! The weights sum to one: they are the transition probabilities of a controlled Markov chain,
+//! which the MDP solvers reuse (DESIGN §3, "the link to discrete value iteration").
+
+use crate::grid::MAX_DIMENSIONS;
+
+/// Weights of one node under one control.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// `p(x + h_i e_i)` per axis.
+    pub forward: [f64; MAX_DIMENSIONS],
+    /// `p(x − h_i e_i)` per axis.
+    pub backward: [f64; MAX_DIMENSIONS],
+    /// `p(x)`.
+    pub stay: f64,
+}
+
+impl Weights {
+    /// `Σ_y p(y) V(y)` for the node value `center` and neighbour values per axis.
+    #[inline]
+    pub fn expectation(&self, center: f64, forward: &[f64], backward: &[f64]) -> f64 {
+        let mut total = self.stay * center;
+        for i in 0..forward.len() {
+            total += self.forward[i] * forward[i] + self.backward[i] * backward[i];
+        }
+        total
+    }
+
+    /// Smallest weight (negative ⇒ the step is not monotone at this node).
+    pub fn minimum(&self, dimension: usize) -> f64 {
+        self.forward[..dimension]
+            .iter()
+            .chain(&self.backward[..dimension])
+            .fold(self.stay, |smallest, w| smallest.min(*w))
+    }
+}
+
+/// Upwind weights for drift `drift` (one entry per axis).
+#[inline]
+pub fn upwind_weights(drift: &[f64], inverse_spacing: &[f64], time_step: f64) -> Weights {
+    let mut weights =
+        Weights { forward: [0.0; MAX_DIMENSIONS], backward: [0.0; MAX_DIMENSIONS], stay: 1.0 };
+    for i in 0..drift.len() {
+        let rate = drift[i] * inverse_spacing[i] * time_step;
+        if rate > 0.0 {
+            weights.forward[i] = rate;
+            weights.stay -= rate;
+        } else {
+            weights.backward[i] = -rate;
+            weights.stay += rate;
+        }
+    }
+    weights
+}
+
+/// Lax–Friedrichs weights for drift `drift` and dissipation `alpha` (per axis).
+#[inline]
+pub fn lax_friedrichs_weights(
+    drift: &[f64],
+    alpha: &[f64],
+    inverse_spacing: &[f64],
+    time_step: f64,
+) -> Weights {
+    let mut weights =
+        Weights { forward: [0.0; MAX_DIMENSIONS], backward: [0.0; MAX_DIMENSIONS], stay: 1.0 };
+    for i in 0..drift.len() {
+        let scale = 0.5 * time_step * inverse_spacing[i];
+        weights.forward[i] = scale * (alpha[i] + drift[i]);
+        weights.backward[i] = scale * (alpha[i] - drift[i]);
+        weights.stay -= 2.0 * scale * alpha[i];
+    }
+    weights
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_sum_to_one_and_reproduce_the_upwind_difference() {
+        let drift = [0.7, -1.3];
+        let inverse_spacing = [10.0, 4.0];
+        let time_step = 0.01;
+        let weights = upwind_weights(&drift, &inverse_spacing, time_step);
+        let total: f64 = weights.stay + weights.forward.iter().sum::<f64>() + weights.backward.iter().sum::<f64>();
+        assert!((total - 1.0).abs() < 1e-15);
+        // Σ p V − V = Δt (f⁺ D⁺V + f⁻ D⁻V) for V linear: = Δt f·∇V.
+        let gradient = [2.0, -3.0];
+        let value = |offset: [f64; 2]| 1.0 + gradient[0] * offset[0] + gradient[1] * offset[1];
+        let h = [0.1, 0.25];
+        let expectation = weights.expectation(
+            value([0.0, 0.0]),
+            &[value([h[0], 0.0]), value([0.0, h[1]])],
+            &[value([-h[0], 0.0]), value([0.0, -h[1]])],
+        );
+        let exact = value([0.0, 0.0]) + time_step * (drift[0] * gradient[0] + drift[1] * gradient[1]);
+        assert!((expectation - exact).abs() < 1e-14);
+        assert!(weights.minimum(2) >= 0.0);
+    }
+
+    #[test]
+    fn lax_friedrichs_is_monotone_iff_alpha_dominates() {
+        let weights = lax_friedrichs_weights(&[1.0], &[1.5], &[10.0], 0.05);
+        assert!(weights.minimum(1) >= 0.0);
+        let weights = lax_friedrichs_weights(&[2.0], &[1.5], &[10.0], 0.05);
+        assert!(weights.minimum(1) < 0.0);
+    }
+}

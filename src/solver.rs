@@ -1,0 +1,262 @@
+//! The solve driver: owns the time loop; progress and other side channels are [`Observer`]s.
+//!
+//! `solve` = analyse the control structure → tabulate the formulas → plan the time step from
+//! the CFL bound → march `V^0 = g`, `V^{n+1} = S(V^n)` for `n = 0 … N−1` (time-to-go) → the value
+//! and policy at `t = 0`, the stability numbers of the run and, when the problem has a
+//! reference, the errors on its region.
+
+use crate::error::{HjbError, Result};
+use crate::problem::{Boundary, Problem, Scheme};
+use crate::scheme::{ControlModel, Tabulation};
+use crate::time::{ExplicitStepper, TimeStepPlan};
+use crate::validate::{error_norms, ErrorNorms};
+use std::time::Instant;
+
+/// Callbacks from the time loop. Every method has a do-nothing default.
+pub trait Observer {
+    /// Called once before the first step.
+    fn started(&mut self, _steps: usize) {}
+    /// Called after each step (`step` counts from 1).
+    fn stepped(&mut self, _step: usize, _steps: usize) {}
+    /// Called once after the last step.
+    fn finished(&mut self) {}
+}
+
+/// An observer that does nothing.
+#[derive(Debug)]
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// What the run did and whether its stability conditions held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostics {
+    pub scheme: Scheme,
+    /// `closed_form` or `sampled(N)`.
+    pub hamiltonian: String,
+    pub time_step: f64,
+    pub steps: usize,
+    pub time_step_max: f64,
+    /// `Δt / Δt_max`.
+    pub cfl_number: f64,
+    /// All interior transition weights nonnegative (CFL number ≤ 1).
+    pub monotone: bool,
+    /// Coordinates of the node where the CFL rate peaks.
+    pub cfl_peak: Vec<f64>,
+    /// Boundary handling per axis.
+    pub boundaries: Vec<String>,
+    pub memory_bytes: usize,
+    pub seconds: f64,
+    pub threads: usize,
+}
+
+/// The result of a solve, on the problem's grid (row-major, last axis fastest).
+#[derive(Debug, Clone)]
+pub struct Solution {
+    pub values: Vec<f64>,
+    /// One field per control.
+    pub policy: Vec<Vec<f64>>,
+    pub reference: Option<Vec<f64>>,
+    pub error: Option<ErrorNorms>,
+    pub diagnostics: Diagnostics,
+}
+
+/// Everything decided before the first step (also what `hjb check` reports).
+#[derive(Debug)]
+pub struct Preparation {
+    pub coordinates: Vec<Vec<f64>>,
+    pub model: ControlModel,
+    pub table: Tabulation,
+    pub plan: TimeStepPlan,
+    pub memory_bytes: usize,
+}
+
+/// Analyse, tabulate at `t = T`, and plan the time step.
+pub fn prepare(problem: &Problem) -> Result<Preparation> {
+    let coordinates = problem.grid.coordinate_columns();
+    let model = ControlModel::analyse(problem, &coordinates)?;
+    let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
+    let table = Tabulation::new(problem, &model, &coordinates, problem.final_time);
+    let mut bounds = table.drift_bounds(problem, &model, &inverse_spacing);
+    if problem.is_time_dependent() {
+        // The bound must hold at every time level: take the worst over a sample of times now,
+        // and re-check every step.
+        for k in 0..=16 {
+            let t = problem.final_time * k as f64 / 16.0;
+            let other = Tabulation::new(problem, &model, &coordinates, t)
+                .drift_bounds(problem, &model, &inverse_spacing);
+            if other.largest_rate > bounds.largest_rate {
+                bounds.largest_rate = other.largest_rate;
+                bounds.peak_node = other.peak_node;
+            }
+            for (a, b) in bounds.largest_drift.iter_mut().zip(&other.largest_drift) {
+                *a = a.max(*b);
+            }
+        }
+    }
+    let settings = &problem.settings;
+    let plan = TimeStepPlan::new(
+        settings.scheme,
+        &bounds,
+        &inverse_spacing,
+        problem.final_time,
+        settings.cfl,
+        settings.time_step,
+    )?;
+    let nodes = problem.grid.node_count();
+    let memory_bytes = 8 * nodes * (problem.grid.dimension() + 3 + problem.controls.len())
+        + table.bytes() * if problem.is_time_dependent() { 2 } else { 1 };
+    Ok(Preparation { coordinates, model, table, plan, memory_bytes })
+}
+
+/// Solve the problem with its settings, reporting progress to `observer`.
+pub fn solve(problem: &Problem, observer: &mut dyn Observer) -> Result<Solution> {
+    let started = Instant::now();
+    let Preparation { coordinates, model, mut table, plan, memory_bytes } = prepare(problem)?;
+    let scheme = problem.settings.scheme;
+    let stepper = ExplicitStepper::new(problem, scheme, &model, &plan);
+    let nodes = problem.grid.node_count();
+    let m = problem.controls.len();
+    let no_controls = vec![0.0; m];
+    let time_dependent = problem.is_time_dependent();
+    let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
+
+    let dirichlet_values = |t: f64| dirichlet_field(problem, &coordinates, t);
+
+    let mut old = problem.tabulate(&problem.terminal_cost, &coordinates, &no_controls, problem.final_time);
+    if let Some(boundary) = dirichlet_values(problem.final_time) {
+        apply_dirichlet(problem, &mut old, &boundary);
+    }
+    let mut new = vec![0.0; nodes];
+    let mut policy = vec![0.0; nodes * m];
+    observer.started(plan.steps);
+    let mut worst_cfl = plan.cfl_number;
+    for step in 0..plan.steps {
+        let t_old = problem.final_time - step as f64 * plan.time_step;
+        let t_new = problem.final_time - (step + 1) as f64 * plan.time_step;
+        if time_dependent && step > 0 {
+            table = Tabulation::new(problem, &model, &coordinates, t_old);
+            let bounds = table.drift_bounds(problem, &model, &inverse_spacing);
+            let rate = match scheme {
+                Scheme::Upwind => bounds.largest_rate,
+                Scheme::LaxFriedrichs => {
+                    // α was fixed from the bound over sampled times; it must still dominate.
+                    let dominated = bounds
+                        .largest_drift
+                        .iter()
+                        .zip(&plan.largest_drift)
+                        .any(|(now, alpha)| now > alpha);
+                    if dominated {
+                        return Err(HjbError::Numerical(format!(
+                            "at t = {t_old} the drift exceeds the Lax–Friedrichs dissipation α                              chosen from 17 sampled times; use --scheme upwind"
+                        )));
+                    }
+                    plan.cfl_number / plan.time_step
+                }
+            };
+            worst_cfl = worst_cfl.max(rate * plan.time_step);
+            if rate * plan.time_step > 1.0 + 1e-12 {
+                return Err(HjbError::CflViolated {
+                    scheme: scheme.name().to_string(),
+                    time_step: plan.time_step,
+                    time_step_max: 1.0 / rate,
+                    cfl: rate * plan.time_step,
+                });
+            }
+        }
+        let boundary = dirichlet_values(t_new);
+        if let Some((node, value)) = stepper.step(&table, &old, &mut new, &mut policy, boundary.as_deref()) {
+            return Err(HjbError::NonFinite {
+                step: step + 1,
+                time: t_new,
+                index: problem.grid.unravel(node),
+                point: problem.grid.point(node),
+                value,
+            });
+        }
+        std::mem::swap(&mut old, &mut new);
+        observer.stepped(step + 1, plan.steps);
+    }
+    observer.finished();
+    let values = old;
+    let policy_fields: Vec<Vec<f64>> =
+        (0..m).map(|j| (0..nodes).map(|node| policy[node * m + j]).collect()).collect();
+    let reference = problem.reference_values(&coordinates);
+    let error = match (&reference, &problem.reference) {
+        (Some(exact), Some(spec)) => Some(error_norms(&problem.grid, &values, exact, &spec.region)),
+        _ => None,
+    };
+    let diagnostics = Diagnostics {
+        scheme,
+        hamiltonian: model.describe(),
+        time_step: plan.time_step,
+        steps: plan.steps,
+        time_step_max: plan.time_step_max,
+        cfl_number: worst_cfl,
+        monotone: worst_cfl <= 1.0 + 1e-12,
+        cfl_peak: problem.grid.point(plan.peak_node),
+        boundaries: problem.boundaries.iter().map(|b| b.name().to_string()).collect(),
+        memory_bytes,
+        seconds: started.elapsed().as_secs_f64(),
+        threads: rayon::current_num_threads(),
+    };
+    Ok(Solution { values, policy: policy_fields, reference, error, diagnostics })
+}
+
+/// The Dirichlet boundary values at time `t` (one field; each node on the boundary of a
+/// Dirichlet axis takes that axis's formula, the last such axis winning at corners).
+fn dirichlet_field(problem: &Problem, coordinates: &[Vec<f64>], t: f64) -> Option<Vec<f64>> {
+    let no_controls = vec![0.0; problem.controls.len()];
+    let columns: Vec<Option<Vec<f64>>> = problem
+        .boundaries
+        .iter()
+        .map(|boundary| match boundary {
+            Boundary::Dirichlet(formula) => Some(problem.tabulate(formula, coordinates, &no_controls, t)),
+            _ => None,
+        })
+        .collect();
+    if columns.iter().all(Option::is_none) {
+        return None;
+    }
+    let nodes = problem.grid.node_count();
+    let mut field = vec![f64::NAN; nodes];
+    let mut index = vec![0; problem.grid.dimension()];
+    for (node, value) in field.iter_mut().enumerate() {
+        problem.grid.unravel_inplace(node, &mut index);
+        for (k, column) in columns.iter().enumerate() {
+            if let Some(column) = column {
+                if index[k] == 0 || index[k] + 1 == problem.grid.axes()[k].points {
+                    *value = column[node];
+                }
+            }
+        }
+    }
+    Some(field)
+}
+
+fn apply_dirichlet(problem: &Problem, values: &mut [f64], boundary: &[f64]) {
+    let mut index = vec![0; problem.grid.dimension()];
+    for (node, value) in values.iter_mut().enumerate() {
+        problem.grid.unravel_inplace(node, &mut index);
+        let on_dirichlet = problem.boundaries.iter().enumerate().any(|(k, b)| {
+            matches!(b, Boundary::Dirichlet(_))
+                && (index[k] == 0 || index[k] + 1 == problem.grid.axes()[k].points)
+        });
+        if on_dirichlet {
+            *value = boundary[node];
+        }
+    }
+}
+
+/// Run `work` on a pool of `threads` threads (or the global pool when `None`).
+pub fn with_threads<T: Send>(threads: Option<usize>, work: impl FnOnce() -> T + Send) -> Result<T> {
+    match threads {
+        None => Ok(work()),
+        Some(count) => {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(count).build().map_err(|error| {
+                HjbError::InvalidOption { option: "--threads".to_string(), message: error.to_string() }
+            })?;
+            Ok(pool.install(work))
+        }
+    }
+}

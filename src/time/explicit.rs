@@ -1,0 +1,367 @@
+//! Explicit (forward Euler in time-to-go) monotone steppers: upwind and Lax–Friedrichs.
+//!
+//! One step from `τ_n` to `τ_{n+1} = τ_n + Δt` (physical time `t_n = T − τ_n`) is, at every node,
+//!
+//! ```text
+//! V^{n+1}(x) = min_u { β Σ_y p(y | x, u) V^n(y) + Δt ℓ(x, u, t_n) },   β = e^{−ρΔt},
+//! ```
+//!
+//! with the weights of [`crate::scheme::weights`] and the minimisation of
+//! [`crate::scheme::hamiltonian`]. The step is monotone and stable (`‖V^{n+1}‖∞ ≤ ‖V^n‖∞ + Δt‖ℓ‖∞`)
+//! when `Δt ≤ Δt_max = 1 / max_{x,u} Σ_i |f_i|/h_i` (upwind) or `1 / Σ_i α_i/h_i`
+//! (Lax–Friedrichs, `α_i = max |f_i|`); [`TimeStepPlan`] chooses `Δt = cfl · Δt_max` or checks a
+//! fixed step against that bound. Boundary handling per axis: periodic wrap, linear extrapolation
+//! of the ghost value (`V_{−1} = 2V_0 − V_1`), or Dirichlet nodes held at the boundary formula.
+//!
+//! Nodes are updated in parallel chunks of [`CHUNK`] nodes; each node reads only the old array,
+//! so the result is bit-identical whatever the number of threads.
+
+use crate::error::{HjbError, Result};
+use crate::grid::MAX_DIMENSIONS;
+use crate::problem::{Boundary, Problem, Scheme};
+use crate::scheme::hamiltonian::{minimise_piecewise, minimise_quadratic, MAX_CONTROLS};
+use crate::scheme::{lax_friedrichs_weights, upwind_weights, ControlModel, DriftBounds, Tabulation};
+use rayon::prelude::*;
+
+/// Nodes per parallel task.
+pub const CHUNK: usize = 2048;
+
+/// Time step, number of steps and the stability numbers behind them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeStepPlan {
+    pub time_step: f64,
+    pub steps: usize,
+    /// CFL bound `Δt_max` (infinite when nothing moves).
+    pub time_step_max: f64,
+    /// `Δt / Δt_max` (≤ 1 ⇔ all weights nonnegative).
+    pub cfl_number: f64,
+    /// Node where `Σ_i |f_i|/h_i` peaks.
+    pub peak_node: usize,
+    /// `max |f_i|` per axis.
+    pub largest_drift: Vec<f64>,
+}
+
+impl TimeStepPlan {
+    /// Choose or check the time step for `scheme` from the drift bounds.
+    pub fn new(
+        scheme: Scheme,
+        bounds: &DriftBounds,
+        inverse_spacing: &[f64],
+        final_time: f64,
+        cfl: f64,
+        fixed_time_step: Option<f64>,
+    ) -> Result<TimeStepPlan> {
+        let rate = match scheme {
+            Scheme::Upwind => bounds.largest_rate,
+            Scheme::LaxFriedrichs => bounds
+                .largest_drift
+                .iter()
+                .zip(inverse_spacing)
+                .map(|(alpha, inverse)| alpha * inverse)
+                .sum(),
+        };
+        let time_step_max = if rate > 0.0 { 1.0 / rate } else { f64::INFINITY };
+        let requested = match fixed_time_step {
+            Some(step) => {
+                if step > time_step_max * (1.0 + 1e-12) {
+                    return Err(HjbError::CflViolated {
+                        scheme: scheme.name().to_string(),
+                        time_step: step,
+                        time_step_max,
+                        cfl: step * rate,
+                    });
+                }
+                step
+            }
+            None => cfl * time_step_max,
+        };
+        let steps = (final_time / requested.min(final_time)).ceil().max(1.0) as usize;
+        let time_step = final_time / steps as f64;
+        Ok(TimeStepPlan {
+            time_step,
+            steps,
+            time_step_max,
+            cfl_number: time_step * rate,
+            peak_node: bounds.peak_node,
+            largest_drift: bounds.largest_drift.clone(),
+        })
+    }
+}
+
+/// Per-axis boundary kind, as the stepper needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closure {
+    Extrapolate,
+    Periodic,
+    Dirichlet,
+}
+
+/// The explicit stepper of one problem on one grid.
+#[derive(Debug)]
+pub struct ExplicitStepper<'a> {
+    problem: &'a Problem,
+    scheme: Scheme,
+    model: &'a ControlModel,
+    shape: Vec<usize>,
+    strides: Vec<usize>,
+    inverse_spacing: Vec<f64>,
+    closures: Vec<Closure>,
+    /// Lax–Friedrichs dissipation per axis.
+    alpha: Vec<f64>,
+    time_step: f64,
+    discount_factor: f64,
+}
+
+/// What one step found wrong, if anything: the first node with a non-finite value.
+pub type StepOutcome = Option<(usize, f64)>;
+
+impl<'a> ExplicitStepper<'a> {
+    pub fn new(
+        problem: &'a Problem,
+        scheme: Scheme,
+        model: &'a ControlModel,
+        plan: &TimeStepPlan,
+    ) -> Self {
+        let grid = &problem.grid;
+        let closures = problem
+            .boundaries
+            .iter()
+            .map(|boundary| match boundary {
+                Boundary::Extrapolate => Closure::Extrapolate,
+                Boundary::Periodic => Closure::Periodic,
+                Boundary::Dirichlet(_) => Closure::Dirichlet,
+            })
+            .collect();
+        ExplicitStepper {
+            problem,
+            scheme,
+            model,
+            shape: grid.shape(),
+            strides: grid.strides().to_vec(),
+            inverse_spacing: grid.spacings().iter().map(|h| 1.0 / h).collect(),
+            closures,
+            alpha: plan.largest_drift.clone(),
+            time_step: plan.time_step,
+            discount_factor: (-problem.discount * plan.time_step).exp(),
+        }
+    }
+
+    /// One step: `new = S(old)` with coefficients `table`; `policy[node * m + j]` receives the
+    /// minimising control. Dirichlet nodes take `boundary_values` (indexed by node).
+    pub fn step(
+        &self,
+        table: &Tabulation,
+        old: &[f64],
+        new: &mut [f64],
+        policy: &mut [f64],
+        boundary_values: Option<&[f64]>,
+    ) -> StepOutcome {
+        let m = self.problem.controls.len();
+        new.par_chunks_mut(CHUNK)
+            .zip(policy.par_chunks_mut(CHUNK * m.max(1)))
+            .enumerate()
+            .map(|(chunk, (values, controls))| {
+                let start = chunk * CHUNK;
+                let mut index = [0usize; MAX_DIMENSIONS];
+                self.problem.grid.unravel_inplace(start, &mut index[..self.shape.len()]);
+                let mut first_bad = None;
+                for offset in 0..values.len() {
+                    let node = start + offset;
+                    let value = self.update_node(
+                        table,
+                        old,
+                        node,
+                        &index,
+                        &mut controls[offset * m..(offset + 1) * m],
+                        boundary_values,
+                    );
+                    if !value.is_finite() && first_bad.is_none() {
+                        first_bad = Some((node, value));
+                    }
+                    values[offset] = value;
+                    self.advance(&mut index);
+                }
+                first_bad
+            })
+            .reduce(|| None, |a, b| match (a, b) {
+                (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+                (a, b) => a.or(b),
+            })
+    }
+
+    #[inline]
+    fn advance(&self, index: &mut [usize; MAX_DIMENSIONS]) {
+        for k in (0..self.shape.len()).rev() {
+            index[k] += 1;
+            if index[k] < self.shape[k] {
+                return;
+            }
+            index[k] = 0;
+        }
+    }
+
+    #[inline]
+    fn update_node(
+        &self,
+        table: &Tabulation,
+        old: &[f64],
+        node: usize,
+        index: &[usize; MAX_DIMENSIONS],
+        controls: &mut [f64],
+        boundary_values: Option<&[f64]>,
+    ) -> f64 {
+        let n = self.shape.len();
+        let center = old[node];
+        let mut forward = [0.0f64; MAX_DIMENSIONS];
+        let mut backward = [0.0f64; MAX_DIMENSIONS];
+        for k in 0..n {
+            let (i, size, stride) = (index[k], self.shape[k], self.strides[k]);
+            let at_lower = i == 0;
+            let at_upper = i + 1 == size;
+            if (at_lower || at_upper) && self.closures[k] == Closure::Dirichlet {
+                if let Some(values) = boundary_values {
+                    controls.fill(0.0);
+                    return values[node];
+                }
+            }
+            forward[k] = if !at_upper {
+                old[node + stride]
+            } else if self.closures[k] == Closure::Periodic {
+                old[node - (size - 1) * stride]
+            } else {
+                2.0 * center - old[node - stride]
+            };
+            backward[k] = if !at_lower {
+                old[node - stride]
+            } else if self.closures[k] == Closure::Periodic {
+                old[node + (size - 1) * stride]
+            } else {
+                2.0 * center - old[node + stride]
+            };
+        }
+        let beta = self.discount_factor;
+        let dt = self.time_step;
+        match self.model {
+            ControlModel::ClosedForm { control_of_state } => {
+                let base = &table.drift_base[node * n..(node + 1) * n];
+                let gain = &table.drift_gain[node * n..(node + 1) * n];
+                let m = controls.len();
+                let linear = &table.cost_linear[node * m..(node + 1) * m];
+                let quadratic = &table.cost_quadratic[node * m..(node + 1) * m];
+                let mut forward_difference = [0.0f64; MAX_DIMENSIONS];
+                let mut backward_difference = [0.0f64; MAX_DIMENSIONS];
+                for k in 0..n {
+                    forward_difference[k] = (forward[k] - center) * self.inverse_spacing[k];
+                    backward_difference[k] = (center - backward[k]) * self.inverse_spacing[k];
+                }
+                let mut drift = [0.0f64; MAX_DIMENSIONS];
+                drift[..n].copy_from_slice(base);
+                let mut cost = table.cost_base[node];
+                for (j, control) in self.problem.controls.iter().enumerate() {
+                    // The states this control drives, gathered contiguously.
+                    let mut count = 0;
+                    let mut b = [0.0f64; MAX_DIMENSIONS];
+                    let mut g = [0.0f64; MAX_DIMENSIONS];
+                    let mut fd = [0.0f64; MAX_DIMENSIONS];
+                    let mut bd = [0.0f64; MAX_DIMENSIONS];
+                    for i in 0..n {
+                        if control_of_state[i] == Some(j) {
+                            b[count] = base[i];
+                            g[count] = gain[i];
+                            fd[count] = forward_difference[i];
+                            bd[count] = backward_difference[i];
+                            count += 1;
+                        }
+                    }
+                    let u = match self.scheme {
+                        Scheme::Upwind => minimise_piecewise(
+                            &b[..count],
+                            &g[..count],
+                            &fd[..count],
+                            &bd[..count],
+                            beta,
+                            linear[j],
+                            quadratic[j],
+                            control.lower,
+                            control.upper,
+                        ),
+                        Scheme::LaxFriedrichs => {
+                            let mut slope = linear[j];
+                            for k in 0..count {
+                                slope += beta * g[k] * 0.5 * (fd[k] + bd[k]);
+                            }
+                            minimise_quadratic(slope, quadratic[j], control.lower, control.upper)
+                        }
+                    };
+                    controls[j] = u;
+                    cost += linear[j] * u + quadratic[j] * u * u;
+                    for i in 0..n {
+                        if control_of_state[i] == Some(j) {
+                            drift[i] += gain[i] * u;
+                        }
+                    }
+                }
+                let weights = self.weights(&drift[..n]);
+                beta * weights.expectation(center, &forward[..n], &backward[..n]) + dt * cost
+            }
+            ControlModel::Sampled { values, count } => {
+                let m = controls.len();
+                let mut best = f64::INFINITY;
+                let mut best_sample = 0;
+                let mut average = [0.0f64; MAX_DIMENSIONS];
+                for k in 0..n {
+                    average[k] = 0.5 * (forward[k] - backward[k]) * self.inverse_spacing[k];
+                }
+                let mut lax_friedrichs_best = f64::INFINITY;
+                for s in 0..*count {
+                    let drift = &table.sample_drift[(node * count + s) * n..(node * count + s + 1) * n];
+                    let cost = table.sample_cost[node * count + s];
+                    match self.scheme {
+                        Scheme::Upwind => {
+                            let weights = upwind_weights(drift, &self.inverse_spacing, dt);
+                            let candidate = beta
+                                * weights.expectation(center, &forward[..n], &backward[..n])
+                                + dt * cost;
+                            if candidate < best {
+                                best = candidate;
+                                best_sample = s;
+                            }
+                        }
+                        Scheme::LaxFriedrichs => {
+                            let mut hamiltonian = cost;
+                            for k in 0..n {
+                                hamiltonian += beta * drift[k] * average[k];
+                            }
+                            if hamiltonian < lax_friedrichs_best {
+                                lax_friedrichs_best = hamiltonian;
+                                best_sample = s;
+                            }
+                        }
+                    }
+                }
+                controls.copy_from_slice(&values[best_sample * m..(best_sample + 1) * m]);
+                if self.scheme == Scheme::LaxFriedrichs {
+                    let s = best_sample;
+                    let drift = &table.sample_drift[(node * count + s) * n..(node * count + s + 1) * n];
+                    let weights = self.weights(drift);
+                    best = beta * weights.expectation(center, &forward[..n], &backward[..n])
+                        + dt * table.sample_cost[node * count + s];
+                }
+                best
+            }
+        }
+    }
+
+    #[inline]
+    fn weights(&self, drift: &[f64]) -> crate::scheme::Weights {
+        match self.scheme {
+            Scheme::Upwind => upwind_weights(drift, &self.inverse_spacing, self.time_step),
+            Scheme::LaxFriedrichs => {
+                lax_friedrichs_weights(drift, &self.alpha, &self.inverse_spacing, self.time_step)
+            }
+        }
+    }
+}
+
+/// Compile-time guard: the policy buffer layout assumes at most this many controls.
+const _: () = assert!(MAX_CONTROLS <= MAX_DIMENSIONS);
