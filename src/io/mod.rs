@@ -1,1 +1,5 @@
-//! Files and pictures.
+//! Files and pictures: the HDF5 result file, PNG plots, JSON summaries.
+
+pub mod hdf5;
+pub mod plot;
+pub mod summary;

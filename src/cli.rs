@@ -1,0 +1,309 @@
+//! The command line (DESIGN §6): `hjb solve`, `hjb check`, `hjb converge`.
+//!
+//! Exit codes: 0 ok, 1 numerical failure (or an output that could not be written), 2 bad input.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use hjb::io::plot::{write_field_png, FieldPlot};
+use hjb::io::summary;
+use hjb::problem::{load_problem, Problem, Scheme};
+use hjb::solver::{prepare, solve, with_threads, Observer};
+use hjb::validate::{convergence_study, refinement_levels};
+use hjb::HjbError;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Parser)]
+#[command(name = "hjb", version, about = "Hamilton–Jacobi–Bellman solver: value functions and optimal policies on grids, with their numerical evidence")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Solve a problem file; write the HDF5 result and PNG plots.
+    Solve {
+        /// Problem file (TOML).
+        file: PathBuf,
+        /// Result file (default: <output.directory>/<name>.h5).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print one JSON object on stdout instead of the text report.
+        #[arg(long)]
+        json: bool,
+        /// Do not write PNG plots.
+        #[arg(long)]
+        no_plots: bool,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Report the stability numbers (CFL, time step, monotonicity) and memory, without solving.
+    Check {
+        /// Problem file (TOML).
+        file: PathBuf,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Refinement study against the file's reference: errors and observed orders per level.
+    Converge {
+        /// Problem file (TOML) with a [reference] (or an [lqr] section).
+        file: PathBuf,
+        /// Number of grid levels (the finest is the file's grid, or --points).
+        #[arg(long, default_value_t = 4)]
+        levels: usize,
+        /// Refinement factor between levels (in grid intervals).
+        #[arg(long, default_value_t = 2)]
+        refine: usize,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+}
+
+/// Overrides every solving verb accepts.
+#[derive(Debug, Args)]
+pub struct Overrides {
+    /// Scheme: upwind or lax_friedrichs.
+    #[arg(long)]
+    scheme: Option<String>,
+    /// Grid points: one number for every axis, or one per axis (N,N,…).
+    #[arg(long)]
+    points: Option<String>,
+    /// Fixed time step (refused above the CFL bound).
+    #[arg(long)]
+    time_step: Option<f64>,
+    /// Target CFL number in (0, 1].
+    #[arg(long)]
+    cfl: Option<f64>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn invalid(option: &str, message: impl Into<String>) -> HjbError {
+    HjbError::InvalidOption { option: option.to_string(), message: message.into() }
+}
+
+impl Overrides {
+    fn apply(&self, mut problem: Problem) -> Result<Problem, HjbError> {
+        if let Some(name) = &self.scheme {
+            problem.settings.scheme = Scheme::parse(name).map_err(|message| invalid("--scheme", message))?;
+        }
+        if let Some(cfl) = self.cfl {
+            if !(cfl > 0.0 && cfl <= 1.0) {
+                return Err(invalid("--cfl", format!("{cfl} is outside (0, 1]; above 1 the scheme is not monotone (use --time-step to force a step, which is checked)")));
+            }
+            problem.settings.cfl = cfl;
+            problem.settings.time_step = None;
+        }
+        if let Some(step) = self.time_step {
+            if !(step.is_finite() && step > 0.0) {
+                return Err(invalid("--time-step", format!("{step} must be a positive number")));
+            }
+            problem.settings.time_step = Some(step);
+        }
+        if let Some(points) = &self.points {
+            let counts: Vec<usize> = points
+                .split(',')
+                .map(|part| part.trim().parse::<usize>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| invalid("--points", format!("`{points}` is not N or N,N,… with whole numbers")))?;
+            if counts.iter().any(|c| *c < 2) {
+                return Err(invalid("--points", "every axis needs at least 2 points"));
+            }
+            let counts = if counts.len() == 1 { vec![counts[0]; problem.grid.dimension()] } else { counts };
+            problem = problem.with_points(&counts)?;
+        }
+        if self.threads == Some(0) {
+            return Err(invalid("--threads", "use at least 1 thread"));
+        }
+        Ok(problem)
+    }
+}
+
+/// A progress bar that shows itself only after a second, and only on a terminal.
+struct Progress {
+    bar: ProgressBar,
+    started: Instant,
+    enabled: bool,
+    visible: bool,
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Self {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:40}] {elapsed} (eta {eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        Progress { bar, started: Instant::now(), enabled: enabled && std::io::stderr().is_terminal(), visible: false }
+    }
+}
+
+impl Observer for Progress {
+    fn started(&mut self, steps: usize) {
+        self.bar.set_length(steps as u64);
+        self.started = Instant::now();
+    }
+
+    fn stepped(&mut self, step: usize, _steps: usize) {
+        if self.enabled && !self.visible && self.started.elapsed() > Duration::from_secs(1) {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            self.visible = true;
+        }
+        if self.visible {
+            self.bar.set_position(step as u64);
+        }
+    }
+
+    fn finished(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+fn format_grid(problem: &Problem) -> String {
+    let shape: Vec<String> = problem.grid.shape().iter().map(usize::to_string).collect();
+    let spacing: Vec<String> = problem.grid.spacings().iter().map(|h| format!("{h:.4}")).collect();
+    format!("{} (h = {})", shape.join(" × "), spacing.join(", "))
+}
+
+/// Run the parsed command; errors keep their type for the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Solve { file, out, json, no_plots, overrides } => {
+            let problem = overrides.apply(load_problem(&file)?)?;
+            let mut progress = Progress::new(!json);
+            let solution = with_threads(overrides.threads, || solve(&problem, &mut progress))??;
+            let out = out.unwrap_or_else(|| problem.output.directory.join(format!("{}.h5", problem.name)));
+            hjb::io::hdf5::write_result(&out, &problem, &solution)?;
+            let mut plots = Vec::new();
+            if !no_plots && problem.output.plots {
+                plots = write_plots(&out, &problem, &solution)?;
+            }
+            if json {
+                let summary = summary::solve_summary(&problem, &solution, Some(&out), &plots);
+                println!("{}", serde_json::to_string_pretty(&summary).context("JSON summary")?);
+            } else {
+                let d = &solution.diagnostics;
+                println!("hjb solve {}: {} scheme, {} Hamiltonian", problem.name, d.scheme.name(), d.hamiltonian);
+                println!("  grid        {}", format_grid(&problem));
+                println!(
+                    "  time        Δt = {:.4e} × {} steps to T = {}; CFL number {:.3} (bound Δt ≤ {:.4e}) — {}",
+                    d.time_step,
+                    d.steps,
+                    problem.final_time,
+                    d.cfl_number,
+                    d.time_step_max,
+                    if d.monotone { "monotone" } else { "NOT monotone" }
+                );
+                println!("  boundaries  {}", d.boundaries.join(", "));
+                if let Some(error) = &solution.error {
+                    println!(
+                        "  error       L∞ {:.4e}, L1 {:.4e}, L2 {:.4e} on {} ({} nodes)",
+                        error.linf,
+                        error.l1,
+                        error.l2,
+                        error.region.describe(&problem.state_names()),
+                        error.nodes
+                    );
+                }
+                println!("  wrote       {}", std::iter::once(out.display().to_string()).chain(plots).collect::<Vec<_>>().join(", "));
+                println!("  took        {:.3} s on {} threads", d.seconds, d.threads);
+            }
+            Ok(())
+        }
+        Command::Check { file, json, overrides } => {
+            let problem = overrides.apply(load_problem(&file)?)?;
+            let preparation = with_threads(overrides.threads, || prepare(&problem))??;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary::check_summary(&problem, &preparation))?);
+            } else {
+                let plan = &preparation.plan;
+                println!("hjb check {}: {} scheme, {} Hamiltonian", problem.name, problem.settings.scheme.name(), preparation.model.describe());
+                println!("  grid         {} = {} nodes", format_grid(&problem), problem.grid.node_count());
+                println!("  CFL bound    Δt ≤ {:.4e} (peak of Σ|f_i|/h_i at {:?})", plan.time_step_max, problem.grid.point(plan.peak_node));
+                println!("  time step    Δt = {:.4e} × {} steps, CFL number {:.3}", plan.time_step, plan.steps, plan.cfl_number);
+                println!("  monotone     {}", if plan.cfl_number <= 1.0 + 1e-12 { "yes (all transition weights ≥ 0)" } else { "no" });
+                println!("  max |f_i|    {:?}", plan.largest_drift);
+                println!("  memory       ≈ {:.1} MiB", preparation.memory_bytes as f64 / (1024.0 * 1024.0));
+                println!("  work         {:.3e} node updates", plan.steps as f64 * problem.grid.node_count() as f64);
+            }
+            Ok(())
+        }
+        Command::Converge { file, levels, refine, json, overrides } => {
+            let problem = overrides.apply(load_problem(&file)?)?;
+            if levels < 2 || refine < 2 {
+                return Err(invalid("--levels/--refine", "need at least 2 levels and a refinement factor ≥ 2").into());
+            }
+            let grids = refinement_levels(&problem, levels, refine)?;
+            let started = Instant::now();
+            let study = with_threads(overrides.threads, || convergence_study(&problem, &grids))??;
+            let seconds = started.elapsed().as_secs_f64();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary::converge_summary(&problem, &study, seconds))?);
+            } else {
+                println!("hjb converge {}: {} scheme", problem.name, problem.settings.scheme.name());
+                println!("  {:>14} {:>10} {:>11} {:>11} {:>11} {:>7} {:>7}", "points", "h", "Δt", "L∞", "L2", "p(L∞)", "p(L2)");
+                for level in &study {
+                    let order = |o: Option<f64>| o.map_or("—".to_string(), |v| format!("{v:.3}"));
+                    let points: Vec<String> = level.points.iter().map(usize::to_string).collect();
+                    println!(
+                        "  {:>14} {:>10.4e} {:>11.4e} {:>11.4e} {:>11.4e} {:>7} {:>7}",
+                        points.join("×"),
+                        level.h,
+                        level.time_step,
+                        level.linf,
+                        level.l2,
+                        order(level.order_linf),
+                        order(level.order_l2)
+                    );
+                }
+                println!("  took {seconds:.2} s");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn write_plots(out: &Path, problem: &Problem, solution: &hjb::Solution) -> Result<Vec<String>, HjbError> {
+    let stem = out.with_extension("");
+    let stem = stem.display();
+    let mut written = Vec::new();
+    let value_path = PathBuf::from(format!("{stem}_value.png"));
+    let arguments: Vec<String> = problem.state_names();
+    write_field_png(
+        &value_path,
+        &FieldPlot {
+            grid: &problem.grid,
+            values: &solution.values,
+            reference: solution.reference.as_deref(),
+            title: format!("{}: value at t = 0 ({})", problem.name, solution.diagnostics.scheme.name()),
+            field_name: format!("V({}, t = 0)", arguments.join(", ")),
+        },
+    )?;
+    written.push(value_path.display().to_string());
+    for (name, field) in problem.control_names().iter().zip(&solution.policy) {
+        let path = PathBuf::from(format!("{stem}_policy_{name}.png"));
+        write_field_png(
+            &path,
+            &FieldPlot {
+                grid: &problem.grid,
+                values: field,
+                reference: None,
+                title: format!("{}: optimal {name} at t = 0", problem.name),
+                field_name: format!("{name}*({})", arguments.join(", ")),
+            },
+        )?;
+        written.push(path.display().to_string());
+    }
+    Ok(written)
+}

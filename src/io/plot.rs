@@ -1,0 +1,217 @@
+//! PNG pictures of fields (plotters, bitmap backend, DejaVu Sans embedded — no system fonts).
+//!
+//! 1-D: a line over the axis (with the reference dashed when there is one). 2-D: a heatmap with a
+//! colour bar. ≥ 3-D: the heatmap of the slice through the middle node of every axis after the
+//! first two. Axes carry the state names; the colour bar and the y axis carry the field's name.
+
+use crate::error::{HjbError, Result};
+use crate::grid::Grid;
+use plotters::prelude::*;
+use plotters::style::colors::colormaps::ViridisRGB;
+use std::path::Path;
+use std::sync::Once;
+
+const WIDTH: u32 = 900;
+const HEIGHT: u32 = 700;
+/// Largest number of cells drawn per heatmap axis (finer grids are sampled).
+const MAX_CELLS: usize = 300;
+
+fn register_font() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            // The bytes are a valid TrueType font shipped by the `dejavu` crate.
+            let _ = plotters::style::register_font("sans-serif", style, dejavu::sans::regular());
+        }
+    });
+}
+
+fn plot_error(path: &Path, error: impl std::fmt::Display) -> HjbError {
+    HjbError::Output { path: path.to_path_buf(), message: format!("plot failed: {error}") }
+}
+
+/// What to draw.
+#[derive(Debug)]
+pub struct FieldPlot<'a> {
+    pub grid: &'a Grid,
+    pub values: &'a [f64],
+    /// Drawn dashed on 1-D plots.
+    pub reference: Option<&'a [f64]>,
+    pub title: String,
+    /// Name of the field, e.g. `V(x, t = 0)`.
+    pub field_name: String,
+}
+
+/// Draw `plot` into the PNG file `path`.
+pub fn write_field_png(path: &Path, plot: &FieldPlot) -> Result<()> {
+    register_font();
+    if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(directory).map_err(|error| plot_error(path, error))?;
+    }
+    let outcome = if plot.grid.dimension() == 1 { draw_line(path, plot) } else { draw_heatmap(path, plot) };
+    outcome.map_err(|error| plot_error(path, error))
+}
+
+fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
+    for value in values.filter(|v| v.is_finite()) {
+        low = low.min(value);
+        high = high.max(value);
+    }
+    if !low.is_finite() {
+        return (0.0, 1.0);
+    }
+    if high - low < 1e-12 * (1.0 + low.abs()) {
+        return (low - 0.5, high + 0.5);
+    }
+    (low, high)
+}
+
+type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+fn draw_line(path: &Path, plot: &FieldPlot) -> DrawResult {
+    let axis = &plot.grid.axes()[0];
+    let coordinates = axis.coordinates();
+    let all = plot.values.iter().chain(plot.reference.unwrap_or(&[]).iter()).copied();
+    let (low, high) = finite_range(all);
+    let margin = 0.05 * (high - low);
+    let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(&plot.title, ("sans-serif", 26))
+        .margin(20)
+        .x_label_area_size(55)
+        .y_label_area_size(80)
+        .build_cartesian_2d(axis.lower..axis.upper, (low - margin)..(high + margin))?;
+    chart
+        .configure_mesh()
+        .x_desc(axis.name.as_str())
+        .y_desc(plot.field_name.as_str())
+        .axis_desc_style(("sans-serif", 22))
+        .label_style(("sans-serif", 18))
+        .draw()?;
+    chart
+        .draw_series(LineSeries::new(
+            coordinates.iter().copied().zip(plot.values.iter().copied()),
+            BLUE.stroke_width(3),
+        ))?
+        .label("hjb")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 25, y)], BLUE.stroke_width(3)));
+    if let Some(reference) = plot.reference {
+        chart
+            .draw_series(DashedLineSeries::new(
+                coordinates.iter().copied().zip(reference.iter().copied()),
+                10,
+                6,
+                RED.stroke_width(2).into(),
+            ))?
+            .label("reference")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 25, y)], RED.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 18))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn draw_heatmap(path: &Path, plot: &FieldPlot) -> DrawResult {
+    let grid = plot.grid;
+    let (x_axis, y_axis) = (&grid.axes()[0], &grid.axes()[1]);
+    // Fixed index of the axes beyond the first two: their middle node.
+    let mut base = vec![0usize; grid.dimension()];
+    for k in 2..grid.dimension() {
+        base[k] = grid.axes()[k].points / 2;
+    }
+    let node = |i: usize, j: usize| {
+        let mut index = base.clone();
+        index[0] = i;
+        index[1] = j;
+        index.iter().zip(grid.strides()).map(|(a, s)| a * s).sum::<usize>()
+    };
+    let sample = |points: usize| -> Vec<usize> {
+        let cells = points.min(MAX_CELLS);
+        (0..cells).map(|c| c * (points - 1) / (cells - 1).max(1)).collect()
+    };
+    let (xs, ys) = (sample(x_axis.points), sample(y_axis.points));
+    let (low, high) = finite_range(xs.iter().flat_map(|i| ys.iter().map(move |j| (*i, *j))).map(|(i, j)| plot.values[node(i, j)]));
+    let mut title = plot.title.clone();
+    if grid.dimension() > 2 {
+        let fixed: Vec<String> = (2..grid.dimension())
+            .map(|k| format!("{} = {:.3}", grid.axes()[k].name, grid.axes()[k].coordinate(base[k])))
+            .collect();
+        title = format!("{title} (slice {})", fixed.join(", "));
+    }
+
+    let root = BitMapBackend::new(path, (WIDTH + 160, HEIGHT)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (left, right) = root.split_horizontally(WIDTH);
+    let mut chart = ChartBuilder::on(&left)
+        .caption(&title, ("sans-serif", 26))
+        .margin(20)
+        .x_label_area_size(55)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x_axis.lower..x_axis.upper, y_axis.lower..y_axis.upper)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(x_axis.name.as_str())
+        .y_desc(y_axis.name.as_str())
+        .axis_desc_style(("sans-serif", 22))
+        .label_style(("sans-serif", 18))
+        .draw()?;
+    let half_x = |a: usize| x_axis.coordinate(a);
+    let half_y = |a: usize| y_axis.coordinate(a);
+    let edges = |samples: &[usize], position: &dyn Fn(usize) -> f64, lower: f64, upper: f64| -> Vec<f64> {
+        let mut edges = vec![lower];
+        for w in samples.windows(2) {
+            edges.push(0.5 * (position(w[0]) + position(w[1])));
+        }
+        edges.push(upper);
+        edges
+    };
+    let x_edges = edges(&xs, &half_x, x_axis.lower, x_axis.upper);
+    let y_edges = edges(&ys, &half_y, y_axis.lower, y_axis.upper);
+    let mut cells = Vec::with_capacity(xs.len() * ys.len());
+    for (a, i) in xs.iter().enumerate() {
+        for (b, j) in ys.iter().enumerate() {
+            let value = plot.values[node(*i, *j)];
+            let color = if value.is_finite() {
+                ViridisRGB::get_color_normalized(value, low, high)
+            } else {
+                RGBColor(255, 0, 255)
+            };
+            cells.push(Rectangle::new(
+                [(x_edges[a], y_edges[b]), (x_edges[a + 1], y_edges[b + 1])],
+                color.filled(),
+            ));
+        }
+    }
+    chart.draw_series(cells)?;
+
+    // Colour bar.
+    let mut bar = ChartBuilder::on(&right)
+        .margin_top(60)
+        .margin_bottom(75)
+        .margin_right(10)
+        .y_label_area_size(90)
+        .build_cartesian_2d(0.0..1.0, low..high)?;
+    bar.configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_desc(plot.field_name.as_str())
+        .axis_desc_style(("sans-serif", 20))
+        .label_style(("sans-serif", 16))
+        .draw()?;
+    let steps = 200;
+    bar.draw_series((0..steps).map(|k| {
+        let a = low + (high - low) * k as f64 / steps as f64;
+        let b = low + (high - low) * (k + 1) as f64 / steps as f64;
+        Rectangle::new([(0.0, a), (1.0, b)], ViridisRGB::get_color_normalized(0.5 * (a + b), low, high).filled())
+    }))?;
+    root.present()?;
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! The JSON summaries of DESIGN §6 (one object on stdout with `--json`).
+
+use crate::problem::Problem;
+use crate::solver::{Preparation, Solution};
+use crate::validate::Level;
+use serde_json::{json, Value};
+use std::path::Path;
+
+fn grid_points(problem: &Problem) -> Value {
+    json!(problem.grid.shape())
+}
+
+fn finite_or_null(value: f64) -> Value {
+    if value.is_finite() {
+        json!(value)
+    } else {
+        Value::Null
+    }
+}
+
+/// Summary of `hjb solve`.
+pub fn solve_summary(problem: &Problem, solution: &Solution, output: Option<&Path>, plots: &[String]) -> Value {
+    let diagnostics = &solution.diagnostics;
+    let mut summary = json!({
+        "problem": problem.name,
+        "scheme": diagnostics.scheme.name(),
+        "hamiltonian": diagnostics.hamiltonian,
+        "grid": grid_points(problem),
+        "state_names": problem.state_names(),
+        "control_names": problem.control_names(),
+        "final_time": problem.final_time,
+        "time_step": diagnostics.time_step,
+        "time_step_max": finite_or_null(diagnostics.time_step_max),
+        "steps": diagnostics.steps,
+        "cfl": diagnostics.cfl_number,
+        "monotone": diagnostics.monotone,
+        "cfl_peak": diagnostics.cfl_peak,
+        "boundaries": diagnostics.boundaries,
+        "memory_bytes": diagnostics.memory_bytes,
+        "seconds": diagnostics.seconds,
+        "threads": diagnostics.threads,
+        "output": output.map(|p| p.display().to_string()),
+        "plots": plots,
+    });
+    if let Some(error) = &solution.error {
+        summary["error"] = json!({
+            "linf": error.linf,
+            "l1": error.l1,
+            "l2": error.l2,
+            "nodes": error.nodes,
+            "region": error.region.bounds.iter().map(|(a, b)| vec![*a, *b]).collect::<Vec<_>>(),
+            "region_text": error.region.describe(&problem.state_names()),
+        });
+    }
+    summary
+}
+
+/// Summary of `hjb check`.
+pub fn check_summary(problem: &Problem, preparation: &Preparation) -> Value {
+    let plan = &preparation.plan;
+    json!({
+        "problem": problem.name,
+        "scheme": problem.settings.scheme.name(),
+        "hamiltonian": preparation.model.describe(),
+        "grid": grid_points(problem),
+        "nodes": problem.grid.node_count(),
+        "time_step": plan.time_step,
+        "time_step_max": finite_or_null(plan.time_step_max),
+        "steps": plan.steps,
+        "cfl": plan.cfl_number,
+        "monotone": plan.cfl_number <= 1.0 + 1e-12,
+        "cfl_peak": problem.grid.point(plan.peak_node),
+        "largest_drift": plan.largest_drift,
+        "memory_bytes": preparation.memory_bytes,
+        "node_updates": plan.steps as f64 * problem.grid.node_count() as f64,
+    })
+}
+
+/// Summary of `hjb converge`.
+pub fn converge_summary(problem: &Problem, levels: &[Level], seconds: f64) -> Value {
+    json!({
+        "problem": problem.name,
+        "scheme": problem.settings.scheme.name(),
+        "grid": grid_points(problem),
+        "seconds": seconds,
+        "levels": levels.iter().map(|level| json!({
+            "points": level.points,
+            "h": level.h,
+            "time_step": level.time_step,
+            "linf": level.linf,
+            "l1": level.l1,
+            "l2": level.l2,
+            "order_linf": level.order_linf,
+            "order_l1": level.order_l1,
+            "order_l2": level.order_l2,
+            "seconds": level.seconds,
+        })).collect::<Vec<_>>(),
+    })
+}
