@@ -698,7 +698,7 @@ fn suggestion(name: &str, known: &[&str]) -> String {
     known
         .iter()
         .map(|candidate| (edit_distance(name, candidate), candidate))
-        .filter(|(distance, _)| *distance <= 2)
+        .filter(|(distance, _)| *distance <= 2 && *distance < name.chars().count())
         .min()
         .map(|(_, candidate)| format!(" (did you mean `{candidate}`?)"))
         .unwrap_or_default()

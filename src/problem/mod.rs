@@ -93,11 +93,14 @@ pub struct SolverSettings {
     pub cfl: f64,
     /// Fixed time step; refused when above the CFL bound.
     pub time_step: Option<f64>,
+    /// Use the control sample set even where the closed-form minimisation applies
+    /// (`[solver] hamiltonian = "sampled"`; for cross-checks and non-convex experiments).
+    pub force_sampled: bool,
 }
 
 impl Default for SolverSettings {
     fn default() -> Self {
-        SolverSettings { scheme: Scheme::Upwind, cfl: 0.9, time_step: None }
+        SolverSettings { scheme: Scheme::Upwind, cfl: 0.9, time_step: None, force_sampled: false }
     }
 }
 

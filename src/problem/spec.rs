@@ -46,14 +46,9 @@ struct StateSpec {
     points: Spanned<i64>,
     #[serde(default)]
     periodic: bool,
-    boundary: Option<Spanned<BoundarySpec>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum BoundarySpec {
-    Name(String),
-    Dirichlet { dirichlet: Spanned<String> },
+    boundary: Option<Spanned<String>>,
+    /// Boundary value formula for `boundary = "dirichlet"`.
+    dirichlet: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +94,7 @@ struct SolverSpec {
     scheme: Option<Spanned<String>>,
     cfl: Option<Spanned<f64>>,
     time_step: Option<Spanned<f64>>,
+    hamiltonian: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -259,26 +255,42 @@ impl Context<'_> {
             let mut periodic = state.periodic;
             let boundary = match &state.boundary {
                 None => None,
-                Some(spanned) => match spanned.get_ref() {
-                    BoundarySpec::Name(kind) if kind == "extrapolate" => Some(Boundary::Extrapolate),
-                    BoundarySpec::Name(kind) if kind == "periodic" => {
+                Some(spanned) => match spanned.get_ref().as_str() {
+                    "extrapolate" => Some(Boundary::Extrapolate),
+                    "periodic" => {
                         periodic = true;
                         Some(Boundary::Periodic)
                     }
-                    BoundarySpec::Name(other) => {
+                    "dirichlet" => {
+                        let Some(formula) = &state.dirichlet else {
+                            return Err(self.invalid(
+                                spanned.span(),
+                                &format!("{field}.dirichlet"),
+                                "boundary = \"dirichlet\" needs the boundary value".into(),
+                                "add `dirichlet = \"...\"`: V on the boundary as a formula of the states and t",
+                            ));
+                        };
+                        dirichlet_sources.push((axes.len(), formula));
+                        None
+                    }
+                    other => {
                         return Err(self.invalid(
                             spanned.span(),
                             &format!("{field}.boundary"),
                             format!("unknown boundary handling `{other}`"),
-                            "write \"extrapolate\", \"periodic\", or { dirichlet = \"formula\" }",
+                            "write \"extrapolate\" (default), \"periodic\" or \"dirichlet\" (with `dirichlet = \"formula\"`)",
                         ))
-                    }
-                    BoundarySpec::Dirichlet { dirichlet } => {
-                        dirichlet_sources.push((axes.len(), dirichlet));
-                        None
                     }
                 },
             };
+            if let (Some(formula), false) = (&state.dirichlet, dirichlet_sources.iter().any(|(axis, _)| *axis == axes.len())) {
+                return Err(self.invalid(
+                    formula.span(),
+                    &format!("{field}.dirichlet"),
+                    "a Dirichlet value is given but the boundary is not \"dirichlet\"".into(),
+                    "add `boundary = \"dirichlet\"` or remove `dirichlet`",
+                ));
+            }
             if periodic && !dirichlet_sources.iter().all(|(axis, _)| *axis != axes.len()) {
                 return Err(self.invalid(
                     state.name.span(),
@@ -548,7 +560,7 @@ impl Context<'_> {
         for (axis, source) in dirichlet_sources {
             let formula = self.formula(
                 source,
-                &format!("state.{}.boundary.dirichlet", state_names[axis]),
+                &format!("state.{}.dirichlet", state_names[axis]),
                 &variables,
                 &constant_refs,
             )?;
@@ -585,6 +597,20 @@ impl Context<'_> {
                     ));
                 }
                 settings.cfl = value;
+            }
+            if let Some(kind) = &solver.hamiltonian {
+                settings.force_sampled = match kind.get_ref().as_str() {
+                    "auto" => false,
+                    "sampled" => true,
+                    other => {
+                        return Err(self.invalid(
+                            kind.span(),
+                            "solver.hamiltonian",
+                            format!("unknown Hamiltonian minimisation `{other}`"),
+                            "write \"auto\" (closed form where it applies) or \"sampled\"",
+                        ))
+                    }
+                };
             }
             if let Some(step) = &solver.time_step {
                 let value = self.finite(step, "solver.time_step")?;

@@ -61,7 +61,8 @@ impl ControlModel {
             *flag = true;
         }
         let mut control_of_state = Vec::with_capacity(n);
-        let mut closed_form = matches!(problem.running_cost.degree_in(&selected), Some(0..=2));
+        let mut closed_form = !problem.settings.force_sampled
+            && matches!(problem.running_cost.degree_in(&selected), Some(0..=2));
         for formula in &problem.dynamics {
             let uses = formula.uses();
             let used: Vec<usize> = (0..m).filter(|j| uses[n + j]).collect();

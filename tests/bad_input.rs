@@ -1,0 +1,135 @@
+//! Malformed problem files and unstable settings: a located message, exit code 2, no output.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+const GOOD: &str = r#"[[state]]
+name = "x"
+bounds = [-1.0, 1.0]
+points = 11
+
+[[control]]
+name = "u"
+bounds = [-1.0, 1.0]
+
+[dynamics]
+x = "x + u"
+
+[cost]
+running = "x^2 + u^2"
+
+[horizon]
+final_time = 1.0
+"#;
+
+/// Run `hjb solve` on `text`; returns (exit code, stderr, whether a result file appeared).
+fn solve_text(name: &str, text: &str, extra: &[&str]) -> (i32, String, bool) {
+    let directory = common::scratch_directory(&format!("bad_input_{name}"));
+    let file = directory.join(format!("{name}.toml"));
+    std::fs::write(&file, text).unwrap();
+    let out = directory.join("result.h5");
+    let output = Command::new(env!("CARGO_BIN_EXE_hjb"))
+        .arg("solve")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .arg("--no-plots")
+        .args(extra)
+        .output()
+        .unwrap();
+    let leftovers = std::fs::read_dir(&directory).unwrap().count() > 1;
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned(), leftovers || Path::new(&out).exists())
+}
+
+fn assert_located(name: &str, text: &str, line: usize, column: usize, needle: &str) {
+    let (code, stderr, wrote) = solve_text(name, text, &[]);
+    assert_eq!(code, 2, "{name}: exit code (stderr: {stderr})");
+    let location = format!("{name}.toml:{line}:{column}:");
+    assert!(stderr.contains(&location), "{name}: expected location {location} in: {stderr}");
+    assert!(stderr.contains(needle), "{name}: expected `{needle}` in: {stderr}");
+    assert!(!wrote, "{name}: an output file was written");
+    assert!(!stderr.contains("panicked"), "{name}: panic: {stderr}");
+}
+
+#[test]
+fn the_good_file_solves() {
+    let (code, stderr, wrote) = solve_text("good", GOOD, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(wrote);
+}
+
+#[test]
+fn syntax_error_is_located() {
+    assert_located("syntax", &GOOD.replace("bounds = [-1.0, 1.0]\npoints", "bounds = [-1.0, 1.0\npoints"), 4, 1, "comma");
+}
+
+#[test]
+fn unknown_variable_in_a_formula_points_at_the_name() {
+    // `x = "x + y*u"`: y is the 5th character of the formula, which starts at column 6.
+    assert_located("unknown_variable", &GOOD.replace("x = \"x + u\"", "x = \"x + y*u\""), 11, 10, "unknown name `y`");
+}
+
+#[test]
+fn missing_sections_are_named() {
+    assert_located("missing_horizon", &GOOD.replace("[horizon]\nfinal_time = 1.0\n", ""), 1, 1, "missing section [horizon]");
+    assert_located("missing_dynamics", &GOOD.replace("[dynamics]\nx = \"x + u\"\n", ""), 1, 1, "missing section [dynamics]");
+}
+
+#[test]
+fn reversed_bounds_suggest_the_fix() {
+    assert_located("reversed", &GOOD.replace("bounds = [-1.0, 1.0]\npoints", "bounds = [1.0, -1.0]\npoints"), 3, 10, "write `bounds = [-1, 1]`");
+}
+
+#[test]
+fn zero_or_one_grid_point_is_refused() {
+    assert_located("one_point", &GOOD.replace("points = 11", "points = 1"), 4, 10, "at least 2");
+    assert_located("zero_points", &GOOD.replace("points = 11", "points = 0"), 4, 10, "at least 2");
+}
+
+#[test]
+fn non_finite_numbers_are_refused() {
+    assert_located("nan_time", &GOOD.replace("final_time = 1.0", "final_time = nan"), 17, 14, "not a finite number");
+    assert_located("inf_bound", &GOOD.replace("bounds = [-1.0, 1.0]\npoints", "bounds = [-inf, 1.0]\npoints"), 3, 10, "non-finite");
+}
+
+#[test]
+fn unknown_scheme_and_field_are_named() {
+    assert_located("scheme", &format!("{GOOD}\n[solver]\nscheme = \"upwnd\"\n"), 20, 10, "available: upwind, lax_friedrichs");
+    assert_located("field", &GOOD.replace("name = \"u\"", "name = \"u\"\nsample = 3"), 8, 1, "unknown field `sample`");
+}
+
+#[test]
+fn time_step_above_the_cfl_bound_is_refused_with_the_bound() {
+    // max Σ|f|/h = (1 + 1)/0.2 = 10 ⇒ Δt_max = 0.1.
+    let (code, stderr, wrote) = solve_text("cfl", GOOD, &["--time-step", "0.5"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("exceeds the CFL bound 1e-1"), "{stderr}");
+    assert!(!wrote);
+    let (code, stderr, _) = solve_text("cfl_ok", GOOD, &["--time-step", "0.1"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr, _) = solve_text("cfl_number", GOOD, &["--cfl", "1.5"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("outside (0, 1]"), "{stderr}");
+}
+
+#[test]
+fn bad_overrides_are_refused() {
+    for (flag, value, needle) in [("--points", "1", "at least 2"), ("--points", "x", "whole numbers"), ("--scheme", "central", "unknown scheme"), ("--points", "5,5", "2 counts given for 1 axes")] {
+        let (code, stderr, wrote) = solve_text("override", GOOD, &[flag, value]);
+        assert_eq!(code, 2, "{flag} {value}: {stderr}");
+        assert!(stderr.contains(needle), "{flag} {value}: {stderr}");
+        assert!(!wrote);
+    }
+}
+
+#[test]
+fn undefined_formula_values_are_caught_with_the_location() {
+    // log(x) is NaN for x < 0: the run stops at the first step, naming the node; exit 1.
+    let text = GOOD.replace("running = \"x^2 + u^2\"", "running = \"log(x) + u^2\"");
+    let (code, stderr, wrote) = solve_text("nan_value", &text, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("non-finite value") && stderr.contains("at grid node [0] = [-1.0]"), "{stderr}");
+    assert!(!wrote);
+}
