@@ -89,6 +89,8 @@ pub fn prepare(problem: &Problem) -> Result<Preparation> {
                 bounds.largest_rate = other.largest_rate;
                 bounds.peak_node = other.peak_node;
             }
+            bounds.largest_dissipation_rate =
+                bounds.largest_dissipation_rate.max(other.largest_dissipation_rate);
             for (a, b) in bounds.largest_drift.iter_mut().zip(&other.largest_drift) {
                 *a = a.max(*b);
             }
@@ -98,7 +100,6 @@ pub fn prepare(problem: &Problem) -> Result<Preparation> {
     let plan = TimeStepPlan::new(
         settings.scheme,
         &bounds,
-        &inverse_spacing,
         problem.final_time,
         settings.cfl,
         settings.time_step,
@@ -139,20 +140,7 @@ pub fn solve(problem: &Problem, observer: &mut dyn Observer) -> Result<Solution>
             let bounds = table.drift_bounds(problem, &model, &inverse_spacing);
             let rate = match scheme {
                 Scheme::Upwind => bounds.largest_rate,
-                Scheme::LaxFriedrichs => {
-                    // α was fixed from the bound over sampled times; it must still dominate.
-                    let dominated = bounds
-                        .largest_drift
-                        .iter()
-                        .zip(&plan.largest_drift)
-                        .any(|(now, alpha)| now > alpha);
-                    if dominated {
-                        return Err(HjbError::Numerical(format!(
-                            "at t = {t_old} the drift exceeds the Lax–Friedrichs dissipation α                              chosen from 17 sampled times; use --scheme upwind"
-                        )));
-                    }
-                    plan.cfl_number / plan.time_step
-                }
+                Scheme::LaxFriedrichs => bounds.largest_dissipation_rate,
             };
             worst_cfl = worst_cfl.max(rate * plan.time_step);
             if rate * plan.time_step > 1.0 + 1e-12 {

@@ -159,6 +159,8 @@ pub struct Tabulation {
     pub sample_drift: Vec<f64>,
     /// Sampled: `ℓ` at `node * count + s`.
     pub sample_cost: Vec<f64>,
+    /// Local Lax–Friedrichs dissipation `α_i(x) = max_u |f_i(x,u)|` at `node * n + i`.
+    pub dissipation: Vec<f64>,
 }
 
 fn interleave(columns: &[Vec<f64>], nodes: usize) -> Vec<f64> {
@@ -175,6 +177,40 @@ fn interleave(columns: &[Vec<f64>], nodes: usize) -> Vec<f64> {
 impl Tabulation {
     /// Tabulate the problem's formulas at time `t`.
     pub fn new(problem: &Problem, model: &ControlModel, coordinates: &[Vec<f64>], t: f64) -> Self {
+        let mut table = Self::coefficients(problem, model, coordinates, t);
+        table.dissipation = table.local_dissipation(problem, model);
+        table
+    }
+
+    fn local_dissipation(&self, problem: &Problem, model: &ControlModel) -> Vec<f64> {
+        let n = problem.grid.dimension();
+        let mut dissipation = vec![0.0; problem.grid.node_count() * n];
+        dissipation.par_chunks_mut(n).enumerate().for_each(|(node, alpha)| match model {
+            ControlModel::ClosedForm { control_of_state } => {
+                for i in 0..n {
+                    let (a, b) = (self.drift_base[node * n + i], self.drift_gain[node * n + i]);
+                    alpha[i] = match control_of_state[i] {
+                        Some(j) => {
+                            let control = &problem.controls[j];
+                            (a + b * control.lower).abs().max((a + b * control.upper).abs())
+                        }
+                        None => a.abs(),
+                    };
+                }
+            }
+            ControlModel::Sampled { count, .. } => {
+                for s in 0..*count {
+                    let drift = &self.sample_drift[(node * count + s) * n..(node * count + s + 1) * n];
+                    for i in 0..n {
+                        alpha[i] = alpha[i].max(drift[i].abs());
+                    }
+                }
+            }
+        });
+        dissipation
+    }
+
+    fn coefficients(problem: &Problem, model: &ControlModel, coordinates: &[Vec<f64>], t: f64) -> Self {
         let nodes = problem.grid.node_count();
         let n = problem.grid.dimension();
         let m = problem.controls.len();
@@ -254,7 +290,8 @@ impl Tabulation {
             + self.cost_linear.len()
             + self.cost_quadratic.len()
             + self.sample_drift.len()
-            + self.sample_cost.len())
+            + self.sample_cost.len()
+            + self.dissipation.len())
     }
 
     /// Largest `|f_i|` over nodes and admissible controls, per axis, and the largest
@@ -313,6 +350,12 @@ impl Tabulation {
             };
             (largest, rate)
         };
+        let dissipation_rate = (0..nodes)
+            .into_par_iter()
+            .map(|node| {
+                (0..n).map(|i| self.dissipation[node * n + i] * inverse_spacing[i]).sum::<f64>()
+            })
+            .reduce(|| 0.0, f64::max);
         let (largest, rate, peak) = (0..nodes)
             .into_par_iter()
             .map(|node| {
@@ -331,7 +374,12 @@ impl Tabulation {
                     (largest, rate, peak)
                 },
             );
-        DriftBounds { largest_drift: largest[..n].to_vec(), largest_rate: rate, peak_node: peak }
+        DriftBounds {
+            largest_drift: largest[..n].to_vec(),
+            largest_rate: rate,
+            largest_dissipation_rate: dissipation_rate,
+            peak_node: peak,
+        }
     }
 }
 
@@ -340,8 +388,10 @@ impl Tabulation {
 pub struct DriftBounds {
     /// `max_{x,u} |f_i|` per axis.
     pub largest_drift: Vec<f64>,
-    /// `max_{x,u} Σ_i |f_i|/h_i`.
+    /// `max_{x,u} Σ_i |f_i|/h_i` (the upwind CFL rate).
     pub largest_rate: f64,
+    /// `max_x Σ_i α_i(x)/h_i` (the local Lax–Friedrichs CFL rate).
+    pub largest_dissipation_rate: f64,
     /// Node where the rate peaks.
     pub peak_node: usize,
 }
@@ -424,6 +474,42 @@ pub fn minimise_piecewise(
     best_u
 }
 
+/// [`minimise_piecewise`] for one driven state: two pieces, split where `a + b u = 0`, each a
+/// quadratic minimised in closed form; the better of the two by the true objective.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn minimise_single(
+    base: f64,
+    gain: f64,
+    forward: f64,
+    backward: f64,
+    scale: f64,
+    linear: f64,
+    quadratic: f64,
+    lower: f64,
+    upper: f64,
+) -> f64 {
+    if gain == 0.0 {
+        return minimise_quadratic(linear, quadratic, lower, upper);
+    }
+    let root = (-base / gain).clamp(lower, upper);
+    // On the piece where the drift is positive the slope uses D⁺, on the other D⁻.
+    let positive_slope = linear + scale * gain * forward;
+    let negative_slope = linear + scale * gain * backward;
+    let ((positive_low, positive_high), (negative_low, negative_high)) =
+        if gain > 0.0 { ((root, upper), (lower, root)) } else { ((lower, root), (root, upper)) };
+    let first = minimise_quadratic(positive_slope, quadratic, positive_low, positive_high);
+    let second = minimise_quadratic(negative_slope, quadratic, negative_low, negative_high);
+    let objective = |u: f64| {
+        linear * u + quadratic * u * u + scale * upwind_term(base + gain * u, forward, backward)
+    };
+    if objective(second) < objective(first) {
+        second
+    } else {
+        first
+    }
+}
+
 /// Minimiser over `[lower, upper]` of `linear·u + quadratic·u²`.
 #[inline]
 pub fn minimise_quadratic(linear: f64, quadratic: f64, lower: f64, upper: f64) -> f64 {
@@ -490,6 +576,11 @@ mod tests {
             let linear = next();
             let quadratic = if case % 4 == 0 { 0.0 } else { next().abs() + 0.05 };
             let u = minimise_piecewise(&base, &gain, &forward, &backward, 1.0, linear, quadratic, -1.5, 2.0);
+            if states == 1 {
+                let single = minimise_single(base[0], gain[0], forward[0], backward[0], 1.0, linear, quadratic, -1.5, 2.0);
+                let objective = |u: f64| linear * u + quadratic * u * u + upwind_term(base[0] + gain[0] * u, forward[0], backward[0]);
+                assert!((objective(single) - objective(u)).abs() <= 1e-12, "case {case}: single-state path differs");
+            }
             let objective = |u: f64| {
                 let mut total = linear * u + quadratic * u * u;
                 for k in 0..states {

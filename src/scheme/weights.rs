@@ -29,7 +29,7 @@ pub struct Weights {
 
 impl Weights {
     /// `Σ_y p(y) V(y)` for the node value `center` and neighbour values per axis.
-    #[inline]
+    #[inline(always)]
     pub fn expectation(&self, center: f64, forward: &[f64], backward: &[f64]) -> f64 {
         let mut total = self.stay * center;
         for i in 0..forward.len() {
@@ -48,7 +48,7 @@ impl Weights {
 }
 
 /// Upwind weights for drift `drift` (one entry per axis).
-#[inline]
+#[inline(always)]
 pub fn upwind_weights(drift: &[f64], inverse_spacing: &[f64], time_step: f64) -> Weights {
     let mut weights =
         Weights { forward: [0.0; MAX_DIMENSIONS], backward: [0.0; MAX_DIMENSIONS], stay: 1.0 };
@@ -66,7 +66,7 @@ pub fn upwind_weights(drift: &[f64], inverse_spacing: &[f64], time_step: f64) ->
 }
 
 /// Lax–Friedrichs weights for drift `drift` and dissipation `alpha` (per axis).
-#[inline]
+#[inline(always)]
 pub fn lax_friedrichs_weights(
     drift: &[f64],
     alpha: &[f64],

@@ -8,8 +8,8 @@
 //!
 //! with the weights of [`crate::scheme::weights`] and the minimisation of
 //! [`crate::scheme::hamiltonian`]. The step is monotone and stable (`‖V^{n+1}‖∞ ≤ ‖V^n‖∞ + Δt‖ℓ‖∞`)
-//! when `Δt ≤ Δt_max = 1 / max_{x,u} Σ_i |f_i|/h_i` (upwind) or `1 / Σ_i α_i/h_i`
-//! (Lax–Friedrichs, `α_i = max |f_i|`); [`TimeStepPlan`] chooses `Δt = cfl · Δt_max` or checks a
+//! when `Δt ≤ Δt_max = 1 / max_{x,u} Σ_i |f_i|/h_i` (upwind) or `1 / max_x Σ_i α_i(x)/h_i`
+//! (local Lax–Friedrichs, `α_i(x) = max_u |f_i(x,u)|` per node); [`TimeStepPlan`] chooses `Δt = cfl · Δt_max` or checks a
 //! fixed step against that bound. Boundary handling per axis: periodic wrap, linear extrapolation
 //! of the ghost value (`V_{−1} = 2V_0 − V_1`), or Dirichlet nodes held at the boundary formula.
 //!
@@ -19,7 +19,7 @@
 use crate::error::{HjbError, Result};
 use crate::grid::MAX_DIMENSIONS;
 use crate::problem::{Boundary, Problem, Scheme};
-use crate::scheme::hamiltonian::{minimise_piecewise, minimise_quadratic, MAX_CONTROLS};
+use crate::scheme::hamiltonian::{minimise_piecewise, minimise_quadratic, minimise_single, MAX_CONTROLS};
 use crate::scheme::{lax_friedrichs_weights, upwind_weights, ControlModel, DriftBounds, Tabulation};
 use rayon::prelude::*;
 
@@ -46,19 +46,13 @@ impl TimeStepPlan {
     pub fn new(
         scheme: Scheme,
         bounds: &DriftBounds,
-        inverse_spacing: &[f64],
         final_time: f64,
         cfl: f64,
         fixed_time_step: Option<f64>,
     ) -> Result<TimeStepPlan> {
         let rate = match scheme {
             Scheme::Upwind => bounds.largest_rate,
-            Scheme::LaxFriedrichs => bounds
-                .largest_drift
-                .iter()
-                .zip(inverse_spacing)
-                .map(|(alpha, inverse)| alpha * inverse)
-                .sum(),
+            Scheme::LaxFriedrichs => bounds.largest_dissipation_rate,
         };
         let time_step_max = if rate > 0.0 { 1.0 / rate } else { f64::INFINITY };
         let requested = match fixed_time_step {
@@ -106,8 +100,10 @@ pub struct ExplicitStepper<'a> {
     strides: Vec<usize>,
     inverse_spacing: Vec<f64>,
     closures: Vec<Closure>,
-    /// Lax–Friedrichs dissipation per axis.
-    alpha: Vec<f64>,
+    /// Closed form: the states driven by each control (`driven[j][..driven_count[j]]`).
+    driven: [[usize; MAX_DIMENSIONS]; MAX_CONTROLS],
+    driven_count: [usize; MAX_CONTROLS],
+    control_bounds: Vec<(f64, f64)>,
     time_step: f64,
     discount_factor: f64,
 }
@@ -132,6 +128,16 @@ impl<'a> ExplicitStepper<'a> {
                 Boundary::Dirichlet(_) => Closure::Dirichlet,
             })
             .collect();
+        let mut driven = [[0usize; MAX_DIMENSIONS]; MAX_CONTROLS];
+        let mut driven_count = [0usize; MAX_CONTROLS];
+        if let ControlModel::ClosedForm { control_of_state } = model {
+            for (i, control) in control_of_state.iter().enumerate() {
+                if let Some(j) = control {
+                    driven[*j][driven_count[*j]] = i;
+                    driven_count[*j] += 1;
+                }
+            }
+        }
         ExplicitStepper {
             problem,
             scheme,
@@ -140,7 +146,9 @@ impl<'a> ExplicitStepper<'a> {
             strides: grid.strides().to_vec(),
             inverse_spacing: grid.spacings().iter().map(|h| 1.0 / h).collect(),
             closures,
-            alpha: plan.largest_drift.clone(),
+            driven,
+            driven_count,
+            control_bounds: problem.controls.iter().map(|c| (c.lower, c.upper)).collect(),
             time_step: plan.time_step,
             discount_factor: (-problem.discount * plan.time_step).exp(),
         }
@@ -156,18 +164,38 @@ impl<'a> ExplicitStepper<'a> {
         policy: &mut [f64],
         boundary_values: Option<&[f64]>,
     ) -> StepOutcome {
+        // Monomorphised per dimension so the per-axis loops unroll and the small arrays fit
+        // registers.
+        match self.shape.len() {
+            1 => self.step_in::<1>(table, old, new, policy, boundary_values),
+            2 => self.step_in::<2>(table, old, new, policy, boundary_values),
+            3 => self.step_in::<3>(table, old, new, policy, boundary_values),
+            4 => self.step_in::<4>(table, old, new, policy, boundary_values),
+            5 => self.step_in::<5>(table, old, new, policy, boundary_values),
+            _ => self.step_in::<6>(table, old, new, policy, boundary_values),
+        }
+    }
+
+    fn step_in<const D: usize>(
+        &self,
+        table: &Tabulation,
+        old: &[f64],
+        new: &mut [f64],
+        policy: &mut [f64],
+        boundary_values: Option<&[f64]>,
+    ) -> StepOutcome {
         let m = self.problem.controls.len();
         new.par_chunks_mut(CHUNK)
             .zip(policy.par_chunks_mut(CHUNK * m.max(1)))
             .enumerate()
             .map(|(chunk, (values, controls))| {
                 let start = chunk * CHUNK;
-                let mut index = [0usize; MAX_DIMENSIONS];
-                self.problem.grid.unravel_inplace(start, &mut index[..self.shape.len()]);
+                let mut index = [0usize; D];
+                self.problem.grid.unravel_inplace(start, &mut index);
                 let mut first_bad = None;
                 for offset in 0..values.len() {
                     let node = start + offset;
-                    let value = self.update_node(
+                    let value = self.update_node::<D>(
                         table,
                         old,
                         node,
@@ -189,9 +217,9 @@ impl<'a> ExplicitStepper<'a> {
             })
     }
 
-    #[inline]
-    fn advance(&self, index: &mut [usize; MAX_DIMENSIONS]) {
-        for k in (0..self.shape.len()).rev() {
+    #[inline(always)]
+    fn advance<const D: usize>(&self, index: &mut [usize; D]) {
+        for k in (0..D).rev() {
             index[k] += 1;
             if index[k] < self.shape[k] {
                 return;
@@ -200,17 +228,17 @@ impl<'a> ExplicitStepper<'a> {
         }
     }
 
-    #[inline]
-    fn update_node(
+    #[inline(always)]
+    fn update_node<const D: usize>(
         &self,
         table: &Tabulation,
         old: &[f64],
         node: usize,
-        index: &[usize; MAX_DIMENSIONS],
+        index: &[usize; D],
         controls: &mut [f64],
         boundary_values: Option<&[f64]>,
     ) -> f64 {
-        let n = self.shape.len();
+        let n = D;
         let center = old[node];
         let mut forward = [0.0f64; MAX_DIMENSIONS];
         let mut backward = [0.0f64; MAX_DIMENSIONS];
@@ -242,7 +270,7 @@ impl<'a> ExplicitStepper<'a> {
         let beta = self.discount_factor;
         let dt = self.time_step;
         match self.model {
-            ControlModel::ClosedForm { control_of_state } => {
+            ControlModel::ClosedForm { .. } => {
                 let base = &table.drift_base[node * n..(node + 1) * n];
                 let gain = &table.drift_gain[node * n..(node + 1) * n];
                 let m = controls.len();
@@ -257,51 +285,64 @@ impl<'a> ExplicitStepper<'a> {
                 let mut drift = [0.0f64; MAX_DIMENSIONS];
                 drift[..n].copy_from_slice(base);
                 let mut cost = table.cost_base[node];
-                for (j, control) in self.problem.controls.iter().enumerate() {
-                    // The states this control drives, gathered contiguously.
-                    let mut count = 0;
-                    let mut b = [0.0f64; MAX_DIMENSIONS];
-                    let mut g = [0.0f64; MAX_DIMENSIONS];
-                    let mut fd = [0.0f64; MAX_DIMENSIONS];
-                    let mut bd = [0.0f64; MAX_DIMENSIONS];
-                    for i in 0..n {
-                        if control_of_state[i] == Some(j) {
-                            b[count] = base[i];
-                            g[count] = gain[i];
-                            fd[count] = forward_difference[i];
-                            bd[count] = backward_difference[i];
-                            count += 1;
-                        }
-                    }
-                    let u = match self.scheme {
-                        Scheme::Upwind => minimise_piecewise(
-                            &b[..count],
-                            &g[..count],
-                            &fd[..count],
-                            &bd[..count],
+                for j in 0..m {
+                    let (lower, upper) = self.control_bounds[j];
+                    let driven = &self.driven[j][..self.driven_count[j]];
+                    let u = match (self.scheme, driven) {
+                        (Scheme::Upwind, [i]) => minimise_single(
+                            base[*i],
+                            gain[*i],
+                            forward_difference[*i],
+                            backward_difference[*i],
                             beta,
                             linear[j],
                             quadratic[j],
-                            control.lower,
-                            control.upper,
+                            lower,
+                            upper,
                         ),
-                        Scheme::LaxFriedrichs => {
-                            let mut slope = linear[j];
-                            for k in 0..count {
-                                slope += beta * g[k] * 0.5 * (fd[k] + bd[k]);
+                        (Scheme::Upwind, _) => {
+                            // Several states driven by this control: gather them contiguously.
+                            let mut b = [0.0f64; MAX_DIMENSIONS];
+                            let mut g = [0.0f64; MAX_DIMENSIONS];
+                            let mut fd = [0.0f64; MAX_DIMENSIONS];
+                            let mut bd = [0.0f64; MAX_DIMENSIONS];
+                            for (k, i) in driven.iter().enumerate() {
+                                b[k] = base[*i];
+                                g[k] = gain[*i];
+                                fd[k] = forward_difference[*i];
+                                bd[k] = backward_difference[*i];
                             }
-                            minimise_quadratic(slope, quadratic[j], control.lower, control.upper)
+                            let count = driven.len();
+                            minimise_piecewise(
+                                &b[..count],
+                                &g[..count],
+                                &fd[..count],
+                                &bd[..count],
+                                beta,
+                                linear[j],
+                                quadratic[j],
+                                lower,
+                                upper,
+                            )
+                        }
+                        (Scheme::LaxFriedrichs, _) => {
+                            let mut slope = linear[j];
+                            for i in driven {
+                                slope += beta
+                                    * gain[*i]
+                                    * 0.5
+                                    * (forward_difference[*i] + backward_difference[*i]);
+                            }
+                            minimise_quadratic(slope, quadratic[j], lower, upper)
                         }
                     };
                     controls[j] = u;
                     cost += linear[j] * u + quadratic[j] * u * u;
-                    for i in 0..n {
-                        if control_of_state[i] == Some(j) {
-                            drift[i] += gain[i] * u;
-                        }
+                    for i in driven {
+                        drift[*i] += gain[*i] * u;
                     }
                 }
-                let weights = self.weights(&drift[..n]);
+                let weights = self.weights(&drift[..n], table, node);
                 beta * weights.expectation(center, &forward[..n], &backward[..n]) + dt * cost
             }
             ControlModel::Sampled { values, count } => {
@@ -343,7 +384,7 @@ impl<'a> ExplicitStepper<'a> {
                 if self.scheme == Scheme::LaxFriedrichs {
                     let s = best_sample;
                     let drift = &table.sample_drift[(node * count + s) * n..(node * count + s + 1) * n];
-                    let weights = self.weights(drift);
+                    let weights = self.weights(drift, table, node);
                     best = beta * weights.expectation(center, &forward[..n], &backward[..n])
                         + dt * table.sample_cost[node * count + s];
                 }
@@ -352,16 +393,16 @@ impl<'a> ExplicitStepper<'a> {
         }
     }
 
-    #[inline]
-    fn weights(&self, drift: &[f64]) -> crate::scheme::Weights {
+    #[inline(always)]
+    fn weights(&self, drift: &[f64], table: &Tabulation, node: usize) -> crate::scheme::Weights {
         match self.scheme {
             Scheme::Upwind => upwind_weights(drift, &self.inverse_spacing, self.time_step),
             Scheme::LaxFriedrichs => {
-                lax_friedrichs_weights(drift, &self.alpha, &self.inverse_spacing, self.time_step)
+                let n = drift.len();
+                let alpha = &table.dissipation[node * n..(node + 1) * n];
+                lax_friedrichs_weights(drift, alpha, &self.inverse_spacing, self.time_step)
             }
         }
     }
 }
 
-/// Compile-time guard: the policy buffer layout assumes at most this many controls.
-const _: () = assert!(MAX_CONTROLS <= MAX_DIMENSIONS);
