@@ -24,7 +24,8 @@ const TRIAD_BYTES_PER_ELEMENT: f64 = 24.0;
 
 fn problem(scheme: Scheme, sampled: bool) -> Problem {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("problems/lqr_double_integrator.toml");
-    let mut problem = load_problem(&path).expect("shipped problem").with_points(&[POINTS, POINTS]).expect("grid");
+    let mut problem =
+        load_problem(&path).expect("shipped problem").with_points(&[POINTS, POINTS]).expect("grid");
     problem.settings.scheme = scheme;
     problem.settings.force_sampled = sampled;
     problem
@@ -33,12 +34,14 @@ fn problem(scheme: Scheme, sampled: bool) -> Problem {
 /// One step of `problem`'s explicit scheme, as a closure over prepared buffers.
 fn stepper_run(problem: &Problem) -> impl FnMut() + '_ {
     // Leaked once per bench function: the stepper borrows it for the closure's lifetime.
-    let preparation: &'static hjb::solver::Preparation = Box::leak(Box::new(prepare(problem).expect("prepare")));
+    let preparation: &'static hjb::solver::Preparation =
+        Box::leak(Box::new(prepare(problem).expect("prepare")));
     let nodes = problem.grid.node_count();
     let mut old = problem.tabulate(&problem.terminal_cost, &preparation.coordinates, &[0.0], 1.0);
     let mut new = vec![0.0; nodes];
     let mut policy = vec![0.0; nodes * problem.controls.len()];
-    let stepper = ExplicitStepper::new(problem, problem.settings.scheme, &preparation.model, &preparation.plan);
+    let stepper =
+        ExplicitStepper::new(problem, problem.settings.scheme, &preparation.model, &preparation.plan);
     move || {
         let outcome = stepper.step(&preparation.table, &old, &mut new, &mut policy, None);
         black_box(outcome);

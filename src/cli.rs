@@ -16,7 +16,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Parser)]
-#[command(name = "hjb", version, about = "Hamilton–Jacobi–Bellman solver: value functions and optimal policies on grids, with their numerical evidence")]
+#[command(
+    name = "hjb",
+    version,
+    about = "Hamilton–Jacobi–Bellman solver: value functions and optimal policies on grids, with their numerical evidence"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -49,6 +53,18 @@ pub enum Command {
         json: bool,
         #[command(flatten)]
         overrides: Overrides,
+    },
+    /// Run every convergence study in validation/ and check each against its bar.
+    Validate {
+        /// Only the quick studies (the set the test suite runs).
+        #[arg(long)]
+        quick: bool,
+        /// Folder of study files.
+        #[arg(long, default_value = "validation")]
+        directory: PathBuf,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Refinement study against the file's reference: errors and observed orders per level.
     Converge {
@@ -115,7 +131,9 @@ impl Overrides {
                 .split(',')
                 .map(|part| part.trim().parse::<usize>())
                 .collect::<Result<_, _>>()
-                .map_err(|_| invalid("--points", format!("`{points}` is not N or N,N,… with whole numbers")))?;
+                .map_err(|_| {
+                    invalid("--points", format!("`{points}` is not N or N,N,… with whole numbers"))
+                })?;
             if counts.iter().any(|c| *c < 2) {
                 return Err(invalid("--points", "every axis needs at least 2 points"));
             }
@@ -145,7 +163,12 @@ impl Progress {
                 .expect("valid template")
                 .progress_chars("=> "),
         );
-        Progress { bar, started: Instant::now(), enabled: enabled && std::io::stderr().is_terminal(), visible: false }
+        Progress {
+            bar,
+            started: Instant::now(),
+            enabled: enabled && std::io::stderr().is_terminal(),
+            visible: false,
+        }
     }
 }
 
@@ -194,7 +217,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&summary).context("JSON summary")?);
             } else {
                 let d = &solution.diagnostics;
-                println!("hjb solve {}: {} scheme, {} Hamiltonian", problem.name, d.scheme.name(), d.hamiltonian);
+                println!(
+                    "hjb solve {}: {} scheme, {} Hamiltonian",
+                    problem.name,
+                    d.scheme.name(),
+                    d.hamiltonian
+                );
                 println!("  grid        {}", format_grid(&problem));
                 println!(
                     "  time        Δt = {:.4e} × {} steps to T = {}; CFL number {:.3} (bound Δt ≤ {:.4e}) — {}",
@@ -205,7 +233,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     d.time_step_max,
                     if d.monotone { "monotone" } else { "NOT monotone" }
                 );
-                println!("  boundaries  {}", d.boundaries.join(", "));
+                println!("  boundaries  {}", describe_boundaries(&d.boundaries, &d.outflow_nodes));
                 if let Some(error) = &solution.error {
                     println!(
                         "  error       L∞ {:.4e}, L1 {:.4e}, L2 {:.4e} on {} ({} nodes)",
@@ -216,7 +244,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                         error.nodes
                     );
                 }
-                println!("  wrote       {}", std::iter::once(out.display().to_string()).chain(plots).collect::<Vec<_>>().join(", "));
+                println!(
+                    "  wrote       {}",
+                    std::iter::once(out.display().to_string()).chain(plots).collect::<Vec<_>>().join(", ")
+                );
                 println!("  took        {:.3} s on {} threads", d.seconds, d.threads);
             }
             Ok(())
@@ -225,34 +256,142 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let problem = overrides.apply(load_problem(&file)?)?;
             let preparation = with_threads(overrides.threads, || prepare(&problem))??;
             if json {
-                println!("{}", serde_json::to_string_pretty(&summary::check_summary(&problem, &preparation))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&summary::check_summary(&problem, &preparation))?
+                );
             } else {
                 let plan = &preparation.plan;
-                println!("hjb check {}: {} scheme, {} Hamiltonian", problem.name, problem.settings.scheme.name(), preparation.model.describe());
+                let stability = &preparation.stability;
+                println!(
+                    "hjb check {}: {} scheme, {} Hamiltonian",
+                    problem.name,
+                    problem.settings.scheme.name(),
+                    preparation.model.describe()
+                );
                 println!("  grid         {} = {} nodes", format_grid(&problem), problem.grid.node_count());
-                println!("  CFL bound    Δt ≤ {:.4e} (peak of Σ|f_i|/h_i at {:?})", plan.time_step_max, problem.grid.point(plan.peak_node));
-                println!("  time step    Δt = {:.4e} × {} steps, CFL number {:.3}", plan.time_step, plan.steps, plan.cfl_number);
-                println!("  monotone     {}", if plan.cfl_number <= 1.0 + 1e-12 { "yes (all transition weights ≥ 0)" } else { "no" });
-                println!("  max |f_i|    {:?}", plan.largest_drift);
+                println!(
+                    "  CFL bound    Δt ≤ {:.4e} (Σ rates peak at {:?})",
+                    plan.time_step_max, stability.cfl_peak
+                );
+                println!(
+                    "  time step    Δt = {:.4e} × {} steps to T = {}",
+                    plan.time_step, plan.steps, problem.final_time
+                );
+                println!(
+                    "  CFL number   {:.3}; smallest weight {:.3}",
+                    stability.cfl_number, stability.minimum_weight
+                );
+                println!(
+                    "  monotone     {}",
+                    if stability.monotone {
+                        "yes (all interior transition weights ≥ 0)"
+                    } else {
+                        "NO (a weight is negative: reduce --time-step or --cfl)"
+                    }
+                );
+                let boundaries: Vec<String> =
+                    problem.boundaries.iter().map(|b| b.name().to_string()).collect();
+                println!("  boundaries   {}", describe_boundaries(&boundaries, &stability.outflow_nodes));
+                println!(
+                    "  max |f_i|    {}",
+                    plan.largest_drift
+                        .iter()
+                        .zip(problem.state_names())
+                        .map(|(f, n)| format!("{n}: {f:.4}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
                 println!("  memory       ≈ {:.1} MiB", preparation.memory_bytes as f64 / (1024.0 * 1024.0));
-                println!("  work         {:.3e} node updates", plan.steps as f64 * problem.grid.node_count() as f64);
+                println!(
+                    "  work         {:.3e} node updates",
+                    plan.steps as f64 * problem.grid.node_count() as f64
+                );
+            }
+            Ok(())
+        }
+        Command::Validate { quick, directory, json } => {
+            let started = Instant::now();
+            let mut outcomes = Vec::new();
+            for path in hjb::validate::study_files(&directory)? {
+                let study = hjb::validate::load_study(&path)?;
+                if quick && !study.quick {
+                    continue;
+                }
+                outcomes.push(hjb::validate::run_study(&path)?);
+            }
+            let failed = outcomes.iter().filter(|o| !o.passed()).count();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&summary::validate_summary(
+                        &outcomes,
+                        started.elapsed().as_secs_f64()
+                    ))?
+                );
+            } else {
+                println!("hjb validate{}: {} studies", if quick { " --quick" } else { "" }, outcomes.len());
+                println!(
+                    "  {:<40} {:>12} {:>11} {:>9} {:>9}  result",
+                    "study", "finest", "L∞", "min p", "bar p"
+                );
+                for outcome in &outcomes {
+                    let finest = outcome.levels.last().expect("levels");
+                    let smallest =
+                        outcome.levels[1..].iter().filter_map(|l| l.order_linf).fold(f64::INFINITY, f64::min);
+                    let points: Vec<String> = finest.points.iter().map(usize::to_string).collect();
+                    println!(
+                        "  {:<40} {:>12} {:>11.3e} {:>9.3} {:>9.2}  {}",
+                        outcome.name,
+                        points.join("×"),
+                        finest.linf,
+                        smallest,
+                        outcome.study.minimum_order,
+                        if outcome.passed() {
+                            "pass".to_string()
+                        } else {
+                            format!("FAIL: {}", outcome.failures.join("; "))
+                        }
+                    );
+                }
+                println!(
+                    "  {} passed, {} failed ({:.1} s)",
+                    outcomes.len() - failed,
+                    failed,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            if failed > 0 {
+                return Err(
+                    HjbError::Numerical(format!("{failed} validation studies missed their bar")).into()
+                );
             }
             Ok(())
         }
         Command::Converge { file, levels, refine, json, overrides } => {
             let problem = overrides.apply(load_problem(&file)?)?;
             if levels < 2 || refine < 2 {
-                return Err(invalid("--levels/--refine", "need at least 2 levels and a refinement factor ≥ 2").into());
+                return Err(invalid(
+                    "--levels/--refine",
+                    "need at least 2 levels and a refinement factor ≥ 2",
+                )
+                .into());
             }
             let grids = refinement_levels(&problem, levels, refine)?;
             let started = Instant::now();
             let study = with_threads(overrides.threads, || convergence_study(&problem, &grids))??;
             let seconds = started.elapsed().as_secs_f64();
             if json {
-                println!("{}", serde_json::to_string_pretty(&summary::converge_summary(&problem, &study, seconds))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&summary::converge_summary(&problem, &study, seconds))?
+                );
             } else {
                 println!("hjb converge {}: {} scheme", problem.name, problem.settings.scheme.name());
-                println!("  {:>14} {:>10} {:>11} {:>11} {:>11} {:>7} {:>7}", "points", "h", "Δt", "L∞", "L2", "p(L∞)", "p(L2)");
+                println!(
+                    "  {:>14} {:>10} {:>11} {:>11} {:>11} {:>7} {:>7}",
+                    "points", "h", "Δt", "L∞", "L2", "p(L∞)", "p(L2)"
+                );
                 for level in &study {
                     let order = |o: Option<f64>| o.map_or("—".to_string(), |v| format!("{v:.3}"));
                     let points: Vec<String> = level.points.iter().map(usize::to_string).collect();
@@ -272,6 +411,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn describe_boundaries(boundaries: &[String], outflow_nodes: &[usize]) -> String {
+    let mut text = boundaries.join(", ");
+    let outflow: usize = outflow_nodes.iter().sum();
+    if outflow > 0 {
+        text.push_str(&format!(
+            " ({outflow} extrapolated boundary nodes can see outflow; not monotone there — measure errors away from them)"
+        ));
+    }
+    text
 }
 
 fn write_plots(out: &Path, problem: &Problem, solution: &hjb::Solution) -> Result<Vec<String>, HjbError> {

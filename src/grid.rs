@@ -52,10 +52,7 @@ impl Grid {
         if axes.is_empty() || axes.len() > MAX_DIMENSIONS {
             return Err(HjbError::InvalidProblem {
                 field: "state".to_string(),
-                message: format!(
-                    "{} state axes given; hjb supports 1 to {MAX_DIMENSIONS}",
-                    axes.len()
-                ),
+                message: format!("{} state axes given; hjb supports 1 to {MAX_DIMENSIONS}", axes.len()),
             });
         }
         for axis in &axes {
@@ -125,11 +122,7 @@ impl Grid {
 
     /// Coordinates of a flat node index.
     pub fn point(&self, flat: usize) -> Vec<f64> {
-        self.unravel(flat)
-            .iter()
-            .zip(&self.axes)
-            .map(|(index, axis)| axis.coordinate(*index))
-            .collect()
+        self.unravel(flat).iter().zip(&self.axes).map(|(index, axis)| axis.coordinate(*index)).collect()
     }
 
     /// One column per axis: the coordinate of every node along that axis (for tabulating
@@ -148,10 +141,7 @@ impl Grid {
 
     /// Whether the node lies on the first or last node of a non-periodic axis.
     pub fn is_boundary(&self, index: &[usize]) -> bool {
-        self.axes
-            .iter()
-            .zip(index)
-            .any(|(axis, i)| !axis.periodic && (*i == 0 || *i + 1 == axis.points))
+        self.axes.iter().zip(index).any(|(axis, i)| !axis.periodic && (*i == 0 || *i + 1 == axis.points))
     }
 
     /// Multilinear interpolation of nodal `values` at `point` (clamped to the box on bounded
@@ -210,8 +200,7 @@ mod tests {
 
     #[test]
     fn indexing_round_trips() {
-        let grid = Grid::new(vec![axis("x", -1.0, 1.0, 5, false), axis("y", 0.0, 1.0, 3, true)])
-            .unwrap();
+        let grid = Grid::new(vec![axis("x", -1.0, 1.0, 5, false), axis("y", 0.0, 1.0, 3, true)]).unwrap();
         assert_eq!(grid.node_count(), 15);
         assert_eq!(grid.strides(), &[3, 1]);
         assert_eq!(grid.unravel(7), vec![2, 1]);
@@ -220,8 +209,7 @@ mod tests {
 
     #[test]
     fn interpolation_is_exact_for_multilinear_functions() {
-        let grid = Grid::new(vec![axis("x", -1.0, 2.0, 7, false), axis("y", 0.0, 1.0, 4, false)])
-            .unwrap();
+        let grid = Grid::new(vec![axis("x", -1.0, 2.0, 7, false), axis("y", 0.0, 1.0, 4, false)]).unwrap();
         let function = |x: f64, y: f64| 1.0 + 2.0 * x - 3.0 * y + 0.5 * x * y;
         let values: Vec<f64> = (0..grid.node_count())
             .map(|flat| {

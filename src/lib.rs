@@ -18,6 +18,10 @@
 //! API and in files.
 
 #![warn(missing_debug_implementations)]
+// Comparisons written as `!(a <= b)` are deliberate: they reject NaN as well.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+// Numerical kernels index several arrays with one loop variable.
+#![allow(clippy::needless_range_loop)]
 
 pub mod error;
 pub mod grid;

@@ -8,6 +8,7 @@
 use crate::error::{HjbError, Result};
 use crate::problem::{Boundary, Problem, Scheme};
 use crate::scheme::{ControlModel, Tabulation};
+use crate::stability::StabilityReport;
 use crate::time::{ExplicitStepper, TimeStepPlan};
 use crate::validate::{error_norms, ErrorNorms};
 use std::time::Instant;
@@ -45,6 +46,8 @@ pub struct Diagnostics {
     pub cfl_peak: Vec<f64>,
     /// Boundary handling per axis.
     pub boundaries: Vec<String>,
+    /// Per axis: extrapolated boundary nodes where the drift can point out (not monotone there).
+    pub outflow_nodes: Vec<usize>,
     pub memory_bytes: usize,
     pub seconds: f64,
     pub threads: usize,
@@ -68,6 +71,7 @@ pub struct Preparation {
     pub model: ControlModel,
     pub table: Tabulation,
     pub plan: TimeStepPlan,
+    pub stability: StabilityReport,
     pub memory_bytes: usize,
 }
 
@@ -83,8 +87,11 @@ pub fn prepare(problem: &Problem) -> Result<Preparation> {
         // and re-check every step.
         for k in 0..=16 {
             let t = problem.final_time * k as f64 / 16.0;
-            let other = Tabulation::new(problem, &model, &coordinates, t)
-                .drift_bounds(problem, &model, &inverse_spacing);
+            let other = Tabulation::new(problem, &model, &coordinates, t).drift_bounds(
+                problem,
+                &model,
+                &inverse_spacing,
+            );
             if other.largest_rate > bounds.largest_rate {
                 bounds.largest_rate = other.largest_rate;
                 bounds.peak_node = other.peak_node;
@@ -97,23 +104,19 @@ pub fn prepare(problem: &Problem) -> Result<Preparation> {
         }
     }
     let settings = &problem.settings;
-    let plan = TimeStepPlan::new(
-        settings.scheme,
-        &bounds,
-        problem.final_time,
-        settings.cfl,
-        settings.time_step,
-    )?;
+    let plan =
+        TimeStepPlan::new(settings.scheme, &bounds, problem.final_time, settings.cfl, settings.time_step)?;
     let nodes = problem.grid.node_count();
     let memory_bytes = 8 * nodes * (problem.grid.dimension() + 3 + problem.controls.len())
         + table.bytes() * if problem.is_time_dependent() { 2 } else { 1 };
-    Ok(Preparation { coordinates, model, table, plan, memory_bytes })
+    let stability = StabilityReport::new(problem, &model, &table, &plan);
+    Ok(Preparation { coordinates, model, table, plan, stability, memory_bytes })
 }
 
 /// Solve the problem with its settings, reporting progress to `observer`.
 pub fn solve(problem: &Problem, observer: &mut dyn Observer) -> Result<Solution> {
     let started = Instant::now();
-    let Preparation { coordinates, model, mut table, plan, memory_bytes } = prepare(problem)?;
+    let Preparation { coordinates, model, mut table, plan, stability, memory_bytes } = prepare(problem)?;
     let scheme = problem.settings.scheme;
     let stepper = ExplicitStepper::new(problem, scheme, &model, &plan);
     let nodes = problem.grid.node_count();
@@ -184,6 +187,7 @@ pub fn solve(problem: &Problem, observer: &mut dyn Observer) -> Result<Solution>
         monotone: worst_cfl <= 1.0 + 1e-12,
         cfl_peak: problem.grid.point(plan.peak_node),
         boundaries: problem.boundaries.iter().map(|b| b.name().to_string()).collect(),
+        outflow_nodes: stability.outflow_nodes,
         memory_bytes,
         seconds: started.elapsed().as_secs_f64(),
         threads: rayon::current_num_threads(),

@@ -112,10 +112,103 @@ pub fn refinement_levels(problem: &Problem, count: usize, factor: usize) -> Resu
             .map(|axis| {
                 let intervals = if axis.periodic { axis.points } else { axis.points - 1 };
                 let coarse = (intervals / divisor).max(1);
-                if axis.periodic { coarse.max(2) } else { coarse + 1 }
+                if axis.periodic {
+                    coarse.max(2)
+                } else {
+                    coarse + 1
+                }
             })
             .collect();
         levels.push(points);
     }
     Ok(levels)
+}
+
+/// A convergence study file in `validation/` (see the README, "How do I know the numbers are
+/// right?"): a problem, a scheme, grid levels, and the bar the results must clear.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Study {
+    /// Problem file, relative to the study file.
+    pub problem: String,
+    /// Scheme name (as on the command line).
+    pub scheme: String,
+    /// Points per axis for each level, coarse to fine.
+    pub levels: Vec<Vec<usize>>,
+    /// Every observed L∞ order must be at least this.
+    pub minimum_order: f64,
+    /// The finest level's L∞ error must be at most this.
+    pub maximum_error: f64,
+    /// Part of the quick set (`hjb validate --quick`, run by the test suite).
+    #[serde(default)]
+    pub quick: bool,
+    /// What the study shows, for the summary table.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The outcome of one study.
+#[derive(Debug, Clone)]
+pub struct StudyOutcome {
+    pub name: String,
+    pub study: Study,
+    pub levels: Vec<Level>,
+    /// Why it missed its bar (empty when it passed).
+    pub failures: Vec<String>,
+}
+
+impl StudyOutcome {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Read a study file.
+pub fn load_study(path: &std::path::Path) -> Result<Study> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| HjbError::ReadFile { path: path.to_path_buf(), source })?;
+    toml::from_str(&text).map_err(|error| HjbError::ProblemFile {
+        location: crate::error::Location {
+            file: path.to_path_buf(),
+            line: error.span().map_or(1, |span| text[..span.start].matches('\n').count() + 1),
+            column: 1,
+        },
+        message: error.message().to_string(),
+    })
+}
+
+/// Run the study in `path` and judge it against its bar.
+pub fn run_study(path: &std::path::Path) -> Result<StudyOutcome> {
+    let study = load_study(path)?;
+    let directory = path.parent().unwrap_or(std::path::Path::new("."));
+    let mut problem = crate::problem::load_problem(&directory.join(&study.problem))?;
+    problem.settings.scheme = crate::problem::Scheme::parse(&study.scheme)
+        .map_err(|message| HjbError::InvalidProblem { field: "scheme".to_string(), message })?;
+    let levels = convergence_study(&problem, &study.levels)?;
+    let mut failures = Vec::new();
+    for level in &levels[1..] {
+        let order = level.order_linf.unwrap_or(f64::NAN);
+        if !(order >= study.minimum_order) {
+            failures
+                .push(format!("observed order {order:.3} < {} at {:?}", study.minimum_order, level.points));
+        }
+    }
+    let finest = levels.last().map_or(f64::NAN, |level| level.linf);
+    if !(finest <= study.maximum_error) {
+        failures.push(format!("finest L∞ error {finest:.3e} > {:.3e}", study.maximum_error));
+    }
+    let name = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    Ok(StudyOutcome { name, study, levels, failures })
+}
+
+/// The study files of a folder, sorted by name.
+pub fn study_files(directory: &std::path::Path) -> Result<Vec<std::path::PathBuf>> {
+    let entries = std::fs::read_dir(directory)
+        .map_err(|source| HjbError::ReadFile { path: directory.to_path_buf(), source })?;
+    let mut files: Vec<_> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
 }

@@ -40,7 +40,11 @@ fn solve_text(name: &str, text: &str, extra: &[&str]) -> (i32, String, bool) {
         .output()
         .unwrap();
     let leftovers = std::fs::read_dir(&directory).unwrap().count() > 1;
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned(), leftovers || Path::new(&out).exists())
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        leftovers || Path::new(&out).exists(),
+    )
 }
 
 fn assert_located(name: &str, text: &str, line: usize, column: usize, needle: &str) {
@@ -62,24 +66,54 @@ fn the_good_file_solves() {
 
 #[test]
 fn syntax_error_is_located() {
-    assert_located("syntax", &GOOD.replace("bounds = [-1.0, 1.0]\npoints", "bounds = [-1.0, 1.0\npoints"), 4, 1, "comma");
+    assert_located(
+        "syntax",
+        &GOOD.replace("bounds = [-1.0, 1.0]\npoints", "bounds = [-1.0, 1.0\npoints"),
+        4,
+        1,
+        "comma",
+    );
 }
 
 #[test]
 fn unknown_variable_in_a_formula_points_at_the_name() {
     // `x = "x + y*u"`: y is the 5th character of the formula, which starts at column 6.
-    assert_located("unknown_variable", &GOOD.replace("x = \"x + u\"", "x = \"x + y*u\""), 11, 10, "unknown name `y`");
+    assert_located(
+        "unknown_variable",
+        &GOOD.replace("x = \"x + u\"", "x = \"x + y*u\""),
+        11,
+        10,
+        "unknown name `y`",
+    );
 }
 
 #[test]
 fn missing_sections_are_named() {
-    assert_located("missing_horizon", &GOOD.replace("[horizon]\nfinal_time = 1.0\n", ""), 1, 1, "missing section [horizon]");
-    assert_located("missing_dynamics", &GOOD.replace("[dynamics]\nx = \"x + u\"\n", ""), 1, 1, "missing section [dynamics]");
+    assert_located(
+        "missing_horizon",
+        &GOOD.replace("[horizon]\nfinal_time = 1.0\n", ""),
+        1,
+        1,
+        "missing section [horizon]",
+    );
+    assert_located(
+        "missing_dynamics",
+        &GOOD.replace("[dynamics]\nx = \"x + u\"\n", ""),
+        1,
+        1,
+        "missing section [dynamics]",
+    );
 }
 
 #[test]
 fn reversed_bounds_suggest_the_fix() {
-    assert_located("reversed", &GOOD.replace("bounds = [-1.0, 1.0]\npoints", "bounds = [1.0, -1.0]\npoints"), 3, 10, "write `bounds = [-1, 1]`");
+    assert_located(
+        "reversed",
+        &GOOD.replace("bounds = [-1.0, 1.0]\npoints", "bounds = [1.0, -1.0]\npoints"),
+        3,
+        10,
+        "write `bounds = [-1, 1]`",
+    );
 }
 
 #[test]
@@ -90,14 +124,38 @@ fn zero_or_one_grid_point_is_refused() {
 
 #[test]
 fn non_finite_numbers_are_refused() {
-    assert_located("nan_time", &GOOD.replace("final_time = 1.0", "final_time = nan"), 17, 14, "not a finite number");
-    assert_located("inf_bound", &GOOD.replace("bounds = [-1.0, 1.0]\npoints", "bounds = [-inf, 1.0]\npoints"), 3, 10, "non-finite");
+    assert_located(
+        "nan_time",
+        &GOOD.replace("final_time = 1.0", "final_time = nan"),
+        17,
+        14,
+        "not a finite number",
+    );
+    assert_located(
+        "inf_bound",
+        &GOOD.replace("bounds = [-1.0, 1.0]\npoints", "bounds = [-inf, 1.0]\npoints"),
+        3,
+        10,
+        "non-finite",
+    );
 }
 
 #[test]
 fn unknown_scheme_and_field_are_named() {
-    assert_located("scheme", &format!("{GOOD}\n[solver]\nscheme = \"upwnd\"\n"), 20, 10, "available: upwind, lax_friedrichs");
-    assert_located("field", &GOOD.replace("name = \"u\"", "name = \"u\"\nsample = 3"), 8, 1, "unknown field `sample`");
+    assert_located(
+        "scheme",
+        &format!("{GOOD}\n[solver]\nscheme = \"upwnd\"\n"),
+        20,
+        10,
+        "available: upwind, lax_friedrichs",
+    );
+    assert_located(
+        "field",
+        &GOOD.replace("name = \"u\"", "name = \"u\"\nsample = 3"),
+        8,
+        1,
+        "unknown field `sample`",
+    );
 }
 
 #[test]
@@ -116,7 +174,12 @@ fn time_step_above_the_cfl_bound_is_refused_with_the_bound() {
 
 #[test]
 fn bad_overrides_are_refused() {
-    for (flag, value, needle) in [("--points", "1", "at least 2"), ("--points", "x", "whole numbers"), ("--scheme", "central", "unknown scheme"), ("--points", "5,5", "2 counts given for 1 axes")] {
+    for (flag, value, needle) in [
+        ("--points", "1", "at least 2"),
+        ("--points", "x", "whole numbers"),
+        ("--scheme", "central", "unknown scheme"),
+        ("--points", "5,5", "2 counts given for 1 axes"),
+    ] {
         let (code, stderr, wrote) = solve_text("override", GOOD, &[flag, value]);
         assert_eq!(code, 2, "{flag} {value}: {stderr}");
         assert!(stderr.contains(needle), "{flag} {value}: {stderr}");

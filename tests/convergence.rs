@@ -1,56 +1,58 @@
-//! Accuracy tests: errors against the Riccati references shrink at the scheme's order.
-//!
-//! The explicit upwind and Lax–Friedrichs schemes are first order in h (with Δt ∝ h through the
-//! CFL rule), so over four levels halving h the observed order of the max error on the interior
-//! box |x_i| ≤ 1 must be ≥ 0.9 at every refinement.
+//! Accuracy tests: the quick studies of `validation/` (the same files `hjb validate --quick`
+//! runs). Each asserts observed L∞ orders ≥ its minimum over four levels and the finest error
+//! under its bar; the explicit schemes are first order in h with Δt ∝ h.
 
 mod common;
 
-use hjb::validate::convergence_study;
-use hjb::Scheme;
+use hjb::validate::{run_study, study_files};
 
-fn assert_first_order(name: &str, scheme: Scheme, levels: &[Vec<usize>]) -> Vec<hjb::validate::Level> {
-    let mut problem = common::shipped(name);
-    problem.settings.scheme = scheme;
-    let study = convergence_study(&problem, levels).expect("study runs");
-    for level in &study {
+fn check(name: &str) {
+    let outcome =
+        run_study(&common::repository_path(&format!("validation/{name}.toml"))).expect("study runs");
+    for level in &outcome.levels {
         eprintln!(
-            "{name} {scheme:?} points {:?}: h = {:.4}, L∞ = {:.4e}, order {:?}",
+            "{name}: {:?} h = {:.4} L∞ = {:.4e} order {:?}",
             level.points, level.h, level.linf, level.order_linf
         );
     }
-    for level in &study[1..] {
-        let order = level.order_linf.expect("orders after the first level");
-        assert!(order >= 0.9, "{name} {scheme:?}: observed order {order:.3} < 0.9 at {:?}", level.points);
-        assert!(order <= 1.5, "{name} {scheme:?}: order {order:.3} is suspiciously high for a first-order scheme");
+    assert!(outcome.study.quick, "{name} is not in the quick set");
+    assert!(outcome.levels.len() >= 4, "{name}: a study needs at least 4 levels");
+    assert!(outcome.passed(), "{name} missed its bar: {:?}", outcome.failures);
+    for level in &outcome.levels[1..] {
+        // A first-order scheme showing much more than order 1 would mean the reference or the
+        // error measurement is off.
+        assert!(level.order_linf.unwrap() <= 1.5, "{name}: order {:?} is implausible", level.order_linf);
     }
-    study
 }
 
 #[test]
-fn lqr_1d_upwind_is_first_order() {
-    let levels: Vec<Vec<usize>> = [101, 201, 401, 801].iter().map(|n| vec![*n]).collect();
-    let study = assert_first_order("lqr_1d", Scheme::Upwind, &levels);
-    // At the shipped resolution (401 points) the error is a few 1e-3 (C·h with C ≈ 0.2).
-    assert!(study[2].linf < 3e-3, "L∞ at 401 points: {}", study[2].linf);
+fn lqr_1d_upwind() {
+    check("lqr_1d_upwind");
 }
 
 #[test]
-fn lqr_1d_lax_friedrichs_is_first_order() {
-    let levels: Vec<Vec<usize>> = [101, 201, 401, 801].iter().map(|n| vec![*n]).collect();
-    assert_first_order("lqr_1d", Scheme::LaxFriedrichs, &levels);
+fn lqr_1d_lax_friedrichs() {
+    check("lqr_1d_lax_friedrichs");
 }
 
 #[test]
-fn double_integrator_upwind_is_first_order() {
-    let levels: Vec<Vec<usize>> = [31, 61, 121, 241].iter().map(|n| vec![*n, *n]).collect();
-    let study = assert_first_order("lqr_double_integrator", Scheme::Upwind, &levels);
-    // Relative to V ≈ 2–6 on the box, the shipped 121² grid is within a few percent.
-    assert!(study[2].linf < 0.12, "L∞ at 121²: {}", study[2].linf);
+fn lqr_double_integrator_upwind() {
+    check("lqr_double_integrator_upwind");
 }
 
 #[test]
-fn double_integrator_lax_friedrichs_is_first_order() {
-    let levels: Vec<Vec<usize>> = [31, 61, 121, 241].iter().map(|n| vec![*n, *n]).collect();
-    assert_first_order("lqr_double_integrator", Scheme::LaxFriedrichs, &levels);
+fn lqr_double_integrator_lax_friedrichs() {
+    check("lqr_double_integrator_lax_friedrichs");
+}
+
+#[test]
+fn every_quick_study_has_a_test() {
+    let source = include_str!("convergence.rs");
+    for path in study_files(&common::repository_path("validation")).unwrap() {
+        let study = hjb::validate::load_study(&path).unwrap();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if study.quick {
+            assert!(source.contains(&format!("check(\"{name}\")")), "quick study {name} has no test here");
+        }
+    }
 }

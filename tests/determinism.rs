@@ -6,7 +6,11 @@ use hjb::solver::with_threads;
 
 #[test]
 fn one_and_two_threads_give_identical_bits() {
-    for (name, scheme) in [("lqr_double_integrator", hjb::Scheme::Upwind), ("lqr_double_integrator", hjb::Scheme::LaxFriedrichs), ("lqr_1d", hjb::Scheme::Upwind)] {
+    for (name, scheme) in [
+        ("lqr_double_integrator", hjb::Scheme::Upwind),
+        ("lqr_double_integrator", hjb::Scheme::LaxFriedrichs),
+        ("lqr_1d", hjb::Scheme::Upwind),
+    ] {
         let mut problem = common::shipped(name);
         problem.settings.scheme = scheme;
         let one = with_threads(Some(1), || hjb::solve(&problem, &mut hjb::Silent)).unwrap().unwrap();
@@ -15,8 +19,14 @@ fn one_and_two_threads_give_identical_bits() {
         assert_eq!(one.diagnostics.threads, 1);
         assert_eq!(two.diagnostics.threads, 2);
         for other in [&two, &three] {
-            assert!(one.values.iter().zip(&other.values).all(|(a, b)| a.to_bits() == b.to_bits()), "{name}: values differ");
-            assert!(one.policy[0].iter().zip(&other.policy[0]).all(|(a, b)| a.to_bits() == b.to_bits()), "{name}: policy differs");
+            assert!(
+                one.values.iter().zip(&other.values).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{name}: values differ"
+            );
+            assert!(
+                one.policy[0].iter().zip(&other.policy[0]).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{name}: policy differs"
+            );
             assert_eq!(one.error, other.error);
             assert_eq!(one.diagnostics.cfl_peak, other.diagnostics.cfl_peak);
         }

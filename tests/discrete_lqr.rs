@@ -50,13 +50,18 @@ fn discrete_recursion_converges_at_first_order() {
         }
         for k in 1..errors.len() {
             let order = (errors[k - 1] / errors[k]).ln() / 2f64.ln();
-            eprintln!("ρ = {discount}: {} steps, |P_Δt − P| = {:.3e}, order {order:.3}", steps_list[k], errors[k]);
+            eprintln!(
+                "ρ = {discount}: {} steps, |P_Δt − P| = {:.3e}, order {order:.3}",
+                steps_list[k], errors[k]
+            );
             assert!((0.9..=1.1).contains(&order), "observed order {order} in Δt is not first order");
         }
         let (gain_continuous, gain_discrete) = {
             let steps = 320;
             let stage = lqr.euler_stage(lqr.final_time / steps as f64);
-            let solution = discrete_lqr_backward(&stage, &(&lqr.s * faer::Scale(2.0)), &Mat::zeros(2, 1), steps).unwrap();
+            let solution =
+                discrete_lqr_backward(&stage, &(&lqr.s * faer::Scale(2.0)), &Mat::zeros(2, 1), steps)
+                    .unwrap();
             (-(lqr.b.transpose() * &continuous), solution.gains[0].clone())
         };
         assert!(max_difference(&gain_continuous, &gain_discrete) < 0.02);
@@ -97,9 +102,8 @@ fn discrete_recursion_handles_affine_terms() {
     };
     let value_one = |x: f64| one_stage(x, &terminal);
     let value_zero = |x: f64| one_stage(x, &value_one);
-    let quadratic = |x: f64| {
-        0.5 * solution.value_hessians[0][(0, 0)] * x * x + solution.value_gradients[0][(0, 0)] * x
-    };
+    let quadratic =
+        |x: f64| 0.5 * solution.value_hessians[0][(0, 0)] * x * x + solution.value_gradients[0][(0, 0)] * x;
     for x in [-1.0, -0.3, 0.5, 1.2] {
         let brute = value_zero(x) - value_zero(0.0);
         let recursion = quadratic(x) - quadratic(0.0);

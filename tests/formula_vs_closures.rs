@@ -15,7 +15,9 @@ fn cases() -> Vec<(&'static str, Reference)> {
         ("exp(-x^2/2) * log(1 + u^2)", |v| (-(v[0] * v[0]) / 2.0).exp() * (1.0 + v[1] * v[1]).ln()),
         ("sqrt(abs(x*y)) + tanh(t)", |v| (v[0] * v[2]).abs().sqrt() + v[3].tanh()),
         ("min(x, y) - max(u, t, 0.5)", |v| v[0].min(v[2]) - v[1].max(v[3]).max(0.5)),
-        ("sign(x) * floor(3*y)", |v| v[0].signum() * (3.0 * v[2]).floor() * if v[0] == 0.0 { 0.0 } else { 1.0 }),
+        ("sign(x) * floor(3*y)", |v| {
+            v[0].signum() * (3.0 * v[2]).floor() * if v[0] == 0.0 { 0.0 } else { 1.0 }
+        }),
         ("pi*x - (1 - (u - (t - y)))", |v| std::f64::consts::PI * v[0] - (1.0 - (v[1] - (v[3] - v[2])))),
         ("x/(1 + y^2) / 2", |v| v[0] / (1.0 + v[2] * v[2]) / 2.0),
         ("1.5e-1*x + 2E2*u", |v| 0.15 * v[0] + 200.0 * v[1]),
@@ -46,7 +48,11 @@ fn compiled_formulas_agree_with_closures() {
             let expected = reference(&point);
             let pointwise = formula.evaluate(&point);
             let tolerance = 1e-12 * (1.0 + expected.abs());
-            assert!((out[k] - expected).abs() <= tolerance, "{source} at {point:?}: {} vs {expected}", out[k]);
+            assert!(
+                (out[k] - expected).abs() <= tolerance,
+                "{source} at {point:?}: {} vs {expected}",
+                out[k]
+            );
             assert_eq!(out[k].to_bits(), pointwise.to_bits(), "{source}: column and point evaluation differ");
         }
     }

@@ -9,7 +9,10 @@ mod common;
 
 fn assert_pinned(measured: f64, pinned: f64, what: &str) {
     let relative = (measured - pinned).abs() / pinned;
-    assert!(relative < 0.01, "{what}: measured {measured:.6e}, pinned {pinned:.6e} (relative change {relative:.2e})");
+    assert!(
+        relative < 0.01,
+        "{what}: measured {measured:.6e}, pinned {pinned:.6e} (relative change {relative:.2e})"
+    );
 }
 
 #[test]

@@ -145,7 +145,8 @@ pub fn read_result(path: &Path) -> Result<StoredResult> {
     let control_names = problem.control_names();
     let mut coordinates = Vec::new();
     for name in &state_names {
-        coordinates.push(file.dataset(&format!("grid/{name}")).map_err(fail)?.read_raw::<f64>().map_err(fail)?);
+        coordinates
+            .push(file.dataset(&format!("grid/{name}")).map_err(fail)?.read_raw::<f64>().map_err(fail)?);
     }
     let value = file.dataset("value").map_err(fail)?;
     let shape = value.shape();

@@ -103,7 +103,7 @@ fn draw_line(path: &Path, plot: &FieldPlot) -> DrawResult {
                 coordinates.iter().copied().zip(reference.iter().copied()),
                 10,
                 6,
-                RED.stroke_width(2).into(),
+                RED.stroke_width(2),
             ))?
             .label("reference")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 25, y)], RED.stroke_width(2)));
@@ -137,7 +137,9 @@ fn draw_heatmap(path: &Path, plot: &FieldPlot) -> DrawResult {
         (0..cells).map(|c| c * (points - 1) / (cells - 1).max(1)).collect()
     };
     let (xs, ys) = (sample(x_axis.points), sample(y_axis.points));
-    let (low, high) = finite_range(xs.iter().flat_map(|i| ys.iter().map(move |j| (*i, *j))).map(|(i, j)| plot.values[node(i, j)]));
+    let (low, high) = finite_range(
+        xs.iter().flat_map(|i| ys.iter().map(move |j| (*i, *j))).map(|(i, j)| plot.values[node(i, j)]),
+    );
     let mut title = plot.title.clone();
     if grid.dimension() > 2 {
         let fixed: Vec<String> = (2..grid.dimension())
@@ -210,7 +212,10 @@ fn draw_heatmap(path: &Path, plot: &FieldPlot) -> DrawResult {
     bar.draw_series((0..steps).map(|k| {
         let a = low + (high - low) * k as f64 / steps as f64;
         let b = low + (high - low) * (k + 1) as f64 / steps as f64;
-        Rectangle::new([(0.0, a), (1.0, b)], ViridisRGB::get_color_normalized(0.5 * (a + b), low, high).filled())
+        Rectangle::new(
+            [(0.0, a), (1.0, b)],
+            ViridisRGB::get_color_normalized(0.5 * (a + b), low, high).filled(),
+        )
     }))?;
     root.present()?;
     Ok(())

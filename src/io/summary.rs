@@ -19,7 +19,12 @@ fn finite_or_null(value: f64) -> Value {
 }
 
 /// Summary of `hjb solve`.
-pub fn solve_summary(problem: &Problem, solution: &Solution, output: Option<&Path>, plots: &[String]) -> Value {
+pub fn solve_summary(
+    problem: &Problem,
+    solution: &Solution,
+    output: Option<&Path>,
+    plots: &[String],
+) -> Value {
     let diagnostics = &solution.diagnostics;
     let mut summary = json!({
         "problem": problem.name,
@@ -36,6 +41,7 @@ pub fn solve_summary(problem: &Problem, solution: &Solution, output: Option<&Pat
         "monotone": diagnostics.monotone,
         "cfl_peak": diagnostics.cfl_peak,
         "boundaries": diagnostics.boundaries,
+        "outflow_nodes": diagnostics.outflow_nodes,
         "memory_bytes": diagnostics.memory_bytes,
         "seconds": diagnostics.seconds,
         "threads": diagnostics.threads,
@@ -58,6 +64,7 @@ pub fn solve_summary(problem: &Problem, solution: &Solution, output: Option<&Pat
 /// Summary of `hjb check`.
 pub fn check_summary(problem: &Problem, preparation: &Preparation) -> Value {
     let plan = &preparation.plan;
+    let stability = &preparation.stability;
     json!({
         "problem": problem.name,
         "scheme": problem.settings.scheme.name(),
@@ -68,8 +75,12 @@ pub fn check_summary(problem: &Problem, preparation: &Preparation) -> Value {
         "time_step_max": finite_or_null(plan.time_step_max),
         "steps": plan.steps,
         "cfl": plan.cfl_number,
-        "monotone": plan.cfl_number <= 1.0 + 1e-12,
-        "cfl_peak": problem.grid.point(plan.peak_node),
+        "monotone": stability.monotone,
+        "minimum_weight": stability.minimum_weight,
+        "diffusion_number": stability.diffusion_number,
+        "outflow_nodes": stability.outflow_nodes,
+        "boundaries": problem.boundaries.iter().map(|b| b.name()).collect::<Vec<_>>(),
+        "cfl_peak": stability.cfl_peak,
         "largest_drift": plan.largest_drift,
         "memory_bytes": preparation.memory_bytes,
         "node_updates": plan.steps as f64 * problem.grid.node_count() as f64,
@@ -94,6 +105,33 @@ pub fn converge_summary(problem: &Problem, levels: &[Level], seconds: f64) -> Va
             "order_l1": level.order_l1,
             "order_l2": level.order_l2,
             "seconds": level.seconds,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Summary of `hjb validate`.
+pub fn validate_summary(outcomes: &[crate::validate::StudyOutcome], seconds: f64) -> Value {
+    json!({
+        "seconds": seconds,
+        "passed": outcomes.iter().filter(|o| o.passed()).count(),
+        "failed": outcomes.iter().filter(|o| !o.passed()).count(),
+        "studies": outcomes.iter().map(|outcome| json!({
+            "name": outcome.name,
+            "description": outcome.study.description,
+            "problem": outcome.study.problem,
+            "scheme": outcome.study.scheme,
+            "minimum_order": outcome.study.minimum_order,
+            "maximum_error": outcome.study.maximum_error,
+            "passed": outcome.passed(),
+            "failures": outcome.failures,
+            "levels": outcome.levels.iter().map(|level| json!({
+                "points": level.points,
+                "h": level.h,
+                "linf": level.linf,
+                "l2": level.l2,
+                "order_linf": level.order_linf,
+                "order_l2": level.order_l2,
+            })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
 }

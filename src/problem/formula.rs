@@ -359,17 +359,10 @@ impl Formula {
                         let right = &upper[0][..length];
                         match operation {
                             Binary::Add => left.iter_mut().zip(right).for_each(|(a, b)| *a += b),
-                            Binary::Subtract => {
-                                left.iter_mut().zip(right).for_each(|(a, b)| *a -= b)
-                            }
-                            Binary::Multiply => {
-                                left.iter_mut().zip(right).for_each(|(a, b)| *a *= b)
-                            }
+                            Binary::Subtract => left.iter_mut().zip(right).for_each(|(a, b)| *a -= b),
+                            Binary::Multiply => left.iter_mut().zip(right).for_each(|(a, b)| *a *= b),
                             Binary::Divide => left.iter_mut().zip(right).for_each(|(a, b)| *a /= b),
-                            _ => left
-                                .iter_mut()
-                                .zip(right)
-                                .for_each(|(a, b)| *a = operation.apply(*a, *b)),
+                            _ => left.iter_mut().zip(right).for_each(|(a, b)| *a = operation.apply(*a, *b)),
                         }
                         top -= 1;
                     }
@@ -451,8 +444,7 @@ fn tokenize(source: &str) -> Result<Vec<Token>, FormulaError> {
             index += 1;
         } else if character.is_ascii_digit() || character == '.' {
             let start = index;
-            while index < characters.len()
-                && (characters[index].is_ascii_digit() || characters[index] == '.')
+            while index < characters.len() && (characters[index].is_ascii_digit() || characters[index] == '.')
             {
                 index += 1;
             }
@@ -469,10 +461,9 @@ fn tokenize(source: &str) -> Result<Vec<Token>, FormulaError> {
                 }
             }
             let text: String = characters[start..index].iter().collect();
-            let value: f64 = text.parse().map_err(|_| FormulaError {
-                column,
-                message: format!("`{text}` is not a number"),
-            })?;
+            let value: f64 = text
+                .parse()
+                .map_err(|_| FormulaError { column, message: format!("`{text}` is not a number") })?;
             tokens.push(Token { kind: TokenKind::Number(value), column });
         } else if character.is_alphabetic() || character == '_' {
             let start = index;
@@ -600,8 +591,7 @@ impl Parser<'_> {
                 if matches!(self.peek(), Some(Token { kind: TokenKind::Open, .. })) {
                     return self.call(&name, token.column);
                 }
-                if let Some(index) = self.variables.iter().position(|candidate| *candidate == name)
-                {
+                if let Some(index) = self.variables.iter().position(|candidate| *candidate == name) {
                     return Ok(Expression::Variable(index));
                 }
                 if let Some((_, value)) = self.constants.iter().find(|(key, _)| *key == name) {
@@ -742,9 +732,8 @@ mod tests {
     fn degrees() {
         let variables = ["x", "u", "w"];
         let controls = [false, true, true];
-        let degree = |text: &str| {
-            Formula::compile(text, &variables, &[("a", 0.5)]).unwrap().degree_in(&controls)
-        };
+        let degree =
+            |text: &str| Formula::compile(text, &variables, &[("a", 0.5)]).unwrap().degree_in(&controls);
         assert_eq!(degree("a*x + u"), Some(1));
         assert_eq!(degree("sin(x)*u + x^2"), Some(1));
         assert_eq!(degree("x^2 + u^2 + w^2/2"), Some(2));

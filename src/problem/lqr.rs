@@ -143,8 +143,7 @@ impl Lqr {
         covariance: &Mat<f64>,
     ) -> (Mat<f64>, f64) {
         let at_p = self.a.transpose() * p;
-        let rate =
-            &at_p + at_p.transpose() - p * weight * p + &self.q - p * faer::Scale(self.discount);
+        let rate = &at_p + at_p.transpose() - p * weight * p + &self.q - p * faer::Scale(self.discount);
         let c_rate = trace(&(covariance * p)) - self.discount * c;
         (rate, c_rate)
     }
@@ -155,11 +154,7 @@ impl Lqr {
         let step = self.final_time / steps as f64;
         let mut p = self.s.clone();
         let mut c = 0.0;
-        let mut path = RiccatiPath {
-            time_to_go: vec![0.0],
-            p: vec![p.clone()],
-            c: vec![c],
-        };
+        let mut path = RiccatiPath { time_to_go: vec![0.0], p: vec![p.clone()], c: vec![c] };
         for k in 0..steps {
             let (k1, l1) = self.riccati_rate(&p, c, &weight, &covariance);
             let p2 = &p + &k1 * faer::Scale(step / 2.0);
@@ -168,8 +163,7 @@ impl Lqr {
             let (k3, l3) = self.riccati_rate(&p3, c + step / 2.0 * l2, &weight, &covariance);
             let p4 = &p + &k3 * faer::Scale(step);
             let (k4, l4) = self.riccati_rate(&p4, c + step * l3, &weight, &covariance);
-            p = &p + (&k1 + &k2 * faer::Scale(2.0) + &k3 * faer::Scale(2.0) + &k4)
-                * faer::Scale(step / 6.0);
+            p = &p + (&k1 + &k2 * faer::Scale(2.0) + &k3 * faer::Scale(2.0) + &k4) * faer::Scale(step / 6.0);
             c += step / 6.0 * (l1 + 2.0 * l2 + 2.0 * l3 + l4);
             path.time_to_go.push((k + 1) as f64 * step);
             path.p.push(p.clone());
@@ -203,8 +197,7 @@ impl Lqr {
             previous = current;
         }
         Err(HjbError::Numerical(
-            "the Riccati ODE did not converge to 1e-10 (finite escape or a stiff problem?)"
-                .to_string(),
+            "the Riccati ODE did not converge to 1e-10 (finite escape or a stiff problem?)".to_string(),
         ))
     }
 
@@ -246,8 +239,7 @@ impl Lqr {
         }
         let n = self.state_dimension();
         let weight = self.control_weight();
-        let shifted =
-            &self.a - Mat::<f64>::identity(n, n) * faer::Scale(self.discount / 2.0);
+        let shifted = &self.a - Mat::<f64>::identity(n, n) * faer::Scale(self.discount / 2.0);
         // Initial guess: march the (undiscounted, shifted) Riccati ODE to steady state.
         let mut p = self.q.clone();
         let step = 1e-3;
@@ -261,8 +253,7 @@ impl Lqr {
             let k2 = rate(&(&p + &k1 * faer::Scale(step / 2.0)));
             let k3 = rate(&(&p + &k2 * faer::Scale(step / 2.0)));
             let k4 = rate(&(&p + &k3 * faer::Scale(step)));
-            p = &p + (&k1 + &k2 * faer::Scale(2.0) + &k3 * faer::Scale(2.0) + &k4)
-                * faer::Scale(step / 6.0);
+            p = &p + (&k1 + &k2 * faer::Scale(2.0) + &k3 * faer::Scale(2.0) + &k4) * faer::Scale(step / 6.0);
             let size = max_abs(&k1);
             if !size.is_finite() {
                 break;
@@ -274,8 +265,7 @@ impl Lqr {
         }
         if !converged {
             return Err(HjbError::Numerical(
-                "the Riccati flow did not reach a steady state; is (A − ρ/2·I, B) stabilisable?"
-                    .to_string(),
+                "the Riccati flow did not reach a steady state; is (A − ρ/2·I, B) stabilisable?".to_string(),
             ));
         }
         // Newton–Kleinman polish.
@@ -296,19 +286,15 @@ impl Lqr {
                 "algebraic Riccati residual {residual:e} is above 1e-9·(1 + ‖P‖)"
             )));
         }
-        let c = if self.sigma.is_some() {
-            trace(&(self.noise_covariance() * &p)) / self.discount
-        } else {
-            0.0
-        };
+        let c =
+            if self.sigma.is_some() { trace(&(self.noise_covariance() * &p)) / self.discount } else { 0.0 };
         Ok((p, c))
     }
 
     /// Residual `AᵀP + PA − PBR⁻¹BᵀP + Q` of the shifted algebraic equation.
     pub fn algebraic_residual(&self, p: &Mat<f64>) -> f64 {
         let n = self.state_dimension();
-        let shifted =
-            &self.a - Mat::<f64>::identity(n, n) * faer::Scale(self.discount / 2.0);
+        let shifted = &self.a - Mat::<f64>::identity(n, n) * faer::Scale(self.discount / 2.0);
         let at_p = shifted.transpose() * p;
         max_abs(&(&at_p + at_p.transpose() - p * self.control_weight() * p + &self.q))
     }
@@ -412,8 +398,8 @@ pub fn discrete_lqr_backward(
     let gamma = faer::Scale(stage.discount);
     for _ in 0..steps {
         let big_q = &stage.cost_hessian + f.transpose() * &value_hessian * f * gamma;
-        let small_q = &stage.cost_gradient
-            + f.transpose() * (&value_hessian * &stage.offset + &value_gradient) * gamma;
+        let small_q =
+            &stage.cost_gradient + f.transpose() * (&value_hessian * &stage.offset + &value_gradient) * gamma;
         let q_xx = big_q.submatrix(0, 0, n, n).to_owned();
         let q_xu = big_q.submatrix(0, n, n, m).to_owned();
         let q_ux = big_q.submatrix(n, 0, m, n).to_owned();
@@ -428,14 +414,10 @@ pub fn discrete_lqr_backward(
         let lu = q_uu.partial_piv_lu();
         let gain = -lu.solve(&q_ux);
         let feedforward = -lu.solve(&q_u);
-        let next_hessian = &q_xx
-            + &q_xu * &gain
-            + gain.transpose() * &q_ux
-            + gain.transpose() * &q_uu * &gain;
-        let next_gradient = &q_x
-            + &q_xu * &feedforward
-            + gain.transpose() * &q_u
-            + gain.transpose() * &q_uu * &feedforward;
+        let next_hessian =
+            &q_xx + &q_xu * &gain + gain.transpose() * &q_ux + gain.transpose() * &q_uu * &gain;
+        let next_gradient =
+            &q_x + &q_xu * &feedforward + gain.transpose() * &q_u + gain.transpose() * &q_uu * &feedforward;
         value_hessian = (&next_hessian + next_hessian.transpose()) * faer::Scale(0.5);
         value_gradient = next_gradient;
         solution.value_hessians.push(value_hessian.clone());
@@ -454,71 +436,6 @@ pub fn discrete_lqr_backward(
 pub fn matrix_from_rows(rows: &[Vec<f64>]) -> Mat<f64> {
     let columns = rows.first().map_or(0, Vec::len);
     Mat::from_fn(rows.len(), columns, |i, j| rows[i][j])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scalar(value: f64) -> Mat<f64> {
-        Mat::from_fn(1, 1, |_, _| value)
-    }
-
-    #[test]
-    fn scalar_riccati_matches_closed_form() {
-        // dP/dτ = 2aP − P² + q, P(0) = 0: P(τ) = (λ tanh(λτ)) ... compare with the steady
-        // state on a long horizon and with the explicit solution on a short one.
-        let a = 0.5;
-        let lqr = Lqr {
-            a: scalar(a),
-            b: scalar(1.0),
-            q: scalar(1.0),
-            r: scalar(1.0),
-            s: scalar(0.0),
-            sigma: None,
-            discount: 0.0,
-            final_time: 1.0,
-        };
-        let (p, _) = lqr.value_coefficients_at_start().unwrap();
-        // Solution of P' = −(P − p₊)(P − p₋) with p± = a ± √(a²+1), P(0) = 0.
-        let root = (a * a + 1.0f64).sqrt();
-        let (plus, minus) = (a + root, a - root);
-        let ratio = ((plus - minus) * 1.0).exp();
-        let exact = plus * minus * (ratio - 1.0) / (minus * ratio - plus);
-        assert!((p[(0, 0)] - exact).abs() < 1e-10, "{} vs {exact}", p[(0, 0)]);
-    }
-
-    #[test]
-    fn algebraic_riccati_residual_and_scalar_root() {
-        let lqr = Lqr {
-            a: matrix_from_rows(&[vec![0.0, 1.0], vec![0.0, 0.0]]),
-            b: matrix_from_rows(&[vec![0.0], vec![1.0]]),
-            q: Mat::identity(2, 2),
-            r: scalar(1.0),
-            s: Mat::identity(2, 2),
-            sigma: Some(matrix_from_rows(&[vec![0.0], vec![0.3]])),
-            discount: 0.1,
-            final_time: 1.0,
-        };
-        let (p, c) = lqr.algebraic_riccati().unwrap();
-        assert!(lqr.algebraic_residual(&p) < 1e-12);
-        assert!((c - 0.09 * p[(1, 1)] / 0.1).abs() < 1e-12);
-        // Scalar discounted case: 2(a − ρ/2)P − P² + 1 = 0.
-        let scalar_problem = Lqr {
-            a: scalar(0.5),
-            b: scalar(1.0),
-            q: scalar(1.0),
-            r: scalar(1.0),
-            s: scalar(0.0),
-            sigma: None,
-            discount: 0.1,
-            final_time: 1.0,
-        };
-        let (p, _) = scalar_problem.algebraic_riccati().unwrap();
-        let shifted = 0.5 - 0.05;
-        let exact = shifted + (shifted * shifted + 1.0f64).sqrt();
-        assert!((p[(0, 0)] - exact).abs() < 1e-12);
-    }
 }
 
 /// Recognise a linear–quadratic problem written as formulas and extract its matrices.
@@ -606,16 +523,72 @@ pub fn from_formulas(problem: &super::Problem) -> std::result::Result<Lqr, Strin
     let q = running.submatrix(0, 0, n, n).to_owned();
     let r = running.submatrix(n, n, m, m).to_owned();
     let s = hessian(&problem.terminal_cost, n)?;
-    let lqr = Lqr {
-        a,
-        b,
-        q,
-        r,
-        s,
-        sigma: None,
-        discount: problem.discount,
-        final_time: problem.final_time,
-    };
+    let lqr = Lqr { a, b, q, r, s, sigma: None, discount: problem.discount, final_time: problem.final_time };
     lqr.validate().map_err(|error| error.to_string())?;
     Ok(lqr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalar(value: f64) -> Mat<f64> {
+        Mat::from_fn(1, 1, |_, _| value)
+    }
+
+    #[test]
+    fn scalar_riccati_matches_closed_form() {
+        // dP/dτ = 2aP − P² + q, P(0) = 0: P(τ) = (λ tanh(λτ)) ... compare with the steady
+        // state on a long horizon and with the explicit solution on a short one.
+        let a = 0.5;
+        let lqr = Lqr {
+            a: scalar(a),
+            b: scalar(1.0),
+            q: scalar(1.0),
+            r: scalar(1.0),
+            s: scalar(0.0),
+            sigma: None,
+            discount: 0.0,
+            final_time: 1.0,
+        };
+        let (p, _) = lqr.value_coefficients_at_start().unwrap();
+        // Solution of P' = −(P − p₊)(P − p₋) with p± = a ± √(a²+1), P(0) = 0.
+        let root = (a * a + 1.0f64).sqrt();
+        let (plus, minus) = (a + root, a - root);
+        let ratio = ((plus - minus) * 1.0).exp();
+        let exact = plus * minus * (ratio - 1.0) / (minus * ratio - plus);
+        assert!((p[(0, 0)] - exact).abs() < 1e-10, "{} vs {exact}", p[(0, 0)]);
+    }
+
+    #[test]
+    fn algebraic_riccati_residual_and_scalar_root() {
+        let lqr = Lqr {
+            a: matrix_from_rows(&[vec![0.0, 1.0], vec![0.0, 0.0]]),
+            b: matrix_from_rows(&[vec![0.0], vec![1.0]]),
+            q: Mat::identity(2, 2),
+            r: scalar(1.0),
+            s: Mat::identity(2, 2),
+            sigma: Some(matrix_from_rows(&[vec![0.0], vec![0.3]])),
+            discount: 0.1,
+            final_time: 1.0,
+        };
+        let (p, c) = lqr.algebraic_riccati().unwrap();
+        assert!(lqr.algebraic_residual(&p) < 1e-12);
+        assert!((c - 0.09 * p[(1, 1)] / 0.1).abs() < 1e-12);
+        // Scalar discounted case: 2(a − ρ/2)P − P² + 1 = 0.
+        let scalar_problem = Lqr {
+            a: scalar(0.5),
+            b: scalar(1.0),
+            q: scalar(1.0),
+            r: scalar(1.0),
+            s: scalar(0.0),
+            sigma: None,
+            discount: 0.1,
+            final_time: 1.0,
+        };
+        let (p, _) = scalar_problem.algebraic_riccati().unwrap();
+        let shifted = 0.5 - 0.05;
+        let exact = shifted + (shifted * shifted + 1.0f64).sqrt();
+        assert!((p[(0, 0)] - exact).abs() < 1e-12);
+    }
 }

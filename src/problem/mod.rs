@@ -121,10 +121,7 @@ pub struct ErrorRegion {
 impl ErrorRegion {
     pub fn contains(&self, point: &[f64]) -> bool {
         const SLACK: f64 = 1e-12;
-        self.bounds
-            .iter()
-            .zip(point)
-            .all(|((lower, upper), x)| *x >= lower - SLACK && *x <= upper + SLACK)
+        self.bounds.iter().zip(point).all(|((lower, upper), x)| *x >= lower - SLACK && *x <= upper + SLACK)
     }
 
     /// Human-readable form, e.g. `x ∈ [-1, 1], v ∈ [-1, 1]`.
@@ -142,7 +139,7 @@ impl ErrorRegion {
 #[derive(Debug, Clone)]
 pub enum ReferenceSolution {
     /// `V(x, t) = xᵀP(t)x + c(t)` from the Riccati equation of an LQ problem.
-    Lqr(lqr::Lqr),
+    Lqr(Box<lqr::Lqr>),
     /// A user formula for `V(x, 0)` (variables: states, controls unused, `t` = 0).
     Formula(Formula),
 }
@@ -238,8 +235,7 @@ impl Problem {
         controls: &[f64],
         t: f64,
     ) -> Vec<f64> {
-        let mut columns: Vec<Column> =
-            coordinates.iter().map(|column| Column::Values(column)).collect();
+        let mut columns: Vec<Column> = coordinates.iter().map(|column| Column::Values(column)).collect();
         columns.extend(controls.iter().map(|value| Column::Scalar(*value)));
         columns.push(Column::Scalar(t));
         let mut out = vec![0.0; self.grid.node_count()];

@@ -204,8 +204,7 @@ impl Context<'_> {
             let span = source.span();
             let raw = &self.text[span.start..span.end.min(self.text.len())];
             let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") { 3 } else { 1 };
-            let inner: usize =
-                source.get_ref().chars().take(error.column - 1).map(char::len_utf8).sum();
+            let inner: usize = source.get_ref().chars().take(error.column - 1).map(char::len_utf8).sum();
             HjbError::InvalidField {
                 location: self.location(span.start + quote + inner),
                 field: field.to_string(),
@@ -283,7 +282,9 @@ impl Context<'_> {
                     }
                 },
             };
-            if let (Some(formula), false) = (&state.dirichlet, dirichlet_sources.iter().any(|(axis, _)| *axis == axes.len())) {
+            if let (Some(formula), false) =
+                (&state.dirichlet, dirichlet_sources.iter().any(|(axis, _)| *axis == axes.len()))
+            {
                 return Err(self.invalid(
                     formula.span(),
                     &format!("{field}.dirichlet"),
@@ -362,20 +363,17 @@ impl Context<'_> {
             }
             None => 0.0,
         };
-        let lqr = lqr_matrices.map(|(a, b, q, r, s)| Lqr {
-            a,
-            b,
-            q,
-            r,
-            s,
-            sigma: None,
-            discount,
-            final_time,
-        });
+        let lqr =
+            lqr_matrices.map(|(a, b, q, r, s)| Lqr { a, b, q, r, s, sigma: None, discount, final_time });
         if let Some(lqr) = &lqr {
             lqr.validate().map_err(|error| {
                 let span = spec.lqr.as_ref().map_or(0..0, Spanned::span);
-                self.invalid(span, "lqr", error.to_string(), "check the matrix shapes and that R is positive definite")
+                self.invalid(
+                    span,
+                    "lqr",
+                    error.to_string(),
+                    "check the matrix shapes and that R is positive definite",
+                )
             })?;
         }
 
@@ -441,7 +439,9 @@ impl Context<'_> {
                 && name.chars().all(|c| c.is_alphanumeric() || c == '_');
             let clashes = kind != "time"
                 && kind != "constant"
-                && (name == "t" || name == "pi" || super::formula::FUNCTION_NAMES.split(' ').any(|f| f == name));
+                && (name == "t"
+                    || name == "pi"
+                    || super::formula::FUNCTION_NAMES.split(' ').any(|f| f == name));
             if !valid || clashes {
                 return Err(HjbError::ProblemFile {
                     location: self.location(0),
@@ -537,8 +537,7 @@ impl Context<'_> {
                 };
                 let terminal = match cost.and_then(|c| c.terminal.as_ref()) {
                     Some(source) => {
-                        let formula =
-                            self.formula(source, "cost.terminal", &variables, &constant_refs)?;
+                        let formula = self.formula(source, "cost.terminal", &variables, &constant_refs)?;
                         let used = formula.uses();
                         if used[grid.dimension()..].iter().any(|u| *u) {
                             return Err(self.invalid(
@@ -564,10 +563,7 @@ impl Context<'_> {
                 &variables,
                 &constant_refs,
             )?;
-            if formula.uses()[grid.dimension()..grid.dimension() + control_names.len()]
-                .iter()
-                .any(|u| *u)
-            {
+            if formula.uses()[grid.dimension()..grid.dimension() + control_names.len()].iter().any(|u| *u) {
                 return Err(self.invalid(
                     source.span(),
                     "boundary.dirichlet",
@@ -583,7 +579,12 @@ impl Context<'_> {
         if let Some(solver) = &spec.solver {
             if let Some(scheme) = &solver.scheme {
                 settings.scheme = Scheme::parse(scheme.get_ref()).map_err(|message| {
-                    self.invalid(scheme.span(), "solver.scheme", message, &format!("write `scheme = \"upwind\"` (available: {})", Scheme::NAMES))
+                    self.invalid(
+                        scheme.span(),
+                        "solver.scheme",
+                        message,
+                        &format!("write `scheme = \"upwind\"` (available: {})", Scheme::NAMES),
+                    )
                 })?;
             }
             if let Some(cfl) = &solver.cfl {
@@ -652,44 +653,48 @@ impl Context<'_> {
         let reference_spec = spec.reference.as_ref();
         let region = self.region(&problem, reference_spec)?;
         problem.reference = match (reference_spec, lqr) {
-            (None, Some(lqr)) => Some(Reference { solution: ReferenceSolution::Lqr(lqr), region }),
+            (None, Some(lqr)) => Some(Reference { solution: ReferenceSolution::Lqr(Box::new(lqr)), region }),
             (None, None) => None,
             (Some(reference), lqr) => {
                 let kind = reference.get_ref().kind.get_ref().as_str();
-                let solution = match kind {
-                    "lqr" => match lqr {
-                        Some(lqr) => ReferenceSolution::Lqr(lqr),
-                        None => ReferenceSolution::Lqr(
-                            super::lqr::from_formulas(&problem).map_err(|message| {
-                                self.invalid(
+                let solution =
+                    match kind {
+                        "lqr" => match lqr {
+                            Some(lqr) => ReferenceSolution::Lqr(Box::new(lqr)),
+                            None => ReferenceSolution::Lqr(Box::new(
+                                super::lqr::from_formulas(&problem).map_err(|message| {
+                                    self.invalid(
                                     reference.get_ref().kind.span(),
                                     "reference.kind",
                                     format!("the problem is not linear–quadratic: {message}"),
                                     "use kind = \"formula\" with `value = \"...\"`, or remove [reference]",
                                 )
-                            })?,
-                        ),
-                    },
-                    "formula" => {
-                        let Some(value) = &reference.get_ref().value else {
-                            return Err(self.invalid(
-                                reference.span(),
+                                })?,
+                            )),
+                        },
+                        "formula" => {
+                            let Some(value) = &reference.get_ref().value else {
+                                return Err(self.invalid(
+                                    reference.span(),
+                                    "reference.value",
+                                    "kind = \"formula\" needs `value`".into(),
+                                    "add `value = \"...\"`: V(x, t = 0) as a formula of the states",
+                                ));
+                            };
+                            ReferenceSolution::Formula(self.formula(
+                                value,
                                 "reference.value",
-                                "kind = \"formula\" needs `value`".into(),
-                                "add `value = \"...\"`: V(x, t = 0) as a formula of the states",
-                            ));
-                        };
-                        ReferenceSolution::Formula(self.formula(value, "reference.value", &variables, &constant_refs)?)
-                    }
-                    other => {
-                        return Err(self.invalid(
+                                &variables,
+                                &constant_refs,
+                            )?)
+                        }
+                        other => return Err(self.invalid(
                             reference.get_ref().kind.span(),
                             "reference.kind",
                             format!("unknown reference kind `{other}`"),
                             "write kind = \"lqr\" (Riccati, derived from the problem) or kind = \"formula\"",
-                        ))
-                    }
-                };
+                        )),
+                    };
                 Some(Reference { solution, region })
             }
         };

@@ -241,8 +241,7 @@ impl Tabulation {
                 let mut quadratic_columns = Vec::with_capacity(m);
                 for j in 0..m {
                     let plus = problem.tabulate(&problem.running_cost, coordinates, &unit(j, 1.0), t);
-                    let minus =
-                        problem.tabulate(&problem.running_cost, coordinates, &unit(j, -1.0), t);
+                    let minus = problem.tabulate(&problem.running_cost, coordinates, &unit(j, -1.0), t);
                     linear_columns.push(plus.iter().zip(&minus).map(|(p, q)| 0.5 * (p - q)).collect());
                     quadratic_columns.push(
                         plus.iter()
@@ -352,9 +351,7 @@ impl Tabulation {
         };
         let dissipation_rate = (0..nodes)
             .into_par_iter()
-            .map(|node| {
-                (0..n).map(|i| self.dissipation[node * n + i] * inverse_spacing[i]).sum::<f64>()
-            })
+            .map(|node| (0..n).map(|i| self.dissipation[node * n + i] * inverse_spacing[i]).sum::<f64>())
             .reduce(|| 0.0, f64::max);
         let (largest, rate, peak) = (0..nodes)
             .into_par_iter()
@@ -370,7 +367,8 @@ impl Tabulation {
                         largest[i] = largest[i].max(b.0[i]);
                     }
                     // Ties go to the lower node index, so the report is thread-independent.
-                    let (rate, peak) = if b.1 > a.1 || (b.1 == a.1 && b.2 < a.2) { (b.1, b.2) } else { (a.1, a.2) };
+                    let (rate, peak) =
+                        if b.1 > a.1 || (b.1 == a.1 && b.2 < a.2) { (b.1, b.2) } else { (a.1, a.2) };
                     (largest, rate, peak)
                 },
             );
@@ -500,9 +498,8 @@ pub fn minimise_single(
         if gain > 0.0 { ((root, upper), (lower, root)) } else { ((lower, root), (root, upper)) };
     let first = minimise_quadratic(positive_slope, quadratic, positive_low, positive_high);
     let second = minimise_quadratic(negative_slope, quadratic, negative_low, negative_high);
-    let objective = |u: f64| {
-        linear * u + quadratic * u * u + scale * upwind_term(base + gain * u, forward, backward)
-    };
+    let objective =
+        |u: f64| linear * u + quadratic * u * u + scale * upwind_term(base + gain * u, forward, backward);
     if objective(second) < objective(first) {
         second
     } else {
@@ -533,6 +530,7 @@ mod tests {
     use super::*;
 
     /// Brute force over a fine sample of the interval.
+    #[allow(clippy::too_many_arguments)]
     fn brute_force(
         base: &[f64],
         gain: &[f64],
@@ -577,9 +575,26 @@ mod tests {
             let quadratic = if case % 4 == 0 { 0.0 } else { next().abs() + 0.05 };
             let u = minimise_piecewise(&base, &gain, &forward, &backward, 1.0, linear, quadratic, -1.5, 2.0);
             if states == 1 {
-                let single = minimise_single(base[0], gain[0], forward[0], backward[0], 1.0, linear, quadratic, -1.5, 2.0);
-                let objective = |u: f64| linear * u + quadratic * u * u + upwind_term(base[0] + gain[0] * u, forward[0], backward[0]);
-                assert!((objective(single) - objective(u)).abs() <= 1e-12, "case {case}: single-state path differs");
+                let single = minimise_single(
+                    base[0],
+                    gain[0],
+                    forward[0],
+                    backward[0],
+                    1.0,
+                    linear,
+                    quadratic,
+                    -1.5,
+                    2.0,
+                );
+                let objective = |u: f64| {
+                    linear * u
+                        + quadratic * u * u
+                        + upwind_term(base[0] + gain[0] * u, forward[0], backward[0])
+                };
+                assert!(
+                    (objective(single) - objective(u)).abs() <= 1e-12,
+                    "case {case}: single-state path differs"
+                );
             }
             let objective = |u: f64| {
                 let mut total = linear * u + quadratic * u * u;

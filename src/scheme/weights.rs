@@ -50,8 +50,7 @@ impl Weights {
 /// Upwind weights for drift `drift` (one entry per axis).
 #[inline(always)]
 pub fn upwind_weights(drift: &[f64], inverse_spacing: &[f64], time_step: f64) -> Weights {
-    let mut weights =
-        Weights { forward: [0.0; MAX_DIMENSIONS], backward: [0.0; MAX_DIMENSIONS], stay: 1.0 };
+    let mut weights = Weights { forward: [0.0; MAX_DIMENSIONS], backward: [0.0; MAX_DIMENSIONS], stay: 1.0 };
     for i in 0..drift.len() {
         let rate = drift[i] * inverse_spacing[i] * time_step;
         if rate > 0.0 {
@@ -73,8 +72,7 @@ pub fn lax_friedrichs_weights(
     inverse_spacing: &[f64],
     time_step: f64,
 ) -> Weights {
-    let mut weights =
-        Weights { forward: [0.0; MAX_DIMENSIONS], backward: [0.0; MAX_DIMENSIONS], stay: 1.0 };
+    let mut weights = Weights { forward: [0.0; MAX_DIMENSIONS], backward: [0.0; MAX_DIMENSIONS], stay: 1.0 };
     for i in 0..drift.len() {
         let scale = 0.5 * time_step * inverse_spacing[i];
         weights.forward[i] = scale * (alpha[i] + drift[i]);
@@ -94,7 +92,8 @@ mod tests {
         let inverse_spacing = [10.0, 4.0];
         let time_step = 0.01;
         let weights = upwind_weights(&drift, &inverse_spacing, time_step);
-        let total: f64 = weights.stay + weights.forward.iter().sum::<f64>() + weights.backward.iter().sum::<f64>();
+        let total: f64 =
+            weights.stay + weights.forward.iter().sum::<f64>() + weights.backward.iter().sum::<f64>();
         assert!((total - 1.0).abs() < 1e-15);
         // Σ p V − V = Δt (f⁺ D⁺V + f⁻ D⁻V) for V linear: = Δt f·∇V.
         let gradient = [2.0, -3.0];

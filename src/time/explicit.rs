@@ -112,12 +112,7 @@ pub struct ExplicitStepper<'a> {
 pub type StepOutcome = Option<(usize, f64)>;
 
 impl<'a> ExplicitStepper<'a> {
-    pub fn new(
-        problem: &'a Problem,
-        scheme: Scheme,
-        model: &'a ControlModel,
-        plan: &TimeStepPlan,
-    ) -> Self {
+    pub fn new(problem: &'a Problem, scheme: Scheme, model: &'a ControlModel, plan: &TimeStepPlan) -> Self {
         let grid = &problem.grid;
         let closures = problem
             .boundaries
@@ -211,10 +206,13 @@ impl<'a> ExplicitStepper<'a> {
                 }
                 first_bad
             })
-            .reduce(|| None, |a, b| match (a, b) {
-                (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-                (a, b) => a.or(b),
-            })
+            .reduce(
+                || None,
+                |a, b| match (a, b) {
+                    (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+                    (a, b) => a.or(b),
+                },
+            )
     }
 
     #[inline(always)]
@@ -360,9 +358,8 @@ impl<'a> ExplicitStepper<'a> {
                     match self.scheme {
                         Scheme::Upwind => {
                             let weights = upwind_weights(drift, &self.inverse_spacing, dt);
-                            let candidate = beta
-                                * weights.expectation(center, &forward[..n], &backward[..n])
-                                + dt * cost;
+                            let candidate =
+                                beta * weights.expectation(center, &forward[..n], &backward[..n]) + dt * cost;
                             if candidate < best {
                                 best = candidate;
                                 best_sample = s;
@@ -405,4 +402,3 @@ impl<'a> ExplicitStepper<'a> {
         }
     }
 }
-
