@@ -490,14 +490,25 @@ pub fn minimise_single(
     if gain == 0.0 {
         return minimise_quadratic(linear, quadratic, lower, upper);
     }
-    let root = (-base / gain).clamp(lower, upper);
+    let root = (-base / gain).max(lower).min(upper);
     // On the piece where the drift is positive the slope uses D⁺, on the other D⁻.
     let positive_slope = linear + scale * gain * forward;
     let negative_slope = linear + scale * gain * backward;
     let ((positive_low, positive_high), (negative_low, negative_high)) =
         if gain > 0.0 { ((root, upper), (lower, root)) } else { ((lower, root), (root, upper)) };
-    let first = minimise_quadratic(positive_slope, quadratic, positive_low, positive_high);
-    let second = minimise_quadratic(negative_slope, quadratic, negative_low, negative_high);
+    let (first, second) = if quadratic > 0.0 {
+        // One division for both pieces: the vertex of slope·u + q·u² is −slope/(2q).
+        let vertex_scale = -0.5 / quadratic;
+        (
+            (positive_slope * vertex_scale).max(positive_low).min(positive_high),
+            (negative_slope * vertex_scale).max(negative_low).min(negative_high),
+        )
+    } else {
+        (
+            minimise_quadratic(positive_slope, quadratic, positive_low, positive_high),
+            minimise_quadratic(negative_slope, quadratic, negative_low, negative_high),
+        )
+    };
     let objective =
         |u: f64| linear * u + quadratic * u * u + scale * upwind_term(base + gain * u, forward, backward);
     if objective(second) < objective(first) {
