@@ -4,10 +4,11 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use hjb::io::plot::{write_field_png, FieldPlot};
+use hjb::io::plot::{write_amplification_png, write_convergence_png, write_field_png, FieldPlot};
 use hjb::io::summary;
 use hjb::problem::{load_problem, Problem, Scheme};
-use hjb::solver::{prepare, solve, with_threads, Observer};
+use hjb::solver::{prepare, solve_keeping_partial, with_threads, Failure, Observer};
+use hjb::stability::{Differencing, VonNeumann};
 use hjb::validate::{convergence_study, refinement_levels};
 use hjb::HjbError;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -51,6 +52,10 @@ pub enum Command {
         /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
+        /// Von Neumann analysis with frozen coefficients at the CFL peak: max |g| for upwind,
+        /// Lax–Friedrichs and central differencing, and a PNG of |g(θ)|.
+        #[arg(long)]
+        von_neumann: bool,
         #[command(flatten)]
         overrides: Overrides,
     },
@@ -79,6 +84,9 @@ pub enum Command {
         /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
+        /// Study file (default: <output.directory>/<name>_convergence.h5, PNG beside it).
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[command(flatten)]
         overrides: Overrides,
     },
@@ -102,6 +110,10 @@ pub struct Overrides {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Accept a --time-step above the CFL bound (a demonstration of instability: the blow-up
+    /// detector stops the run, exit 1, and the last finite state is saved flagged `partial`).
+    #[arg(long)]
+    allow_unstable: bool,
 }
 
 fn invalid(option: &str, message: impl Into<String>) -> HjbError {
@@ -139,6 +151,12 @@ impl Overrides {
             }
             let counts = if counts.len() == 1 { vec![counts[0]; problem.grid.dimension()] } else { counts };
             problem = problem.with_points(&counts)?;
+        }
+        if self.allow_unstable {
+            if self.time_step.is_none() {
+                return Err(invalid("--allow-unstable", "only meaningful with --time-step X"));
+            }
+            problem.settings.allow_unstable = true;
         }
         if self.threads == Some(0) {
             return Err(invalid("--threads", "use at least 1 thread"));
@@ -205,8 +223,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Solve { file, out, json, no_plots, overrides } => {
             let problem = overrides.apply(load_problem(&file)?)?;
             let mut progress = Progress::new(!json);
-            let solution = with_threads(overrides.threads, || solve(&problem, &mut progress))??;
+            let outcome = with_threads(overrides.threads, || solve_keeping_partial(&problem, &mut progress))?;
             let out = out.unwrap_or_else(|| problem.output.directory.join(format!("{}.h5", problem.name)));
+            let solution = match outcome {
+                Ok(solution) => solution,
+                Err(Failure { error, partial: Some(partial) }) => {
+                    // Nothing is lost: the last finite state goes to the result file, flagged.
+                    hjb::io::hdf5::write_result(&out, &problem, &partial)?;
+                    eprintln!("partial result (attribute partial = 1) written to {}", out.display());
+                    return Err(error.into());
+                }
+                Err(Failure { error, partial: None }) => return Err(error.into()),
+            };
             hjb::io::hdf5::write_result(&out, &problem, &solution)?;
             let mut plots = Vec::new();
             if !no_plots && problem.output.plots {
@@ -252,14 +280,41 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Check { file, json, overrides } => {
+        Command::Check { file, json, von_neumann, overrides } => {
             let problem = overrides.apply(load_problem(&file)?)?;
             let preparation = with_threads(overrides.threads, || prepare(&problem))??;
+            let analysis = von_neumann.then(|| VonNeumann::for_plan(&problem, &preparation.plan));
+            let mut picture = None;
+            if let Some(analysis) = &analysis {
+                let path = problem.output.directory.join(format!("{}_von_neumann.png", problem.name));
+                write_amplification_png(
+                    &path,
+                    analysis,
+                    &format!(
+                        "{}: von Neumann amplification, Δt = {:.3e}",
+                        problem.name, preparation.plan.time_step
+                    ),
+                )?;
+                picture = Some(path);
+            }
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&summary::check_summary(&problem, &preparation))?
-                );
+                let mut object = summary::check_summary(&problem, &preparation);
+                if let Some(analysis) = &analysis {
+                    object["max_amplification"] =
+                        serde_json::json!(analysis.maximum(run_differencing(&problem)));
+                    object["von_neumann"] = serde_json::json!({
+                        "courant": analysis.courant,
+                        "dissipation": analysis.dissipation,
+                        "frozen_at": preparation.stability.cfl_peak,
+                        "max_amplification": analysis
+                            .maxima
+                            .iter()
+                            .map(|(d, g)| (d.name().to_string(), *g))
+                            .collect::<std::collections::BTreeMap<_, _>>(),
+                        "plot": picture.as_ref().map(|p| p.display().to_string()),
+                    });
+                }
+                println!("{}", serde_json::to_string_pretty(&object)?);
             } else {
                 let plan = &preparation.plan;
                 let stability = &preparation.stability;
@@ -307,6 +362,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     "  work         {:.3e} node updates",
                     plan.steps as f64 * problem.grid.node_count() as f64
                 );
+                if let Some(analysis) = &analysis {
+                    println!(
+                        "  von Neumann  frozen coefficients at {:?}: Courant numbers Δt f_i/h_i = {:?}",
+                        stability.cfl_peak,
+                        analysis.courant.iter().map(|c| format!("{c:.3}")).collect::<Vec<_>>()
+                    );
+                    for (differencing, maximum) in &analysis.maxima {
+                        println!(
+                            "               max |g| {:<15} {maximum:.6} {}",
+                            differencing.name(),
+                            if *maximum <= 1.0 + 1e-12 {
+                                "(no amplification)"
+                            } else {
+                                "(AMPLIFIES: unstable)"
+                            }
+                        );
+                    }
+                    if let Some(path) = &picture {
+                        println!("               wrote {}", path.display());
+                    }
+                }
             }
             Ok(())
         }
@@ -368,7 +444,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Converge { file, levels, refine, json, overrides } => {
+        Command::Converge { file, levels, refine, json, out, overrides } => {
             let problem = overrides.apply(load_problem(&file)?)?;
             if levels < 2 || refine < 2 {
                 return Err(invalid(
@@ -381,11 +457,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let started = Instant::now();
             let study = with_threads(overrides.threads, || convergence_study(&problem, &grids))??;
             let seconds = started.elapsed().as_secs_f64();
+            let out = out
+                .unwrap_or_else(|| problem.output.directory.join(format!("{}_convergence.h5", problem.name)));
+            hjb::io::hdf5::write_convergence(&out, &problem, &study)?;
+            let picture = out.with_extension("png");
+            write_convergence_png(
+                &picture,
+                &study,
+                &format!("{}: {} scheme, error vs h", problem.name, problem.settings.scheme.name()),
+            )?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&summary::converge_summary(&problem, &study, seconds))?
-                );
+                let mut object = summary::converge_summary(&problem, &study, seconds);
+                object["output"] = serde_json::json!(out.display().to_string());
+                object["plot"] = serde_json::json!(picture.display().to_string());
+                println!("{}", serde_json::to_string_pretty(&object)?);
             } else {
                 println!("hjb converge {}: {} scheme", problem.name, problem.settings.scheme.name());
                 println!(
@@ -406,10 +491,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                         order(level.order_l2)
                     );
                 }
+                println!("  wrote {}, {}", out.display(), picture.display());
                 println!("  took {seconds:.2} s");
             }
             Ok(())
         }
+    }
+}
+
+/// The differencing of the run's scheme, for the von Neumann summary.
+fn run_differencing(problem: &Problem) -> Differencing {
+    match problem.settings.scheme {
+        Scheme::Upwind => Differencing::Upwind,
+        Scheme::LaxFriedrichs => Differencing::LaxFriedrichs,
     }
 }
 

@@ -54,10 +54,29 @@ pub enum HjbError {
 
     /// A value became NaN or infinite during a solve.
     #[error(
-        "non-finite value {value} at step {step} (t = {time}) at grid node {index:?} = {point:?}; \
+        "non-finite value {value} at step {step} (t = {time:.6}) at grid node {index:?} = {point:?}; \
          the scheme blew up or a formula is undefined there (check divisions, log, sqrt)"
     )]
     NonFinite { step: usize, time: f64, index: Vec<usize>, point: Vec<f64>, value: f64 },
+
+    /// The solution grew past the bound every monotone run respects.
+    #[error(
+        "blow-up at step {step} (t = {time:.6}): V = {value:.4e} at grid node {index:?} = {point:?} \
+         exceeds 10× the bound ‖g‖∞ + (T − t)·max|ℓ| = {bound:.4e} that a monotone scheme respects; \
+         the run's CFL number is {cfl:.3} with Δt = {time_step:.4e}, above the bound Δt ≤ {time_step_max:.4e} \
+         (drop --allow-unstable, or use --time-step ≤ {time_step_max:.4e})"
+    )]
+    BlowUp {
+        step: usize,
+        time: f64,
+        index: Vec<usize>,
+        point: Vec<f64>,
+        value: f64,
+        bound: f64,
+        cfl: f64,
+        time_step: f64,
+        time_step_max: f64,
+    },
 
     /// A numerical procedure (Riccati solver, reference) failed.
     #[error("numerical failure: {0}")]
@@ -78,7 +97,10 @@ impl HjbError {
             | HjbError::InvalidProblem { .. }
             | HjbError::InvalidOption { .. }
             | HjbError::CflViolated { .. } => 2,
-            HjbError::NonFinite { .. } | HjbError::Numerical(_) | HjbError::Output { .. } => 1,
+            HjbError::NonFinite { .. }
+            | HjbError::BlowUp { .. }
+            | HjbError::Numerical(_)
+            | HjbError::Output { .. } => 1,
         }
     }
 }

@@ -62,6 +62,8 @@ pub struct Solution {
     pub reference: Option<Vec<f64>>,
     pub error: Option<ErrorNorms>,
     pub diagnostics: Diagnostics,
+    /// Set when the run stopped early: why, and which step the fields belong to.
+    pub stopped: Option<String>,
 }
 
 /// Everything decided before the first step (also what `hjb check` reports).
@@ -95,6 +97,8 @@ pub fn prepare(problem: &Problem) -> Result<Preparation> {
             if other.largest_rate > bounds.largest_rate {
                 bounds.largest_rate = other.largest_rate;
                 bounds.peak_node = other.peak_node;
+                bounds.peak_drift = other.peak_drift.clone();
+                bounds.peak_dissipation = other.peak_dissipation.clone();
             }
             bounds.largest_dissipation_rate =
                 bounds.largest_dissipation_rate.max(other.largest_dissipation_rate);
@@ -104,8 +108,14 @@ pub fn prepare(problem: &Problem) -> Result<Preparation> {
         }
     }
     let settings = &problem.settings;
-    let plan =
-        TimeStepPlan::new(settings.scheme, &bounds, problem.final_time, settings.cfl, settings.time_step)?;
+    let plan = TimeStepPlan::new(
+        settings.scheme,
+        &bounds,
+        problem.final_time,
+        settings.cfl,
+        settings.time_step,
+        settings.allow_unstable,
+    )?;
     let nodes = problem.grid.node_count();
     let memory_bytes = 8 * nodes * (problem.grid.dimension() + 3 + problem.controls.len())
         + table.bytes() * if problem.is_time_dependent() { 2 } else { 1 };
@@ -115,6 +125,32 @@ pub fn prepare(problem: &Problem) -> Result<Preparation> {
 
 /// Solve the problem with its settings, reporting progress to `observer`.
 pub fn solve(problem: &Problem, observer: &mut dyn Observer) -> Result<Solution> {
+    match solve_keeping_partial(problem, observer) {
+        Ok(solution) => Ok(solution),
+        Err(failure) => Err(failure.error),
+    }
+}
+
+/// A failed solve, with the last finite state when the failure came during the time loop.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: HjbError,
+    /// The value and policy after the last completed step, flagged in `stopped`.
+    pub partial: Option<Box<Solution>>,
+}
+
+impl From<HjbError> for Failure {
+    fn from(error: HjbError) -> Self {
+        Failure { error, partial: None }
+    }
+}
+
+/// Like [`solve`], but a failure inside the time loop (non-finite value, blow-up) keeps the last
+/// finite state so that it can be saved with a flag (`Solution::stopped`).
+pub fn solve_keeping_partial(
+    problem: &Problem,
+    observer: &mut dyn Observer,
+) -> std::result::Result<Solution, Failure> {
     let started = Instant::now();
     let Preparation { coordinates, model, mut table, plan, stability, memory_bytes } = prepare(problem)?;
     let scheme = problem.settings.scheme;
@@ -131,41 +167,76 @@ pub fn solve(problem: &Problem, observer: &mut dyn Observer) -> Result<Solution>
     if let Some(boundary) = dirichlet_values(problem.final_time) {
         apply_dirichlet(problem, &mut old, &boundary);
     }
+    // A monotone step obeys ‖V^{n+1}‖∞ ≤ ‖V^n‖∞ + Δt·max|ℓ| (β ≤ 1), so ‖V^n‖∞ ≤ ‖g‖∞ + τ_n·L.
+    // Exceeding ten times that bound is a blow-up.
+    let terminal_size = old.iter().fold(0.0f64, |largest, v| largest.max(v.abs()));
+    let boundary_size = dirichlet_values(0.0)
+        .map_or(0.0, |field| field.iter().filter(|v| v.is_finite()).fold(0.0f64, |a, v| a.max(v.abs())));
+    let mut cost_size = table.largest_cost(problem, &model);
     let mut new = vec![0.0; nodes];
     let mut policy = vec![0.0; nodes * m];
     observer.started(plan.steps);
     let mut worst_cfl = plan.cfl_number;
+    let mut stopped: Option<(HjbError, usize)> = None;
+    let mut completed = 0;
     for step in 0..plan.steps {
         let t_old = problem.final_time - step as f64 * plan.time_step;
         let t_new = problem.final_time - (step + 1) as f64 * plan.time_step;
         if time_dependent && step > 0 {
             table = Tabulation::new(problem, &model, &coordinates, t_old);
+            cost_size = cost_size.max(table.largest_cost(problem, &model));
             let bounds = table.drift_bounds(problem, &model, &inverse_spacing);
             let rate = match scheme {
                 Scheme::Upwind => bounds.largest_rate,
                 Scheme::LaxFriedrichs => bounds.largest_dissipation_rate,
             };
             worst_cfl = worst_cfl.max(rate * plan.time_step);
-            if rate * plan.time_step > 1.0 + 1e-12 {
+            if rate * plan.time_step > 1.0 + 1e-12 && !problem.settings.allow_unstable {
                 return Err(HjbError::CflViolated {
                     scheme: scheme.name().to_string(),
                     time_step: plan.time_step,
                     time_step_max: 1.0 / rate,
                     cfl: rate * plan.time_step,
-                });
+                }
+                .into());
             }
         }
         let boundary = dirichlet_values(t_new);
-        if let Some((node, value)) = stepper.step(&table, &old, &mut new, &mut policy, boundary.as_deref()) {
-            return Err(HjbError::NonFinite {
-                step: step + 1,
-                time: t_new,
-                index: problem.grid.unravel(node),
-                point: problem.grid.point(node),
-                value,
-            });
+        let outcome = stepper.step(&table, &old, &mut new, &mut policy, boundary.as_deref());
+        if let Some((node, value)) = outcome.first_non_finite {
+            stopped = Some((
+                HjbError::NonFinite {
+                    step: step + 1,
+                    time: t_new,
+                    index: problem.grid.unravel(node),
+                    point: problem.grid.point(node),
+                    value,
+                },
+                step,
+            ));
+            break;
+        }
+        let bound = terminal_size.max(boundary_size) + (step + 1) as f64 * plan.time_step * cost_size;
+        let (largest, node) = outcome.largest;
+        if largest > 10.0 * bound + 1e-300 {
+            stopped = Some((
+                HjbError::BlowUp {
+                    step: step + 1,
+                    time: t_new,
+                    index: problem.grid.unravel(node),
+                    point: problem.grid.point(node),
+                    value: new[node],
+                    bound,
+                    cfl: worst_cfl,
+                    time_step: plan.time_step,
+                    time_step_max: plan.time_step_max,
+                },
+                step,
+            ));
+            break;
         }
         std::mem::swap(&mut old, &mut new);
+        completed = step + 1;
         observer.stepped(step + 1, plan.steps);
     }
     observer.finished();
@@ -173,15 +244,15 @@ pub fn solve(problem: &Problem, observer: &mut dyn Observer) -> Result<Solution>
     let policy_fields: Vec<Vec<f64>> =
         (0..m).map(|j| (0..nodes).map(|node| policy[node * m + j]).collect()).collect();
     let reference = problem.reference_values(&coordinates);
-    let error = match (&reference, &problem.reference) {
-        (Some(exact), Some(spec)) => Some(error_norms(&problem.grid, &values, exact, &spec.region)),
+    let error = match (&reference, &problem.reference, &stopped) {
+        (Some(exact), Some(spec), None) => Some(error_norms(&problem.grid, &values, exact, &spec.region)),
         _ => None,
     };
     let diagnostics = Diagnostics {
         scheme,
         hamiltonian: model.describe(),
         time_step: plan.time_step,
-        steps: plan.steps,
+        steps: completed,
         time_step_max: plan.time_step_max,
         cfl_number: worst_cfl,
         monotone: worst_cfl <= 1.0 + 1e-12,
@@ -192,7 +263,20 @@ pub fn solve(problem: &Problem, observer: &mut dyn Observer) -> Result<Solution>
         seconds: started.elapsed().as_secs_f64(),
         threads: rayon::current_num_threads(),
     };
-    Ok(Solution { values, policy: policy_fields, reference, error, diagnostics })
+    let mut solution =
+        Solution { values, policy: policy_fields, reference, error, diagnostics, stopped: None };
+    match stopped {
+        None => Ok(solution),
+        Some((error, step)) => {
+            solution.stopped = Some(format!(
+                "stopped before step {} of {}: {error}; the fields hold V after step {step} (t = {})",
+                step + 1,
+                plan.steps,
+                problem.final_time - step as f64 * plan.time_step
+            ));
+            Err(Failure { error, partial: Some(Box::new(solution)) })
+        }
+    }
 }
 
 /// The Dirichlet boundary values at time `t` (one field; each node on the boundary of a

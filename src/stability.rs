@@ -101,3 +101,163 @@ fn outflow_nodes(problem: &Problem, model: &ControlModel, table: &Tabulation) ->
     }
     counts
 }
+
+/// Differencing of the transport term `f·∇V` in a von Neumann analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Differencing {
+    /// One-sided in the direction of `f_i` (the monotone upwind scheme).
+    Upwind,
+    /// Central differences plus dissipation `α_i (D⁺ − D⁻)/2` (the monotone Lax–Friedrichs scheme).
+    LaxFriedrichs,
+    /// Central differences alone: consistent, not monotone, unconditionally unstable.
+    Central,
+}
+
+impl Differencing {
+    pub const ALL: [Differencing; 3] =
+        [Differencing::Upwind, Differencing::LaxFriedrichs, Differencing::Central];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Differencing::Upwind => "upwind",
+            Differencing::LaxFriedrichs => "lax_friedrichs",
+            Differencing::Central => "central",
+        }
+    }
+}
+
+/// Amplification factor `g(θ) = (re, im)` of one explicit step of `V_τ = f·∇V` with frozen
+/// coefficients on the Fourier mode `V_j = e^{i j·θ}`.
+///
+/// With Courant numbers `c_i = Δt f_i/h_i` and dissipation numbers `a_i = Δt α_i/h_i`:
+/// upwind adds `c_i(e^{iθ_i} − 1)` for `c_i > 0` and `c_i(1 − e^{−iθ_i})` otherwise;
+/// Lax–Friedrichs adds `i c_i sin θ_i + a_i(cos θ_i − 1)`; central adds `i c_i sin θ_i`.
+pub fn amplification(
+    differencing: Differencing,
+    courant: &[f64],
+    dissipation: &[f64],
+    theta: &[f64],
+) -> (f64, f64) {
+    let (mut re, mut im) = (1.0, 0.0);
+    for i in 0..courant.len() {
+        let (c, (sin, cos)) = (courant[i], theta[i].sin_cos());
+        match differencing {
+            Differencing::Upwind => {
+                // c>0: c(cos − 1 + i sin); c<0: c(1 − cos + i sin).
+                re += if c > 0.0 { c * (cos - 1.0) } else { c * (1.0 - cos) };
+                im += c * sin;
+            }
+            Differencing::LaxFriedrichs => {
+                re += dissipation[i] * (cos - 1.0);
+                im += c * sin;
+            }
+            Differencing::Central => im += c * sin,
+        }
+    }
+    (re, im)
+}
+
+/// The von Neumann analysis of a run: `max_θ |g(θ)|` for each differencing at the frozen
+/// coefficients where the CFL rate peaks, with the run's time step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VonNeumann {
+    /// `Δt f_i/h_i` at the peak.
+    pub courant: Vec<f64>,
+    /// `Δt α_i/h_i` at the peak.
+    pub dissipation: Vec<f64>,
+    /// `(differencing, max |g|)` for upwind, Lax–Friedrichs and central.
+    pub maxima: Vec<(Differencing, f64)>,
+    /// `|g|` along the diagonal `θ_i = θ`, θ from −π to π: `(θ, |g| per differencing)`.
+    pub diagonal: Vec<(f64, [f64; 3])>,
+}
+
+impl VonNeumann {
+    /// Analyse with Courant and dissipation numbers (per axis). The maximum is taken over a tensor
+    /// sample of θ ∈ [−π, π]^d (65 points per axis up to 3-D, fewer above).
+    pub fn new(courant: Vec<f64>, dissipation: Vec<f64>) -> VonNeumann {
+        let d = courant.len();
+        let per_axis: usize = match d {
+            1 => 2049,
+            2 => 257,
+            3 => 65,
+            4 => 17,
+            _ => 9,
+        };
+        let angle =
+            |k: usize| -std::f64::consts::PI + 2.0 * std::f64::consts::PI * k as f64 / (per_axis - 1) as f64;
+        let total = per_axis.pow(d as u32);
+        let mut maxima = Vec::new();
+        for differencing in Differencing::ALL {
+            let mut largest = 0.0f64;
+            let mut theta = vec![0.0; d];
+            for flat in 0..total {
+                let mut rest = flat;
+                for value in theta.iter_mut() {
+                    *value = angle(rest % per_axis);
+                    rest /= per_axis;
+                }
+                let (re, im) = amplification(differencing, &courant, &dissipation, &theta);
+                largest = largest.max(re.hypot(im));
+            }
+            maxima.push((differencing, largest));
+        }
+        let diagonal = (0..361)
+            .map(|k| {
+                let t = -std::f64::consts::PI + 2.0 * std::f64::consts::PI * k as f64 / 360.0;
+                let theta = vec![t; d];
+                let mut values = [0.0; 3];
+                for (slot, differencing) in values.iter_mut().zip(Differencing::ALL) {
+                    let (re, im) = amplification(differencing, &courant, &dissipation, &theta);
+                    *slot = re.hypot(im);
+                }
+                (t, values)
+            })
+            .collect();
+        VonNeumann { courant, dissipation, maxima, diagonal }
+    }
+
+    /// From the planned run: frozen coefficients at the peak of the CFL rate.
+    pub fn for_plan(problem: &Problem, plan: &TimeStepPlan) -> VonNeumann {
+        let spacings = problem.grid.spacings();
+        let courant = plan.peak_drift.iter().zip(&spacings).map(|(f, h)| plan.time_step * f / h).collect();
+        let dissipation =
+            plan.peak_dissipation.iter().zip(&spacings).map(|(a, h)| plan.time_step * a / h).collect();
+        VonNeumann::new(courant, dissipation)
+    }
+
+    pub fn maximum(&self, differencing: Differencing) -> f64 {
+        self.maxima.iter().find(|(d, _)| *d == differencing).map_or(f64::NAN, |(_, g)| *g)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upwind_under_the_cfl_bound_does_not_amplify_and_central_does() {
+        // Courant numbers with Σ|c_i| ≤ 1 in 1-, 2- and 3-D, both signs.
+        for courant in [vec![0.9], vec![-0.5, 0.45], vec![0.3, -0.3, 0.35], vec![1.0]] {
+            let dissipation: Vec<f64> = courant.iter().map(|c: &f64| c.abs()).collect();
+            let analysis = VonNeumann::new(courant.clone(), dissipation);
+            assert!(analysis.maximum(Differencing::Upwind) <= 1.0 + 1e-12, "{courant:?}");
+            assert!(analysis.maximum(Differencing::LaxFriedrichs) <= 1.0 + 1e-12, "{courant:?}");
+            // |g|² = 1 + (Σ c_i sin θ_i)² for central differencing: > 1 for any c ≠ 0.
+            let central = analysis.maximum(Differencing::Central);
+            let expected = (1.0 + courant.iter().map(|c| c.abs()).sum::<f64>().powi(2)).sqrt();
+            assert!(
+                central > 1.0 && (central - expected).abs() < 1e-3,
+                "{courant:?}: {central} vs {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn upwind_above_the_cfl_bound_amplifies() {
+        // 1-D upwind with c = 1.5: g(π) = 1 − 2c = −2.
+        let analysis = VonNeumann::new(vec![1.5], vec![1.5]);
+        assert!((analysis.maximum(Differencing::Upwind) - 2.0).abs() < 1e-12);
+        let analysis = VonNeumann::new(vec![0.7, 0.6], vec![0.7, 0.6]);
+        assert!(analysis.maximum(Differencing::Upwind) > 1.0 + 1e-3);
+    }
+}

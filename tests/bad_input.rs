@@ -189,10 +189,18 @@ fn bad_overrides_are_refused() {
 
 #[test]
 fn undefined_formula_values_are_caught_with_the_location() {
-    // log(x) is NaN for x < 0: the run stops at the first step, naming the node; exit 1.
+    // log(x) is NaN for x < 0: the run stops at the first step, naming the node; exit 1. The last
+    // finite state (here the terminal cost) is kept, flagged as partial.
     let text = GOOD.replace("running = \"x^2 + u^2\"", "running = \"log(x) + u^2\"");
     let (code, stderr, wrote) = solve_text("nan_value", &text, &[]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("non-finite value") && stderr.contains("at grid node [0] = [-1.0]"), "{stderr}");
-    assert!(!wrote);
+    assert!(wrote);
+    let stored =
+        hjb::io::hdf5::read_result(&common::scratch_path("bad_input_nan_value").join("result.h5")).unwrap();
+    assert!(
+        stored.stopped.as_deref().is_some_and(|s| s.contains("stopped before step 1")),
+        "{:?}",
+        stored.stopped
+    );
 }

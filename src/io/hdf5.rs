@@ -22,18 +22,53 @@ fn output_error(path: &Path, error: impl std::fmt::Display) -> HjbError {
 
 /// Write `solution` of `problem` to `path` atomically.
 pub fn write_result(path: &Path, problem: &Problem, solution: &Solution) -> Result<()> {
+    write_atomically(path, |temporary| write_contents(temporary, problem, solution))
+}
+
+/// Run `write` on a temporary file beside `path`, then rename it into place (or remove it).
+fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> rust_hdf5::Result<()>) -> Result<()> {
     let directory = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(directory).map_err(|error| output_error(directory, error))?;
     let file_name = path.file_name().map_or_else(|| "result.h5".into(), |n| n.to_string_lossy().into_owned());
     let temporary: PathBuf = directory.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let written = write_contents(&temporary, problem, solution);
-    if let Err(error) = written {
+    if let Err(error) = write(&temporary) {
         let _ = std::fs::remove_file(&temporary);
         return Err(output_error(path, error));
     }
     std::fs::rename(&temporary, path).map_err(|error| {
         let _ = std::fs::remove_file(&temporary);
         output_error(path, error)
+    })
+}
+
+/// Write a refinement study: `/levels/{h, time_step, linf, l1, l2, order_linf, order_l1,
+/// order_l2}` (orders NaN on the first level) and `/levels/points` (levels × axes).
+pub fn write_convergence(path: &Path, problem: &Problem, levels: &[crate::validate::Level]) -> Result<()> {
+    write_atomically(path, |temporary| {
+        let file = H5File::create(temporary)?;
+        file.set_attr_string_array("state_names", &as_str(&problem.state_names()))?;
+        file.set_attr_string("hjb_version", env!("CARGO_PKG_VERSION"))?;
+        file.set_attr_string("scheme", problem.settings.scheme.name())?;
+        file.set_attr_string("problem_toml", &problem.source_text)?;
+        let group = file.create_group("levels")?;
+        let column = |name: &str, values: Vec<f64>| -> rust_hdf5::Result<()> {
+            let dataset = group.new_dataset::<f64>().shape([values.len()]).create(name)?;
+            dataset.write_raw(&values)
+        };
+        let order = |o: Option<f64>| o.unwrap_or(f64::NAN);
+        column("h", levels.iter().map(|l| l.h).collect())?;
+        column("time_step", levels.iter().map(|l| l.time_step).collect())?;
+        column("linf", levels.iter().map(|l| l.linf).collect())?;
+        column("l1", levels.iter().map(|l| l.l1).collect())?;
+        column("l2", levels.iter().map(|l| l.l2).collect())?;
+        column("order_linf", levels.iter().map(|l| order(l.order_linf)).collect())?;
+        column("order_l1", levels.iter().map(|l| order(l.order_l1)).collect())?;
+        column("order_l2", levels.iter().map(|l| order(l.order_l2)).collect())?;
+        let dimension = problem.grid.dimension();
+        let points: Vec<u64> = levels.iter().flat_map(|l| l.points.iter().map(|p| *p as u64)).collect();
+        let dataset = group.new_dataset::<u64>().shape([levels.len(), dimension]).create("points")?;
+        dataset.write_raw(&points)?;
+        file.close()
     })
 }
 
@@ -52,6 +87,10 @@ fn write_contents(path: &Path, problem: &Problem, solution: &Solution) -> rust_h
     file.set_attr_string("problem_name", &problem.name)?;
     file.set_attr_string("problem_toml", &problem.source_text)?;
     file.set_attr_numeric("final_time", &problem.final_time)?;
+    file.set_attr_numeric("partial", &u8::from(solution.stopped.is_some()))?;
+    if let Some(reason) = &solution.stopped {
+        file.set_attr_string("stopped", reason)?;
+    }
 
     let shape = problem.grid.shape();
     let grid_group = file.create_group("grid")?;
@@ -127,6 +166,8 @@ pub struct StoredResult {
     pub policy: Vec<Vec<f64>>,
     pub problem_toml: String,
     pub reference: Option<Vec<f64>>,
+    /// Why the run stopped early, when the file holds a partial result.
+    pub stopped: Option<String>,
 }
 
 /// Read a result file written by [`write_result`].
@@ -159,7 +200,9 @@ pub fn read_result(path: &Path) -> Result<StoredResult> {
         Ok(dataset) => Some(dataset.read_raw::<f64>().map_err(fail)?),
         Err(_) => None,
     };
+    let stopped = file.attr_string("stopped").ok();
     Ok(StoredResult {
+        stopped,
         state_names,
         control_names,
         scheme,

@@ -220,3 +220,137 @@ fn draw_heatmap(path: &Path, plot: &FieldPlot) -> DrawResult {
     root.present()?;
     Ok(())
 }
+
+/// `|g(θ)|` along the diagonal `θ_i = θ` for the three differencings, with the stability line
+/// `|g| = 1`.
+pub fn write_amplification_png(
+    path: &Path,
+    analysis: &crate::stability::VonNeumann,
+    title: &str,
+) -> Result<()> {
+    register_font();
+    let draw = || -> DrawResult {
+        let high = analysis.diagonal.iter().flat_map(|(_, g)| g.iter().copied()).fold(1.0f64, f64::max);
+        let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let pi = std::f64::consts::PI;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 24))
+            .margin(20)
+            .x_label_area_size(55)
+            .y_label_area_size(80)
+            .build_cartesian_2d(-pi..pi, 0.0..(1.1 * high))?;
+        chart
+            .configure_mesh()
+            .x_desc("θ (all axes, θ_i = θ)")
+            .y_desc("|g(θ)|")
+            .axis_desc_style(("sans-serif", 22))
+            .label_style(("sans-serif", 18))
+            .draw()?;
+        // Upwind drawn widest underneath: it often coincides with Lax–Friedrichs.
+        let colors = [BLUE, GREEN, RED];
+        let widths = [7, 3, 3];
+        for (k, differencing) in crate::stability::Differencing::ALL.iter().enumerate() {
+            let (color, width) = (colors[k], widths[k]);
+            chart
+                .draw_series(LineSeries::new(
+                    analysis.diagonal.iter().map(|(t, g)| (*t, g[k])),
+                    color.stroke_width(width),
+                ))?
+                .label(format!("{} (max {:.4})", differencing.name(), analysis.maximum(*differencing)))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 25, y)], color.stroke_width(width)));
+        }
+        chart.draw_series(DashedLineSeries::new(vec![(-pi, 1.0), (pi, 1.0)], 8, 6, BLACK.stroke_width(1)))?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 18))
+            .draw()?;
+        root.present()?;
+        Ok(())
+    };
+    if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(directory).map_err(|error| plot_error(path, error))?;
+    }
+    draw().map_err(|error| plot_error(path, error))
+}
+
+/// Log–log plot of the errors of a refinement study against h, with slopes 1 and 2 for reference.
+pub fn write_convergence_png(path: &Path, levels: &[crate::validate::Level], title: &str) -> Result<()> {
+    register_font();
+    let draw = || -> DrawResult {
+        let hs: Vec<f64> = levels.iter().map(|l| l.h).collect();
+        // Reference slopes anchored at the finest L∞ point.
+        let anchor = levels.last().filter(|l| l.linf > 0.0).map(|l| (l.h, l.linf));
+        let slope_lines: Vec<(f64, Vec<(f64, f64)>)> = anchor
+            .map(|(h0, e0)| {
+                [1.0, 2.0]
+                    .iter()
+                    .map(|order| (*order, hs.iter().map(|h| (*h, e0 * (h / h0).powf(*order))).collect()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let errors: Vec<f64> = levels
+            .iter()
+            .flat_map(|l| [l.linf, l.l2])
+            .chain(slope_lines.iter().flat_map(|(_, line)| line.iter().map(|(_, e)| *e)))
+            .filter(|e| *e > 0.0)
+            .collect();
+        let (h_low, h_high) = finite_range(hs.iter().copied());
+        let (e_low, e_high) = finite_range(errors.iter().copied());
+        let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 24))
+            .margin(20)
+            .x_label_area_size(55)
+            .y_label_area_size(90)
+            .build_cartesian_2d(
+                (h_low / 1.5..h_high * 1.5).log_scale(),
+                (e_low / 3.0..e_high * 3.0).log_scale(),
+            )?;
+        chart
+            .configure_mesh()
+            .x_desc("grid spacing h")
+            .y_desc("error")
+            .axis_desc_style(("sans-serif", 22))
+            .label_style(("sans-serif", 18))
+            .x_label_formatter(&|v| format!("{v:.3}"))
+            .y_label_formatter(&|v| format!("{v:.1e}"))
+            .draw()?;
+        let series = [("L∞ error", BLUE, true), ("L2 error", GREEN, false)];
+        for (name, color, is_linf) in series {
+            let points: Vec<(f64, f64)> = levels
+                .iter()
+                .map(|l| (l.h, if is_linf { l.linf } else { l.l2 }))
+                .filter(|(_, e)| *e > 0.0)
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(3)))?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 25, y)], color.stroke_width(3)));
+            chart.draw_series(points.iter().map(|p| Circle::new(*p, 5, color.filled())))?;
+        }
+        for ((order, line), style) in slope_lines.into_iter().zip([BLACK, RGBColor(128, 128, 128)]) {
+            chart
+                .draw_series(LineSeries::new(line, style.stroke_width(1)))?
+                .label(format!("slope {order} (through the finest L∞ point)"))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 25, y)], style.stroke_width(1)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 18))
+            .draw()?;
+        root.present()?;
+        Ok(())
+    };
+    if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(directory).map_err(|error| plot_error(path, error))?;
+    }
+    draw().map_err(|error| plot_error(path, error))
+}

@@ -96,11 +96,20 @@ pub struct SolverSettings {
     /// Use the control sample set even where the closed-form minimisation applies
     /// (`[solver] hamiltonian = "sampled"`; for cross-checks and non-convex experiments).
     pub force_sampled: bool,
+    /// Run a fixed time step above the CFL bound (for demonstrations; the blow-up detector
+    /// stops the run).
+    pub allow_unstable: bool,
 }
 
 impl Default for SolverSettings {
     fn default() -> Self {
-        SolverSettings { scheme: Scheme::Upwind, cfl: 0.9, time_step: None, force_sampled: false }
+        SolverSettings {
+            scheme: Scheme::Upwind,
+            cfl: 0.9,
+            time_step: None,
+            force_sampled: false,
+            allow_unstable: false,
+        }
     }
 }
 

@@ -281,6 +281,38 @@ impl Tabulation {
         }
     }
 
+    /// `max_{x,u} |ℓ(x,u)|` over the nodes and the admissible controls (box vertices and the
+    /// unconstrained vertex in closed form; the samples otherwise).
+    pub fn largest_cost(&self, problem: &Problem, model: &ControlModel) -> f64 {
+        match model {
+            ControlModel::ClosedForm { .. } => {
+                let m = problem.controls.len();
+                (0..problem.grid.node_count())
+                    .into_par_iter()
+                    .map(|node| {
+                        // |ℓ| ≤ |ℓ₀| + Σ_j max_u |c_j u + r_j u²|; the inner max is attained at a
+                        // bound or at the vertex.
+                        let mut bound = self.cost_base[node].abs();
+                        for (j, control) in problem.controls.iter().enumerate() {
+                            let (c, r) = (self.cost_linear[node * m + j], self.cost_quadratic[node * m + j]);
+                            let term = |u: f64| (c * u + r * u * u).abs();
+                            let mut extreme = term(control.lower).max(term(control.upper));
+                            if r != 0.0 {
+                                extreme =
+                                    extreme.max(term((-c / (2.0 * r)).clamp(control.lower, control.upper)));
+                            }
+                            bound += extreme;
+                        }
+                        bound
+                    })
+                    .reduce(|| 0.0, f64::max)
+            }
+            ControlModel::Sampled { .. } => {
+                self.sample_cost.par_iter().map(|c| c.abs()).reduce(|| 0.0, f64::max)
+            }
+        }
+    }
+
     /// Bytes held by this tabulation.
     pub fn bytes(&self) -> usize {
         8 * (self.drift_base.len()
@@ -377,6 +409,53 @@ impl Tabulation {
             largest_rate: rate,
             largest_dissipation_rate: dissipation_rate,
             peak_node: peak,
+            peak_drift: self.worst_drift(problem, model, inverse_spacing, peak),
+            peak_dissipation: self.dissipation[peak * n..(peak + 1) * n].to_vec(),
+        }
+    }
+}
+
+impl Tabulation {
+    /// The drift vector at `node` of an admissible control maximising `Σ_i |f_i|/h_i`.
+    pub fn worst_drift(
+        &self,
+        problem: &Problem,
+        model: &ControlModel,
+        inverse_spacing: &[f64],
+        node: usize,
+    ) -> Vec<f64> {
+        let n = problem.grid.dimension();
+        match model {
+            ControlModel::ClosedForm { control_of_state } => {
+                let base = &self.drift_base[node * n..(node + 1) * n];
+                let gain = &self.drift_gain[node * n..(node + 1) * n];
+                let mut drift = base.to_vec();
+                for (j, control) in problem.controls.iter().enumerate() {
+                    let rate = |u: f64| {
+                        (0..n)
+                            .filter(|i| control_of_state[*i] == Some(j))
+                            .map(|i| (base[i] + gain[i] * u).abs() * inverse_spacing[i])
+                            .sum::<f64>()
+                    };
+                    let u =
+                        if rate(control.upper) > rate(control.lower) { control.upper } else { control.lower };
+                    for i in 0..n {
+                        if control_of_state[i] == Some(j) {
+                            drift[i] = base[i] + gain[i] * u;
+                        }
+                    }
+                }
+                drift
+            }
+            ControlModel::Sampled { count, .. } => {
+                let rate = |s: usize| {
+                    (0..n)
+                        .map(|i| self.sample_drift[(node * count + s) * n + i].abs() * inverse_spacing[i])
+                        .sum::<f64>()
+                };
+                let best = (0..*count).fold(0, |best, s| if rate(s) > rate(best) { s } else { best });
+                self.sample_drift[(node * count + best) * n..(node * count + best + 1) * n].to_vec()
+            }
         }
     }
 }
@@ -392,6 +471,11 @@ pub struct DriftBounds {
     pub largest_dissipation_rate: f64,
     /// Node where the rate peaks.
     pub peak_node: usize,
+    /// The drift there under the control that maximises the rate (frozen coefficients for the
+    /// von Neumann analysis).
+    pub peak_drift: Vec<f64>,
+    /// The local Lax–Friedrichs dissipation there.
+    pub peak_dissipation: Vec<f64>,
 }
 
 /// `φ(s) = s⁺ D⁺ − s⁻ D⁻` written as `max(s,0)·forward + min(s,0)·backward`.

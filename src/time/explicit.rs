@@ -39,6 +39,9 @@ pub struct TimeStepPlan {
     pub peak_node: usize,
     /// `max |f_i|` per axis.
     pub largest_drift: Vec<f64>,
+    /// Frozen coefficients at the peak: drift and Lax–Friedrichs dissipation.
+    pub peak_drift: Vec<f64>,
+    pub peak_dissipation: Vec<f64>,
 }
 
 impl TimeStepPlan {
@@ -49,6 +52,7 @@ impl TimeStepPlan {
         final_time: f64,
         cfl: f64,
         fixed_time_step: Option<f64>,
+        allow_unstable: bool,
     ) -> Result<TimeStepPlan> {
         let rate = match scheme {
             Scheme::Upwind => bounds.largest_rate,
@@ -57,7 +61,7 @@ impl TimeStepPlan {
         let time_step_max = if rate > 0.0 { 1.0 / rate } else { f64::INFINITY };
         let requested = match fixed_time_step {
             Some(step) => {
-                if step > time_step_max * (1.0 + 1e-12) {
+                if step > time_step_max * (1.0 + 1e-12) && !allow_unstable {
                     return Err(HjbError::CflViolated {
                         scheme: scheme.name().to_string(),
                         time_step: step,
@@ -78,6 +82,8 @@ impl TimeStepPlan {
             cfl_number: time_step * rate,
             peak_node: bounds.peak_node,
             largest_drift: bounds.largest_drift.clone(),
+            peak_drift: bounds.peak_drift.clone(),
+            peak_dissipation: bounds.peak_dissipation.clone(),
         })
     }
 }
@@ -108,8 +114,30 @@ pub struct ExplicitStepper<'a> {
     discount_factor: f64,
 }
 
-/// What one step found wrong, if anything: the first node with a non-finite value.
-pub type StepOutcome = Option<(usize, f64)>;
+/// What one step found: the first node with a non-finite value, if any, and the largest |V|
+/// with its node (ties to the lower node, so the result does not depend on the thread count).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepOutcome {
+    pub first_non_finite: Option<(usize, f64)>,
+    pub largest: (f64, usize),
+}
+
+impl StepOutcome {
+    fn combine(self, other: StepOutcome) -> StepOutcome {
+        let first_non_finite = match (self.first_non_finite, other.first_non_finite) {
+            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        };
+        let largest = if other.largest.0 > self.largest.0
+            || (other.largest.0 == self.largest.0 && other.largest.1 < self.largest.1)
+        {
+            other.largest
+        } else {
+            self.largest
+        };
+        StepOutcome { first_non_finite, largest }
+    }
+}
 
 impl<'a> ExplicitStepper<'a> {
     pub fn new(problem: &'a Problem, scheme: Scheme, model: &'a ControlModel, plan: &TimeStepPlan) -> Self {
@@ -188,6 +216,7 @@ impl<'a> ExplicitStepper<'a> {
                 let mut index = [0usize; D];
                 self.problem.grid.unravel_inplace(start, &mut index);
                 let mut first_bad = None;
+                let mut largest = (0.0f64, start);
                 for offset in 0..values.len() {
                     let node = start + offset;
                     let value = self.update_node::<D>(
@@ -201,17 +230,17 @@ impl<'a> ExplicitStepper<'a> {
                     if !value.is_finite() && first_bad.is_none() {
                         first_bad = Some((node, value));
                     }
+                    if value.abs() > largest.0 {
+                        largest = (value.abs(), node);
+                    }
                     values[offset] = value;
                     self.advance(&mut index);
                 }
-                first_bad
+                StepOutcome { first_non_finite: first_bad, largest }
             })
             .reduce(
-                || None,
-                |a, b| match (a, b) {
-                    (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-                    (a, b) => a.or(b),
-                },
+                || StepOutcome { first_non_finite: None, largest: (0.0, usize::MAX) },
+                StepOutcome::combine,
             )
     }
 

@@ -20,3 +20,8 @@ pub fn scratch_directory(name: &str) -> PathBuf {
     std::fs::create_dir_all(&directory).expect("scratch directory");
     directory
 }
+
+/// The path of a scratch directory made by [`scratch_directory`] (without clearing it).
+pub fn scratch_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
