@@ -71,6 +71,40 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Closed-loop trajectory from a result's stored policy (time-dependent when it has snapshots).
+    Simulate {
+        /// Result file written by `hjb solve`.
+        result: PathBuf,
+        /// Start state, one coordinate per state: x0,y0,…
+        #[arg(long, allow_hyphen_values = true)]
+        from: String,
+        /// Horizon (default: the problem's final time).
+        #[arg(long)]
+        horizon: Option<f64>,
+        /// Integration step (default: horizon / 2000).
+        #[arg(long)]
+        time_step: Option<f64>,
+        /// Output stem (default: <result without .h5>_trajectory); writes .csv, .h5 and .png.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plot a stored field, whole or as a slice: `hjb plot RESULT.h5 --slice v=0`.
+    Plot {
+        /// Result file written by `hjb solve`.
+        result: PathBuf,
+        /// Fix states at coordinates (interpolated): name=value[,name=value…].
+        #[arg(long, allow_hyphen_values = true)]
+        slice: Option<String>,
+        /// Field: value, error, reference/value or policy/<control>.
+        #[arg(long, default_value = "value")]
+        field: String,
+        /// PNG path (default: beside the result, named after field and slice).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Refinement study against the file's reference: errors and observed orders per level.
     Converge {
         /// Problem file (TOML) with a [reference] (or an [lqr] section).
@@ -386,6 +420,98 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Simulate { result, from, horizon, time_step, out, json } => {
+            let stored = hjb::io::hdf5::read_result(&result)?;
+            let problem = hjb::problem::parse_problem(&stored.problem_toml, &result)?;
+            let start: Vec<f64> = from
+                .split(',')
+                .map(|part| part.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| invalid("--from", format!("`{from}` is not a list of numbers x0,y0,…")))?;
+            let horizon = horizon.unwrap_or(problem.final_time);
+            let time_step = time_step.unwrap_or(horizon / 2000.0);
+            let trajectory = hjb::simulate::simulate(&problem, &stored, &start, horizon, time_step)?;
+            let stem = out.unwrap_or_else(|| {
+                let base = result.with_extension("");
+                PathBuf::from(format!("{}_trajectory", base.display()))
+            });
+            let csv = stem.with_extension("csv");
+            let h5 = stem.with_extension("h5");
+            let png = stem.with_extension("png");
+            std::fs::write(&csv, hjb::simulate::to_csv(&problem, &trajectory))
+                .map_err(|error| HjbError::Output { path: csv.clone(), message: error.to_string() })?;
+            hjb::io::hdf5::write_trajectory(&h5, &problem, &trajectory, &result)?;
+            let grid = hjb::simulate::stored_grid(&problem, &stored)?;
+            if grid.dimension() >= 2 {
+                write_field_png(
+                    &png,
+                    &FieldPlot {
+                        grid: &grid,
+                        values: &stored.values,
+                        reference: None,
+                        title: format!("{}: closed loop from {start:?}", problem.name),
+                        field_name: format!("V({}, t = 0)", problem.state_names().join(", ")),
+                        overlay: Some(trajectory.states.iter().map(|x| (x[0], x[1])).collect()),
+                    },
+                )?;
+            } else {
+                let mut series: Vec<(String, Vec<f64>)> = problem
+                    .state_names()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| (name.clone(), trajectory.states.iter().map(|x| x[i]).collect()))
+                    .collect();
+                series.extend(
+                    problem
+                        .control_names()
+                        .iter()
+                        .enumerate()
+                        .map(|(j, name)| (name.clone(), trajectory.controls.iter().map(|u| u[j]).collect())),
+                );
+                hjb::io::plot::write_time_series_png(
+                    &png,
+                    &format!("{}: closed loop from {start:?}", problem.name),
+                    &trajectory.times,
+                    &series,
+                )?;
+            }
+            let outputs = [csv.display().to_string(), h5.display().to_string(), png.display().to_string()];
+            if json {
+                let object = serde_json::json!({
+                    "problem": problem.name,
+                    "from": start,
+                    "horizon": horizon,
+                    "time_step": horizon / (trajectory.times.len() - 1) as f64,
+                    "steps": trajectory.times.len() - 1,
+                    "policy": if trajectory.time_dependent_policy { "time-dependent (snapshots)" } else { "t = 0 only (no snapshots in the result)" },
+                    "cost": trajectory.cost,
+                    "value_at_start": trajectory.value_at_start,
+                    "final_state": trajectory.states.last(),
+                    "output": outputs,
+                });
+                println!("{}", serde_json::to_string_pretty(&object)?);
+            } else {
+                println!("hjb simulate {} from {start:?} over [0, {horizon}]", problem.name);
+                println!(
+                    "  policy          {}",
+                    if trajectory.time_dependent_policy {
+                        "time-dependent (interpolated between snapshots)"
+                    } else {
+                        "the t = 0 policy throughout (solve with [output] snapshots = K for time-dependent feedback)"
+                    }
+                );
+                println!("  realised cost   {:.6}", trajectory.cost);
+                println!("  V(x0, 0)        {:.6} (interpolated from the result)", trajectory.value_at_start);
+                println!("  final state     {:?}", trajectory.states.last().expect("at least one state"));
+                println!("  wrote           {}", outputs.join(", "));
+            }
+            Ok(())
+        }
+        Command::Plot { result, slice, field, out } => {
+            let path = plot_slice(&result, slice.as_deref(), &field, out)?;
+            println!("wrote {}", path.display());
+            Ok(())
+        }
         Command::Validate { quick, directory, json } => {
             let started = Instant::now();
             let mut outcomes = Vec::new();
@@ -499,6 +625,120 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `hjb plot`: a stored field, optionally sliced at fixed coordinates (multilinear interpolation).
+fn plot_slice(
+    result: &Path,
+    slice: Option<&str>,
+    field: &str,
+    out: Option<PathBuf>,
+) -> anyhow::Result<PathBuf> {
+    let stored = hjb::io::hdf5::read_result(result)?;
+    let problem = hjb::problem::parse_problem(&stored.problem_toml, result)?;
+    let grid = hjb::simulate::stored_grid(&problem, &stored)?;
+    let names = problem.state_names();
+    let values: Vec<f64> = match field {
+        "value" => stored.values.clone(),
+        "reference/value" | "error" => {
+            let reference =
+                stored.reference.clone().ok_or_else(|| invalid("--field", "the result has no reference"))?;
+            if field == "error" {
+                stored.values.iter().zip(&reference).map(|(v, r)| v - r).collect()
+            } else {
+                reference
+            }
+        }
+        other => match other
+            .strip_prefix("policy/")
+            .and_then(|name| problem.control_names().iter().position(|c| c == name))
+        {
+            Some(j) => stored.policy[j].clone(),
+            None => {
+                return Err(invalid(
+                    "--field",
+                    format!(
+                        "unknown field `{other}`; use value, error, reference/value or policy/<{}>",
+                        problem.control_names().join("|")
+                    ),
+                )
+                .into())
+            }
+        },
+    };
+    // Parse `name=value` pairs.
+    let mut fixed: Vec<Option<f64>> = vec![None; names.len()];
+    if let Some(text) = slice {
+        for part in text.split(',') {
+            let (name, value) = part
+                .split_once('=')
+                .ok_or_else(|| invalid("--slice", format!("`{part}` is not name=value")))?;
+            let axis = names.iter().position(|n| n == name.trim()).ok_or_else(|| {
+                invalid("--slice", format!("`{name}` is not a state ({})", names.join(", ")))
+            })?;
+            let value: f64 =
+                value.trim().parse().map_err(|_| invalid("--slice", format!("`{value}` is not a number")))?;
+            let a = &grid.axes()[axis];
+            if !(value >= a.lower && value <= a.upper) {
+                return Err(invalid(
+                    "--slice",
+                    format!("{name} = {value} is outside [{}, {}]", a.lower, a.upper),
+                )
+                .into());
+            }
+            fixed[axis] = Some(value);
+        }
+    }
+    let free: Vec<usize> = (0..names.len()).filter(|k| fixed[*k].is_none()).collect();
+    if free.is_empty() {
+        return Err(invalid("--slice", "leave at least one state free").into());
+    }
+    let sliced_grid = hjb::Grid::new(free.iter().map(|k| grid.axes()[*k].clone()).collect())?;
+    let mut point = vec![0.0; names.len()];
+    let sliced: Vec<f64> = (0..sliced_grid.node_count())
+        .map(|node| {
+            let coordinates = sliced_grid.point(node);
+            for (k, value) in fixed.iter().enumerate() {
+                if let Some(value) = value {
+                    point[k] = *value;
+                }
+            }
+            for (slot, k) in free.iter().enumerate() {
+                point[*k] = coordinates[slot];
+            }
+            grid.interpolate(&values, &point)
+        })
+        .collect();
+    let label: String = fixed
+        .iter()
+        .zip(&names)
+        .filter_map(|(value, name)| value.map(|v| format!("{name}={v}")))
+        .collect::<Vec<_>>()
+        .join(",");
+    let path = out.unwrap_or_else(|| {
+        let base = result.with_extension("");
+        let field_part = field.replace('/', "_");
+        let suffix =
+            if label.is_empty() { String::new() } else { format!("_{}", label.replace(['=', ','], "_")) };
+        PathBuf::from(format!("{}_{field_part}{suffix}.png", base.display()))
+    });
+    let free_names: Vec<String> = free.iter().map(|k| names[*k].clone()).collect();
+    write_field_png(
+        &path,
+        &FieldPlot {
+            grid: &sliced_grid,
+            values: &sliced,
+            reference: None,
+            title: if label.is_empty() {
+                format!("{}: {field}", problem.name)
+            } else {
+                format!("{}: {field} at {label}", problem.name)
+            },
+            field_name: format!("{field}({})", free_names.join(", ")),
+            overlay: None,
+        },
+    )?;
+    Ok(path)
+}
+
 /// The differencing of the run's scheme, for the von Neumann summary.
 fn run_differencing(problem: &Problem) -> Differencing {
     match problem.settings.scheme {
@@ -532,6 +772,7 @@ fn write_plots(out: &Path, problem: &Problem, solution: &hjb::Solution) -> Resul
             reference: solution.reference.as_deref(),
             title: format!("{}: value at t = 0 ({})", problem.name, solution.diagnostics.scheme.name()),
             field_name: format!("V({}, t = 0)", arguments.join(", ")),
+            overlay: None,
         },
     )?;
     written.push(value_path.display().to_string());
@@ -545,6 +786,7 @@ fn write_plots(out: &Path, problem: &Problem, solution: &hjb::Solution) -> Resul
                 reference: None,
                 title: format!("{}: optimal {name} at t = 0", problem.name),
                 field_name: format!("{name}*({})", arguments.join(", ")),
+                overlay: None,
             },
         )?;
         written.push(path.display().to_string());

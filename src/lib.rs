@@ -62,6 +62,7 @@ pub mod grid;
 pub mod io;
 pub mod problem;
 pub mod scheme;
+pub mod simulate;
 pub mod solver;
 pub mod stability;
 pub mod time;

@@ -64,6 +64,36 @@ pub struct Solution {
     pub diagnostics: Diagnostics,
     /// Set when the run stopped early: why, and which step the fields belong to.
     pub stopped: Option<String>,
+    /// Stored time levels, when the problem asks for them.
+    pub snapshots: Option<Snapshots>,
+}
+
+/// V and the policy at several times, in increasing physical time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshots {
+    pub times: Vec<f64>,
+    /// `values[k]`: V at `times[k]`.
+    pub values: Vec<Vec<f64>>,
+    /// `policies[k][j]`: control j at `times[k]` (at t = T: the first decision, made at T − Δt).
+    pub policies: Vec<Vec<Vec<f64>>>,
+}
+
+/// A snapshot in the making: step count, V after it, the policy of that step.
+type StoredLevel = (usize, Vec<f64>, Option<Vec<Vec<f64>>>);
+
+/// Steps after which a snapshot is taken: `round(k·N/(K−1))`, k = 0 … K−1.
+fn snapshot_steps(count: usize, steps: usize) -> Vec<usize> {
+    if count < 2 {
+        return Vec::new();
+    }
+    let mut chosen: Vec<usize> =
+        (0..count).map(|k| ((k as f64) * steps as f64 / (count - 1) as f64).round() as usize).collect();
+    chosen.dedup();
+    chosen
+}
+
+fn split_policy(policy: &[f64], m: usize, nodes: usize) -> Vec<Vec<f64>> {
+    (0..m).map(|j| (0..nodes).map(|node| policy[node * m + j]).collect()).collect()
 }
 
 /// Everything decided before the first step (also what `hjb check` reports).
@@ -117,7 +147,8 @@ pub fn prepare(problem: &Problem) -> Result<Preparation> {
         settings.allow_unstable,
     )?;
     let nodes = problem.grid.node_count();
-    let memory_bytes = 8 * nodes * (problem.grid.dimension() + 3 + problem.controls.len())
+    let snapshot_fields = problem.output.snapshots * (1 + problem.controls.len());
+    let memory_bytes = 8 * nodes * (problem.grid.dimension() + 3 + problem.controls.len() + snapshot_fields)
         + table.bytes() * if problem.is_time_dependent() { 2 } else { 1 };
     let stability = StabilityReport::new(problem, &model, &table, &plan);
     Ok(Preparation { coordinates, model, table, plan, stability, memory_bytes })
@@ -179,6 +210,12 @@ pub fn solve_keeping_partial(
     let mut worst_cfl = plan.cfl_number;
     let mut stopped: Option<(HjbError, usize)> = None;
     let mut completed = 0;
+    let wanted = snapshot_steps(problem.output.snapshots, plan.steps);
+    // (step, V after it, policy used in it — None until known).
+    let mut stored: Vec<StoredLevel> = Vec::new();
+    if wanted.first() == Some(&0) {
+        stored.push((0, old.clone(), None));
+    }
     for step in 0..plan.steps {
         let t_old = problem.final_time - step as f64 * plan.time_step;
         let t_new = problem.final_time - (step + 1) as f64 * plan.time_step;
@@ -237,12 +274,20 @@ pub fn solve_keeping_partial(
         }
         std::mem::swap(&mut old, &mut new);
         completed = step + 1;
+        if step == 0 {
+            // The decision at t = T is taken one step earlier; reuse the first step's policy.
+            if let Some(first) = stored.first_mut().filter(|entry| entry.0 == 0) {
+                first.2 = Some(split_policy(&policy, m, nodes));
+            }
+        }
+        if wanted.binary_search(&completed).is_ok() {
+            stored.push((completed, old.clone(), Some(split_policy(&policy, m, nodes))));
+        }
         observer.stepped(step + 1, plan.steps);
     }
     observer.finished();
     let values = old;
-    let policy_fields: Vec<Vec<f64>> =
-        (0..m).map(|j| (0..nodes).map(|node| policy[node * m + j]).collect()).collect();
+    let policy_fields = split_policy(&policy, m, nodes);
     let reference = problem.reference_values(&coordinates);
     let error = match (&reference, &problem.reference, &stopped) {
         (Some(exact), Some(spec), None) => Some(error_norms(&problem.grid, &values, exact, &spec.region)),
@@ -263,8 +308,20 @@ pub fn solve_keeping_partial(
         seconds: started.elapsed().as_secs_f64(),
         threads: rayon::current_num_threads(),
     };
+    let snapshots = (!stored.is_empty()).then(|| {
+        // Increasing physical time: the last step taken (t closest to 0) first.
+        stored.reverse();
+        Snapshots {
+            times: stored.iter().map(|(n, _, _)| problem.final_time - *n as f64 * plan.time_step).collect(),
+            values: stored.iter().map(|(_, v, _)| v.clone()).collect(),
+            policies: stored
+                .into_iter()
+                .map(|(_, _, p)| p.unwrap_or_else(|| vec![vec![f64::NAN; nodes]; m]))
+                .collect(),
+        }
+    });
     let mut solution =
-        Solution { values, policy: policy_fields, reference, error, diagnostics, stopped: None };
+        Solution { values, policy: policy_fields, reference, error, diagnostics, stopped: None, snapshots };
     match stopped {
         None => Ok(solution),
         Some((error, step)) => {

@@ -9,9 +9,11 @@ fn result_file_round_trips() {
     let directory = common::scratch_directory("hdf5_roundtrip");
     let path = directory.join("result.h5");
     hjb::io::hdf5::write_result(&path, &problem, &solution).unwrap();
-    // Only the result remains: the temporary file was renamed into place.
-    let entries: Vec<_> = std::fs::read_dir(&directory).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(entries, vec![std::ffi::OsString::from("result.h5")]);
+    // Only the result and its XDMF sidecar remain: the temporary files were renamed into place.
+    let mut entries: Vec<_> =
+        std::fs::read_dir(&directory).unwrap().map(|e| e.unwrap().file_name()).collect();
+    entries.sort();
+    assert_eq!(entries, vec![std::ffi::OsString::from("result.h5"), std::ffi::OsString::from("result.xmf")]);
 
     let stored = hjb::io::hdf5::read_result(&path).unwrap();
     assert_eq!(stored.state_names, vec!["x", "v"]);

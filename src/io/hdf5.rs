@@ -22,7 +22,59 @@ fn output_error(path: &Path, error: impl std::fmt::Display) -> HjbError {
 
 /// Write `solution` of `problem` to `path` atomically.
 pub fn write_result(path: &Path, problem: &Problem, solution: &Solution) -> Result<()> {
-    write_atomically(path, |temporary| write_contents(temporary, problem, solution))
+    write_result_with(path, problem, solution, COMPRESS_ABOVE)
+}
+
+/// [`write_result`] with an explicit compression threshold (elements), and the XDMF sidecar
+/// `<path without .h5>.xmf` for 2-D and 3-D grids so ParaView and VisIt open the fields.
+pub fn write_result_with(
+    path: &Path,
+    problem: &Problem,
+    solution: &Solution,
+    compress_above: usize,
+) -> Result<()> {
+    write_atomically(path, |temporary| write_contents(temporary, problem, solution, compress_above))?;
+    if (2..=3).contains(&problem.grid.dimension()) {
+        let sidecar = path.with_extension("xmf");
+        let text = xdmf(path, problem);
+        let temporary = sidecar.with_extension(format!("xmf.{}.tmp", std::process::id()));
+        std::fs::write(&temporary, text)
+            .and_then(|()| std::fs::rename(&temporary, &sidecar))
+            .map_err(|error| output_error(&sidecar, error))?;
+    }
+    Ok(())
+}
+
+/// XDMF 3 description of the result's node-centred fields on a co-rectilinear mesh. Dimensions
+/// are listed slowest axis first, as the HDF5 arrays are stored (ParaView's x is the last axis).
+pub fn xdmf(path: &Path, problem: &Problem) -> String {
+    let grid = &problem.grid;
+    let file = path.file_name().map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+    let join = |values: Vec<String>| values.join(" ");
+    let dimensions = join(grid.shape().iter().map(usize::to_string).collect());
+    let origin = join(grid.axes().iter().map(|a| format!("{:e}", a.lower)).collect());
+    let spacing = join(grid.spacings().iter().map(|h| format!("{h:e}")).collect());
+    let d = grid.dimension();
+    let (topology, geometry) =
+        if d == 2 { ("2DCoRectMesh", "ORIGIN_DXDY") } else { ("3DCoRectMesh", "ORIGIN_DXDYDZ") };
+    let attribute = |name: &str, dataset: &str| {
+        format!(
+            "      <Attribute Name=\"{name}\" AttributeType=\"Scalar\" Center=\"Node\">\n        <DataItem Dimensions=\"{dimensions}\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">{file}:{dataset}</DataItem>\n      </Attribute>\n"
+        )
+    };
+    let mut attributes = attribute("value", "/value");
+    for name in problem.control_names() {
+        attributes.push_str(&attribute(&format!("policy_{name}"), &format!("/policy/{name}")));
+    }
+    if problem.reference.is_some() {
+        attributes.push_str(&attribute("error", "/error"));
+    }
+    format!(
+        "<?xml version=\"1.0\" ?>\n<!-- written by hjb {version}: axes (slowest first) {axes} -->\n<Xdmf Version=\"3.0\">\n  <Domain>\n    <Grid Name=\"{name}\" GridType=\"Uniform\">\n      <Topology TopologyType=\"{topology}\" Dimensions=\"{dimensions}\"/>\n      <Geometry GeometryType=\"{geometry}\">\n        <DataItem Dimensions=\"{d}\" NumberType=\"Float\" Precision=\"8\" Format=\"XML\">{origin}</DataItem>\n        <DataItem Dimensions=\"{d}\" NumberType=\"Float\" Precision=\"8\" Format=\"XML\">{spacing}</DataItem>\n      </Geometry>\n{attributes}    </Grid>\n  </Domain>\n</Xdmf>\n",
+        version = env!("CARGO_PKG_VERSION"),
+        axes = problem.state_names().join(", "),
+        name = problem.name,
+    )
 }
 
 /// Run `write` on a temporary file beside `path`, then rename it into place (or remove it).
@@ -72,11 +124,42 @@ pub fn write_convergence(path: &Path, problem: &Problem, levels: &[crate::valida
     })
 }
 
+/// Fields with more elements than this are stored chunked and deflate-compressed.
+pub const COMPRESS_ABOVE: usize = 1 << 18;
+/// Target elements per chunk.
+const CHUNK_ELEMENTS: usize = 1 << 16;
+
+/// Create an f64 dataset of `shape` under `builder`, chunked + deflated when larger than
+/// `compress_above` elements (chunk dimensions never exceed the dataset's).
+fn field_builder(
+    builder: rust_hdf5::dataset::DatasetBuilder<f64>,
+    shape: &[usize],
+    compress_above: usize,
+) -> rust_hdf5::dataset::DatasetBuilder<f64> {
+    let total: usize = shape.iter().product();
+    let builder = builder.shape(shape);
+    if total <= compress_above || total == 0 {
+        return builder;
+    }
+    let mut chunk = shape.to_vec();
+    for k in 0..chunk.len() {
+        while chunk.iter().product::<usize>() > CHUNK_ELEMENTS && chunk[k] > 1 {
+            chunk[k] = chunk[k].div_ceil(2);
+        }
+    }
+    builder.chunk(&chunk).deflate(4)
+}
+
 fn as_str(names: &[String]) -> Vec<&str> {
     names.iter().map(String::as_str).collect()
 }
 
-fn write_contents(path: &Path, problem: &Problem, solution: &Solution) -> rust_hdf5::Result<()> {
+fn write_contents(
+    path: &Path,
+    problem: &Problem,
+    solution: &Solution,
+    compress_above: usize,
+) -> rust_hdf5::Result<()> {
     let file = H5File::create(path)?;
     let state_names = problem.state_names();
     let control_names = problem.control_names();
@@ -108,24 +191,25 @@ fn write_contents(path: &Path, problem: &Problem, solution: &Solution) -> rust_h
         Ok(())
     };
 
-    let value = file.new_dataset::<f64>().shape(&shape).create("value")?;
+    let value = field_builder(file.new_dataset::<f64>(), &shape, compress_above).create("value")?;
     value.write_raw(&solution.values)?;
     attach(&value)?;
 
     let policy_group = file.create_group("policy")?;
     for (name, field) in control_names.iter().zip(&solution.policy) {
-        let dataset = policy_group.new_dataset::<f64>().shape(&shape).create(name)?;
+        let dataset =
+            field_builder(policy_group.new_dataset::<f64>(), &shape, compress_above).create(name)?;
         dataset.write_raw(field)?;
         attach(&dataset)?;
     }
 
     if let Some(reference) = &solution.reference {
         let group = file.create_group("reference")?;
-        let dataset = group.new_dataset::<f64>().shape(&shape).create("value")?;
+        let dataset = field_builder(group.new_dataset::<f64>(), &shape, compress_above).create("value")?;
         dataset.write_raw(reference)?;
         attach(&dataset)?;
         let error: Vec<f64> = solution.values.iter().zip(reference).map(|(v, r)| v - r).collect();
-        let dataset = file.new_dataset::<f64>().shape(&shape).create("error")?;
+        let dataset = field_builder(file.new_dataset::<f64>(), &shape, compress_above).create("error")?;
         dataset.write_raw(&error)?;
         attach(&dataset)?;
         if let Some(norms) = &solution.error {
@@ -133,6 +217,26 @@ fn write_contents(path: &Path, problem: &Problem, solution: &Solution) -> rust_h
             group.set_attr_numeric("error_l1", &norms.l1)?;
             group.set_attr_numeric("error_l2", &norms.l2)?;
             group.set_attr_string("error_region", &norms.region.describe(&state_names))?;
+        }
+    }
+
+    if let Some(snapshots) = &solution.snapshots {
+        let count = snapshots.times.len();
+        let time = file.new_dataset::<f64>().shape([count]).create("time")?;
+        time.write_raw(&snapshots.times)?;
+        let mut stacked_shape = vec![count];
+        stacked_shape.extend(&shape);
+        let group = file.create_group("snapshots")?;
+        let stacked: Vec<f64> = snapshots.values.iter().flatten().copied().collect();
+        let dataset =
+            field_builder(group.new_dataset::<f64>(), &stacked_shape, compress_above).create("value")?;
+        dataset.write_raw(&stacked)?;
+        let policy = group.create_group("policy")?;
+        for (j, name) in control_names.iter().enumerate() {
+            let stacked: Vec<f64> = snapshots.policies.iter().flat_map(|p| p[j].iter().copied()).collect();
+            let dataset =
+                field_builder(policy.new_dataset::<f64>(), &stacked_shape, compress_above).create(name)?;
+            dataset.write_raw(&stacked)?;
         }
     }
 
@@ -168,6 +272,8 @@ pub struct StoredResult {
     pub reference: Option<Vec<f64>>,
     /// Why the run stopped early, when the file holds a partial result.
     pub stopped: Option<String>,
+    /// Stored time levels (`/time`, `/snapshots/...`), when the run kept them.
+    pub snapshots: Option<crate::solver::Snapshots>,
 }
 
 /// Read a result file written by [`write_result`].
@@ -201,7 +307,32 @@ pub fn read_result(path: &Path) -> Result<StoredResult> {
         Err(_) => None,
     };
     let stopped = file.attr_string("stopped").ok();
+    let nodes: usize = shape.iter().product();
+    let snapshots = match file.dataset("time") {
+        Err(_) => None,
+        Ok(time) => {
+            let times = time.read_raw::<f64>().map_err(fail)?;
+            let split = |flat: Vec<f64>| -> Vec<Vec<f64>> {
+                flat.chunks(nodes.max(1)).map(<[f64]>::to_vec).collect()
+            };
+            let values =
+                split(file.dataset("snapshots/value").map_err(fail)?.read_raw::<f64>().map_err(fail)?);
+            let mut per_control = Vec::new();
+            for name in &control_names {
+                per_control.push(split(
+                    file.dataset(&format!("snapshots/policy/{name}"))
+                        .map_err(fail)?
+                        .read_raw::<f64>()
+                        .map_err(fail)?,
+                ));
+            }
+            let policies =
+                (0..times.len()).map(|k| per_control.iter().map(|c| c[k].clone()).collect()).collect();
+            Some(crate::solver::Snapshots { times, values, policies })
+        }
+    };
     Ok(StoredResult {
+        snapshots,
         stopped,
         state_names,
         control_names,
@@ -212,5 +343,41 @@ pub fn read_result(path: &Path) -> Result<StoredResult> {
         policy,
         problem_toml,
         reference,
+    })
+}
+
+/// Write a closed-loop trajectory: `/trajectory/{time, state, control, running_cost}` (state and
+/// control as steps × dimension), root attributes `cost`, `value_at_start`, `state_names`,
+/// `control_names`, `source` (the result file it came from).
+pub fn write_trajectory(
+    path: &Path,
+    problem: &Problem,
+    trajectory: &crate::simulate::Trajectory,
+    source: &Path,
+) -> Result<()> {
+    write_atomically(path, |temporary| {
+        let file = H5File::create(temporary)?;
+        file.set_attr_string_array("state_names", &as_str(&problem.state_names()))?;
+        file.set_attr_string_array("control_names", &as_str(&problem.control_names()))?;
+        file.set_attr_string("hjb_version", env!("CARGO_PKG_VERSION"))?;
+        file.set_attr_string("source", &source.display().to_string())?;
+        file.set_attr_numeric("cost", &trajectory.cost)?;
+        file.set_attr_numeric("value_at_start", &trajectory.value_at_start)?;
+        let group = file.create_group("trajectory")?;
+        let steps = trajectory.times.len();
+        let time = group.new_dataset::<f64>().shape([steps]).create("time")?;
+        time.write_raw(&trajectory.times)?;
+        let n = problem.grid.dimension();
+        let m = problem.controls.len();
+        let states: Vec<f64> = trajectory.states.iter().flatten().copied().collect();
+        group.new_dataset::<f64>().shape([steps, n]).create("state")?.write_raw(&states)?;
+        let controls: Vec<f64> = trajectory.controls.iter().flatten().copied().collect();
+        group.new_dataset::<f64>().shape([steps, m]).create("control")?.write_raw(&controls)?;
+        group
+            .new_dataset::<f64>()
+            .shape([steps])
+            .create("running_cost")?
+            .write_raw(&trajectory.running_cost)?;
+        file.close()
     })
 }

@@ -40,6 +40,8 @@ pub struct FieldPlot<'a> {
     pub title: String,
     /// Name of the field, e.g. `V(x, t = 0)`.
     pub field_name: String,
+    /// A path drawn over a heatmap (first two coordinates), e.g. a closed-loop trajectory.
+    pub overlay: Option<Vec<(f64, f64)>>,
 }
 
 /// Draw `plot` into the PNG file `path`.
@@ -193,6 +195,13 @@ fn draw_heatmap(path: &Path, plot: &FieldPlot) -> DrawResult {
         }
     }
     chart.draw_series(cells)?;
+    if let Some(path) = &plot.overlay {
+        chart.draw_series(LineSeries::new(path.iter().copied(), WHITE.stroke_width(4)))?;
+        chart.draw_series(LineSeries::new(path.iter().copied(), RED.stroke_width(2)))?;
+        if let Some(first) = path.first() {
+            chart.draw_series(std::iter::once(Circle::new(*first, 7, RED.filled())))?;
+        }
+    }
 
     // Colour bar.
     let mut bar = ChartBuilder::on(&right)
@@ -342,6 +351,59 @@ pub fn write_convergence_png(path: &Path, levels: &[crate::validate::Level], tit
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 18))
+            .draw()?;
+        root.present()?;
+        Ok(())
+    };
+    if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(directory).map_err(|error| plot_error(path, error))?;
+    }
+    draw().map_err(|error| plot_error(path, error))
+}
+
+/// Several series against time, e.g. the states and controls of a 1-D trajectory.
+pub fn write_time_series_png(
+    path: &Path,
+    title: &str,
+    times: &[f64],
+    series: &[(String, Vec<f64>)],
+) -> Result<()> {
+    register_font();
+    let draw = || -> DrawResult {
+        let (low, high) = finite_range(series.iter().flat_map(|(_, values)| values.iter().copied()));
+        let margin = 0.05 * (high - low);
+        let (t0, t1) = finite_range(times.iter().copied());
+        let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 24))
+            .margin(20)
+            .x_label_area_size(55)
+            .y_label_area_size(80)
+            .build_cartesian_2d(t0..t1, (low - margin)..(high + margin))?;
+        chart
+            .configure_mesh()
+            .x_desc("t")
+            .y_desc("state / control")
+            .axis_desc_style(("sans-serif", 22))
+            .label_style(("sans-serif", 18))
+            .draw()?;
+        let colors = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
+        for (k, (name, values)) in series.iter().enumerate() {
+            let color = colors[k % colors.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    times.iter().copied().zip(values.iter().copied()),
+                    color.stroke_width(3),
+                ))?
+                .label(name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 25, y)], color.stroke_width(3)));
+        }
+        chart
+            .configure_series_labels()
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .label_font(("sans-serif", 18))

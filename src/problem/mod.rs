@@ -118,6 +118,10 @@ impl Default for SolverSettings {
 pub struct OutputSettings {
     pub directory: std::path::PathBuf,
     pub plots: bool,
+    /// Number of stored time levels (0: none) of V and the policy, evenly spaced in steps from
+    /// t = 0 to T (`/time`, `/snapshots/...`), used e.g. by `hjb simulate` for time-dependent
+    /// feedback.
+    pub snapshots: usize,
 }
 
 /// Box on which errors against a reference are measured.

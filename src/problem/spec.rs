@@ -102,6 +102,7 @@ struct SolverSpec {
 struct OutputSpec {
     directory: Option<String>,
     plots: Option<bool>,
+    snapshots: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -631,6 +632,20 @@ impl Context<'_> {
                 spec.output.as_ref().and_then(|o| o.directory.clone()).unwrap_or_else(|| "output".into()),
             ),
             plots: spec.output.as_ref().and_then(|o| o.plots).unwrap_or(true),
+            snapshots: match spec.output.as_ref().and_then(|o| o.snapshots.as_ref()) {
+                None => 0,
+                Some(count) if *count.get_ref() == 0 || (2..=10_000).contains(count.get_ref()) => {
+                    *count.get_ref() as usize
+                }
+                Some(count) => {
+                    return Err(self.invalid(
+                        count.span(),
+                        "output.snapshots",
+                        format!("{} snapshots; give 0 (none) or 2 to 10000", count.get_ref()),
+                        "write `snapshots = 21` to store V and the policy at 21 times from t = 0 to T",
+                    ))
+                }
+            },
         };
 
         let mut problem = Problem {

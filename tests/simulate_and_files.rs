@@ -1,0 +1,119 @@
+//! Results people can use: snapshots, compression, the XDMF sidecar, closed-loop simulation and
+//! slices.
+
+mod common;
+
+use hjb::io::hdf5::{read_result, write_result_with};
+use std::process::Command;
+
+fn riccati_value(problem: &hjb::Problem, x: &[f64]) -> f64 {
+    match &problem.reference.as_ref().unwrap().solution {
+        hjb::problem::ReferenceSolution::Lqr(lqr) => {
+            let (p, c) = lqr.value_coefficients_at_start().unwrap();
+            let mut value = c;
+            for i in 0..x.len() {
+                for j in 0..x.len() {
+                    value += x[i] * p[(i, j)] * x[j];
+                }
+            }
+            value
+        }
+        _ => unreachable!("LQR problem"),
+    }
+}
+
+#[test]
+fn closed_loop_cost_matches_the_riccati_value() {
+    let problem = common::shipped("lqr_double_integrator");
+    assert_eq!(problem.output.snapshots, 21);
+    let solution = hjb::solve(&problem, &mut hjb::Silent).unwrap();
+    let directory = common::scratch_directory("simulate");
+    let path = directory.join("result.h5");
+    hjb::io::hdf5::write_result(&path, &problem, &solution).unwrap();
+    let stored = read_result(&path).unwrap();
+    let start = [1.0, 0.0];
+    let exact = riccati_value(&problem, &start);
+    let trajectory = hjb::simulate::simulate(&problem, &stored, &start, problem.final_time, 5e-4).unwrap();
+    assert!(trajectory.time_dependent_policy);
+    let cost_error = (trajectory.cost - exact).abs() / exact;
+    let value_error = (trajectory.value_at_start - exact).abs() / exact;
+    eprintln!(
+        "Riccati {exact:.6}, realised cost {:.6} ({cost_error:.2e}), V(x0) {:.6} ({value_error:.2e})",
+        trajectory.cost, trajectory.value_at_start
+    );
+    // The realised cost of any admissible feedback is ≥ the optimal value (up to the
+    // integration error), and the grid policy is near-optimal.
+    assert!(trajectory.cost >= exact - 1e-6);
+    assert!(cost_error < 0.05);
+    assert!(value_error < 0.03);
+    // The CLI reports the same numbers.
+    let output = Command::new(env!("CARGO_BIN_EXE_hjb"))
+        .args(["simulate", path.to_str().unwrap(), "--from", "1,0", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!((summary["cost"].as_f64().unwrap() - exact).abs() / exact < 0.05);
+    assert!((summary["value_at_start"].as_f64().unwrap() - trajectory.value_at_start).abs() < 1e-12);
+    for file in ["result_trajectory.csv", "result_trajectory.h5", "result_trajectory.png"] {
+        assert!(directory.join(file).exists(), "{file} missing");
+    }
+    // A start outside the grid is bad input.
+    let output = Command::new(env!("CARGO_BIN_EXE_hjb"))
+        .args(["simulate", path.to_str().unwrap(), "--from", "5,0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn compressed_snapshots_and_sidecar_read_back() {
+    let problem = common::shipped("lqr_double_integrator").with_points(&[33, 25]).unwrap();
+    let solution = hjb::solve(&problem, &mut hjb::Silent).unwrap();
+    let directory = common::scratch_directory("compressed");
+    let path = directory.join("small.h5");
+    // Threshold 0: every field is chunked and deflated.
+    write_result_with(&path, &problem, &solution, 0).unwrap();
+    let stored = read_result(&path).unwrap();
+    assert_eq!(stored.values, solution.values);
+    assert_eq!(stored.policy, solution.policy);
+    let snapshots = stored.snapshots.expect("snapshots stored");
+    let expected = solution.snapshots.unwrap();
+    assert_eq!(snapshots, expected);
+    assert_eq!(snapshots.times.len(), 21);
+    assert_eq!(snapshots.times[0], 0.0);
+    assert!((snapshots.times[20] - problem.final_time).abs() < 1e-12);
+    assert_eq!(snapshots.values[0], solution.values, "the first snapshot is V at t = 0");
+    // The last snapshot is the terminal cost x² + v².
+    let grid = &problem.grid;
+    for node in [0, 100, grid.node_count() - 1] {
+        let p = grid.point(node);
+        assert!((snapshots.values[20][node] - (p[0] * p[0] + p[1] * p[1])).abs() < 1e-12);
+    }
+    let sidecar = std::fs::read_to_string(directory.join("small.xmf")).unwrap();
+    assert!(sidecar.contains("TopologyType=\"2DCoRectMesh\" Dimensions=\"33 25\""));
+    assert!(sidecar.contains("small.h5:/value") && sidecar.contains("small.h5:/policy/u"));
+}
+
+#[test]
+fn plot_slices_a_stored_field() {
+    let problem = common::shipped("lqr_double_integrator").with_points(&[41, 41]).unwrap();
+    let solution = hjb::solve(&problem, &mut hjb::Silent).unwrap();
+    let directory = common::scratch_directory("plot_slice");
+    let path = directory.join("r.h5");
+    hjb::io::hdf5::write_result(&path, &problem, &solution).unwrap();
+    let run = |arguments: &[&str]| Command::new(env!("CARGO_BIN_EXE_hjb")).args(arguments).output().unwrap();
+    let output = run(&["plot", path.to_str().unwrap(), "--slice", "v=0"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(directory.join("r_value_v_0.png").exists());
+    let output = run(&["plot", path.to_str().unwrap(), "--field", "policy/u", "--slice", "x=0.5"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(directory.join("r_policy_u_x_0.5.png").exists());
+    for (slice, needle) in
+        [("w=0", "not a state"), ("v=9", "outside"), ("x=0,v=0", "at least one state free")]
+    {
+        let output = run(&["plot", path.to_str().unwrap(), "--slice", slice]);
+        assert_eq!(output.status.code(), Some(2), "{slice}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains(needle), "{slice}");
+    }
+}
