@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use hjb::io::plot::{write_amplification_png, write_convergence_png, write_field_png, FieldPlot};
 use hjb::io::summary;
 use hjb::problem::{load_problem, Problem, Scheme};
-use hjb::solver::{prepare, solve_keeping_partial, with_threads, Failure, Observer};
+use hjb::solver::{prepare, solve_with, with_threads, Failure, Observer, RunOptions};
 use hjb::stability::{Differencing, VonNeumann};
 use hjb::validate::{convergence_study, refinement_levels};
 use hjb::HjbError;
@@ -42,6 +42,12 @@ pub enum Command {
         /// Do not write PNG plots.
         #[arg(long)]
         no_plots: bool,
+        /// Write a checkpoint (<result>.checkpoint.h5) every N steps; removed when the solve ends.
+        #[arg(long, value_name = "N")]
+        checkpoint_every: Option<usize>,
+        /// Continue an interrupted solve from its checkpoint (same file and settings).
+        #[arg(long)]
+        resume: bool,
         #[command(flatten)]
         overrides: Overrides,
     },
@@ -254,11 +260,29 @@ fn format_grid(problem: &Problem) -> String {
 /// Run the parsed command; errors keep their type for the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Solve { file, out, json, no_plots, overrides } => {
+        Command::Solve { file, out, json, no_plots, checkpoint_every, resume, overrides } => {
             let problem = overrides.apply(load_problem(&file)?)?;
             let mut progress = Progress::new(!json);
-            let outcome = with_threads(overrides.threads, || solve_keeping_partial(&problem, &mut progress))?;
             let out = out.unwrap_or_else(|| problem.output.directory.join(format!("{}.h5", problem.name)));
+            let checkpoint = hjb::checkpoint::checkpoint_path(&out);
+            if resume && !checkpoint.exists() {
+                return Err(invalid("--resume", format!("no checkpoint at {}", checkpoint.display())).into());
+            }
+            if checkpoint_every == Some(0) {
+                return Err(invalid("--checkpoint-every", "use a step count ≥ 1").into());
+            }
+            if let Some(directory) = checkpoint.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(directory).map_err(|error| HjbError::Output {
+                    path: directory.to_path_buf(),
+                    message: error.to_string(),
+                })?;
+            }
+            let options = RunOptions {
+                checkpoint_path: (checkpoint_every.is_some() || resume).then_some(checkpoint),
+                checkpoint_every: checkpoint_every.unwrap_or(0),
+                resume,
+            };
+            let outcome = with_threads(overrides.threads, || solve_with(&problem, &mut progress, &options))?;
             let solution = match outcome {
                 Ok(solution) => solution,
                 Err(Failure { error, partial: Some(partial) }) => {

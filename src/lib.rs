@@ -57,6 +57,7 @@
 // Numerical kernels index several arrays with one loop variable.
 #![allow(clippy::needless_range_loop)]
 
+pub mod checkpoint;
 pub mod error;
 pub mod grid;
 pub mod io;

@@ -5,6 +5,7 @@
 //! and policy at `t = 0`, the stability numbers of the run and, when the problem has a
 //! reference, the errors on its region.
 
+use crate::checkpoint::{Checkpoint, StoredLevel};
 use crate::error::{HjbError, Result};
 use crate::problem::{Boundary, Problem, Scheme};
 use crate::scheme::{ControlModel, Tabulation};
@@ -77,9 +78,6 @@ pub struct Snapshots {
     /// `policies[k][j]`: control j at `times[k]` (at t = T: the first decision, made at T − Δt).
     pub policies: Vec<Vec<Vec<f64>>>,
 }
-
-/// A snapshot in the making: step count, V after it, the policy of that step.
-type StoredLevel = (usize, Vec<f64>, Option<Vec<Vec<f64>>>);
 
 /// Steps after which a snapshot is taken: `round(k·N/(K−1))`, k = 0 … K−1.
 fn snapshot_steps(count: usize, steps: usize) -> Vec<usize> {
@@ -182,6 +180,26 @@ pub fn solve_keeping_partial(
     problem: &Problem,
     observer: &mut dyn Observer,
 ) -> std::result::Result<Solution, Failure> {
+    solve_with(problem, observer, &RunOptions::default())
+}
+
+/// Checkpointing and resuming (see [`crate::checkpoint`]).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Where checkpoints go.
+    pub checkpoint_path: Option<std::path::PathBuf>,
+    /// Write a checkpoint every this many steps (0: never).
+    pub checkpoint_every: usize,
+    /// Continue from the checkpoint at `checkpoint_path`.
+    pub resume: bool,
+}
+
+/// [`solve_keeping_partial`] with checkpoints and resume.
+pub fn solve_with(
+    problem: &Problem,
+    observer: &mut dyn Observer,
+    options: &RunOptions,
+) -> std::result::Result<Solution, Failure> {
     let started = Instant::now();
     let Preparation { coordinates, model, mut table, plan, stability, memory_bytes } = prepare(problem)?;
     let scheme = problem.settings.scheme;
@@ -216,7 +234,35 @@ pub fn solve_keeping_partial(
     if wanted.first() == Some(&0) {
         stored.push((0, old.clone(), None));
     }
-    for step in 0..plan.steps {
+    let fingerprint = crate::checkpoint::fingerprint(problem, &plan);
+    let mut first_step = 0;
+    if options.resume {
+        let path = options.checkpoint_path.as_ref().ok_or_else(|| HjbError::InvalidOption {
+            option: "--resume".to_string(),
+            message: "no checkpoint path".to_string(),
+        })?;
+        let checkpoint = crate::checkpoint::read(path)?;
+        if checkpoint.fingerprint != fingerprint
+            || checkpoint.values.len() != nodes
+            || checkpoint.completed > plan.steps
+        {
+            return Err(HjbError::InvalidOption {
+                option: "--resume".to_string(),
+                message: format!(
+                    "checkpoint {} was written for another problem, grid, scheme or time step; \
+                     remove it or run with the settings that wrote it",
+                    path.display()
+                ),
+            }
+            .into());
+        }
+        old = checkpoint.values;
+        stored = checkpoint.stored;
+        worst_cfl = worst_cfl.max(checkpoint.worst_cfl);
+        first_step = checkpoint.completed;
+        completed = first_step;
+    }
+    for step in first_step..plan.steps {
         let t_old = problem.final_time - step as f64 * plan.time_step;
         let t_new = problem.final_time - (step + 1) as f64 * plan.time_step;
         if time_dependent && step > 0 {
@@ -283,7 +329,25 @@ pub fn solve_keeping_partial(
         if wanted.binary_search(&completed).is_ok() {
             stored.push((completed, old.clone(), Some(split_policy(&policy, m, nodes))));
         }
+        if let (Some(path), true) = (&options.checkpoint_path, options.checkpoint_every > 0) {
+            if completed % options.checkpoint_every == 0 && completed < plan.steps {
+                let checkpoint = Checkpoint {
+                    fingerprint: fingerprint.clone(),
+                    completed,
+                    values: old.clone(),
+                    stored: stored.clone(),
+                    worst_cfl,
+                };
+                crate::checkpoint::write(path, &checkpoint)?;
+            }
+        }
         observer.stepped(step + 1, plan.steps);
+    }
+    if stopped.is_none() {
+        if let Some(path) = &options.checkpoint_path {
+            // The run is complete: its checkpoint has served its purpose.
+            let _ = std::fs::remove_file(path);
+        }
     }
     observer.finished();
     let values = old;

@@ -1,0 +1,135 @@
+//! Checkpoints of long solves, and resuming from them.
+//!
+//! A checkpoint holds everything the time loop needs to continue exactly where it stopped: the
+//! number of completed steps, `V` after them, the snapshots taken so far and the worst CFL number
+//! seen. Each step depends only on `V^n` (and on coefficients tabulated afresh from the problem),
+//! so a resumed run produces the same bits as an uninterrupted one. The checkpoint is written
+//! atomically (temporary file + rename) — an interrupted solve leaves the last complete
+//! checkpoint and never a torn result — and is removed when the solve completes.
+//!
+//! A fingerprint of the problem text, the grid, the scheme, the time step, the step count and the
+//! snapshot count guards against resuming a different run.
+
+use crate::error::{HjbError, Result};
+use crate::problem::Problem;
+use crate::time::TimeStepPlan;
+use rust_hdf5::H5File;
+use std::path::{Path, PathBuf};
+
+/// A snapshot in the making: step count, V after it, the policy of that step (None until known).
+pub type StoredLevel = (usize, Vec<f64>, Option<Vec<Vec<f64>>>);
+
+/// The state of an interrupted solve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    pub fingerprint: String,
+    pub completed: usize,
+    pub values: Vec<f64>,
+    pub stored: Vec<StoredLevel>,
+    pub worst_cfl: f64,
+}
+
+/// FNV-1a 64 of the run's defining data, as hex.
+pub fn fingerprint(problem: &Problem, plan: &TimeStepPlan) -> String {
+    let text = format!(
+        "{}|{:?}|{}|{:016x}|{}|{}",
+        problem.source_text,
+        problem.grid.shape(),
+        problem.settings.scheme.name(),
+        plan.time_step.to_bits(),
+        plan.steps,
+        problem.output.snapshots
+    );
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// Where the checkpoint of a result file lives: `<result without .h5>.checkpoint.h5`.
+pub fn checkpoint_path(result: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.checkpoint.h5", result.with_extension("").display()))
+}
+
+fn output_error(path: &Path, error: impl std::fmt::Display) -> HjbError {
+    HjbError::Output { path: path.to_path_buf(), message: error.to_string() }
+}
+
+/// Write `checkpoint` to `path` atomically.
+pub fn write(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
+    let temporary = PathBuf::from(format!("{}.{}.tmp", path.display(), std::process::id()));
+    let contents = || -> rust_hdf5::Result<()> {
+        let file = H5File::create(&temporary)?;
+        file.set_attr_string("fingerprint", &checkpoint.fingerprint)?;
+        let scalar = |name: &str, value: f64| -> rust_hdf5::Result<()> {
+            file.new_dataset::<f64>().shape([1]).create(name)?.write_raw(&[value])
+        };
+        scalar("completed", checkpoint.completed as f64)?;
+        scalar("worst_cfl", checkpoint.worst_cfl)?;
+        scalar("stored_count", checkpoint.stored.len() as f64)?;
+        file.new_dataset::<f64>()
+            .shape([checkpoint.values.len()])
+            .create("values")?
+            .write_raw(&checkpoint.values)?;
+        for (k, (step, values, policy)) in checkpoint.stored.iter().enumerate() {
+            scalar(&format!("stored_{k}_step"), *step as f64)?;
+            file.new_dataset::<f64>()
+                .shape([values.len()])
+                .create(&format!("stored_{k}_values"))?
+                .write_raw(values)?;
+            if let Some(policy) = policy {
+                let flat: Vec<f64> = policy.iter().flatten().copied().collect();
+                scalar(&format!("stored_{k}_controls"), policy.len() as f64)?;
+                file.new_dataset::<f64>()
+                    .shape([flat.len()])
+                    .create(&format!("stored_{k}_policy"))?
+                    .write_raw(&flat)?;
+            }
+        }
+        file.close()
+    };
+    if let Err(error) = contents() {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(output_error(path, error));
+    }
+    std::fs::rename(&temporary, path).map_err(|error| output_error(path, error))
+}
+
+/// Read a checkpoint written by [`write`].
+pub fn read(path: &Path) -> Result<Checkpoint> {
+    let fail = |error: rust_hdf5::Hdf5Error| HjbError::InvalidOption {
+        option: "--resume".to_string(),
+        message: format!("cannot read checkpoint {}: {error}", path.display()),
+    };
+    let file = H5File::open(path).map_err(fail)?;
+    let read = |name: &str| -> Result<Vec<f64>> {
+        file.dataset(name).map_err(fail)?.read_raw::<f64>().map_err(fail)
+    };
+    let scalar = |name: &str| -> Result<f64> { Ok(read(name)?.first().copied().unwrap_or(f64::NAN)) };
+    let fingerprint = file.attr_string("fingerprint").map_err(fail)?;
+    let stored_count = scalar("stored_count")? as usize;
+    let mut stored = Vec::with_capacity(stored_count);
+    for k in 0..stored_count {
+        let step = scalar(&format!("stored_{k}_step"))? as usize;
+        let values = read(&format!("stored_{k}_values"))?;
+        let policy = match file.dataset(&format!("stored_{k}_policy")) {
+            Err(_) => None,
+            Ok(dataset) => {
+                let flat = dataset.read_raw::<f64>().map_err(fail)?;
+                let controls = scalar(&format!("stored_{k}_controls"))? as usize;
+                let nodes = flat.len() / controls.max(1);
+                Some(flat.chunks(nodes.max(1)).map(<[f64]>::to_vec).collect())
+            }
+        };
+        stored.push((step, values, policy));
+    }
+    Ok(Checkpoint {
+        fingerprint,
+        completed: scalar("completed")? as usize,
+        values: read("values")?,
+        stored,
+        worst_cfl: scalar("worst_cfl")?,
+    })
+}

@@ -1,0 +1,80 @@
+//! A solve killed mid-way leaves its last checkpoint and no result file; `--resume` finishes it
+//! with the same bits as an uninterrupted run.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn killed_solve_resumes_to_identical_bits() {
+    let directory = common::scratch_directory("checkpoint");
+    let problem = common::repository_path("problems/lqr_double_integrator.toml");
+    let problem = problem.to_str().unwrap();
+    let interrupted = directory.join("interrupted.h5");
+    let reference = directory.join("uninterrupted.h5");
+    // 301² nodes × ~650 steps: long enough to be interrupted after the first checkpoint.
+    let arguments = |out: &std::path::Path| {
+        vec![
+            "solve".to_string(),
+            problem.to_string(),
+            "--points".to_string(),
+            "301".to_string(),
+            "--no-plots".to_string(),
+            "--out".to_string(),
+            out.display().to_string(),
+        ]
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hjb"))
+        .args(arguments(&interrupted))
+        .args(["--checkpoint-every", "40"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpoint = hjb::checkpoint::checkpoint_path(&interrupted);
+    let started = Instant::now();
+    while !checkpoint.exists() {
+        assert!(started.elapsed() < Duration::from_secs(120), "no checkpoint appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the solve ended before it could be interrupted");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!interrupted.exists(), "an interrupted solve must not leave a result file");
+    let saved = hjb::checkpoint::read(&checkpoint).unwrap();
+    assert!(saved.completed >= 40 && saved.completed % 40 == 0);
+
+    let resumed = Command::new(env!("CARGO_BIN_EXE_hjb"))
+        .args(arguments(&interrupted))
+        .arg("--resume")
+        .output()
+        .unwrap();
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(!checkpoint.exists(), "the checkpoint is removed once the solve completes");
+    let straight = Command::new(env!("CARGO_BIN_EXE_hjb")).args(arguments(&reference)).output().unwrap();
+    assert!(straight.status.success());
+
+    let a = hjb::io::hdf5::read_result(&interrupted).unwrap();
+    let b = hjb::io::hdf5::read_result(&reference).unwrap();
+    let same =
+        |x: &[f64], y: &[f64]| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits());
+    assert!(same(&a.values, &b.values), "values differ after resume");
+    assert!(same(&a.policy[0], &b.policy[0]), "policy differs after resume");
+    let (sa, sb) = (a.snapshots.unwrap(), b.snapshots.unwrap());
+    assert_eq!(sa.times, sb.times);
+    for k in 0..sa.values.len() {
+        assert!(same(&sa.values[k], &sb.values[k]), "snapshot {k} differs");
+        assert!(same(&sa.policies[k][0], &sb.policies[k][0]), "snapshot policy {k} differs");
+    }
+
+    // A checkpoint from other settings is refused (bad input).
+    hjb::checkpoint::write(&checkpoint, &saved).unwrap();
+    let mismatched = Command::new(env!("CARGO_BIN_EXE_hjb"))
+        .args(arguments(&interrupted))
+        .args(["--resume", "--cfl", "0.5"])
+        .output()
+        .unwrap();
+    assert_eq!(mismatched.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&mismatched.stderr).contains("was written for another problem"));
+}
