@@ -476,6 +476,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                         title: format!("{}: closed loop from {start:?}", problem.name),
                         field_name: format!("V({}, t = 0)", problem.state_names().join(", ")),
                         overlay: Some(trajectory.states.iter().map(|x| (x[0], x[1])).collect()),
+                        contours: problem.output.contours,
+                        zero_level_set: problem.output.zero_level_set,
                     },
                 )?;
             } else {
@@ -758,6 +760,8 @@ fn plot_slice(
             },
             field_name: format!("{field}({})", free_names.join(", ")),
             overlay: None,
+            contours: if field == "value" { problem.output.contours } else { 0 },
+            zero_level_set: field == "value" && problem.output.zero_level_set,
         },
     )?;
     Ok(path)
@@ -797,10 +801,24 @@ fn write_plots(out: &Path, problem: &Problem, solution: &hjb::Solution) -> Resul
             title: format!("{}: value at t = 0 ({})", problem.name, solution.diagnostics.scheme.name()),
             field_name: format!("V({}, t = 0)", arguments.join(", ")),
             overlay: None,
+            contours: problem.output.contours,
+            zero_level_set: problem.output.zero_level_set,
         },
     )?;
     written.push(value_path.display().to_string());
-    for (name, field) in problem.control_names().iter().zip(&solution.policy) {
+    if let Some(snapshots) = &solution.snapshots {
+        let path = PathBuf::from(format!("{stem}_value_time.png"));
+        hjb::io::plot::write_time_strip_png(
+            &path,
+            &problem.grid,
+            snapshots,
+            &format!("{}: V at stored times ({})", problem.name, solution.diagnostics.scheme.name()),
+        )?;
+        written.push(path.display().to_string());
+    }
+    for (control, field) in problem.controls.iter().zip(&solution.policy) {
+        let name = &control.name;
+        let units = if control.units.is_empty() { String::new() } else { format!(" [{}]", control.units) };
         let path = PathBuf::from(format!("{stem}_policy_{name}.png"));
         write_field_png(
             &path,
@@ -809,8 +827,10 @@ fn write_plots(out: &Path, problem: &Problem, solution: &hjb::Solution) -> Resul
                 values: field,
                 reference: None,
                 title: format!("{}: optimal {name} at t = 0", problem.name),
-                field_name: format!("{name}*({})", arguments.join(", ")),
+                field_name: format!("{name}*({}){units}", arguments.join(", ")),
                 overlay: None,
+                contours: 0,
+                zero_level_set: false,
             },
         )?;
         written.push(path.display().to_string());

@@ -18,9 +18,20 @@ pub struct Axis {
     pub upper: f64,
     pub points: usize,
     pub periodic: bool,
+    /// Physical units for labels and files (`[[state]] units = "m"`), empty when not given.
+    pub units: String,
 }
 
 impl Axis {
+    /// `name [units]`, or the name alone.
+    pub fn label(&self) -> String {
+        if self.units.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{} [{}]", self.name, self.units)
+        }
+    }
+
     /// Node spacing `h`.
     pub fn spacing(&self) -> f64 {
         let intervals = if self.periodic { self.points } else { self.points - 1 };
@@ -195,7 +206,7 @@ mod tests {
     use super::*;
 
     fn axis(name: &str, lower: f64, upper: f64, points: usize, periodic: bool) -> Axis {
-        Axis { name: name.to_string(), lower, upper, points, periodic }
+        Axis { name: name.to_string(), lower, upper, points, periodic, units: String::new() }
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Results people can use: snapshots, compression, the XDMF sidecar, closed-loop simulation and
-//! slices.
+//! Results people can use: snapshots, compression, the XDMF sidecar, gradients, closed-loop
+//! simulation and slices.
+#![allow(clippy::needless_range_loop)]
 
 mod common;
 
@@ -116,4 +117,39 @@ fn plot_slices_a_stored_field() {
         assert_eq!(output.status.code(), Some(2), "{slice}");
         assert!(String::from_utf8_lossy(&output.stderr).contains(needle), "{slice}");
     }
+}
+
+#[test]
+fn gradients_converge_to_the_riccati_gradient() {
+    // ∂V/∂x = 2(P₁₁x + P₁₂v) on the interior box; the stored finite-difference gradient of the
+    // first-order solution converges at first order.
+    let mut errors = Vec::new();
+    for points in [61, 121] {
+        let mut problem = common::shipped("lqr_double_integrator").with_points(&[points, points]).unwrap();
+        problem.output.gradients = true;
+        let solution = hjb::solve(&problem, &mut hjb::Silent).unwrap();
+        let directory = common::scratch_directory(&format!("gradient_{points}"));
+        let path = directory.join("g.h5");
+        hjb::io::hdf5::write_result(&path, &problem, &solution).unwrap();
+        let file = rust_hdf5::H5File::open(&path).unwrap();
+        let derivative = file.dataset("gradient/x").unwrap().read_raw::<f64>().unwrap();
+        let (p, _) = match &problem.reference.as_ref().unwrap().solution {
+            hjb::problem::ReferenceSolution::Lqr(lqr) => lqr.value_coefficients_at_start().unwrap(),
+            _ => unreachable!(),
+        };
+        let region = &problem.reference.as_ref().unwrap().region;
+        let mut largest = 0.0f64;
+        for (node, value) in derivative.iter().enumerate() {
+            let point = problem.grid.point(node);
+            if region.contains(&point) {
+                let exact = 2.0 * (p[(0, 0)] * point[0] + p[(0, 1)] * point[1]);
+                largest = largest.max((value - exact).abs());
+            }
+        }
+        errors.push(largest);
+    }
+    let order = (errors[0] / errors[1]).log2();
+    eprintln!("gradient errors {errors:?}, order {order:.3}");
+    assert!(order > 0.8, "gradient order {order}");
+    assert!(errors[1] < 0.2);
 }

@@ -150,6 +150,35 @@ fn field_builder(
     builder.chunk(&chunk).deflate(4)
 }
 
+/// `∂V/∂x_k` by central differences, one-sided at the ends of a bounded axis, wrapped on a
+/// periodic one.
+pub fn gradient(grid: &crate::grid::Grid, values: &[f64], k: usize) -> Vec<f64> {
+    let axis = &grid.axes()[k];
+    let (stride, size, h) = (grid.strides()[k], axis.points, axis.spacing());
+    let mut index = vec![0usize; grid.dimension()];
+    (0..grid.node_count())
+        .map(|node| {
+            grid.unravel_inplace(node, &mut index);
+            let i = index[k];
+            let (back, back_steps) = if i > 0 {
+                (values[node - stride], 1.0)
+            } else if axis.periodic {
+                (values[node + (size - 1) * stride], 1.0)
+            } else {
+                (values[node], 0.0)
+            };
+            let (front, front_steps) = if i + 1 < size {
+                (values[node + stride], 1.0)
+            } else if axis.periodic {
+                (values[node - (size - 1) * stride], 1.0)
+            } else {
+                (values[node], 0.0)
+            };
+            (front - back) / ((front_steps + back_steps) * h)
+        })
+        .collect()
+}
+
 fn as_str(names: &[String]) -> Vec<&str> {
     names.iter().map(String::as_str).collect()
 }
@@ -182,6 +211,13 @@ fn write_contents(
         let dataset = grid_group.new_dataset::<f64>().shape([axis.points]).create(&axis.name)?;
         dataset.write_raw(&axis.coordinates())?;
         dataset.set_scale(Some(&axis.name))?;
+        if !axis.units.is_empty() {
+            dataset
+                .new_attr::<rust_hdf5::types::VarLenUnicode>()
+                .shape(())
+                .create("units")?
+                .write_string(&axis.units)?;
+        }
         scales.push(dataset);
     }
     let attach = |dataset: &rust_hdf5::H5Dataset| -> rust_hdf5::Result<()> {
@@ -220,6 +256,16 @@ fn write_contents(
         }
     }
 
+    if problem.output.gradients {
+        let group = file.create_group("gradient")?;
+        for (k, axis) in problem.grid.axes().iter().enumerate() {
+            let derivative = gradient(&problem.grid, &solution.values, k);
+            let dataset =
+                field_builder(group.new_dataset::<f64>(), &shape, compress_above).create(&axis.name)?;
+            dataset.write_raw(&derivative)?;
+            attach(&dataset)?;
+        }
+    }
     if let Some(snapshots) = &solution.snapshots {
         let count = snapshots.times.len();
         let time = file.new_dataset::<f64>().shape([count]).create("time")?;

@@ -42,6 +42,10 @@ pub struct FieldPlot<'a> {
     pub field_name: String,
     /// A path drawn over a heatmap (first two coordinates), e.g. a closed-loop trajectory.
     pub overlay: Option<Vec<(f64, f64)>>,
+    /// Evenly spaced contour levels drawn on a heatmap (0: none).
+    pub contours: usize,
+    /// Draw the zero level set on a heatmap (thick red).
+    pub zero_level_set: bool,
 }
 
 /// Draw `plot` into the PNG file `path`.
@@ -87,7 +91,7 @@ fn draw_line(path: &Path, plot: &FieldPlot) -> DrawResult {
         .build_cartesian_2d(axis.lower..axis.upper, (low - margin)..(high + margin))?;
     chart
         .configure_mesh()
-        .x_desc(axis.name.as_str())
+        .x_desc(axis.label())
         .y_desc(plot.field_name.as_str())
         .axis_desc_style(("sans-serif", 22))
         .label_style(("sans-serif", 18))
@@ -162,8 +166,8 @@ fn draw_heatmap(path: &Path, plot: &FieldPlot) -> DrawResult {
     chart
         .configure_mesh()
         .disable_mesh()
-        .x_desc(x_axis.name.as_str())
-        .y_desc(y_axis.name.as_str())
+        .x_desc(x_axis.label())
+        .y_desc(y_axis.label())
         .axis_desc_style(("sans-serif", 22))
         .label_style(("sans-serif", 18))
         .draw()?;
@@ -195,6 +199,19 @@ fn draw_heatmap(path: &Path, plot: &FieldPlot) -> DrawResult {
         }
     }
     chart.draw_series(cells)?;
+    // Contours by marching squares on the drawn samples.
+    let sample_value = |a: usize, b: usize| plot.values[node(xs[a], ys[b])];
+    let sample_point = |a: usize, b: usize| (x_axis.coordinate(xs[a]), y_axis.coordinate(ys[b]));
+    let mut levels: Vec<(f64, ShapeStyle)> = (1..=plot.contours)
+        .map(|k| (low + (high - low) * k as f64 / (plot.contours + 1) as f64, WHITE.mix(0.7).stroke_width(1)))
+        .collect();
+    if plot.zero_level_set && low < 0.0 && high > 0.0 {
+        levels.push((0.0, RED.stroke_width(3)));
+    }
+    for (level, style) in levels {
+        let segments = marching_squares(xs.len(), ys.len(), &sample_value, &sample_point, level);
+        chart.draw_series(segments.into_iter().map(|(p, q)| PathElement::new(vec![p, q], style)))?;
+    }
     if let Some(path) = &plot.overlay {
         chart.draw_series(LineSeries::new(path.iter().copied(), WHITE.stroke_width(4)))?;
         chart.draw_series(LineSeries::new(path.iter().copied(), RED.stroke_width(2)))?;
@@ -408,6 +425,166 @@ pub fn write_time_series_png(
             .border_style(BLACK)
             .label_font(("sans-serif", 18))
             .draw()?;
+        root.present()?;
+        Ok(())
+    };
+    if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(directory).map_err(|error| plot_error(path, error))?;
+    }
+    draw().map_err(|error| plot_error(path, error))
+}
+
+/// Segments of the level set `{value = level}` over a grid of `nx × ny` samples.
+fn marching_squares(
+    nx: usize,
+    ny: usize,
+    value: &dyn Fn(usize, usize) -> f64,
+    point: &dyn Fn(usize, usize) -> (f64, f64),
+    level: f64,
+) -> Vec<((f64, f64), (f64, f64))> {
+    let mut segments = Vec::new();
+    let crossing = |(a, b): (usize, usize), (c, d): (usize, usize)| -> Option<(f64, f64)> {
+        let (u, v) = (value(a, b) - level, value(c, d) - level);
+        if !(u.is_finite() && v.is_finite()) || (u < 0.0) == (v < 0.0) {
+            return None;
+        }
+        let weight = u / (u - v);
+        let (p, q) = (point(a, b), point(c, d));
+        Some((p.0 + weight * (q.0 - p.0), p.1 + weight * (q.1 - p.1)))
+    };
+    for i in 0..nx.saturating_sub(1) {
+        for j in 0..ny.saturating_sub(1) {
+            let corners = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
+            let points: Vec<(f64, f64)> =
+                (0..4).filter_map(|k| crossing(corners[k], corners[(k + 1) % 4])).collect();
+            // Two crossings: one segment; four (a saddle): pair them in edge order.
+            for pair in points.chunks_exact(2) {
+                segments.push((pair[0], pair[1]));
+            }
+        }
+    }
+    segments
+}
+
+/// V at up to four stored times: lines on one chart in 1-D, side-by-side heatmaps with a shared
+/// colour scale in ≥ 2-D (slices through the middle as in [`write_field_png`]).
+pub fn write_time_strip_png(
+    path: &Path,
+    grid: &Grid,
+    snapshots: &crate::solver::Snapshots,
+    title: &str,
+) -> Result<()> {
+    register_font();
+    let count = snapshots.times.len();
+    let chosen: Vec<usize> =
+        if count <= 4 { (0..count).collect() } else { (0..4).map(|k| k * (count - 1) / 3).collect() };
+    let draw = || -> DrawResult {
+        let (low, high) = finite_range(chosen.iter().flat_map(|k| snapshots.values[*k].iter().copied()));
+        if grid.dimension() == 1 {
+            let axis = &grid.axes()[0];
+            let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
+            root.fill(&WHITE)?;
+            let margin = 0.05 * (high - low);
+            let mut chart = ChartBuilder::on(&root)
+                .caption(title, ("sans-serif", 24))
+                .margin(20)
+                .x_label_area_size(55)
+                .y_label_area_size(80)
+                .build_cartesian_2d(axis.lower..axis.upper, (low - margin)..(high + margin))?;
+            chart
+                .configure_mesh()
+                .x_desc(axis.label())
+                .y_desc("V(x, t)")
+                .axis_desc_style(("sans-serif", 22))
+                .label_style(("sans-serif", 18))
+                .draw()?;
+            for (slot, k) in chosen.iter().enumerate() {
+                let color =
+                    ViridisRGB::get_color_normalized(slot as f64, 0.0, (chosen.len().max(2) - 1) as f64);
+                chart
+                    .draw_series(LineSeries::new(
+                        axis.coordinates().into_iter().zip(snapshots.values[*k].iter().copied()),
+                        color.stroke_width(3),
+                    ))?
+                    .label(format!("t = {:.3}", snapshots.times[*k]))
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 25, y)], color.stroke_width(3)));
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 18))
+                .draw()?;
+            root.present()?;
+            return Ok(());
+        }
+        let panel = 420u32;
+        let root = BitMapBackend::new(path, (panel * chosen.len() as u32, panel + 60)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let (header, body) = root.split_vertically(60);
+        header.titled(
+            &format!("{title}; one colour scale (viridis) from {low:.4} to {high:.4}"),
+            ("sans-serif", 24),
+        )?;
+        let panels = body.split_evenly((1, chosen.len()));
+        let (x_axis, y_axis) = (&grid.axes()[0], &grid.axes()[1]);
+        let mut base = vec![0usize; grid.dimension()];
+        for k in 2..grid.dimension() {
+            base[k] = grid.axes()[k].points / 2;
+        }
+        let sample = |points: usize| -> Vec<usize> {
+            let cells = points.min(120);
+            (0..cells).map(|c| c * (points - 1) / (cells - 1).max(1)).collect()
+        };
+        let (xs, ys) = (sample(x_axis.points), sample(y_axis.points));
+        for (area, k) in panels.iter().zip(&chosen) {
+            let mut chart = ChartBuilder::on(area)
+                .caption(format!("t = {:.3}", snapshots.times[*k]), ("sans-serif", 18))
+                .margin(10)
+                .x_label_area_size(40)
+                .y_label_area_size(50)
+                .build_cartesian_2d(x_axis.lower..x_axis.upper, y_axis.lower..y_axis.upper)?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_desc(x_axis.label())
+                .y_desc(y_axis.label())
+                .label_style(("sans-serif", 14))
+                .draw()?;
+            let field = &snapshots.values[*k];
+            let mut cells = Vec::new();
+            for (a, i) in xs.iter().enumerate() {
+                for (b, j) in ys.iter().enumerate() {
+                    let mut index = base.clone();
+                    index[0] = *i;
+                    index[1] = *j;
+                    let flat: usize = index.iter().zip(grid.strides()).map(|(p, s)| p * s).sum();
+                    let x0 = if a == 0 {
+                        x_axis.lower
+                    } else {
+                        0.5 * (x_axis.coordinate(xs[a - 1]) + x_axis.coordinate(*i))
+                    };
+                    let x1 = if a + 1 == xs.len() {
+                        x_axis.upper
+                    } else {
+                        0.5 * (x_axis.coordinate(*i) + x_axis.coordinate(xs[a + 1]))
+                    };
+                    let y0 = if b == 0 {
+                        y_axis.lower
+                    } else {
+                        0.5 * (y_axis.coordinate(ys[b - 1]) + y_axis.coordinate(*j))
+                    };
+                    let y1 = if b + 1 == ys.len() {
+                        y_axis.upper
+                    } else {
+                        0.5 * (y_axis.coordinate(*j) + y_axis.coordinate(ys[b + 1]))
+                    };
+                    let color = ViridisRGB::get_color_normalized(field[flat], low, high);
+                    cells.push(Rectangle::new([(x0, y0), (x1, y1)], color.filled()));
+                }
+            }
+            chart.draw_series(cells)?;
+        }
         root.present()?;
         Ok(())
     };

@@ -50,6 +50,8 @@ pub struct Control {
     pub upper: f64,
     /// Number of samples in `[lower, upper]` used when the Hamiltonian has no closed form.
     pub samples: usize,
+    /// Units for labels (`[[control]] units = "N"`), empty when not given.
+    pub units: String,
 }
 
 /// The numerical scheme, chosen once (strings stop at the parser).
@@ -122,6 +124,12 @@ pub struct OutputSettings {
     /// t = 0 to T (`/time`, `/snapshots/...`), used e.g. by `hjb simulate` for time-dependent
     /// feedback.
     pub snapshots: usize,
+    /// Store `/gradient/<state>` (central differences of V, one-sided at bounded ends).
+    pub gradients: bool,
+    /// Contour levels drawn on 2-D value heatmaps (0: none).
+    pub contours: usize,
+    /// Draw the zero level set of V on 2-D value heatmaps.
+    pub zero_level_set: bool,
 }
 
 /// Box on which errors against a reference are measured.

@@ -49,6 +49,8 @@ struct StateSpec {
     boundary: Option<Spanned<String>>,
     /// Boundary value formula for `boundary = "dirichlet"`.
     dirichlet: Option<Spanned<String>>,
+    /// Units for labels.
+    units: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +59,7 @@ struct ControlSpec {
     name: Spanned<String>,
     bounds: Spanned<Vec<f64>>,
     samples: Option<Spanned<i64>>,
+    units: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +106,9 @@ struct OutputSpec {
     directory: Option<String>,
     plots: Option<bool>,
     snapshots: Option<Spanned<i64>>,
+    gradients: Option<bool>,
+    contours: Option<Spanned<i64>>,
+    zero_level_set: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -312,6 +318,7 @@ impl Context<'_> {
                 upper,
                 points: points as usize,
                 periodic,
+                units: state.units.clone().unwrap_or_default(),
             });
         }
         let grid = Grid::new(axes).map_err(|error| HjbError::ProblemFile {
@@ -395,7 +402,13 @@ impl Context<'_> {
                 Some(samples) => *samples.get_ref() as usize,
                 None => 21,
             };
-            controls.push(Control { name: control.name.get_ref().clone(), lower, upper, samples });
+            controls.push(Control {
+                name: control.name.get_ref().clone(),
+                lower,
+                upper,
+                samples,
+                units: control.units.clone().unwrap_or_default(),
+            });
         }
         if let Some(lqr) = &lqr {
             let m = lqr.control_dimension();
@@ -407,7 +420,13 @@ impl Context<'_> {
                     // 25 % headroom so the box never binds for the optimal feedback on the grid.
                     let bound = (1.25 * extent).max(1e-3);
                     let name = if m == 1 { "u".to_string() } else { format!("u{}", j + 1) };
-                    controls.push(Control { name, lower: -bound, upper: bound, samples: 41 });
+                    controls.push(Control {
+                        name,
+                        lower: -bound,
+                        upper: bound,
+                        samples: 41,
+                        units: String::new(),
+                    });
                 }
             } else if controls.len() != m {
                 return Err(self.invalid(
@@ -632,6 +651,20 @@ impl Context<'_> {
                 spec.output.as_ref().and_then(|o| o.directory.clone()).unwrap_or_else(|| "output".into()),
             ),
             plots: spec.output.as_ref().and_then(|o| o.plots).unwrap_or(true),
+            gradients: spec.output.as_ref().and_then(|o| o.gradients).unwrap_or(false),
+            zero_level_set: spec.output.as_ref().and_then(|o| o.zero_level_set).unwrap_or(false),
+            contours: match spec.output.as_ref().and_then(|o| o.contours.as_ref()) {
+                None => 8,
+                Some(count) if (0..=100).contains(count.get_ref()) => *count.get_ref() as usize,
+                Some(count) => {
+                    return Err(self.invalid(
+                        count.span(),
+                        "output.contours",
+                        format!("{} contour levels; give 0 to 100", count.get_ref()),
+                        "write `contours = 8` (0 for none)",
+                    ))
+                }
+            },
             snapshots: match spec.output.as_ref().and_then(|o| o.snapshots.as_ref()) {
                 None => 0,
                 Some(count) if *count.get_ref() == 0 || (2..=10_000).contains(count.get_ref()) => {
