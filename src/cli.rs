@@ -45,6 +45,9 @@ pub enum Command {
         /// Write a checkpoint (<result>.checkpoint.h5) every N steps; removed when the solve ends.
         #[arg(long, value_name = "N")]
         checkpoint_every: Option<usize>,
+        /// Write a checkpoint whenever S seconds have passed since the last one.
+        #[arg(long, value_name = "S")]
+        checkpoint_seconds: Option<f64>,
         /// Continue an interrupted solve from its checkpoint (same file and settings).
         #[arg(long)]
         resume: bool,
@@ -260,7 +263,16 @@ fn format_grid(problem: &Problem) -> String {
 /// Run the parsed command; errors keep their type for the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Solve { file, out, json, no_plots, checkpoint_every, resume, overrides } => {
+        Command::Solve {
+            file,
+            out,
+            json,
+            no_plots,
+            checkpoint_every,
+            checkpoint_seconds,
+            resume,
+            overrides,
+        } => {
             let problem = overrides.apply(load_problem(&file)?)?;
             let mut progress = Progress::new(!json);
             let out = out.unwrap_or_else(|| problem.output.directory.join(format!("{}.h5", problem.name)));
@@ -277,9 +289,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     message: error.to_string(),
                 })?;
             }
+            if checkpoint_seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+                return Err(invalid("--checkpoint-seconds", "use a positive number of seconds").into());
+            }
             let options = RunOptions {
-                checkpoint_path: (checkpoint_every.is_some() || resume).then_some(checkpoint),
+                checkpoint_path: (checkpoint_every.is_some() || checkpoint_seconds.is_some() || resume)
+                    .then_some(checkpoint),
                 checkpoint_every: checkpoint_every.unwrap_or(0),
+                checkpoint_seconds,
                 resume,
             };
             let outcome = with_threads(overrides.threads, || solve_with(&problem, &mut progress, &options))?;

@@ -190,6 +190,8 @@ pub struct RunOptions {
     pub checkpoint_path: Option<std::path::PathBuf>,
     /// Write a checkpoint every this many steps (0: never).
     pub checkpoint_every: usize,
+    /// Also write one whenever this many seconds have passed since the last (None: never).
+    pub checkpoint_seconds: Option<f64>,
     /// Continue from the checkpoint at `checkpoint_path`.
     pub resume: bool,
 }
@@ -235,6 +237,7 @@ pub fn solve_with(
         stored.push((0, old.clone(), None));
     }
     let fingerprint = crate::checkpoint::fingerprint(problem, &plan);
+    let mut last_checkpoint = Instant::now();
     let mut first_step = 0;
     if options.resume {
         let path = options.checkpoint_path.as_ref().ok_or_else(|| HjbError::InvalidOption {
@@ -329,8 +332,13 @@ pub fn solve_with(
         if wanted.binary_search(&completed).is_ok() {
             stored.push((completed, old.clone(), Some(split_policy(&policy, m, nodes))));
         }
-        if let (Some(path), true) = (&options.checkpoint_path, options.checkpoint_every > 0) {
-            if completed % options.checkpoint_every == 0 && completed < plan.steps {
+        if let Some(path) = &options.checkpoint_path {
+            let by_steps = options.checkpoint_every > 0 && completed % options.checkpoint_every == 0;
+            let by_time = options
+                .checkpoint_seconds
+                .is_some_and(|seconds| last_checkpoint.elapsed().as_secs_f64() >= seconds);
+            if (by_steps || by_time) && completed < plan.steps {
+                last_checkpoint = Instant::now();
                 let checkpoint = Checkpoint {
                     fingerprint: fingerprint.clone(),
                     completed,

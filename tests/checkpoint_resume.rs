@@ -68,6 +68,17 @@ fn killed_solve_resumes_to_identical_bits() {
         assert!(same(&sa.policies[k][0], &sb.policies[k][0]), "snapshot policy {k} differs");
     }
 
+    // Time-based checkpoints: a short interval writes some before the end, none is left after.
+    let timed = directory.join("timed.h5");
+    let output = Command::new(env!("CARGO_BIN_EXE_hjb"))
+        .args(arguments(&timed))
+        .args(["--checkpoint-seconds", "0.05"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(!hjb::checkpoint::checkpoint_path(&timed).exists());
+    assert!(same(&hjb::io::hdf5::read_result(&timed).unwrap().values, &b.values));
+
     // A checkpoint from other settings is refused (bad input).
     hjb::checkpoint::write(&checkpoint, &saved).unwrap();
     let mismatched = Command::new(env!("CARGO_BIN_EXE_hjb"))
