@@ -9,7 +9,7 @@ use hjb::io::summary;
 use hjb::problem::{load_problem, Problem, Scheme};
 use hjb::solver::{prepare, solve_with, with_threads, Failure, Observer, RunOptions};
 use hjb::stability::{Differencing, VonNeumann};
-use hjb::validate::{convergence_study, refinement_levels};
+use hjb::validate::{convergence_study, refinement_levels, self_convergence_study};
 use hjb::HjbError;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -624,7 +624,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let grids = refinement_levels(&problem, levels, refine)?;
             let started = Instant::now();
-            let study = with_threads(overrides.threads, || convergence_study(&problem, &grids))??;
+            // Against the exact reference when the file has one, else against the finest level.
+            let (study, richardson_order) = if problem.reference.is_some() {
+                (with_threads(overrides.threads, || convergence_study(&problem, &grids))??, None)
+            } else {
+                let study = with_threads(overrides.threads, || self_convergence_study(&problem, &grids))??;
+                (study.levels, Some(study.richardson_order))
+            };
             let seconds = started.elapsed().as_secs_f64();
             let out = out
                 .unwrap_or_else(|| problem.output.directory.join(format!("{}_convergence.h5", problem.name)));
@@ -637,6 +643,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
             if json {
                 let mut object = summary::converge_summary(&problem, &study, seconds);
+                object["reference"] =
+                    serde_json::json!(if richardson_order.is_some() { "finest_level" } else { "analytic" });
+                if let Some(order) = richardson_order {
+                    object["richardson"] = serde_json::json!({
+                        "order": order,
+                        "finest_linf_estimate": study.last().map(|l| l.linf),
+                    });
+                }
                 object["output"] = serde_json::json!(out.display().to_string());
                 object["plot"] = serde_json::json!(picture.display().to_string());
                 println!("{}", serde_json::to_string_pretty(&object)?);
@@ -658,6 +672,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                         level.l2,
                         order(level.order_linf),
                         order(level.order_l2)
+                    );
+                }
+                if let Some(order) = richardson_order {
+                    println!(
+                        "  no exact reference: errors are differences to the finest level; its own error is the \
+                         Richardson estimate {:.4e} (order {order:.3} from successive differences)",
+                        study.last().map_or(f64::NAN, |l| l.linf)
                     );
                 }
                 println!("  wrote {}, {}", out.display(), picture.display());

@@ -212,3 +212,86 @@ pub fn study_files(directory: &std::path::Path) -> Result<Vec<std::path::PathBuf
     files.sort();
     Ok(files)
 }
+
+/// A refinement study without an exact solution (see [`self_convergence_study`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelfStudy {
+    /// For coarse levels: the difference to the finest level; for the finest: the Richardson
+    /// estimate of its own error. Orders come from successive differences.
+    pub levels: Vec<Level>,
+    /// Order used for the Richardson estimate (from the last two successive differences, L∞).
+    pub richardson_order: f64,
+    pub region: ErrorRegion,
+}
+
+/// Refinement study against the finest level when the problem has no exact reference.
+///
+/// With successive differences `δ_k = ‖V_k − V_{k+1}‖` (the finer solution interpolated
+/// multilinearly at the coarser nodes, on the region), a scheme of order p gives
+/// `δ_k ≈ C h_k^p (1 − r^{−p})`, so `p = log(δ_{k−1}/δ_k) / log(h_{k−1}/h_k)`, and the error of
+/// the finest level is estimated by Richardson as `δ_{N−1} / (r^p − 1)`, `r = h_{N−1}/h_N`.
+pub fn self_convergence_study(problem: &Problem, levels: &[Vec<usize>]) -> Result<SelfStudy> {
+    if levels.len() < 3 {
+        return Err(HjbError::InvalidOption {
+            option: "--levels".to_string(),
+            message: "without an exact reference a study needs at least 3 levels".to_string(),
+        });
+    }
+    let region = match &problem.reference {
+        Some(reference) => reference.region.clone(),
+        None => ErrorRegion::central_half(&problem.grid),
+    };
+    let mut solved = Vec::new();
+    for points in levels {
+        let refined = problem.with_points(points)?;
+        let solution = solve(&refined, &mut Silent)?;
+        solved.push((refined, solution));
+    }
+    let norms = |coarse: &(Problem, crate::solver::Solution), fine: &(Problem, crate::solver::Solution)| {
+        let grid = &coarse.0.grid;
+        let interpolated: Vec<f64> = (0..grid.node_count())
+            .map(|node| fine.0.grid.interpolate(&fine.1.values, &grid.point(node)))
+            .collect();
+        error_norms(grid, &coarse.1.values, &interpolated, &region)
+    };
+    let successive: Vec<ErrorNorms> = solved.windows(2).map(|pair| norms(&pair[0], &pair[1])).collect();
+    let finest = solved.last().expect("levels");
+    let spacing = |problem: &Problem| problem.grid.spacings().into_iter().fold(0.0, f64::max);
+    let mut result = Vec::new();
+    for (k, (refined, solution)) in solved.iter().enumerate() {
+        let h = spacing(refined);
+        let difference = (k + 1 < solved.len()).then(|| norms(&solved[k], finest));
+        let mut level = Level {
+            points: refined.grid.shape(),
+            h,
+            time_step: solution.diagnostics.time_step,
+            linf: difference.as_ref().map_or(f64::NAN, |d| d.linf),
+            l1: difference.as_ref().map_or(f64::NAN, |d| d.l1),
+            l2: difference.as_ref().map_or(f64::NAN, |d| d.l2),
+            order_linf: None,
+            order_l1: None,
+            order_l2: None,
+            seconds: solution.diagnostics.seconds,
+        };
+        if k >= 1 && k < successive.len() {
+            let h_previous = spacing(&solved[k - 1].0);
+            let (a, b) = (&successive[k - 1], &successive[k]);
+            level.order_linf = Some(observed_order(a.linf, b.linf, h_previous, h));
+            level.order_l1 = Some(observed_order(a.l1, b.l1, h_previous, h));
+            level.order_l2 = Some(observed_order(a.l2, b.l2, h_previous, h));
+        }
+        result.push(level);
+    }
+    let last = successive.len() - 1;
+    let (h_coarse, h_fine) = (spacing(&solved[last].0), spacing(&finest.0));
+    let ratio = h_coarse / h_fine;
+    let order_of = |a: f64, b: f64| observed_order(a, b, spacing(&solved[last - 1].0), h_coarse);
+    let richardson_order = order_of(successive[last - 1].linf, successive[last].linf);
+    let estimate = |delta: f64, order: f64| delta / (ratio.powf(order) - 1.0);
+    let finest_level = result.last_mut().expect("levels");
+    finest_level.linf = estimate(successive[last].linf, richardson_order);
+    finest_level.l1 = estimate(successive[last].l1, order_of(successive[last - 1].l1, successive[last].l1));
+    finest_level.l2 = estimate(successive[last].l2, order_of(successive[last - 1].l2, successive[last].l2));
+    finest_level.order_linf = Some(richardson_order);
+    Ok(SelfStudy { levels: result, richardson_order, region })
+}

@@ -122,3 +122,34 @@ fn validate_fails_a_study_below_its_bar() {
     let failing = summary["studies"].as_array().unwrap().iter().find(|s| s["name"] == "fails").unwrap();
     assert!(failing["failures"][0].as_str().unwrap().contains("observed order"));
 }
+
+#[test]
+fn without_a_reference_richardson_estimates_the_true_error() {
+    // The 1-D LQR with its [reference] table removed: the study falls back to the finest level,
+    // and the Richardson estimate of the finest error must match the error against Riccati.
+    let path = common::repository_path("problems/lqr_1d.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let without: String = text.split("\n[reference]").next().unwrap().to_string();
+    let problem = hjb::parse_problem(&without, &path).unwrap();
+    assert!(problem.reference.is_none());
+    let levels: Vec<Vec<usize>> = [51, 101, 201, 401, 801].iter().map(|n| vec![*n]).collect();
+    let study = hjb::validate::self_convergence_study(&problem, &levels).unwrap();
+    let truth = hjb::solve(&common::shipped("lqr_1d").with_points(&[801]).unwrap(), &mut hjb::Silent)
+        .unwrap()
+        .error
+        .unwrap()
+        .linf;
+    let estimate = study.levels.last().unwrap().linf;
+    eprintln!("Richardson order {:.3}, estimate {estimate:.4e}, true {truth:.4e}", study.richardson_order);
+    assert!((study.richardson_order - 1.0).abs() < 0.1);
+    assert!((estimate - truth).abs() / truth < 0.1, "estimate {estimate} vs true error {truth}");
+    // The CLI uses the same study when the file has no reference.
+    let directory = common::scratch_directory("converge_self");
+    let file = directory.join("no_reference.toml");
+    std::fs::write(&file, &without).unwrap();
+    let output = hjb(&directory, &["converge", file.to_str().unwrap(), "--levels", "4", "--json"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary = json(&output);
+    assert_eq!(summary["reference"], "finest_level");
+    assert!(summary["richardson"]["order"].as_f64().unwrap() > 0.8);
+}

@@ -140,6 +140,21 @@ pub struct ErrorRegion {
 }
 
 impl ErrorRegion {
+    /// The default region: the central half of each axis.
+    pub fn central_half(grid: &Grid) -> ErrorRegion {
+        ErrorRegion {
+            bounds: grid
+                .axes()
+                .iter()
+                .map(|axis| {
+                    let (middle, quarter) =
+                        ((axis.lower + axis.upper) / 2.0, (axis.upper - axis.lower) / 4.0);
+                    (middle - quarter, middle + quarter)
+                })
+                .collect(),
+        }
+    }
+
     pub fn contains(&self, point: &[f64]) -> bool {
         const SLACK: f64 = 1e-12;
         self.bounds.iter().zip(point).all(|((lower, upper), x)| *x >= lower - SLACK && *x <= upper + SLACK)

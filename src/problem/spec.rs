@@ -791,15 +791,7 @@ impl Context<'_> {
 
     fn region(&self, problem: &Problem, reference: Option<&Spanned<ReferenceSpec>>) -> Result<ErrorRegion> {
         // Default: the central half of each axis.
-        let mut bounds: Vec<(f64, f64)> = problem
-            .grid
-            .axes()
-            .iter()
-            .map(|axis| {
-                let (middle, half) = ((axis.lower + axis.upper) / 2.0, (axis.upper - axis.lower) / 4.0);
-                (middle - half, middle + half)
-            })
-            .collect();
+        let mut bounds = ErrorRegion::central_half(&problem.grid).bounds;
         if let Some(region) = reference.and_then(|r| r.get_ref().region.as_ref()) {
             for (key, range) in region.get_ref() {
                 let Some(axis) = problem.grid.axes().iter().position(|a| &a.name == key) else {
