@@ -127,9 +127,11 @@ pub fn prepare(problem: &Problem) -> Result<Preparation> {
                 bounds.peak_node = other.peak_node;
                 bounds.peak_drift = other.peak_drift.clone();
                 bounds.peak_dissipation = other.peak_dissipation.clone();
+                bounds.peak_diffusion = other.peak_diffusion.clone();
             }
             bounds.largest_dissipation_rate =
                 bounds.largest_dissipation_rate.max(other.largest_dissipation_rate);
+            bounds.largest_diffusion_rate = bounds.largest_diffusion_rate.max(other.largest_diffusion_rate);
             for (a, b) in bounds.largest_drift.iter_mut().zip(&other.largest_drift) {
                 *a = a.max(*b);
             }

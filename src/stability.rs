@@ -27,7 +27,7 @@ pub struct StabilityReport {
     pub cfl_peak: Vec<f64>,
     /// Smallest stay weight `1 − CFL number` (negative ⇔ not monotone).
     pub minimum_weight: f64,
-    /// Diffusion number `Δt · max Σ_i 2a_ii/h_i²` (0: this build has no diffusion term).
+    /// Diffusion number `Δt · max Σ_i 2a_ii/h_i²` (0 for deterministic problems).
     pub diffusion_number: f64,
     /// All interior weights nonnegative.
     pub monotone: bool,
@@ -44,7 +44,7 @@ impl StabilityReport {
             cfl_number: plan.cfl_number,
             cfl_peak: problem.grid.point(plan.peak_node),
             minimum_weight: 1.0 - plan.cfl_number,
-            diffusion_number: 0.0,
+            diffusion_number: plan.diffusion_number,
             monotone: plan.cfl_number <= 1.0 + 1e-12,
             outflow_nodes: outflow_nodes(problem, model, table),
         }
@@ -131,16 +131,20 @@ impl Differencing {
 ///
 /// With Courant numbers `c_i = Δt f_i/h_i` and dissipation numbers `a_i = Δt α_i/h_i`:
 /// upwind adds `c_i(e^{iθ_i} − 1)` for `c_i > 0` and `c_i(1 − e^{−iθ_i})` otherwise;
-/// Lax–Friedrichs adds `i c_i sin θ_i + a_i(cos θ_i − 1)`; central adds `i c_i sin θ_i`.
+/// Lax–Friedrichs adds `i c_i sin θ_i + a_i(cos θ_i − 1)`; central adds `i c_i sin θ_i`; the
+/// diffusion numbers `d_i = Δt a_i/h_i²` add `2 d_i (cos θ_i − 1)` to each.
 pub fn amplification(
     differencing: Differencing,
     courant: &[f64],
     dissipation: &[f64],
+    diffusion: &[f64],
     theta: &[f64],
 ) -> (f64, f64) {
     let (mut re, mut im) = (1.0, 0.0);
     for i in 0..courant.len() {
         let (c, (sin, cos)) = (courant[i], theta[i].sin_cos());
+        // Diffusion `d_i = Δt a_i/h_i²`, the same central stencil in every variant.
+        re += 2.0 * diffusion.get(i).copied().unwrap_or(0.0) * (cos - 1.0);
         match differencing {
             Differencing::Upwind => {
                 // c>0: c(cos − 1 + i sin); c<0: c(1 − cos + i sin).
@@ -165,6 +169,8 @@ pub struct VonNeumann {
     pub courant: Vec<f64>,
     /// `Δt α_i/h_i` at the peak.
     pub dissipation: Vec<f64>,
+    /// `Δt a_i/h_i²` at the peak.
+    pub diffusion: Vec<f64>,
     /// `(differencing, max |g|)` for upwind, Lax–Friedrichs and central.
     pub maxima: Vec<(Differencing, f64)>,
     /// `|g|` along the diagonal `θ_i = θ`, θ from −π to π: `(θ, |g| per differencing)`.
@@ -174,7 +180,7 @@ pub struct VonNeumann {
 impl VonNeumann {
     /// Analyse with Courant and dissipation numbers (per axis). The maximum is taken over a tensor
     /// sample of θ ∈ [−π, π]^d (65 points per axis up to 3-D, fewer above).
-    pub fn new(courant: Vec<f64>, dissipation: Vec<f64>) -> VonNeumann {
+    pub fn new(courant: Vec<f64>, dissipation: Vec<f64>, diffusion: Vec<f64>) -> VonNeumann {
         let d = courant.len();
         let per_axis: usize = match d {
             1 => 2049,
@@ -196,7 +202,7 @@ impl VonNeumann {
                     *value = angle(rest % per_axis);
                     rest /= per_axis;
                 }
-                let (re, im) = amplification(differencing, &courant, &dissipation, &theta);
+                let (re, im) = amplification(differencing, &courant, &dissipation, &diffusion, &theta);
                 largest = largest.max(re.hypot(im));
             }
             maxima.push((differencing, largest));
@@ -207,13 +213,13 @@ impl VonNeumann {
                 let theta = vec![t; d];
                 let mut values = [0.0; 3];
                 for (slot, differencing) in values.iter_mut().zip(Differencing::ALL) {
-                    let (re, im) = amplification(differencing, &courant, &dissipation, &theta);
+                    let (re, im) = amplification(differencing, &courant, &dissipation, &diffusion, &theta);
                     *slot = re.hypot(im);
                 }
                 (t, values)
             })
             .collect();
-        VonNeumann { courant, dissipation, maxima, diagonal }
+        VonNeumann { courant, dissipation, diffusion, maxima, diagonal }
     }
 
     /// From the planned run: frozen coefficients at the peak of the CFL rate.
@@ -222,7 +228,9 @@ impl VonNeumann {
         let courant = plan.peak_drift.iter().zip(&spacings).map(|(f, h)| plan.time_step * f / h).collect();
         let dissipation =
             plan.peak_dissipation.iter().zip(&spacings).map(|(a, h)| plan.time_step * a / h).collect();
-        VonNeumann::new(courant, dissipation)
+        let diffusion =
+            plan.peak_diffusion.iter().zip(&spacings).map(|(a, h)| plan.time_step * a / (h * h)).collect();
+        VonNeumann::new(courant, dissipation, diffusion)
     }
 
     pub fn maximum(&self, differencing: Differencing) -> f64 {
@@ -239,8 +247,14 @@ mod tests {
         // Courant numbers with Σ|c_i| ≤ 1 in 1-, 2- and 3-D, both signs.
         for courant in [vec![0.9], vec![-0.5, 0.45], vec![0.3, -0.3, 0.35], vec![1.0]] {
             let dissipation: Vec<f64> = courant.iter().map(|c: &f64| c.abs()).collect();
-            let analysis = VonNeumann::new(courant.clone(), dissipation);
+            let analysis = VonNeumann::new(courant.clone(), dissipation, vec![]);
             assert!(analysis.maximum(Differencing::Upwind) <= 1.0 + 1e-12, "{courant:?}");
+            // Adding diffusion within the bound Σ(|c| + 2d) ≤ 1 keeps it stable.
+            let slack = 1.0 - courant.iter().map(|c| c.abs()).sum::<f64>();
+            let diffusion = vec![slack / (2.0 * courant.len() as f64); courant.len()];
+            let damped =
+                VonNeumann::new(courant.clone(), courant.iter().map(|c| c.abs()).collect(), diffusion);
+            assert!(damped.maximum(Differencing::Upwind) <= 1.0 + 1e-12, "{courant:?} with diffusion");
             assert!(analysis.maximum(Differencing::LaxFriedrichs) <= 1.0 + 1e-12, "{courant:?}");
             // |g|² = 1 + (Σ c_i sin θ_i)² for central differencing: > 1 for any c ≠ 0.
             let central = analysis.maximum(Differencing::Central);
@@ -255,9 +269,12 @@ mod tests {
     #[test]
     fn upwind_above_the_cfl_bound_amplifies() {
         // 1-D upwind with c = 1.5: g(π) = 1 − 2c = −2.
-        let analysis = VonNeumann::new(vec![1.5], vec![1.5]);
+        let analysis = VonNeumann::new(vec![1.5], vec![1.5], vec![]);
         assert!((analysis.maximum(Differencing::Upwind) - 2.0).abs() < 1e-12);
-        let analysis = VonNeumann::new(vec![0.7, 0.6], vec![0.7, 0.6]);
+        let analysis = VonNeumann::new(vec![0.7, 0.6], vec![0.7, 0.6], vec![]);
+        assert!(analysis.maximum(Differencing::Upwind) > 1.0 + 1e-3);
+        // Diffusion counts towards the bound: c = 0.5 with d = 0.3 gives Σ(|c| + 2d) = 1.1 > 1.
+        let analysis = VonNeumann::new(vec![0.5], vec![0.5], vec![0.3]);
         assert!(analysis.maximum(Differencing::Upwind) > 1.0 + 1e-3);
     }
 }

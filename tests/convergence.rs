@@ -46,6 +46,16 @@ fn lqr_double_integrator_lax_friedrichs() {
 }
 
 #[test]
+fn lqr_1d_noisy_upwind() {
+    check("lqr_1d_noisy_upwind");
+}
+
+#[test]
+fn lqr_1d_noisy_lax_friedrichs() {
+    check("lqr_1d_noisy_lax_friedrichs");
+}
+
+#[test]
 fn every_quick_study_has_a_test() {
     let source = include_str!("convergence.rs");
     for path in study_files(&common::repository_path("validation")).unwrap() {

@@ -523,7 +523,19 @@ pub fn from_formulas(problem: &super::Problem) -> std::result::Result<Lqr, Strin
     let q = running.submatrix(0, 0, n, n).to_owned();
     let r = running.submatrix(n, n, m, m).to_owned();
     let s = hessian(&problem.terminal_cost, n)?;
-    let lqr = Lqr { a, b, q, r, s, sigma: None, discount: problem.discount, final_time: problem.final_time };
+    let sigma = match &problem.diffusion {
+        None => None,
+        Some(formulas) => {
+            let mut sigma = Mat::zeros(n, n);
+            for (i, formula) in formulas.iter().enumerate() {
+                sigma[(i, i)] = formula.constant_value().ok_or_else(|| {
+                    format!("the noise of state {} is not constant (multiplicative noise)", i + 1)
+                })?;
+            }
+            Some(sigma)
+        }
+    };
+    let lqr = Lqr { a, b, q, r, s, sigma, discount: problem.discount, final_time: problem.final_time };
     lqr.validate().map_err(|error| error.to_string())?;
     Ok(lqr)
 }

@@ -196,6 +196,9 @@ pub struct Problem {
     pub controls: Vec<Control>,
     /// One formula per state: `f_i(x, u, t)`.
     pub dynamics: Vec<Formula>,
+    /// Diagonal diffusion, one formula per state: `σ_i(x, u, t)` in `dX_i = f_i dt + σ_i dW_i`
+    /// (independent Brownian motions); `None` for deterministic problems.
+    pub diffusion: Option<Vec<Formula>>,
     pub running_cost: Formula,
     pub terminal_cost: Formula,
     pub discount: f64,
@@ -232,7 +235,11 @@ impl Problem {
     /// Whether any formula of the dynamics or running cost depends on `t`.
     pub fn is_time_dependent(&self) -> bool {
         let t = self.time_variable();
-        self.dynamics.iter().chain(std::iter::once(&self.running_cost)).any(|f| f.uses()[t])
+        self.dynamics
+            .iter()
+            .chain(std::iter::once(&self.running_cost))
+            .chain(self.diffusion.iter().flatten())
+            .any(|f| f.uses()[t])
             || self.boundaries.iter().any(|b| matches!(b, Boundary::Dirichlet(f) if f.uses()[t]))
     }
 

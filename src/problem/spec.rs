@@ -30,6 +30,7 @@ struct FileSpec {
     state: Option<Vec<StateSpec>>,
     control: Option<Vec<ControlSpec>>,
     dynamics: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    diffusion: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     cost: Option<CostSpec>,
     horizon: Option<Spanned<HorizonSpec>>,
     lqr: Option<Spanned<LqrSpec>>,
@@ -89,6 +90,8 @@ struct LqrSpec {
     r: Spanned<Vec<Vec<f64>>>,
     #[serde(rename = "S")]
     s: Option<Spanned<Vec<Vec<f64>>>>,
+    #[serde(rename = "Sigma")]
+    sigma: Option<Spanned<Vec<Vec<f64>>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -372,7 +375,7 @@ impl Context<'_> {
             None => 0.0,
         };
         let lqr =
-            lqr_matrices.map(|(a, b, q, r, s)| Lqr { a, b, q, r, s, sigma: None, discount, final_time });
+            lqr_matrices.map(|(a, b, q, r, s, sigma)| Lqr { a, b, q, r, s, sigma, discount, final_time });
         if let Some(lqr) = &lqr {
             lqr.validate().map_err(|error| {
                 let span = spec.lqr.as_ref().map_or(0..0, Spanned::span);
@@ -681,12 +684,55 @@ impl Context<'_> {
             },
         };
 
+        let diffusion = match (&lqr, &spec.diffusion) {
+            (Some(lqr), None) => lqr.sigma.as_ref().map(|sigma| {
+                (0..grid.dimension())
+                    .map(|i| {
+                        Formula::compile(&format!("{:e}", sigma[(i, i)]), &variables, &[])
+                            .expect("a number compiles")
+                    })
+                    .collect()
+            }),
+            (Some(_), Some(table)) => {
+                return Err(self.invalid(
+                    table.span(),
+                    "diffusion",
+                    "[lqr] with a Sigma matrix and a [diffusion] table both given".into(),
+                    "give the noise as `Sigma` in [lqr], or drop [lqr] and write formulas",
+                ))
+            }
+            (None, None) => None,
+            (None, Some(table)) => {
+                for (key, value) in table.get_ref() {
+                    if !state_names.contains(key) {
+                        return Err(self.invalid(
+                            value.span(),
+                            &format!("diffusion.{key}"),
+                            format!("`{key}` is not a state"),
+                            &format!("give σ per state; the states are: {}", state_names.join(", ")),
+                        ));
+                    }
+                }
+                let mut formulas = Vec::new();
+                for state in &state_names {
+                    formulas.push(match table.get_ref().get(state) {
+                        Some(source) => {
+                            self.formula(source, &format!("diffusion.{state}"), &variables, &constant_refs)?
+                        }
+                        None => Formula::compile("0", &variables, &[]).expect("constant formula"),
+                    });
+                }
+                Some(formulas)
+            }
+        };
+
         let mut problem = Problem {
             name,
             grid,
             boundaries,
             controls,
             dynamics,
+            diffusion,
             running_cost,
             terminal_cost,
             discount,
@@ -754,7 +800,14 @@ impl Context<'_> {
         &self,
         lqr: &Spanned<LqrSpec>,
         n: usize,
-    ) -> Result<(faer::Mat<f64>, faer::Mat<f64>, faer::Mat<f64>, faer::Mat<f64>, faer::Mat<f64>)> {
+    ) -> Result<(
+        faer::Mat<f64>,
+        faer::Mat<f64>,
+        faer::Mat<f64>,
+        faer::Mat<f64>,
+        faer::Mat<f64>,
+        Option<faer::Mat<f64>>,
+    )> {
         let spec = lqr.get_ref();
         let check = |value: &Spanned<Vec<Vec<f64>>>, name: &str, rows: usize, columns: Option<usize>| {
             let matrix = value.get_ref();
@@ -786,7 +839,24 @@ impl Context<'_> {
             Some(s) => check(s, "S", n, Some(n))?,
             None => faer::Mat::zeros(n, n),
         };
-        Ok((a, b, q, r, s))
+        let sigma = match &spec.sigma {
+            None => None,
+            Some(value) => {
+                let sigma = check(value, "Sigma", n, Some(n))?;
+                let off_diagonal = (0..n).any(|i| (0..n).any(|j| i != j && sigma[(i, j)] != 0.0));
+                if off_diagonal {
+                    return Err(self.invalid(
+                        value.span(),
+                        "lqr.Sigma",
+                        "a non-diagonal Σ correlates the noise of different states".into(),
+                        "this build has the diagonal diffusion stencil only: give a diagonal n×n Σ \
+                         (independent noise per state); the cross-derivative stencil is not in this build",
+                    ));
+                }
+                Some(sigma)
+            }
+        };
+        Ok((a, b, q, r, s, sigma))
     }
 
     fn region(&self, problem: &Problem, reference: Option<&Spanned<ReferenceSpec>>) -> Result<ErrorRegion> {

@@ -71,6 +71,12 @@ impl ControlModel {
             }
             control_of_state.push(used.first().copied());
         }
+        if let Some(sigma) = &problem.diffusion {
+            // Control-dependent diffusion (e.g. Merton's σπw) changes the weights with u.
+            if sigma.iter().any(|formula| formula.uses()[n..n + m].iter().any(|used| *used)) {
+                closed_form = false;
+            }
+        }
         if closed_form && m >= 2 {
             closed_form = is_separable(problem, &problem.running_cost, coordinates);
         }
@@ -161,6 +167,10 @@ pub struct Tabulation {
     pub sample_cost: Vec<f64>,
     /// Local Lax–Friedrichs dissipation `α_i(x) = max_u |f_i(x,u)|` at `node * n + i`.
     pub dissipation: Vec<f64>,
+    /// Closed form: diagonal diffusion `a_i = σ_i²/2` at `node * n + i` (empty: none).
+    pub diffusion: Vec<f64>,
+    /// Sampled: `a_i` at `(node * count + s) * n + i` (empty: none).
+    pub sample_diffusion: Vec<f64>,
 }
 
 fn interleave(columns: &[Vec<f64>], nodes: usize) -> Vec<f64> {
@@ -251,7 +261,24 @@ impl Tabulation {
                             .collect(),
                     );
                 }
+                let diffusion = match &problem.diffusion {
+                    None => Vec::new(),
+                    Some(sigma) => {
+                        let columns: Vec<Vec<f64>> = sigma
+                            .iter()
+                            .map(|formula| {
+                                problem
+                                    .tabulate(formula, coordinates, &zero, t)
+                                    .iter()
+                                    .map(|s| 0.5 * s * s)
+                                    .collect()
+                            })
+                            .collect();
+                        interleave(&columns, nodes)
+                    }
+                };
                 Tabulation {
+                    diffusion,
                     drift_base: interleave(&base_columns, nodes),
                     drift_gain: interleave(&gain_columns, nodes),
                     cost_base,
@@ -263,8 +290,16 @@ impl Tabulation {
             ControlModel::Sampled { values, count } => {
                 let mut sample_drift = vec![0.0; nodes * count * n];
                 let mut sample_cost = vec![0.0; nodes * count];
+                let mut sample_diffusion =
+                    if problem.diffusion.is_some() { vec![0.0; nodes * count * n] } else { Vec::new() };
                 for s in 0..*count {
                     let controls = &values[s * m..(s + 1) * m];
+                    for (i, formula) in problem.diffusion.iter().flatten().enumerate() {
+                        let column = problem.tabulate(formula, coordinates, controls, t);
+                        for (node, sigma) in column.iter().enumerate() {
+                            sample_diffusion[(node * count + s) * n + i] = 0.5 * sigma * sigma;
+                        }
+                    }
                     for (i, formula) in problem.dynamics.iter().enumerate() {
                         let column = problem.tabulate(formula, coordinates, controls, t);
                         for (node, value) in column.iter().enumerate() {
@@ -276,7 +311,7 @@ impl Tabulation {
                         sample_cost[node * count + s] = *value;
                     }
                 }
-                Tabulation { sample_drift, sample_cost, ..Tabulation::default() }
+                Tabulation { sample_drift, sample_cost, sample_diffusion, ..Tabulation::default() }
             }
         }
     }
@@ -322,7 +357,9 @@ impl Tabulation {
             + self.cost_quadratic.len()
             + self.sample_drift.len()
             + self.sample_cost.len()
-            + self.dissipation.len())
+            + self.dissipation.len()
+            + self.diffusion.len()
+            + self.sample_diffusion.len())
     }
 
     /// Largest `|f_i|` over nodes and admissible controls, per axis, and the largest
@@ -335,6 +372,23 @@ impl Tabulation {
     ) -> DriftBounds {
         let n = problem.grid.dimension();
         let nodes = problem.grid.node_count();
+        // Σ_i 2a_i/h_i² at a node (for one sample in the sampled model).
+        let spread = |diffusion: &[f64]| -> f64 {
+            diffusion.iter().zip(inverse_spacing).map(|(a, inverse)| 2.0 * a * inverse * inverse).sum()
+        };
+        let diffusion_rate = |node: usize| -> f64 {
+            match model {
+                ControlModel::ClosedForm { .. } if !self.diffusion.is_empty() => {
+                    spread(&self.diffusion[node * n..(node + 1) * n])
+                }
+                ControlModel::Sampled { count, .. } if !self.sample_diffusion.is_empty() => (0..*count)
+                    .map(|s| {
+                        spread(&self.sample_diffusion[(node * count + s) * n..(node * count + s + 1) * n])
+                    })
+                    .fold(0.0, f64::max),
+                _ => 0.0,
+            }
+        };
         let per_node = |node: usize| -> ([f64; MAX_DIMENSIONS], f64) {
             let mut largest = [0.0f64; MAX_DIMENSIONS];
             let rate = match model {
@@ -363,13 +417,17 @@ impl Tabulation {
                         }
                         rate += best;
                     }
-                    rate
+                    rate + diffusion_rate(node)
                 }
                 ControlModel::Sampled { count, .. } => {
                     let mut best = 0.0f64;
                     for s in 0..*count {
                         let drift = &self.sample_drift[(node * count + s) * n..(node * count + s + 1) * n];
-                        let mut sum = 0.0;
+                        let mut sum = if self.sample_diffusion.is_empty() {
+                            0.0
+                        } else {
+                            spread(&self.sample_diffusion[(node * count + s) * n..(node * count + s + 1) * n])
+                        };
                         for i in 0..n {
                             largest[i] = largest[i].max(drift[i].abs());
                             sum += drift[i].abs() * inverse_spacing[i];
@@ -383,8 +441,12 @@ impl Tabulation {
         };
         let dissipation_rate = (0..nodes)
             .into_par_iter()
-            .map(|node| (0..n).map(|i| self.dissipation[node * n + i] * inverse_spacing[i]).sum::<f64>())
+            .map(|node| {
+                (0..n).map(|i| self.dissipation[node * n + i] * inverse_spacing[i]).sum::<f64>()
+                    + diffusion_rate(node)
+            })
             .reduce(|| 0.0, f64::max);
+        let largest_diffusion_rate = (0..nodes).into_par_iter().map(diffusion_rate).reduce(|| 0.0, f64::max);
         let (largest, rate, peak) = (0..nodes)
             .into_par_iter()
             .map(|node| {
@@ -408,9 +470,23 @@ impl Tabulation {
             largest_drift: largest[..n].to_vec(),
             largest_rate: rate,
             largest_dissipation_rate: dissipation_rate,
+            largest_diffusion_rate,
             peak_node: peak,
             peak_drift: self.worst_drift(problem, model, inverse_spacing, peak),
             peak_dissipation: self.dissipation[peak * n..(peak + 1) * n].to_vec(),
+            peak_diffusion: match model {
+                ControlModel::ClosedForm { .. } if !self.diffusion.is_empty() => {
+                    self.diffusion[peak * n..(peak + 1) * n].to_vec()
+                }
+                ControlModel::Sampled { count, .. } if !self.sample_diffusion.is_empty() => (0..n)
+                    .map(|i| {
+                        (0..*count)
+                            .map(|s| self.sample_diffusion[(peak * count + s) * n + i])
+                            .fold(0.0, f64::max)
+                    })
+                    .collect(),
+                _ => vec![0.0; n],
+            },
         }
     }
 }
@@ -465,10 +541,12 @@ impl Tabulation {
 pub struct DriftBounds {
     /// `max_{x,u} |f_i|` per axis.
     pub largest_drift: Vec<f64>,
-    /// `max_{x,u} Σ_i |f_i|/h_i` (the upwind CFL rate).
+    /// `max_{x,u} Σ_i (|f_i|/h_i + 2a_i/h_i²)` (the upwind CFL rate).
     pub largest_rate: f64,
-    /// `max_x Σ_i α_i(x)/h_i` (the local Lax–Friedrichs CFL rate).
+    /// `max_x Σ_i (α_i(x)/h_i + 2a_i(x)/h_i²)` (the local Lax–Friedrichs CFL rate).
     pub largest_dissipation_rate: f64,
+    /// `max_{x,u} Σ_i 2a_i/h_i²` (the diffusion part alone; × Δt = the diffusion number).
+    pub largest_diffusion_rate: f64,
     /// Node where the rate peaks.
     pub peak_node: usize,
     /// The drift there under the control that maximises the rate (frozen coefficients for the
@@ -476,6 +554,8 @@ pub struct DriftBounds {
     pub peak_drift: Vec<f64>,
     /// The local Lax–Friedrichs dissipation there.
     pub peak_dissipation: Vec<f64>,
+    /// The diagonal diffusion there (largest over the samples).
+    pub peak_diffusion: Vec<f64>,
 }
 
 /// `φ(s) = s⁺ D⁺ − s⁻ D⁻` written as `max(s,0)·forward + min(s,0)·backward`.

@@ -7,10 +7,12 @@
 //! V^{n+1}(x) = β · [ p(x) V^n(x) + Σ_i ( p(x+h_i e_i) V^n(x+h_i e_i) + p(x−h_i e_i) V^n(x−h_i e_i) ) ] + Δt ℓ(x,u),
 //! ```
 //!
-//! `β = e^{−ρΔt}`. Upwind (Kushner): `p(x±h_i e_i) = Δt f_i^±/h_i`; Lax–Friedrichs with dissipation
-//! `α_i`: `p(x±h_i e_i) = Δt (α_i ± f_i)/(2h_i)`. In both, `p(x) = 1 − Σ(others)`, and the scheme
-//! is monotone exactly when every weight is ≥ 0 — for upwind `Δt Σ_i |f_i|/h_i ≤ 1`, for
-//! Lax–Friedrichs `α_i ≥ |f_i|` and `Δt Σ_i α_i/h_i ≤ 1` (the CFL conditions of DESIGN §3).
+//! `β = e^{−ρΔt}`, and `a_i = σ_i²/2` the diagonal diffusion (zero for deterministic problems).
+//! Upwind (Kushner): `p(x±h_i e_i) = Δt (f_i^±/h_i + a_i/h_i²)`; Lax–Friedrichs with dissipation
+//! `α_i`: `p(x±h_i e_i) = Δt ((α_i ± f_i)/(2h_i) + a_i/h_i²)`. In both, `p(x) = 1 − Σ(others)`, and
+//! the scheme is monotone exactly when every weight is ≥ 0 — for upwind
+//! `Δt Σ_i (|f_i|/h_i + 2a_i/h_i²) ≤ 1`, for Lax–Friedrichs `α_i ≥ |f_i|` and
+//! `Δt Σ_i (α_i/h_i + 2a_i/h_i²) ≤ 1` (the CFL conditions of DESIGN §3).
 //! The weights sum to one: they are the transition probabilities of a controlled Markov chain,
 //! which the MDP solvers reuse (DESIGN §3, "the link to discrete value iteration").
 
@@ -47,37 +49,46 @@ impl Weights {
     }
 }
 
-/// Upwind weights for drift `drift` (one entry per axis).
+/// Upwind weights for drift `drift` and diagonal diffusion `diffusion` (`a_i = σ_i²/2`, one entry
+/// per axis; an empty slice means no diffusion).
 #[inline(always)]
-pub fn upwind_weights(drift: &[f64], inverse_spacing: &[f64], time_step: f64) -> Weights {
+pub fn upwind_weights(drift: &[f64], diffusion: &[f64], inverse_spacing: &[f64], time_step: f64) -> Weights {
     let mut weights = Weights { forward: [0.0; MAX_DIMENSIONS], backward: [0.0; MAX_DIMENSIONS], stay: 1.0 };
     for i in 0..drift.len() {
         let rate = drift[i] * inverse_spacing[i] * time_step;
+        let spread =
+            diffusion.get(i).map_or(0.0, |a| a * inverse_spacing[i] * inverse_spacing[i] * time_step);
         if rate > 0.0 {
-            weights.forward[i] = rate;
-            weights.stay -= rate;
+            weights.forward[i] = rate + spread;
+            weights.backward[i] = spread;
+            weights.stay -= rate + 2.0 * spread;
         } else {
-            weights.backward[i] = -rate;
-            weights.stay += rate;
+            weights.backward[i] = spread - rate;
+            weights.forward[i] = spread;
+            weights.stay += rate - 2.0 * spread;
         }
     }
     weights
 }
 
-/// Lax–Friedrichs weights for drift `drift` and dissipation `alpha` (per axis).
+/// Lax–Friedrichs weights for drift `drift`, dissipation `alpha` and diagonal diffusion
+/// `diffusion` (per axis; an empty slice means no diffusion).
 #[inline(always)]
 pub fn lax_friedrichs_weights(
     drift: &[f64],
     alpha: &[f64],
+    diffusion: &[f64],
     inverse_spacing: &[f64],
     time_step: f64,
 ) -> Weights {
     let mut weights = Weights { forward: [0.0; MAX_DIMENSIONS], backward: [0.0; MAX_DIMENSIONS], stay: 1.0 };
     for i in 0..drift.len() {
         let scale = 0.5 * time_step * inverse_spacing[i];
-        weights.forward[i] = scale * (alpha[i] + drift[i]);
-        weights.backward[i] = scale * (alpha[i] - drift[i]);
-        weights.stay -= 2.0 * scale * alpha[i];
+        let spread =
+            diffusion.get(i).map_or(0.0, |a| a * inverse_spacing[i] * inverse_spacing[i] * time_step);
+        weights.forward[i] = scale * (alpha[i] + drift[i]) + spread;
+        weights.backward[i] = scale * (alpha[i] - drift[i]) + spread;
+        weights.stay -= 2.0 * scale * alpha[i] + 2.0 * spread;
     }
     weights
 }
@@ -91,7 +102,7 @@ mod tests {
         let drift = [0.7, -1.3];
         let inverse_spacing = [10.0, 4.0];
         let time_step = 0.01;
-        let weights = upwind_weights(&drift, &inverse_spacing, time_step);
+        let weights = upwind_weights(&drift, &[], &inverse_spacing, time_step);
         let total: f64 =
             weights.stay + weights.forward.iter().sum::<f64>() + weights.backward.iter().sum::<f64>();
         assert!((total - 1.0).abs() < 1e-15);
@@ -110,10 +121,25 @@ mod tests {
     }
 
     #[test]
-    fn lax_friedrichs_is_monotone_iff_alpha_dominates() {
-        let weights = lax_friedrichs_weights(&[1.0], &[1.5], &[10.0], 0.05);
+    fn diffusion_weights_reproduce_the_second_difference() {
+        // For V = x², Σ p V − V = Δt (f V' + a V'') exactly (the upwind error of x² is h·f).
+        let (h, f, a, dt) = (0.1, 0.0, 0.3, 0.01);
+        let weights = upwind_weights(&[f], &[a], &[1.0 / h], dt);
+        let x: f64 = 0.7;
+        let expectation = weights.expectation(x * x, &[(x + h) * (x + h)], &[(x - h) * (x - h)]);
+        assert!((expectation - (x * x + dt * 2.0 * a)).abs() < 1e-14);
+        let total = weights.stay + weights.forward[0] + weights.backward[0];
+        assert!((total - 1.0).abs() < 1e-15);
+        // Monotone iff Δt(|f|/h + 2a/h²) ≤ 1: here 0.01·60 = 0.6.
         assert!(weights.minimum(1) >= 0.0);
-        let weights = lax_friedrichs_weights(&[2.0], &[1.5], &[10.0], 0.05);
+        assert!(upwind_weights(&[f], &[a], &[1.0 / h], 0.02).minimum(1) < 0.0);
+    }
+
+    #[test]
+    fn lax_friedrichs_is_monotone_iff_alpha_dominates() {
+        let weights = lax_friedrichs_weights(&[1.0], &[1.5], &[], &[10.0], 0.05);
+        assert!(weights.minimum(1) >= 0.0);
+        let weights = lax_friedrichs_weights(&[2.0], &[1.5], &[], &[10.0], 0.05);
         assert!(weights.minimum(1) < 0.0);
     }
 }

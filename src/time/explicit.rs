@@ -42,6 +42,10 @@ pub struct TimeStepPlan {
     /// Frozen coefficients at the peak: drift and Lax–Friedrichs dissipation.
     pub peak_drift: Vec<f64>,
     pub peak_dissipation: Vec<f64>,
+    /// Diagonal diffusion `a_i` at the peak.
+    pub peak_diffusion: Vec<f64>,
+    /// `Δt · max Σ_i 2a_i/h_i²`.
+    pub diffusion_number: f64,
 }
 
 impl TimeStepPlan {
@@ -84,6 +88,8 @@ impl TimeStepPlan {
             largest_drift: bounds.largest_drift.clone(),
             peak_drift: bounds.peak_drift.clone(),
             peak_dissipation: bounds.peak_dissipation.clone(),
+            peak_diffusion: bounds.peak_diffusion.clone(),
+            diffusion_number: time_step * bounds.largest_diffusion_rate,
         })
     }
 }
@@ -369,7 +375,12 @@ impl<'a> ExplicitStepper<'a> {
                         drift[*i] += gain[*i] * u;
                     }
                 }
-                let weights = self.weights(&drift[..n], table, node);
+                let diffusion = if table.diffusion.is_empty() {
+                    &[][..]
+                } else {
+                    &table.diffusion[node * n..(node + 1) * n]
+                };
+                let weights = self.weights(&drift[..n], diffusion, table, node);
                 beta * weights.expectation(center, &forward[..n], &backward[..n]) + dt * cost
             }
             ControlModel::Sampled { values, count } => {
@@ -377,16 +388,27 @@ impl<'a> ExplicitStepper<'a> {
                 let mut best = f64::INFINITY;
                 let mut best_sample = 0;
                 let mut average = [0.0f64; MAX_DIMENSIONS];
+                let mut second = [0.0f64; MAX_DIMENSIONS];
                 for k in 0..n {
                     average[k] = 0.5 * (forward[k] - backward[k]) * self.inverse_spacing[k];
+                    second[k] = (forward[k] - 2.0 * center + backward[k])
+                        * self.inverse_spacing[k]
+                        * self.inverse_spacing[k];
                 }
+                let diffusion_of = |s: usize| -> &[f64] {
+                    if table.sample_diffusion.is_empty() {
+                        &[]
+                    } else {
+                        &table.sample_diffusion[(node * count + s) * n..(node * count + s + 1) * n]
+                    }
+                };
                 let mut lax_friedrichs_best = f64::INFINITY;
                 for s in 0..*count {
                     let drift = &table.sample_drift[(node * count + s) * n..(node * count + s + 1) * n];
                     let cost = table.sample_cost[node * count + s];
                     match self.scheme {
                         Scheme::Upwind => {
-                            let weights = upwind_weights(drift, &self.inverse_spacing, dt);
+                            let weights = upwind_weights(drift, diffusion_of(s), &self.inverse_spacing, dt);
                             let candidate =
                                 beta * weights.expectation(center, &forward[..n], &backward[..n]) + dt * cost;
                             if candidate < best {
@@ -399,6 +421,9 @@ impl<'a> ExplicitStepper<'a> {
                             for k in 0..n {
                                 hamiltonian += beta * drift[k] * average[k];
                             }
+                            for (k, a) in diffusion_of(s).iter().enumerate() {
+                                hamiltonian += beta * a * second[k];
+                            }
                             if hamiltonian < lax_friedrichs_best {
                                 lax_friedrichs_best = hamiltonian;
                                 best_sample = s;
@@ -410,7 +435,7 @@ impl<'a> ExplicitStepper<'a> {
                 if self.scheme == Scheme::LaxFriedrichs {
                     let s = best_sample;
                     let drift = &table.sample_drift[(node * count + s) * n..(node * count + s + 1) * n];
-                    let weights = self.weights(drift, table, node);
+                    let weights = self.weights(drift, diffusion_of(s), table, node);
                     best = beta * weights.expectation(center, &forward[..n], &backward[..n])
                         + dt * table.sample_cost[node * count + s];
                 }
@@ -420,13 +445,19 @@ impl<'a> ExplicitStepper<'a> {
     }
 
     #[inline(always)]
-    fn weights(&self, drift: &[f64], table: &Tabulation, node: usize) -> crate::scheme::Weights {
+    fn weights(
+        &self,
+        drift: &[f64],
+        diffusion: &[f64],
+        table: &Tabulation,
+        node: usize,
+    ) -> crate::scheme::Weights {
         match self.scheme {
-            Scheme::Upwind => upwind_weights(drift, &self.inverse_spacing, self.time_step),
+            Scheme::Upwind => upwind_weights(drift, diffusion, &self.inverse_spacing, self.time_step),
             Scheme::LaxFriedrichs => {
                 let n = drift.len();
                 let alpha = &table.dissipation[node * n..(node + 1) * n];
-                lax_friedrichs_weights(drift, alpha, &self.inverse_spacing, self.time_step)
+                lax_friedrichs_weights(drift, alpha, diffusion, &self.inverse_spacing, self.time_step)
             }
         }
     }
