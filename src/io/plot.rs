@@ -50,12 +50,31 @@ pub struct FieldPlot<'a> {
 
 /// Draw `plot` into the PNG file `path`.
 pub fn write_field_png(path: &Path, plot: &FieldPlot) -> Result<()> {
+    render(path, || if plot.grid.dimension() == 1 { draw_line(path, plot) } else { draw_heatmap(path, plot) })
+}
+
+/// Register the font, make the folder, run `draw`, and name the file in any error.
+fn render(path: &Path, draw: impl FnOnce() -> DrawResult) -> Result<()> {
     register_font();
     if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(directory).map_err(|error| plot_error(path, error))?;
     }
-    let outcome = if plot.grid.dimension() == 1 { draw_line(path, plot) } else { draw_heatmap(path, plot) };
-    outcome.map_err(|error| plot_error(path, error))
+    draw().map_err(|error| plot_error(path, error))
+}
+
+/// The legend box every line chart uses.
+fn legend<'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 18))
+        .draw()?;
+    Ok(())
 }
 
 fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -114,12 +133,7 @@ fn draw_line(path: &Path, plot: &FieldPlot) -> DrawResult {
             .label("reference")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 25, y)], RED.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 18))
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present()?;
     Ok(())
 }
@@ -254,7 +268,6 @@ pub fn write_amplification_png(
     analysis: &crate::stability::VonNeumann,
     title: &str,
 ) -> Result<()> {
-    register_font();
     let draw = || -> DrawResult {
         let high = analysis.diagonal.iter().flat_map(|(_, g)| g.iter().copied()).fold(1.0f64, f64::max);
         let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
@@ -287,25 +300,15 @@ pub fn write_amplification_png(
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 25, y)], color.stroke_width(width)));
         }
         chart.draw_series(DashedLineSeries::new(vec![(-pi, 1.0), (pi, 1.0)], 8, 6, BLACK.stroke_width(1)))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 18))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present()?;
         Ok(())
     };
-    if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(directory).map_err(|error| plot_error(path, error))?;
-    }
-    draw().map_err(|error| plot_error(path, error))
+    render(path, draw)
 }
 
 /// Log–log plot of the errors of a refinement study against h, with slopes 1 and 2 for reference.
 pub fn write_convergence_png(path: &Path, levels: &[crate::validate::Level], title: &str) -> Result<()> {
-    register_font();
     let draw = || -> DrawResult {
         let hs: Vec<f64> = levels.iter().map(|l| l.h).collect();
         // Reference slopes anchored at the finest L∞ point.
@@ -365,20 +368,11 @@ pub fn write_convergence_png(path: &Path, levels: &[crate::validate::Level], tit
                 .label(format!("slope {order} (through the finest L∞ point)"))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 25, y)], style.stroke_width(1)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 18))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present()?;
         Ok(())
     };
-    if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(directory).map_err(|error| plot_error(path, error))?;
-    }
-    draw().map_err(|error| plot_error(path, error))
+    render(path, draw)
 }
 
 /// Several series against time, e.g. the states and controls of a 1-D trajectory.
@@ -388,7 +382,6 @@ pub fn write_time_series_png(
     times: &[f64],
     series: &[(String, Vec<f64>)],
 ) -> Result<()> {
-    register_font();
     let draw = || -> DrawResult {
         let (low, high) = finite_range(series.iter().flat_map(|(_, values)| values.iter().copied()));
         let margin = 0.05 * (high - low);
@@ -419,19 +412,11 @@ pub fn write_time_series_png(
                 .label(name.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 25, y)], color.stroke_width(3)));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 18))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present()?;
         Ok(())
     };
-    if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(directory).map_err(|error| plot_error(path, error))?;
-    }
-    draw().map_err(|error| plot_error(path, error))
+    render(path, draw)
 }
 
 /// Segments of the level set `{value = level}` over a grid of `nx × ny` samples.
@@ -474,7 +459,6 @@ pub fn write_time_strip_png(
     snapshots: &crate::solver::Snapshots,
     title: &str,
 ) -> Result<()> {
-    register_font();
     let count = snapshots.times.len();
     let chosen: Vec<usize> =
         if count <= 4 { (0..count).collect() } else { (0..4).map(|k| k * (count - 1) / 3).collect() };
@@ -509,12 +493,7 @@ pub fn write_time_strip_png(
                     .label(format!("t = {:.3}", snapshots.times[*k]))
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 25, y)], color.stroke_width(3)));
             }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 18))
-                .draw()?;
+            legend(&mut chart, SeriesLabelPosition::UpperRight)?;
             root.present()?;
             return Ok(());
         }
@@ -588,8 +567,5 @@ pub fn write_time_strip_png(
         root.present()?;
         Ok(())
     };
-    if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(directory).map_err(|error| plot_error(path, error))?;
-    }
-    draw().map_err(|error| plot_error(path, error))
+    render(path, draw)
 }
