@@ -336,6 +336,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     d.time_step_max,
                     if d.monotone { "monotone" } else { "NOT monotone" }
                 );
+                if let Some(report) = &d.implicit {
+                    println!(
+                        "  implicit    policy iteration: {} sweeps at most, {:.2} on average; M-matrix margin {:.3e} ({} extrapolated outflow rows)",
+                        report.most_iterations, report.mean_iterations, report.margin, report.positive_off_diagonal_rows
+                    );
+                }
                 println!("  boundaries  {}", describe_boundaries(&d.boundaries, &d.outflow_nodes));
                 if let Some(error) = &solution.error {
                     println!(
@@ -808,7 +814,7 @@ fn plot_slice(
 /// The differencing of the run's scheme, for the von Neumann summary.
 fn run_differencing(problem: &Problem) -> Differencing {
     match problem.settings.scheme {
-        Scheme::Upwind => Differencing::Upwind,
+        Scheme::Upwind | Scheme::Implicit => Differencing::Upwind,
         Scheme::LaxFriedrichs => Differencing::LaxFriedrichs,
     }
 }

@@ -52,6 +52,8 @@ pub struct Diagnostics {
     pub memory_bytes: usize,
     pub seconds: f64,
     pub threads: usize,
+    /// Policy-iteration and M-matrix numbers (implicit scheme only).
+    pub implicit: Option<crate::time::ImplicitReport>,
 }
 
 /// The result of a solve, on the problem's grid (row-major, last axis fastest).
@@ -145,6 +147,7 @@ pub fn prepare(problem: &Problem) -> Result<Preparation> {
         settings.cfl,
         settings.time_step,
         settings.allow_unstable,
+        problem.grid.spacings().into_iter().fold(f64::INFINITY, f64::min),
     )?;
     let nodes = problem.grid.node_count();
     let snapshot_fields = problem.output.snapshots * (1 + problem.controls.len());
@@ -208,6 +211,12 @@ pub fn solve_with(
     let Preparation { coordinates, model, mut table, plan, stability, memory_bytes } = prepare(problem)?;
     let scheme = problem.settings.scheme;
     let stepper = ExplicitStepper::new(problem, scheme, &model, &plan);
+    let mut implicit = if scheme == Scheme::Implicit {
+        Some(crate::time::ImplicitStepper::new(problem, &model, plan.time_step)?)
+    } else {
+        None
+    };
+    let mut samples = vec![0usize; if implicit.is_some() { problem.grid.node_count() } else { 0 }];
     let nodes = problem.grid.node_count();
     let m = problem.controls.len();
     let no_controls = vec![0.0; m];
@@ -270,16 +279,23 @@ pub fn solve_with(
     for step in first_step..plan.steps {
         let t_old = problem.final_time - step as f64 * plan.time_step;
         let t_new = problem.final_time - (step + 1) as f64 * plan.time_step;
-        if time_dependent && step > 0 {
+        if time_dependent && implicit.is_some() {
+            // Backward Euler takes the coefficients at the new time level; no step limit.
+            table = Tabulation::new(problem, &model, &coordinates, t_new);
+            cost_size = cost_size.max(table.largest_cost(problem, &model));
+        } else if time_dependent && step > 0 {
             table = Tabulation::new(problem, &model, &coordinates, t_old);
             cost_size = cost_size.max(table.largest_cost(problem, &model));
             let bounds = table.drift_bounds(problem, &model, &inverse_spacing);
             let rate = match scheme {
-                Scheme::Upwind => bounds.largest_rate,
+                Scheme::Upwind | Scheme::Implicit => bounds.largest_rate,
                 Scheme::LaxFriedrichs => bounds.largest_dissipation_rate,
             };
             worst_cfl = worst_cfl.max(rate * plan.time_step);
-            if rate * plan.time_step > 1.0 + 1e-12 && !problem.settings.allow_unstable {
+            if rate * plan.time_step > 1.0 + 1e-12
+                && !problem.settings.allow_unstable
+                && scheme != Scheme::Implicit
+            {
                 return Err(HjbError::CflViolated {
                     scheme: scheme.name().to_string(),
                     time_step: plan.time_step,
@@ -290,7 +306,32 @@ pub fn solve_with(
             }
         }
         let boundary = dirichlet_values(t_new);
-        let outcome = stepper.step(&table, &old, &mut new, &mut policy, boundary.as_deref());
+        let outcome = match implicit.as_mut() {
+            None => stepper.step(&table, &old, &mut new, &mut policy, boundary.as_deref()),
+            Some(implicit) => {
+                match implicit.step(&table, &old, &mut policy, &mut samples, boundary.as_deref()) {
+                    Ok(values) => {
+                        new = values;
+                        let largest = new.iter().enumerate().fold((0.0f64, 0usize), |best, (node, v)| {
+                            if v.abs() > best.0 {
+                                (v.abs(), node)
+                            } else {
+                                best
+                            }
+                        });
+                        crate::time::explicit::StepOutcome { first_non_finite: None, largest }
+                    }
+                    Err(HjbError::NonFinite { index, point, value, .. }) => {
+                        stopped = Some((
+                            HjbError::NonFinite { step: step + 1, time: t_new, index, point, value },
+                            step,
+                        ));
+                        break;
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        };
         if let Some((node, value)) = outcome.first_non_finite {
             stopped = Some((
                 HjbError::NonFinite {
@@ -374,13 +415,19 @@ pub fn solve_with(
         steps: completed,
         time_step_max: plan.time_step_max,
         cfl_number: worst_cfl,
-        monotone: worst_cfl <= 1.0 + 1e-12,
+        // Explicit: the CFL condition; implicit: the interior rows are M-matrix rows for any Δt.
+        monotone: if scheme == Scheme::Implicit {
+            implicit.as_ref().is_some_and(|stepper| stepper.report().margin > 0.0)
+        } else {
+            worst_cfl <= 1.0 + 1e-12
+        },
         cfl_peak: problem.grid.point(plan.peak_node),
         boundaries: problem.boundaries.iter().map(|b| b.name().to_string()).collect(),
         outflow_nodes: stability.outflow_nodes,
         memory_bytes,
         seconds: started.elapsed().as_secs_f64(),
         threads: rayon::current_num_threads(),
+        implicit: implicit.as_ref().map(|stepper| stepper.report()),
     };
     let snapshots = (!stored.is_empty()).then(|| {
         // Increasing physical time: the last step taken (t closest to 0) first.

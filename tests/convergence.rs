@@ -56,6 +56,16 @@ fn lqr_1d_noisy_lax_friedrichs() {
 }
 
 #[test]
+fn lqr_1d_implicit() {
+    check("lqr_1d_implicit");
+}
+
+#[test]
+fn lqr_1d_noisy_implicit() {
+    check("lqr_1d_noisy_implicit");
+}
+
+#[test]
 fn every_quick_study_has_a_test() {
     let source = include_str!("convergence.rs");
     for path in study_files(&common::repository_path("validation")).unwrap() {

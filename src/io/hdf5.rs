@@ -297,6 +297,12 @@ fn write_contents(
     group.set_attr_numeric("monotone", &u8::from(diagnostics.monotone))?;
     group.set_attr_numeric("seconds", &diagnostics.seconds)?;
     group.set_attr_numeric("threads", &(diagnostics.threads as u64))?;
+    if let Some(report) = &diagnostics.implicit {
+        group.set_attr_numeric("iterations_most", &(report.most_iterations as u64))?;
+        group.set_attr_numeric("iterations_mean", &report.mean_iterations)?;
+        group.set_attr_numeric("residual", &report.last_change)?;
+        group.set_attr_numeric("m_matrix_margin", &report.margin)?;
+    }
     group.set_attr_string_array(
         "boundaries",
         &diagnostics.boundaries.iter().map(String::as_str).collect::<Vec<_>>(),

@@ -48,6 +48,17 @@ pub fn solve_summary(
         "output": output.map(|p| p.display().to_string()),
         "plots": plots,
     });
+    if let Some(report) = &diagnostics.implicit {
+        summary["policy_iteration"] = json!({
+            "most_iterations": report.most_iterations,
+            "mean_iterations": report.mean_iterations,
+            "last_relative_change": report.last_change,
+        });
+        summary["m_matrix"] = json!({
+            "margin": report.margin,
+            "positive_off_diagonal_rows": report.positive_off_diagonal_rows,
+        });
+    }
     if let Some(error) = &solution.error {
         summary["error"] = json!({
             "linf": error.linf,

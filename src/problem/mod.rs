@@ -59,17 +59,21 @@ pub struct Control {
 pub enum Scheme {
     /// Explicit monotone upwind (Kushner's Markov chain approximation).
     Upwind,
-    /// Explicit monotone Lax–Friedrichs with global dissipation `α_i ≥ max |∂H/∂p_i|`.
+    /// Explicit monotone Lax–Friedrichs with local dissipation `α_i(x) ≥ max_u |f_i(x,u)|`.
     LaxFriedrichs,
+    /// Implicit upwind (backward Euler in time-to-go) with Howard's policy iteration: no
+    /// time-step limit.
+    Implicit,
 }
 
 impl Scheme {
-    pub const NAMES: &'static str = "upwind, lax_friedrichs";
+    pub const NAMES: &'static str = "upwind, lax_friedrichs, implicit";
 
     pub fn name(self) -> &'static str {
         match self {
             Scheme::Upwind => "upwind",
             Scheme::LaxFriedrichs => "lax_friedrichs",
+            Scheme::Implicit => "implicit",
         }
     }
 
@@ -78,7 +82,8 @@ impl Scheme {
         match name {
             "upwind" => Ok(Scheme::Upwind),
             "lax_friedrichs" => Ok(Scheme::LaxFriedrichs),
-            "implicit" | "semi_lagrangian" => Err(format!(
+            "implicit" => Ok(Scheme::Implicit),
+            "semi_lagrangian" => Err(format!(
                 "scheme `{name}` is part of the design but not in this build yet; available: {}",
                 Scheme::NAMES
             )),

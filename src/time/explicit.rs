@@ -57,13 +57,18 @@ impl TimeStepPlan {
         cfl: f64,
         fixed_time_step: Option<f64>,
         allow_unstable: bool,
+        minimum_spacing: f64,
     ) -> Result<TimeStepPlan> {
         let rate = match scheme {
-            Scheme::Upwind => bounds.largest_rate,
+            Scheme::Upwind | Scheme::Implicit => bounds.largest_rate,
             Scheme::LaxFriedrichs => bounds.largest_dissipation_rate,
         };
         let time_step_max = if rate > 0.0 { 1.0 / rate } else { f64::INFINITY };
         let requested = match fixed_time_step {
+            // The implicit scheme has no step limit; its default Δt = min_i h_i keeps the time
+            // error of the same first order as the space error.
+            None if scheme == Scheme::Implicit => minimum_spacing,
+            Some(step) if scheme == Scheme::Implicit => step,
             Some(step) => {
                 if step > time_step_max * (1.0 + 1e-12) && !allow_unstable {
                     return Err(HjbError::CflViolated {
@@ -322,7 +327,7 @@ impl<'a> ExplicitStepper<'a> {
                     let (lower, upper) = self.control_bounds[j];
                     let driven = &self.driven[j][..self.driven_count[j]];
                     let u = match (self.scheme, driven) {
-                        (Scheme::Upwind, [i]) => minimise_single(
+                        (Scheme::Upwind | Scheme::Implicit, [i]) => minimise_single(
                             base[*i],
                             gain[*i],
                             forward_difference[*i],
@@ -333,7 +338,7 @@ impl<'a> ExplicitStepper<'a> {
                             lower,
                             upper,
                         ),
-                        (Scheme::Upwind, _) => {
+                        (Scheme::Upwind | Scheme::Implicit, _) => {
                             // Several states driven by this control: gather them contiguously.
                             let mut b = [0.0f64; MAX_DIMENSIONS];
                             let mut g = [0.0f64; MAX_DIMENSIONS];
@@ -407,7 +412,7 @@ impl<'a> ExplicitStepper<'a> {
                     let drift = &table.sample_drift[(node * count + s) * n..(node * count + s + 1) * n];
                     let cost = table.sample_cost[node * count + s];
                     match self.scheme {
-                        Scheme::Upwind => {
+                        Scheme::Upwind | Scheme::Implicit => {
                             let weights = upwind_weights(drift, diffusion_of(s), &self.inverse_spacing, dt);
                             let candidate =
                                 beta * weights.expectation(center, &forward[..n], &backward[..n]) + dt * cost;
@@ -453,7 +458,9 @@ impl<'a> ExplicitStepper<'a> {
         node: usize,
     ) -> crate::scheme::Weights {
         match self.scheme {
-            Scheme::Upwind => upwind_weights(drift, diffusion, &self.inverse_spacing, self.time_step),
+            Scheme::Upwind | Scheme::Implicit => {
+                upwind_weights(drift, diffusion, &self.inverse_spacing, self.time_step)
+            }
             Scheme::LaxFriedrichs => {
                 let n = drift.len();
                 let alpha = &table.dissipation[node * n..(node + 1) * n];

@@ -2,7 +2,10 @@
 //!
 //! * [`explicit`] — forward Euler with the monotone upwind or Lax–Friedrichs weights, under
 //!   the CFL bound.
+//! * [`implicit`] — backward Euler with Howard's policy iteration and sparse LU, any Δt.
 
 pub mod explicit;
+pub mod implicit;
 
 pub use explicit::{ExplicitStepper, TimeStepPlan};
+pub use implicit::{ImplicitReport, ImplicitStepper};

@@ -1,0 +1,431 @@
+//! Implicit upwind time stepping (backward Euler in time-to-go) with Howard's policy iteration.
+//!
+//! With the generator of the upwind chain, `(A(u)V)(x) = Σ_i r_i^+(V(x+h_i e_i) − V(x)) +
+//! r_i^−(V(x−h_i e_i) − V(x))`, `r_i^± = f_i^±/h_i + a_i/h_i²` (the rates of
+//! [`crate::scheme::weights`] at Δt = 1 — the same weights as the explicit scheme), one step solves
+//!
+//! ```text
+//! ((1 + ρΔt) I − Δt A(u)) V^{n+1} = V^n + Δt ℓ(u),   u(x) = argmin_u [A(u)V^{n+1} + ℓ(u)](x)
+//! ```
+//!
+//! by policy iteration: solve the linear system for the current policy (faer sparse LU, the
+//! symbolic factorisation computed once and reused), improve the policy node by node with the
+//! same exact minimisation as the explicit scheme, and repeat until the value stops changing
+//! (`‖V_{k+1} − V_k‖∞ ≤ 1e-12 (1 + ‖V‖∞)`) or the policy is unchanged. In the interior the matrix is
+//! an M-matrix for any Δt (diagonal `1 + ρΔt + Δt Σ r`, off-diagonals `−Δt r ≤ 0`, row sums
+//! `1 + ρΔt`), so the scheme is monotone and unconditionally stable; at extrapolated boundary nodes
+//! with outflow the ghost value puts a positive entry in the row, which the M-matrix report counts.
+
+use crate::error::{HjbError, Result};
+use crate::grid::MAX_DIMENSIONS;
+use crate::problem::{Boundary, Problem};
+use crate::scheme::hamiltonian::{minimise_piecewise, minimise_single, MAX_CONTROLS};
+use crate::scheme::{upwind_weights, ControlModel, Tabulation};
+use faer::linalg::solvers::Solve;
+use faer::sparse::linalg::solvers::{Lu, SymbolicLu};
+use faer::sparse::{Pair, SparseColMat, SymbolicSparseColMat};
+use faer::Mat;
+
+/// Largest number of policy-iteration sweeps per step.
+pub const MAX_POLICY_ITERATIONS: usize = 50;
+
+/// Where one off-centre matrix entry of a row goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Slot {
+    /// The neighbour itself (coefficient `−Δt r`).
+    Neighbour(usize),
+    /// A ghost by linear extrapolation: `−Δt r (2V_0 − V_opposite)`, so `+Δt r` on the opposite
+    /// node and `−2Δt r` on the centre.
+    Extrapolated(usize),
+    /// A Dirichlet row: no neighbours (the slot keeps the sparsity pattern fixed).
+    Unused,
+}
+
+/// Policy-iteration and M-matrix numbers of a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImplicitReport {
+    /// Most policy-iteration sweeps in one step.
+    pub most_iterations: usize,
+    /// Mean sweeps per step.
+    pub mean_iterations: f64,
+    /// Smallest `M_xx − Σ_{y≠x} |M_xy|` over the rows without positive off-diagonal entries of
+    /// every assembled matrix (> 0: those rows are strictly diagonally dominant M-matrix rows).
+    pub margin: f64,
+    /// Rows with a positive off-diagonal entry (extrapolated outflow boundaries).
+    pub positive_off_diagonal_rows: usize,
+    /// Largest relative value change at the last sweep of any step.
+    pub last_change: f64,
+}
+
+/// The implicit stepper of one problem on one grid.
+#[derive(Debug)]
+pub struct ImplicitStepper<'a> {
+    problem: &'a Problem,
+    model: &'a ControlModel,
+    time_step: f64,
+    inverse_spacing: Vec<f64>,
+    /// `slots[node * 2n + 2k (+1)]`: forward (backward) neighbour of axis k.
+    slots: Vec<Slot>,
+    dirichlet_node: Vec<bool>,
+    symbolic: SymbolicSparseColMat<usize>,
+    argsort: faer::sparse::Argsort<usize>,
+    symbolic_lu: SymbolicLu<usize>,
+    report: ImplicitReport,
+    steps_taken: usize,
+    total_iterations: usize,
+}
+
+impl<'a> ImplicitStepper<'a> {
+    pub fn new(problem: &'a Problem, model: &'a ControlModel, time_step: f64) -> Result<Self> {
+        let grid = &problem.grid;
+        let n = grid.dimension();
+        let nodes = grid.node_count();
+        let shape = grid.shape();
+        let strides = grid.strides().to_vec();
+        let mut slots = Vec::with_capacity(nodes * 2 * n);
+        let mut dirichlet_node = vec![false; nodes];
+        let mut index = vec![0usize; n];
+        for node in 0..nodes {
+            grid.unravel_inplace(node, &mut index);
+            let fixed = (0..n).any(|k| {
+                matches!(problem.boundaries[k], Boundary::Dirichlet(_))
+                    && (index[k] == 0 || index[k] + 1 == shape[k])
+            });
+            dirichlet_node[node] = fixed;
+            for k in 0..n {
+                let (i, size, stride) = (index[k], shape[k], strides[k]);
+                let periodic = matches!(problem.boundaries[k], Boundary::Periodic);
+                let forward = if fixed {
+                    Slot::Unused
+                } else if i + 1 < size {
+                    Slot::Neighbour(node + stride)
+                } else if periodic {
+                    Slot::Neighbour(node - (size - 1) * stride)
+                } else {
+                    Slot::Extrapolated(node - stride)
+                };
+                let backward = if fixed {
+                    Slot::Unused
+                } else if i > 0 {
+                    Slot::Neighbour(node - stride)
+                } else if periodic {
+                    Slot::Neighbour(node + (size - 1) * stride)
+                } else {
+                    Slot::Extrapolated(node + stride)
+                };
+                slots.push(forward);
+                slots.push(backward);
+            }
+        }
+        // Pattern: per row the centre, then one entry per slot (duplicates are summed).
+        let mut pairs = Vec::with_capacity(nodes * (1 + 2 * n));
+        for node in 0..nodes {
+            pairs.push(Pair::new(node, node));
+            for slot in &slots[node * 2 * n..(node + 1) * 2 * n] {
+                let column = match slot {
+                    Slot::Neighbour(c) | Slot::Extrapolated(c) => *c,
+                    Slot::Unused => node,
+                };
+                pairs.push(Pair::new(node, column));
+            }
+        }
+        let numerical = |message: String| HjbError::Numerical(format!("implicit scheme: {message}"));
+        let (symbolic, argsort) = SymbolicSparseColMat::try_new_from_indices(nodes, nodes, &pairs)
+            .map_err(|error| numerical(format!("sparsity pattern: {error:?}")))?;
+        let symbolic_lu = SymbolicLu::try_new(symbolic.as_ref())
+            .map_err(|error| numerical(format!("symbolic LU: {error:?}")))?;
+        Ok(ImplicitStepper {
+            problem,
+            model,
+            time_step,
+            inverse_spacing: grid.spacings().iter().map(|h| 1.0 / h).collect(),
+            slots,
+            dirichlet_node,
+            symbolic,
+            argsort,
+            symbolic_lu,
+            report: ImplicitReport {
+                most_iterations: 0,
+                mean_iterations: 0.0,
+                margin: f64::INFINITY,
+                positive_off_diagonal_rows: 0,
+                last_change: 0.0,
+            },
+            steps_taken: 0,
+            total_iterations: 0,
+        })
+    }
+
+    pub fn report(&self) -> ImplicitReport {
+        let mut report = self.report;
+        report.mean_iterations = self.total_iterations as f64 / self.steps_taken.max(1) as f64;
+        report
+    }
+
+    /// Neighbour values of `node` in `values` through the slots (ghosts extrapolated).
+    fn neighbours(&self, values: &[f64], node: usize) -> ([f64; MAX_DIMENSIONS], [f64; MAX_DIMENSIONS]) {
+        let n = self.problem.grid.dimension();
+        let center = values[node];
+        let read = |slot: Slot| match slot {
+            Slot::Neighbour(c) => values[c],
+            Slot::Extrapolated(c) => 2.0 * center - values[c],
+            Slot::Unused => center,
+        };
+        let mut forward = [0.0; MAX_DIMENSIONS];
+        let mut backward = [0.0; MAX_DIMENSIONS];
+        for k in 0..n {
+            forward[k] = read(self.slots[node * 2 * n + 2 * k]);
+            backward[k] = read(self.slots[node * 2 * n + 2 * k + 1]);
+        }
+        (forward, backward)
+    }
+
+    /// The policy minimising `[A(u)V + ℓ(u)](x)` at every node: the control vector (closed form)
+    /// or the sample index (sampled), written into `policy[node * m ..]`.
+    fn improve(&self, table: &Tabulation, values: &[f64], policy: &mut [f64], samples: &mut [usize]) {
+        let n = self.problem.grid.dimension();
+        let m = self.problem.controls.len();
+        for node in 0..values.len() {
+            if self.dirichlet_node[node] {
+                continue;
+            }
+            let center = values[node];
+            let (forward, backward) = self.neighbours(values, node);
+            match self.model {
+                ControlModel::ClosedForm { control_of_state } => {
+                    let base = &table.drift_base[node * n..(node + 1) * n];
+                    let gain = &table.drift_gain[node * n..(node + 1) * n];
+                    for (j, control) in self.problem.controls.iter().enumerate() {
+                        let mut count = 0;
+                        let (mut b, mut g, mut fd, mut bd) = (
+                            [0.0; MAX_DIMENSIONS],
+                            [0.0; MAX_DIMENSIONS],
+                            [0.0; MAX_DIMENSIONS],
+                            [0.0; MAX_DIMENSIONS],
+                        );
+                        for i in 0..n {
+                            if control_of_state[i] == Some(j) {
+                                b[count] = base[i];
+                                g[count] = gain[i];
+                                fd[count] = (forward[i] - center) * self.inverse_spacing[i];
+                                bd[count] = (center - backward[i]) * self.inverse_spacing[i];
+                                count += 1;
+                            }
+                        }
+                        let (c, r) = (table.cost_linear[node * m + j], table.cost_quadratic[node * m + j]);
+                        policy[node * m + j] = if count == 1 {
+                            minimise_single(b[0], g[0], fd[0], bd[0], 1.0, c, r, control.lower, control.upper)
+                        } else {
+                            minimise_piecewise(
+                                &b[..count],
+                                &g[..count],
+                                &fd[..count],
+                                &bd[..count],
+                                1.0,
+                                c,
+                                r,
+                                control.lower,
+                                control.upper,
+                            )
+                        };
+                    }
+                }
+                ControlModel::Sampled { values: controls, count } => {
+                    let mut best = (f64::INFINITY, 0);
+                    for s in 0..*count {
+                        let (drift, diffusion) = sample_coefficients(table, node, s, *count, n);
+                        let rates = upwind_weights(drift, diffusion, &self.inverse_spacing, 1.0);
+                        let generator = rates.expectation(center, &forward[..n], &backward[..n]) - center;
+                        let objective = generator + table.sample_cost[node * count + s];
+                        if objective < best.0 {
+                            best = (objective, s);
+                        }
+                    }
+                    samples[node] = best.1;
+                    policy[node * m..(node + 1) * m].copy_from_slice(&controls[best.1 * m..(best.1 + 1) * m]);
+                }
+            }
+        }
+    }
+
+    /// Drift, diffusion and cost of the current policy at `node`.
+    fn coefficients(
+        &self,
+        table: &Tabulation,
+        policy: &[f64],
+        samples: &[usize],
+        node: usize,
+    ) -> ([f64; MAX_DIMENSIONS], [f64; MAX_DIMENSIONS], f64) {
+        let n = self.problem.grid.dimension();
+        let m = self.problem.controls.len();
+        let mut drift = [0.0; MAX_DIMENSIONS];
+        let mut diffusion = [0.0; MAX_DIMENSIONS];
+        let cost;
+        match self.model {
+            ControlModel::ClosedForm { control_of_state } => {
+                let mut total = table.cost_base[node];
+                let mut u = [0.0; MAX_CONTROLS];
+                u[..m].copy_from_slice(&policy[node * m..(node + 1) * m]);
+                for j in 0..m {
+                    total += table.cost_linear[node * m + j] * u[j]
+                        + table.cost_quadratic[node * m + j] * u[j] * u[j];
+                }
+                for i in 0..n {
+                    drift[i] = table.drift_base[node * n + i]
+                        + control_of_state[i].map_or(0.0, |j| table.drift_gain[node * n + i] * u[j]);
+                    if !table.diffusion.is_empty() {
+                        diffusion[i] = table.diffusion[node * n + i];
+                    }
+                }
+                cost = total;
+            }
+            ControlModel::Sampled { count, .. } => {
+                let (d, a) = sample_coefficients(table, node, samples[node], *count, n);
+                drift[..n].copy_from_slice(d);
+                if !a.is_empty() {
+                    diffusion[..n].copy_from_slice(a);
+                }
+                cost = table.sample_cost[node * count + samples[node]];
+            }
+        }
+        (drift, diffusion, cost)
+    }
+
+    /// One backward-Euler step: `V^n = previous` → returns `V^{n+1}`; `policy` (node × m) holds the
+    /// starting policy and receives the final one. `boundary` gives Dirichlet values.
+    pub fn step(
+        &mut self,
+        table: &Tabulation,
+        previous: &[f64],
+        policy: &mut [f64],
+        samples: &mut [usize],
+        boundary: Option<&[f64]>,
+    ) -> Result<Vec<f64>> {
+        let n = self.problem.grid.dimension();
+        let nodes = previous.len();
+        let dt = self.time_step;
+        let growth = 1.0 + self.problem.discount * dt;
+        let mut values = previous.to_vec();
+        self.improve(table, &values, policy, samples);
+        let mut entries = vec![0.0; nodes * (1 + 2 * n)];
+        let mut right = Mat::<f64>::zeros(nodes, 1);
+        let mut history = Vec::new();
+        for iteration in 1..=MAX_POLICY_ITERATIONS {
+            // Assemble M(u) and the right-hand side.
+            for node in 0..nodes {
+                let row = &mut entries[node * (1 + 2 * n)..(node + 1) * (1 + 2 * n)];
+                if self.dirichlet_node[node] {
+                    row.fill(0.0);
+                    row[0] = 1.0;
+                    right[(node, 0)] = boundary.map_or(previous[node], |b| b[node]);
+                    continue;
+                }
+                let (drift, diffusion, cost) = self.coefficients(table, policy, samples, node);
+                let has_diffusion = !table.diffusion.is_empty() || !table.sample_diffusion.is_empty();
+                let rates = upwind_weights(
+                    &drift[..n],
+                    if has_diffusion { &diffusion[..n] } else { &[] },
+                    &self.inverse_spacing,
+                    1.0,
+                );
+                let mut center = growth;
+                for k in 0..n {
+                    for (side, rate) in [(0, rates.forward[k]), (1, rates.backward[k])] {
+                        center += dt * rate;
+                        row[1 + 2 * k + side] = match self.slots[node * 2 * n + 2 * k + side] {
+                            Slot::Neighbour(_) => -dt * rate,
+                            Slot::Extrapolated(_) => {
+                                center -= 2.0 * dt * rate;
+                                dt * rate
+                            }
+                            Slot::Unused => 0.0,
+                        };
+                    }
+                }
+                row[0] = center;
+                right[(node, 0)] = previous[node] + dt * cost;
+            }
+            self.check_matrix(&entries, n);
+            let matrix = SparseColMat::new_from_argsort(self.symbolic.clone(), &self.argsort, &entries)
+                .map_err(|error| {
+                    HjbError::Numerical(format!("implicit scheme: matrix assembly: {error:?}"))
+                })?;
+            let lu =
+                Lu::try_new_with_symbolic(self.symbolic_lu.clone(), matrix.as_ref()).map_err(|error| {
+                    HjbError::Numerical(format!("implicit scheme: LU factorisation failed: {error:?}"))
+                })?;
+            let solution = lu.solve(&right);
+            let mut change = 0.0f64;
+            let mut size = 0.0f64;
+            for node in 0..nodes {
+                let value = solution[(node, 0)];
+                if !value.is_finite() {
+                    return Err(HjbError::NonFinite {
+                        step: self.steps_taken + 1,
+                        time: f64::NAN,
+                        index: self.problem.grid.unravel(node),
+                        point: self.problem.grid.point(node),
+                        value,
+                    });
+                }
+                change = change.max((value - values[node]).abs());
+                size = size.max(value.abs());
+                values[node] = value;
+            }
+            let relative = change / (1.0 + size);
+            history.push(relative);
+            if relative <= 1e-12 && iteration > 1 {
+                self.finish_step(iteration, relative);
+                return Ok(values);
+            }
+            let before = policy.to_vec();
+            self.improve(table, &values, policy, samples);
+            if before == policy {
+                self.finish_step(iteration, relative);
+                return Ok(values);
+            }
+        }
+        Err(HjbError::Numerical(format!(
+            "policy iteration did not converge in {MAX_POLICY_ITERATIONS} sweeps at step {}; relative value changes: {}",
+            self.steps_taken + 1,
+            history.iter().map(|c| format!("{c:.2e}")).collect::<Vec<_>>().join(", ")
+        )))
+    }
+
+    fn finish_step(&mut self, iterations: usize, change: f64) {
+        self.steps_taken += 1;
+        self.total_iterations += iterations;
+        self.report.most_iterations = self.report.most_iterations.max(iterations);
+        self.report.last_change = self.report.last_change.max(change);
+    }
+
+    /// Update the M-matrix report from one assembled matrix (row-wise entries).
+    fn check_matrix(&mut self, entries: &[f64], n: usize) {
+        let width = 1 + 2 * n;
+        let mut positive_rows = 0;
+        for row in entries.chunks(width) {
+            if row[1..].iter().any(|v| *v > 0.0) {
+                // An extrapolated outflow row: counted, and left out of the margin.
+                positive_rows += 1;
+                continue;
+            }
+            let off: f64 = row[1..].iter().map(|v| v.abs()).sum();
+            self.report.margin = self.report.margin.min(row[0] - off);
+        }
+        self.report.positive_off_diagonal_rows = self.report.positive_off_diagonal_rows.max(positive_rows);
+    }
+}
+
+fn sample_coefficients(
+    table: &Tabulation,
+    node: usize,
+    s: usize,
+    count: usize,
+    n: usize,
+) -> (&[f64], &[f64]) {
+    let at = (node * count + s) * n;
+    let drift = &table.sample_drift[at..at + n];
+    let diffusion =
+        if table.sample_diffusion.is_empty() { &[][..] } else { &table.sample_diffusion[at..at + n] };
+    (drift, diffusion)
+}
