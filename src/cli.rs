@@ -327,15 +327,31 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     d.hamiltonian
                 );
                 println!("  grid        {}", format_grid(&problem));
-                println!(
-                    "  time        Δt = {:.4e} × {} steps to T = {}; CFL number {:.3} (bound Δt ≤ {:.4e}) — {}",
-                    d.time_step,
-                    d.steps,
-                    problem.final_time,
-                    d.cfl_number,
-                    d.time_step_max,
-                    if d.monotone { "monotone" } else { "NOT monotone" }
-                );
+                if problem.is_stationary() {
+                    println!(
+                        "  stationary  ρ = {}; {} — {}",
+                        problem.discount,
+                        if d.implicit.is_some() {
+                            "policy iteration on (ρI − A(u))V = ℓ(u)".to_string()
+                        } else {
+                            format!(
+                                "value iteration: {} sweeps of Δt = {:.4e} (CFL number {:.3})",
+                                d.steps, d.time_step, d.cfl_number
+                            )
+                        },
+                        if d.monotone { "monotone" } else { "NOT monotone" }
+                    );
+                } else {
+                    println!(
+                        "  time        Δt = {:.4e} × {} steps to T = {}; CFL number {:.3} (bound Δt ≤ {:.4e}) — {}",
+                        d.time_step,
+                        d.steps,
+                        problem.final_time,
+                        d.cfl_number,
+                        d.time_step_max,
+                        if d.monotone { "monotone" } else { "NOT monotone" }
+                    );
+                }
                 if let Some(report) = &d.implicit {
                     println!(
                         "  implicit    policy iteration: {} sweeps at most, {:.2} on average; M-matrix margin {:.3e} ({} extrapolated outflow rows)",
@@ -410,10 +426,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     "  CFL bound    Δt ≤ {:.4e} (Σ rates peak at {:?})",
                     plan.time_step_max, stability.cfl_peak
                 );
-                println!(
-                    "  time step    Δt = {:.4e} × {} steps to T = {}",
-                    plan.time_step, plan.steps, problem.final_time
-                );
+                if problem.is_stationary() {
+                    println!(
+                        "  time step    Δt = {:.4e}; stationary (ρ = {}): value iteration until the contraction bound is met",
+                        plan.time_step, problem.discount
+                    );
+                } else {
+                    println!(
+                        "  time step    Δt = {:.4e} × {} steps to T = {}",
+                        plan.time_step, plan.steps, problem.final_time
+                    );
+                }
                 println!(
                     "  CFL number   {:.3}; smallest weight {:.3}",
                     stability.cfl_number, stability.minimum_weight
@@ -475,7 +498,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .map(|part| part.trim().parse::<f64>())
                 .collect::<Result<_, _>>()
                 .map_err(|_| invalid("--from", format!("`{from}` is not a list of numbers x0,y0,…")))?;
-            let horizon = horizon.unwrap_or(problem.final_time);
+            let horizon = match (horizon, problem.is_stationary()) {
+                (Some(horizon), _) => horizon,
+                (None, false) => problem.final_time,
+                (None, true) => {
+                    return Err(invalid(
+                        "--horizon",
+                        "the problem is stationary: give the simulation horizon",
+                    )
+                    .into())
+                }
+            };
             let time_step = time_step.unwrap_or(horizon / 2000.0);
             let trajectory = hjb::simulate::simulate(&problem, &stored, &start, horizon, time_step)?;
             let stem = out.unwrap_or_else(|| {

@@ -112,7 +112,7 @@ pub fn prepare(problem: &Problem) -> Result<Preparation> {
     let coordinates = problem.grid.coordinate_columns();
     let model = ControlModel::analyse(problem, &coordinates)?;
     let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
-    let table = Tabulation::new(problem, &model, &coordinates, problem.final_time);
+    let table = Tabulation::new(problem, &model, &coordinates, problem.tabulation_time());
     let mut bounds = table.drift_bounds(problem, &model, &inverse_spacing);
     if problem.is_time_dependent() {
         // The bound must hold at every time level: take the worst over a sample of times now,
@@ -208,6 +208,9 @@ pub fn solve_with(
     options: &RunOptions,
 ) -> std::result::Result<Solution, Failure> {
     let started = Instant::now();
+    if problem.is_stationary() {
+        return solve_stationary(problem, observer, started);
+    }
     let Preparation { coordinates, model, mut table, plan, stability, memory_bytes } = prepare(problem)?;
     let scheme = problem.settings.scheme;
     let stepper = ExplicitStepper::new(problem, scheme, &model, &plan);
@@ -455,6 +458,113 @@ pub fn solve_with(
             Err(Failure { error, partial: Some(Box::new(solution)) })
         }
     }
+}
+
+/// Stationary (infinite-horizon, ρ > 0) problems: `ρV − min_u [A(u)V + ℓ(u)] = 0`.
+///
+/// Solved by value iteration `V ← S(V)` with the explicit step (a β-contraction,
+/// `β = e^{−ρΔt}`), stopped when the contraction bound `β/(1−β)·‖V_{k+1} − V_k‖∞` on the distance to
+/// the fixed point is below `1e-9 (1 + ‖V‖∞)`: the long-time limit of explicit marching, which is
+/// the value iteration of the scheme's discounted Markov chain.
+fn solve_stationary(
+    problem: &Problem,
+    observer: &mut dyn Observer,
+    started: Instant,
+) -> std::result::Result<Solution, Failure> {
+    let Preparation { coordinates, model, table, plan, stability, memory_bytes } = prepare(problem)?;
+    let scheme = problem.settings.scheme;
+    let nodes = problem.grid.node_count();
+    let m = problem.controls.len();
+    let boundary = dirichlet_field(problem, &coordinates, 0.0);
+    let mut values = problem.tabulate(&problem.terminal_cost, &coordinates, &vec![0.0; m], 0.0);
+    if let Some(boundary) = &boundary {
+        apply_dirichlet(problem, &mut values, boundary);
+    }
+    let mut policy = vec![0.0; nodes * m];
+    let (steps, time_step, implicit_report): (usize, f64, Option<crate::time::ImplicitReport>) = if scheme
+        == Scheme::Implicit
+    {
+        return Err(HjbError::InvalidOption {
+            option: "scheme".to_string(),
+            message: "stationary problems are solved by value iteration with the explicit schemes in this \
+                      build (policy iteration on (ρI − A(u))V = ℓ(u) needs a boundary closure that keeps \
+                      every row an M-matrix row); use scheme = \"upwind\""
+                .to_string(),
+        }
+        .into());
+    } else {
+        let stepper = ExplicitStepper::new(problem, scheme, &model, &plan);
+        let beta = (-problem.discount * plan.time_step).exp();
+        let limit = ((40.0 / (1.0 - beta)).ceil() as usize).max(100);
+        let mut next = vec![0.0; nodes];
+        let mut iterations = 0;
+        let mut last_change = f64::INFINITY;
+        observer.started(limit);
+        while iterations < limit {
+            let outcome = stepper.step(&table, &values, &mut next, &mut policy, boundary.as_deref());
+            if let Some((node, value)) = outcome.first_non_finite {
+                return Err(HjbError::NonFinite {
+                    step: iterations + 1,
+                    time: 0.0,
+                    index: problem.grid.unravel(node),
+                    point: problem.grid.point(node),
+                    value,
+                }
+                .into());
+            }
+            let change = values.iter().zip(&next).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
+            std::mem::swap(&mut values, &mut next);
+            iterations += 1;
+            observer.stepped(iterations, limit);
+            last_change = change;
+            if beta / (1.0 - beta) * change <= 1e-9 * (1.0 + outcome.largest.0) {
+                break;
+            }
+        }
+        if iterations == limit {
+            return Err(HjbError::Numerical(format!(
+                "value iteration stopped at its limit of {limit} sweeps with ‖ΔV‖∞ = {last_change:.3e}; \
+                 use --scheme implicit for stationary problems"
+            ))
+            .into());
+        }
+        (iterations, plan.time_step, None)
+    };
+    observer.finished();
+    let reference = problem.reference_values(&coordinates);
+    let error = match (&reference, &problem.reference) {
+        (Some(exact), Some(spec)) => Some(error_norms(&problem.grid, &values, exact, &spec.region)),
+        _ => None,
+    };
+    let monotone = match &implicit_report {
+        Some(report) => report.margin > 0.0,
+        None => plan.cfl_number <= 1.0 + 1e-12,
+    };
+    let diagnostics = Diagnostics {
+        scheme,
+        hamiltonian: model.describe(),
+        time_step,
+        steps,
+        time_step_max: plan.time_step_max,
+        cfl_number: if implicit_report.is_some() { f64::INFINITY } else { plan.cfl_number },
+        monotone,
+        cfl_peak: problem.grid.point(plan.peak_node),
+        boundaries: problem.boundaries.iter().map(|b| b.name().to_string()).collect(),
+        outflow_nodes: stability.outflow_nodes,
+        memory_bytes,
+        seconds: started.elapsed().as_secs_f64(),
+        threads: rayon::current_num_threads(),
+        implicit: implicit_report,
+    };
+    Ok(Solution {
+        values,
+        policy: split_policy(&policy, m, nodes),
+        reference,
+        error,
+        diagnostics,
+        stopped: None,
+        snapshots: None,
+    })
 }
 
 /// The Dirichlet boundary values at time `t` (one field; each node on the boundary of a

@@ -66,6 +66,11 @@ fn lqr_1d_noisy_implicit() {
 }
 
 #[test]
+fn lqr_stochastic_upwind() {
+    check("lqr_stochastic_upwind");
+}
+
+#[test]
 fn every_quick_study_has_a_test() {
     let source = include_str!("convergence.rs");
     for path in study_files(&common::repository_path("validation")).unwrap() {

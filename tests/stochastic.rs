@@ -125,3 +125,66 @@ final_time = 0.5
     let bang = (x - 0.5f64).powi(2) + 0.25 * 0.5;
     assert!(solution.values[node] <= bang + 0.05, "V({x}) = {} > {bang}", solution.values[node]);
 }
+
+#[test]
+fn stationary_problems_need_a_discount_and_no_time() {
+    let base = r#"
+[[state]]
+name = "x"
+bounds = [-1.0, 1.0]
+points = 11
+[[control]]
+name = "u"
+bounds = [-1.0, 1.0]
+[dynamics]
+x = "u"
+[cost]
+running = "x^2 + u^2"
+discount = 0.1
+[horizon]
+stationary = true
+"#;
+    let problem = hjb::parse_problem(base, std::path::Path::new("ok.toml")).unwrap();
+    assert!(problem.is_stationary());
+    let message =
+        hjb::parse_problem(&base.replace("discount = 0.1\n", ""), std::path::Path::new("no_discount.toml"))
+            .unwrap_err()
+            .to_string();
+    assert!(message.contains("no_discount.toml:14:14") && message.contains("needs a discount"), "{message}");
+    let message =
+        hjb::parse_problem(&base.replace("x^2 + u^2", "x^2 + u^2 + t"), std::path::Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+    assert!(message.contains("cannot depend on t"), "{message}");
+    let message = hjb::parse_problem(
+        &base.replace("stationary = true", "stationary = true\nfinal_time = 1.0"),
+        std::path::Path::new("both.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(message.contains("both `final_time` and `stationary = true`"), "{message}");
+    // The implicit scheme refuses stationary problems in this build (bad input, exit 2).
+    let mut implicit = problem.clone();
+    implicit.settings.scheme = hjb::Scheme::Implicit;
+    assert_eq!(hjb::solve(&implicit, &mut hjb::Silent).unwrap_err().exit_code(), 2);
+}
+
+#[test]
+fn stationary_value_iteration_is_the_long_time_limit_of_explicit_marching() {
+    // The stationary solution equals explicit marching run long enough (here 60/ρ time units,
+    // e^{−ρT} ≈ 1e-26) on the same grid and step: the same discrete operator, iterated.
+    let stationary = common::shipped("lqr_stochastic").with_points(&[61]).unwrap();
+    let solution = hjb::solve(&stationary, &mut hjb::Silent).unwrap();
+    let mut marching = stationary.clone();
+    marching.final_time = 300.0;
+    marching.settings.time_step = Some(solution.diagnostics.time_step);
+    let long = hjb::solve(&marching, &mut hjb::Silent).unwrap();
+    let difference = solution.values.iter().zip(&long.values).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let size = solution.values.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    eprintln!("max |V_stationary − V(T = 300)| = {difference:.3e} (|V| ≤ {size:.3})");
+    assert!(difference <= 1e-8 * (1.0 + size));
+    // And the error against the algebraic Riccati solution (with c = σ²P/ρ) is C·h with
+    // C ≈ 2.6 (validation/lqr_stochastic_upwind.toml measures the order): here h = 0.1.
+    let error = solution.error.unwrap().linf;
+    assert!(error < 3.0 * 0.1, "{error}");
+}

@@ -198,7 +198,9 @@ fn write_contents(
     file.set_attr_string("scheme", solution.diagnostics.scheme.name())?;
     file.set_attr_string("problem_name", &problem.name)?;
     file.set_attr_string("problem_toml", &problem.source_text)?;
-    file.set_attr_numeric("final_time", &problem.final_time)?;
+    if !problem.is_stationary() {
+        file.set_attr_numeric("final_time", &problem.final_time)?;
+    }
     file.set_attr_numeric("partial", &u8::from(solution.stopped.is_some()))?;
     if let Some(reason) = &solution.stopped {
         file.set_attr_string("stopped", reason)?;

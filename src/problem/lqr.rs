@@ -201,8 +201,12 @@ impl Lqr {
         ))
     }
 
-    /// `(P(0), c(0))` of the value `V(x, 0) = xᵀP(0)x + c(0)`.
+    /// `(P(0), c(0))` of the value `V(x, 0) = xᵀP(0)x + c(0)`; for an infinite horizon
+    /// (`final_time = ∞`) the discounted stationary solution.
     pub fn value_coefficients_at_start(&self) -> Result<(Mat<f64>, f64)> {
+        if self.final_time.is_infinite() {
+            return self.algebraic_riccati();
+        }
         let path = self.riccati()?;
         Ok((path.p_at_start().clone(), path.c_at_start()))
     }
@@ -210,7 +214,12 @@ impl Lqr {
     /// Largest `|(R⁻¹BᵀP(t)x)_j|` over `t ∈ [0, T]` and the box corners: the control range the
     /// unconstrained optimal feedback uses on the box.
     pub fn largest_optimal_controls(&self, lower: &[f64], upper: &[f64]) -> Result<Vec<f64>> {
-        let path = self.riccati()?;
+        let path = if self.final_time.is_infinite() {
+            let (p, c) = self.algebraic_riccati()?;
+            RiccatiPath { time_to_go: vec![0.0], p: vec![p], c: vec![c] }
+        } else {
+            self.riccati()?
+        };
         let r_inverse = self.r.partial_piv_lu().inverse();
         let n = self.state_dimension();
         let m = self.control_dimension();

@@ -207,6 +207,7 @@ pub struct Problem {
     pub running_cost: Formula,
     pub terminal_cost: Formula,
     pub discount: f64,
+    /// Horizon T; `f64::INFINITY` for a stationary (infinite-horizon, discounted) problem.
     pub final_time: f64,
     pub reference: Option<Reference>,
     pub settings: SolverSettings,
@@ -230,6 +231,20 @@ impl Problem {
         names.extend(self.control_names());
         names.push("t".to_string());
         names
+    }
+
+    /// Infinite horizon: `ρV − min_u {f·∇V + ½tr(σσᵀD²V) + ℓ} = 0`, no time variable.
+    pub fn is_stationary(&self) -> bool {
+        self.final_time.is_infinite()
+    }
+
+    /// Physical time at which time-independent coefficients are tabulated: T, or 0 when stationary.
+    pub fn tabulation_time(&self) -> f64 {
+        if self.is_stationary() {
+            0.0
+        } else {
+            self.final_time
+        }
     }
 
     /// Index of the variable `t` in [`Problem::variable_names`].

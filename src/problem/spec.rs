@@ -74,7 +74,8 @@ struct CostSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HorizonSpec {
-    final_time: Spanned<f64>,
+    final_time: Option<Spanned<f64>>,
+    stationary: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -347,18 +348,42 @@ impl Context<'_> {
         let Some(horizon) = &spec.horizon else {
             return Err(HjbError::ProblemFile {
                 location: self.location(0),
-                message: "missing section [horizon]\n  hint: add\n    [horizon]\n    final_time = 1.0\n  (stationary problems arrive with the implicit scheme)".to_string(),
+                message: "missing section [horizon]\n  hint: add\n    [horizon]\n    final_time = 1.0\n  or, for an infinite horizon with discount > 0,\n    [horizon]\n    stationary = true".to_string(),
             });
         };
-        let final_time = self.finite(&horizon.get_ref().final_time, "horizon.final_time")?;
-        if final_time <= 0.0 {
-            return Err(self.invalid(
-                horizon.get_ref().final_time.span(),
-                "horizon.final_time",
-                format!("final time {final_time} must be positive"),
-                "write `final_time = 1.0` (the horizon T; hjb reports V at t = 0)",
-            ));
-        }
+        let horizon_spec = horizon.get_ref();
+        let stationary = horizon_spec.stationary.as_ref().is_some_and(|flag| *flag.get_ref());
+        let final_time = match (&horizon_spec.final_time, stationary) {
+            (Some(time), false) => {
+                let final_time = self.finite(time, "horizon.final_time")?;
+                if final_time <= 0.0 {
+                    return Err(self.invalid(
+                        time.span(),
+                        "horizon.final_time",
+                        format!("final time {final_time} must be positive"),
+                        "write `final_time = 1.0` (the horizon T; hjb reports V at t = 0)",
+                    ));
+                }
+                final_time
+            }
+            (Some(time), true) => {
+                return Err(self.invalid(
+                    time.span(),
+                    "horizon",
+                    "both `final_time` and `stationary = true` given".into(),
+                    "keep `final_time = T` for a finite horizon, or `stationary = true` alone",
+                ))
+            }
+            (None, true) => f64::INFINITY,
+            (None, false) => {
+                return Err(self.invalid(
+                    horizon.span(),
+                    "horizon",
+                    "no horizon given".into(),
+                    "write `final_time = 1.0` (finite horizon) or `stationary = true` (infinite horizon, discount > 0)",
+                ))
+            }
+        };
         let discount = match spec.cost.as_ref().and_then(|cost| cost.discount.as_ref()) {
             Some(value) => {
                 let rho = self.finite(value, "cost.discount")?;
@@ -374,6 +399,15 @@ impl Context<'_> {
             }
             None => 0.0,
         };
+        if stationary && !(discount > 0.0) {
+            let span = horizon_spec.stationary.as_ref().map_or(horizon.span(), Spanned::span);
+            return Err(self.invalid(
+                span,
+                "horizon.stationary",
+                "a stationary problem needs a discount ρ > 0 (without it the cost grows without bound)".into(),
+                "add `discount = 0.05` (any ρ > 0) to [cost]; exit-time problems with a target set are not in this build",
+            ));
+        }
         let lqr =
             lqr_matrices.map(|(a, b, q, r, s, sigma)| Lqr { a, b, q, r, s, sigma, discount, final_time });
         if let Some(lqr) = &lqr {
@@ -742,6 +776,12 @@ impl Context<'_> {
             output,
             source_text: self.text.to_string(),
         };
+        if problem.is_stationary() && problem.is_time_dependent() {
+            return Err(HjbError::ProblemFile {
+                location: self.location(horizon.span().start),
+                message: "a stationary problem cannot depend on t\n  hint: remove t from the formulas, or give `final_time = T` instead of `stationary = true`".to_string(),
+            });
+        }
 
         // Reference.
         let reference_spec = spec.reference.as_ref();

@@ -122,7 +122,7 @@ impl ControlModel {
 /// Whether `ℓ` has no control–control cross terms at any node (at t = 0 and T).
 fn is_separable(problem: &Problem, cost: &Formula, coordinates: &[Vec<f64>]) -> bool {
     let m = problem.controls.len();
-    for t in [0.0, problem.final_time] {
+    for t in [0.0, problem.tabulation_time()] {
         let at = |controls: &[f64]| problem.tabulate(cost, coordinates, controls, t);
         let base = at(&vec![0.0; m]);
         for j in 0..m {

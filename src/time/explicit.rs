@@ -82,8 +82,13 @@ impl TimeStepPlan {
             }
             None => cfl * time_step_max,
         };
-        let steps = (final_time / requested.min(final_time)).ceil().max(1.0) as usize;
-        let time_step = final_time / steps as f64;
+        // A stationary problem has no horizon: the step count is decided by convergence.
+        let (steps, time_step) = if final_time.is_infinite() {
+            (0, requested)
+        } else {
+            let steps = (final_time / requested.min(final_time)).ceil().max(1.0) as usize;
+            (steps, final_time / steps as f64)
+        };
         Ok(TimeStepPlan {
             time_step,
             steps,
