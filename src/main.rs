@@ -7,6 +7,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let arguments = cli::Cli::parse();
     match cli::run(arguments) {
         Ok(()) => ExitCode::SUCCESS,
@@ -15,5 +16,15 @@ fn main() -> ExitCode {
             let code = error.downcast_ref::<hjb::HjbError>().map_or(1, hjb::HjbError::exit_code);
             ExitCode::from(code as u8)
         }
+    }
+}
+
+/// `hjb check FILE | head` should end quietly when the reader goes away, as other Unix tools do;
+/// Rust ignores SIGPIPE by default, which turns a closed pipe into a panic in `println!`.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
