@@ -93,6 +93,12 @@ pub enum Command {
         /// Integration step (default: horizon / 2000).
         #[arg(long)]
         time_step: Option<f64>,
+        /// Seed of the Brownian increments (stochastic problems).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Number of paths whose realised costs are averaged (stochastic problems; default 400).
+        #[arg(long)]
+        paths: Option<usize>,
         /// Output stem (default: <result without .h5>_trajectory); writes .csv, .h5 and .png.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -490,7 +496,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Simulate { result, from, horizon, time_step, out, json } => {
+        Command::Simulate { result, from, horizon, time_step, seed, paths, out, json } => {
             let stored = hjb::io::hdf5::read_result(&result)?;
             let problem = hjb::problem::parse_problem(&stored.problem_toml, &result)?;
             let start: Vec<f64> = from
@@ -510,7 +516,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             let time_step = time_step.unwrap_or(horizon / 2000.0);
-            let trajectory = hjb::simulate::simulate(&problem, &stored, &start, horizon, time_step)?;
+            if paths == Some(0) {
+                return Err(invalid("--paths", "use at least one path").into());
+            }
+            let statistics = hjb::simulate::simulate_paths(
+                &problem,
+                &stored,
+                &start,
+                horizon,
+                time_step,
+                seed,
+                paths.unwrap_or(if problem.diffusion.is_some() { 400 } else { 1 }),
+            )?;
+            let trajectory = &statistics.trajectory;
             let stem = out.unwrap_or_else(|| {
                 let base = result.with_extension("");
                 PathBuf::from(format!("{}_trajectory", base.display()))
@@ -518,9 +536,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let csv = stem.with_extension("csv");
             let h5 = stem.with_extension("h5");
             let png = stem.with_extension("png");
-            std::fs::write(&csv, hjb::simulate::to_csv(&problem, &trajectory))
+            std::fs::write(&csv, hjb::simulate::to_csv(&problem, trajectory))
                 .map_err(|error| HjbError::Output { path: csv.clone(), message: error.to_string() })?;
-            hjb::io::hdf5::write_trajectory(&h5, &problem, &trajectory, &result)?;
+            hjb::io::hdf5::write_trajectory(&h5, &problem, trajectory, &result)?;
             let grid = hjb::simulate::stored_grid(&problem, &stored)?;
             if grid.dimension() >= 2 {
                 write_field_png(
@@ -566,7 +584,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     "time_step": horizon / (trajectory.times.len() - 1) as f64,
                     "steps": trajectory.times.len() - 1,
                     "policy": if trajectory.time_dependent_policy { "time-dependent (snapshots)" } else { "t = 0 only (no snapshots in the result)" },
-                    "cost": trajectory.cost,
+                    "cost": statistics.cost_mean,
+                    "cost_standard_error": statistics.cost_standard_error,
+                    "paths": statistics.paths,
+                    "seed": seed,
                     "value_at_start": trajectory.value_at_start,
                     "final_state": trajectory.states.last(),
                     "output": outputs,
@@ -582,7 +603,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                         "the t = 0 policy throughout (solve with [output] snapshots = K for time-dependent feedback)"
                     }
                 );
-                println!("  realised cost   {:.6}", trajectory.cost);
+                if statistics.paths > 1 {
+                    println!(
+                        "  realised cost   {:.6} ± {:.6} (mean ± standard error over {} paths, seed {seed})",
+                        statistics.cost_mean, statistics.cost_standard_error, statistics.paths
+                    );
+                } else {
+                    println!("  realised cost   {:.6}", statistics.cost_mean);
+                }
                 println!("  V(x0, 0)        {:.6} (interpolated from the result)", trajectory.value_at_start);
                 println!("  final state     {:?}", trajectory.states.last().expect("at least one state"));
                 println!("  wrote           {}", outputs.join(", "));

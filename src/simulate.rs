@@ -177,3 +177,157 @@ pub fn to_csv(problem: &Problem, trajectory: &Trajectory) -> String {
     }
     text
 }
+
+/// Monte Carlo over closed-loop paths of a stochastic problem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PathStatistics {
+    /// The first path (the one written to CSV/HDF5/PNG).
+    pub trajectory: Trajectory,
+    /// Mean realised cost over the paths (for a deterministic problem: the single path's cost).
+    pub cost_mean: f64,
+    /// Standard error of the mean (0 for a deterministic problem).
+    pub cost_standard_error: f64,
+    pub paths: usize,
+}
+
+/// SplitMix64 → uniform → Box–Muller: a seeded normal stream in a few lines (the simulation needs
+/// reproducible Gaussian increments, nothing more, which does not justify a dependency).
+#[derive(Debug, Clone)]
+struct Normal {
+    state: u64,
+    spare: Option<f64>,
+}
+
+impl Normal {
+    fn new(seed: u64) -> Self {
+        Normal { state: seed ^ 0x9e37_79b9_7f4a_7c15, spare: None }
+    }
+
+    fn uniform(&mut self) -> f64 {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        // In (0, 1]: never 0, so the logarithm below is finite.
+        ((z >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+    }
+
+    fn sample(&mut self) -> f64 {
+        if let Some(value) = self.spare.take() {
+            return value;
+        }
+        let (a, b) = (self.uniform(), self.uniform());
+        let radius = (-2.0 * a.ln()).sqrt();
+        let angle = 2.0 * std::f64::consts::PI * b;
+        self.spare = Some(radius * angle.sin());
+        radius * angle.cos()
+    }
+}
+
+/// Closed-loop paths. Deterministic problems: one RK4 path ([`simulate`]). Stochastic problems:
+/// `paths` Euler–Maruyama paths `x ← x + f Δt + σ √Δt ξ` (ξ standard normal per state, seeded),
+/// the running cost by the left-point rule; the mean realised cost estimates `V(x0, 0)`.
+pub fn simulate_paths(
+    problem: &Problem,
+    stored: &StoredResult,
+    start: &[f64],
+    horizon: f64,
+    time_step: f64,
+    seed: u64,
+    paths: usize,
+) -> Result<PathStatistics> {
+    let first = simulate(problem, stored, start, horizon, time_step)?;
+    let Some(sigma) = &problem.diffusion else {
+        let cost = first.cost;
+        return Ok(PathStatistics { trajectory: first, cost_mean: cost, cost_standard_error: 0.0, paths: 1 });
+    };
+    let grid = stored_grid(problem, stored)?;
+    let n = grid.dimension();
+    let m = problem.controls.len();
+    let snapshots = stored.snapshots.as_ref().filter(|s| s.times.len() >= 2);
+    let feedback = |x: &[f64], t: f64| -> Vec<f64> {
+        (0..m)
+            .map(|j| {
+                let control = &problem.controls[j];
+                let value = match snapshots {
+                    None => grid.interpolate(&stored.policy[j], x),
+                    Some(s) => {
+                        let k = s.times.partition_point(|time| *time <= t).clamp(1, s.times.len() - 1);
+                        let weight = ((t - s.times[k - 1]) / (s.times[k] - s.times[k - 1])).clamp(0.0, 1.0);
+                        (1.0 - weight) * grid.interpolate(&s.policies[k - 1][j], x)
+                            + weight * grid.interpolate(&s.policies[k][j], x)
+                    }
+                };
+                value.clamp(control.lower, control.upper)
+            })
+            .collect()
+    };
+    let steps = (horizon / time_step).ceil().max(1.0) as usize;
+    let dt = horizon / steps as f64;
+    let root = dt.sqrt();
+    let mut normal = Normal::new(seed);
+    let mut variables = vec![0.0; n + m + 1];
+    let mut costs = Vec::with_capacity(paths.max(1));
+    let mut trajectory = None;
+    for path in 0..paths.max(1) {
+        let mut x = start.to_vec();
+        let mut accumulated = 0.0;
+        let mut recorded = Trajectory {
+            times: Vec::new(),
+            states: Vec::new(),
+            controls: Vec::new(),
+            running_cost: Vec::new(),
+            cost: 0.0,
+            value_at_start: first.value_at_start,
+            time_dependent_policy: first.time_dependent_policy,
+        };
+        for step in 0..=steps {
+            let t = step as f64 * dt;
+            let u = feedback(&x, t);
+            variables[..n].copy_from_slice(&x);
+            variables[n..n + m].copy_from_slice(&u);
+            variables[n + m] = t;
+            if path == 0 {
+                recorded.times.push(t);
+                recorded.states.push(x.clone());
+                recorded.controls.push(u.clone());
+                recorded.running_cost.push(accumulated);
+            }
+            if step == steps {
+                break;
+            }
+            accumulated += dt * (-problem.discount * t).exp() * problem.running_cost.evaluate(&variables);
+            let drift: Vec<f64> = problem.dynamics.iter().map(|f| f.evaluate(&variables)).collect();
+            for i in 0..n {
+                x[i] += drift[i] * dt + sigma[i].evaluate(&variables) * root * normal.sample();
+            }
+        }
+        variables[..n].copy_from_slice(&x);
+        let cost =
+            accumulated + (-problem.discount * horizon).exp() * problem.terminal_cost.evaluate(&variables);
+        if !cost.is_finite() {
+            return Err(HjbError::NonFinite {
+                step: steps,
+                time: horizon,
+                index: Vec::new(),
+                point: x,
+                value: cost,
+            });
+        }
+        costs.push(cost);
+        if path == 0 {
+            recorded.cost = cost;
+            trajectory = Some(recorded);
+        }
+    }
+    let count = costs.len() as f64;
+    let mean = costs.iter().sum::<f64>() / count;
+    let variance = costs.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (count - 1.0).max(1.0);
+    Ok(PathStatistics {
+        trajectory: trajectory.expect("at least one path"),
+        cost_mean: mean,
+        cost_standard_error: (variance / count).sqrt(),
+        paths: costs.len(),
+    })
+}

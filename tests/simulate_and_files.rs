@@ -153,3 +153,22 @@ fn gradients_converge_to_the_riccati_gradient() {
     assert!(order > 0.8, "gradient order {order}");
     assert!(errors[1] < 0.2);
 }
+
+#[test]
+fn stochastic_paths_estimate_the_value_and_are_reproducible() {
+    let problem = common::shipped("lqr_1d_noisy").with_points(&[301]).unwrap();
+    let solution = hjb::solve(&problem, &mut hjb::Silent).unwrap();
+    let directory = common::scratch_directory("stochastic_paths");
+    let path = directory.join("noisy.h5");
+    hjb::io::hdf5::write_result(&path, &problem, &solution).unwrap();
+    let stored = read_result(&path).unwrap();
+    let exact = riccati_value(&problem, &[1.0]);
+    let run = |seed| hjb::simulate::simulate_paths(&problem, &stored, &[1.0], 1.0, 2e-3, seed, 1000).unwrap();
+    let first = run(7);
+    eprintln!("mean cost {:.5} ± {:.5}, exact {exact:.5}", first.cost_mean, first.cost_standard_error);
+    // Monte Carlo error (3 standard errors) plus the grid policy's and Euler–Maruyama's O(h, Δt).
+    assert!((first.cost_mean - exact).abs() <= 3.0 * first.cost_standard_error + 0.02 * exact);
+    assert!(first.cost_standard_error > 0.0 && first.paths == 1000);
+    assert_eq!(run(7).cost_mean.to_bits(), first.cost_mean.to_bits(), "same seed, same paths");
+    assert_ne!(run(8).cost_mean.to_bits(), first.cost_mean.to_bits());
+}
