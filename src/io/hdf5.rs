@@ -197,6 +197,7 @@ fn write_contents(
     file.set_attr_string("hjb_version", env!("CARGO_PKG_VERSION"))?;
     file.set_attr_string("scheme", solution.diagnostics.scheme.name())?;
     file.set_attr_string("problem_name", &problem.name)?;
+    file.set_attr_string("description", &problem.description)?;
     file.set_attr_string("problem_toml", &problem.source_text)?;
     if !problem.is_stationary() {
         file.set_attr_numeric("final_time", &problem.final_time)?;

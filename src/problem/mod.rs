@@ -196,6 +196,8 @@ pub struct Reference {
 #[derive(Debug, Clone)]
 pub struct Problem {
     pub name: String,
+    /// Free text from the file (`description = "..."`), stored in result files.
+    pub description: String,
     pub grid: Grid,
     pub boundaries: Vec<Boundary>,
     pub controls: Vec<Control>,

@@ -236,7 +236,6 @@ impl Context<'_> {
                 .file_stem()
                 .map_or_else(|| "problem".to_string(), |stem| stem.to_string_lossy().into_owned()),
         };
-        let _ = &spec.description;
 
         // States and grid.
         let Some(states) = spec.state.as_ref().filter(|states| !states.is_empty()) else {
@@ -762,6 +761,7 @@ impl Context<'_> {
 
         let mut problem = Problem {
             name,
+            description: spec.description.clone().unwrap_or_default(),
             grid,
             boundaries,
             controls,
