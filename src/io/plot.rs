@@ -94,6 +94,71 @@ fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
+/// The plane of the first two axes through the middle node of every other axis, sampled to at
+/// most `cells` nodes per axis: what every heatmap draws.
+struct Plane<'a> {
+    grid: &'a Grid,
+    base: Vec<usize>,
+    xs: Vec<usize>,
+    ys: Vec<usize>,
+}
+
+impl<'a> Plane<'a> {
+    fn new(grid: &'a Grid, cells: usize) -> Self {
+        let mut base = vec![0usize; grid.dimension()];
+        for k in 2..grid.dimension() {
+            base[k] = grid.axes()[k].points / 2;
+        }
+        let sample = |points: usize| -> Vec<usize> {
+            let count = points.min(cells);
+            (0..count).map(|c| c * (points - 1) / (count - 1).max(1)).collect()
+        };
+        Plane { grid, base, xs: sample(grid.axes()[0].points), ys: sample(grid.axes()[1].points) }
+    }
+
+    /// Flat index of node (i, j) of the plane.
+    fn node(&self, i: usize, j: usize) -> usize {
+        let mut index = self.base.clone();
+        index[0] = i;
+        index[1] = j;
+        index.iter().zip(self.grid.strides()).map(|(a, s)| a * s).sum()
+    }
+
+    fn range(&self, values: &[f64]) -> (f64, f64) {
+        finite_range(self.xs.iter().flat_map(|i| self.ys.iter().map(move |j| values[self.node(*i, *j)])))
+    }
+
+    /// Coloured cells (viridis on [low, high], magenta where not finite) centred on the samples.
+    fn cells(&self, values: &[f64], low: f64, high: f64) -> Vec<Rectangle<(f64, f64)>> {
+        let (x_axis, y_axis) = (&self.grid.axes()[0], &self.grid.axes()[1]);
+        let edges = |samples: &[usize], axis: &crate::grid::Axis| -> Vec<f64> {
+            let mut edges = vec![axis.lower];
+            for w in samples.windows(2) {
+                edges.push(0.5 * (axis.coordinate(w[0]) + axis.coordinate(w[1])));
+            }
+            edges.push(axis.upper);
+            edges
+        };
+        let (x_edges, y_edges) = (edges(&self.xs, x_axis), edges(&self.ys, y_axis));
+        let mut cells = Vec::with_capacity(self.xs.len() * self.ys.len());
+        for (a, i) in self.xs.iter().enumerate() {
+            for (b, j) in self.ys.iter().enumerate() {
+                let value = values[self.node(*i, *j)];
+                let color = if value.is_finite() {
+                    ViridisRGB::get_color_normalized(value, low, high)
+                } else {
+                    RGBColor(255, 0, 255)
+                };
+                cells.push(Rectangle::new(
+                    [(x_edges[a], y_edges[b]), (x_edges[a + 1], y_edges[b + 1])],
+                    color.filled(),
+                ));
+            }
+        }
+        cells
+    }
+}
+
 fn draw_line(path: &Path, plot: &FieldPlot) -> DrawResult {
     let axis = &plot.grid.axes()[0];
     let coordinates = axis.coordinates();
@@ -141,25 +206,10 @@ fn draw_line(path: &Path, plot: &FieldPlot) -> DrawResult {
 fn draw_heatmap(path: &Path, plot: &FieldPlot) -> DrawResult {
     let grid = plot.grid;
     let (x_axis, y_axis) = (&grid.axes()[0], &grid.axes()[1]);
-    // Fixed index of the axes beyond the first two: their middle node.
-    let mut base = vec![0usize; grid.dimension()];
-    for k in 2..grid.dimension() {
-        base[k] = grid.axes()[k].points / 2;
-    }
-    let node = |i: usize, j: usize| {
-        let mut index = base.clone();
-        index[0] = i;
-        index[1] = j;
-        index.iter().zip(grid.strides()).map(|(a, s)| a * s).sum::<usize>()
-    };
-    let sample = |points: usize| -> Vec<usize> {
-        let cells = points.min(MAX_CELLS);
-        (0..cells).map(|c| c * (points - 1) / (cells - 1).max(1)).collect()
-    };
-    let (xs, ys) = (sample(x_axis.points), sample(y_axis.points));
-    let (low, high) = finite_range(
-        xs.iter().flat_map(|i| ys.iter().map(move |j| (*i, *j))).map(|(i, j)| plot.values[node(i, j)]),
-    );
+    let plane = Plane::new(grid, MAX_CELLS);
+    let (xs, ys, base) = (&plane.xs, &plane.ys, &plane.base);
+    let node = |i: usize, j: usize| plane.node(i, j);
+    let (low, high) = plane.range(plot.values);
     let mut title = plot.title.clone();
     if grid.dimension() > 2 {
         let fixed: Vec<String> = (2..grid.dimension())
@@ -185,33 +235,7 @@ fn draw_heatmap(path: &Path, plot: &FieldPlot) -> DrawResult {
         .axis_desc_style(("sans-serif", 22))
         .label_style(("sans-serif", 18))
         .draw()?;
-    let half_x = |a: usize| x_axis.coordinate(a);
-    let half_y = |a: usize| y_axis.coordinate(a);
-    let edges = |samples: &[usize], position: &dyn Fn(usize) -> f64, lower: f64, upper: f64| -> Vec<f64> {
-        let mut edges = vec![lower];
-        for w in samples.windows(2) {
-            edges.push(0.5 * (position(w[0]) + position(w[1])));
-        }
-        edges.push(upper);
-        edges
-    };
-    let x_edges = edges(&xs, &half_x, x_axis.lower, x_axis.upper);
-    let y_edges = edges(&ys, &half_y, y_axis.lower, y_axis.upper);
-    let mut cells = Vec::with_capacity(xs.len() * ys.len());
-    for (a, i) in xs.iter().enumerate() {
-        for (b, j) in ys.iter().enumerate() {
-            let value = plot.values[node(*i, *j)];
-            let color = if value.is_finite() {
-                ViridisRGB::get_color_normalized(value, low, high)
-            } else {
-                RGBColor(255, 0, 255)
-            };
-            cells.push(Rectangle::new(
-                [(x_edges[a], y_edges[b]), (x_edges[a + 1], y_edges[b + 1])],
-                color.filled(),
-            ));
-        }
-    }
+    let cells = plane.cells(plot.values, low, high);
     chart.draw_series(cells)?;
     // Contours by marching squares on the drawn samples.
     let sample_value = |a: usize, b: usize| plot.values[node(xs[a], ys[b])];
@@ -507,15 +531,7 @@ pub fn write_time_strip_png(
         )?;
         let panels = body.split_evenly((1, chosen.len()));
         let (x_axis, y_axis) = (&grid.axes()[0], &grid.axes()[1]);
-        let mut base = vec![0usize; grid.dimension()];
-        for k in 2..grid.dimension() {
-            base[k] = grid.axes()[k].points / 2;
-        }
-        let sample = |points: usize| -> Vec<usize> {
-            let cells = points.min(120);
-            (0..cells).map(|c| c * (points - 1) / (cells - 1).max(1)).collect()
-        };
-        let (xs, ys) = (sample(x_axis.points), sample(y_axis.points));
+        let plane = Plane::new(grid, 120);
         for (area, k) in panels.iter().zip(&chosen) {
             let mut chart = ChartBuilder::on(area)
                 .caption(format!("t = {:.3}", snapshots.times[*k]), ("sans-serif", 18))
@@ -530,38 +546,7 @@ pub fn write_time_strip_png(
                 .y_desc(y_axis.label())
                 .label_style(("sans-serif", 14))
                 .draw()?;
-            let field = &snapshots.values[*k];
-            let mut cells = Vec::new();
-            for (a, i) in xs.iter().enumerate() {
-                for (b, j) in ys.iter().enumerate() {
-                    let mut index = base.clone();
-                    index[0] = *i;
-                    index[1] = *j;
-                    let flat: usize = index.iter().zip(grid.strides()).map(|(p, s)| p * s).sum();
-                    let x0 = if a == 0 {
-                        x_axis.lower
-                    } else {
-                        0.5 * (x_axis.coordinate(xs[a - 1]) + x_axis.coordinate(*i))
-                    };
-                    let x1 = if a + 1 == xs.len() {
-                        x_axis.upper
-                    } else {
-                        0.5 * (x_axis.coordinate(*i) + x_axis.coordinate(xs[a + 1]))
-                    };
-                    let y0 = if b == 0 {
-                        y_axis.lower
-                    } else {
-                        0.5 * (y_axis.coordinate(ys[b - 1]) + y_axis.coordinate(*j))
-                    };
-                    let y1 = if b + 1 == ys.len() {
-                        y_axis.upper
-                    } else {
-                        0.5 * (y_axis.coordinate(*j) + y_axis.coordinate(ys[b + 1]))
-                    };
-                    let color = ViridisRGB::get_color_normalized(field[flat], low, high);
-                    cells.push(Rectangle::new([(x0, y0), (x1, y1)], color.filled()));
-                }
-            }
+            let cells = plane.cells(&snapshots.values[*k], low, high);
             chart.draw_series(cells)?;
         }
         root.present()?;
