@@ -210,6 +210,10 @@ impl Overrides {
         if self.threads == Some(0) {
             return Err(invalid("--threads", "use at least 1 thread"));
         }
+        if let Some(threads) = self.threads {
+            // The sparse LU of the implicit scheme runs on faer's own (process-wide) setting.
+            faer::set_global_parallelism(faer::Par::rayon(threads));
+        }
         Ok(problem)
     }
 }
