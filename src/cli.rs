@@ -907,8 +907,16 @@ fn write_plots(out: &Path, problem: &Problem, solution: &hjb::Solution) -> Resul
             grid: &problem.grid,
             values: &solution.values,
             reference: solution.reference.as_deref(),
-            title: format!("{}: value at t = 0 ({})", problem.name, solution.diagnostics.scheme.name()),
-            field_name: format!("V({}, t = 0)", arguments.join(", ")),
+            title: if problem.is_stationary() {
+                format!("{}: stationary value ({})", problem.name, solution.diagnostics.scheme.name())
+            } else {
+                format!("{}: value at t = 0 ({})", problem.name, solution.diagnostics.scheme.name())
+            },
+            field_name: if problem.is_stationary() {
+                format!("V({})", arguments.join(", "))
+            } else {
+                format!("V({}, t = 0)", arguments.join(", "))
+            },
             overlay: None,
             contours: problem.output.contours,
             zero_level_set: problem.output.zero_level_set,
@@ -935,7 +943,11 @@ fn write_plots(out: &Path, problem: &Problem, solution: &hjb::Solution) -> Resul
                 grid: &problem.grid,
                 values: field,
                 reference: None,
-                title: format!("{}: optimal {name} at t = 0", problem.name),
+                title: if problem.is_stationary() {
+                    format!("{}: optimal {name} (stationary)", problem.name)
+                } else {
+                    format!("{}: optimal {name} at t = 0", problem.name)
+                },
                 field_name: format!("{name}*({}){units}", arguments.join(", ")),
                 overlay: None,
                 contours: 0,

@@ -110,6 +110,18 @@ pub struct Preparation {
 /// Analyse, tabulate at `t = T`, and plan the time step.
 pub fn prepare(problem: &Problem) -> Result<Preparation> {
     let coordinates = problem.grid.coordinate_columns();
+    if let Some(target) = &problem.target {
+        let inside = problem.tabulate(target, &coordinates, &vec![0.0; problem.controls.len()], 0.0);
+        if !inside.iter().any(|v| *v <= 0.0) {
+            return Err(HjbError::InvalidProblem {
+                field: "target.set".to_string(),
+                message: format!(
+                    "the target set \"{} ≤ 0\" contains no grid node; refine the grid or enlarge the target",
+                    target.source()
+                ),
+            });
+        }
+    }
     let model = ControlModel::analyse(problem, &coordinates)?;
     let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
     let table = Tabulation::new(problem, &model, &coordinates, problem.tabulation_time());
@@ -495,7 +507,15 @@ fn solve_stationary(
     } else {
         let stepper = ExplicitStepper::new(problem, scheme, &model, &plan);
         let beta = (-problem.discount * plan.time_step).exp();
-        let limit = ((40.0 / (1.0 - beta)).ceil() as usize).max(100);
+        let limit = if beta < 1.0 {
+            ((40.0 / (1.0 - beta)).ceil() as usize).max(100)
+        } else {
+            // Exit time: enough sweeps to cross the box 20 times at the largest speed.
+            let diameter: f64 =
+                problem.grid.axes().iter().map(|a| (a.upper - a.lower).powi(2)).sum::<f64>().sqrt();
+            let speed = plan.largest_drift.iter().fold(0.0f64, |a, f| a.max(*f)).max(1e-12);
+            ((20.0 * diameter / speed / plan.time_step).ceil() as usize).clamp(100, 50_000_000)
+        };
         let mut next = vec![0.0; nodes];
         let mut iterations = 0;
         let mut last_change = f64::INFINITY;
@@ -517,7 +537,14 @@ fn solve_stationary(
             iterations += 1;
             observer.stepped(iterations, limit);
             last_change = change;
-            if beta / (1.0 - beta) * change <= 1e-9 * (1.0 + outcome.largest.0) {
+            // With ρ > 0 the contraction bound; with ρ = 0 (exit-time problems) no contraction
+            // constant exists and the sweep stops when the values no longer move.
+            let converged = if beta < 1.0 {
+                beta / (1.0 - beta) * change <= 1e-9 * (1.0 + outcome.largest.0)
+            } else {
+                change <= 1e-12 * (1.0 + outcome.largest.0)
+            };
+            if converged {
                 break;
             }
         }
@@ -567,8 +594,9 @@ fn solve_stationary(
     })
 }
 
-/// The Dirichlet boundary values at time `t` (one field; each node on the boundary of a
-/// Dirichlet axis takes that axis's formula, the last such axis winning at corners).
+/// The fixed values at time `t` (NaN where free): each node on the boundary of a Dirichlet axis
+/// takes that axis's formula (the last such axis winning at corners), each node of the target
+/// set takes the exit cost g.
 fn dirichlet_field(problem: &Problem, coordinates: &[Vec<f64>], t: f64) -> Option<Vec<f64>> {
     let no_controls = vec![0.0; problem.controls.len()];
     let columns: Vec<Option<Vec<f64>>> = problem
@@ -579,7 +607,7 @@ fn dirichlet_field(problem: &Problem, coordinates: &[Vec<f64>], t: f64) -> Optio
             _ => None,
         })
         .collect();
-    if columns.iter().all(Option::is_none) {
+    if columns.iter().all(Option::is_none) && problem.target.is_none() {
         return None;
     }
     let nodes = problem.grid.node_count();
@@ -595,19 +623,23 @@ fn dirichlet_field(problem: &Problem, coordinates: &[Vec<f64>], t: f64) -> Optio
             }
         }
     }
+    // Target nodes hold the exit cost g.
+    if let Some(target) = &problem.target {
+        let inside = problem.tabulate(target, coordinates, &no_controls, t);
+        let exit = problem.tabulate(&problem.terminal_cost, coordinates, &no_controls, t);
+        for node in 0..nodes {
+            if inside[node] <= 0.0 {
+                field[node] = exit[node];
+            }
+        }
+    }
     Some(field)
 }
 
-fn apply_dirichlet(problem: &Problem, values: &mut [f64], boundary: &[f64]) {
-    let mut index = vec![0; problem.grid.dimension()];
-    for (node, value) in values.iter_mut().enumerate() {
-        problem.grid.unravel_inplace(node, &mut index);
-        let on_dirichlet = problem.boundaries.iter().enumerate().any(|(k, b)| {
-            matches!(b, Boundary::Dirichlet(_))
-                && (index[k] == 0 || index[k] + 1 == problem.grid.axes()[k].points)
-        });
-        if on_dirichlet {
-            *value = boundary[node];
+fn apply_dirichlet(_problem: &Problem, values: &mut [f64], boundary: &[f64]) {
+    for (value, fixed) in values.iter_mut().zip(boundary) {
+        if !fixed.is_nan() {
+            *value = *fixed;
         }
     }
 }

@@ -207,7 +207,10 @@ pub struct Problem {
     /// (independent Brownian motions); `None` for deterministic problems.
     pub diffusion: Option<Vec<Formula>>,
     pub running_cost: Formula,
+    /// Terminal cost `g(x)`; on a target set also the exit cost.
     pub terminal_cost: Formula,
+    /// Target set `{x : target(x) ≤ 0}` (exit-time problems): its nodes hold `V = g`.
+    pub target: Option<Formula>,
     pub discount: f64,
     /// Horizon T; `f64::INFINITY` for a stationary (infinite-horizon, discounted) problem.
     pub final_time: f64,

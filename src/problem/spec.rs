@@ -33,6 +33,7 @@ struct FileSpec {
     diffusion: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     cost: Option<CostSpec>,
     horizon: Option<Spanned<HorizonSpec>>,
+    target: Option<Spanned<TargetSpec>>,
     lqr: Option<Spanned<LqrSpec>>,
     solver: Option<SolverSpec>,
     output: Option<OutputSpec>,
@@ -69,6 +70,13 @@ struct CostSpec {
     running: Option<Spanned<String>>,
     terminal: Option<Spanned<String>>,
     discount: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetSpec {
+    /// The target is where this formula of the states is ≤ 0.
+    set: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -398,13 +406,13 @@ impl Context<'_> {
             }
             None => 0.0,
         };
-        if stationary && !(discount > 0.0) {
+        if stationary && !(discount > 0.0) && spec.target.is_none() {
             let span = horizon_spec.stationary.as_ref().map_or(horizon.span(), Spanned::span);
             return Err(self.invalid(
                 span,
                 "horizon.stationary",
-                "a stationary problem needs a discount ρ > 0 (without it the cost grows without bound)".into(),
-                "add `discount = 0.05` (any ρ > 0) to [cost]; exit-time problems with a target set are not in this build",
+                "a stationary problem needs a discount ρ > 0 or a target set (else the cost grows without bound)".into(),
+                "add `discount = 0.05` (any ρ > 0) to [cost], or a [target] with `set = \"formula\"` (reached where ≤ 0)",
             ));
         }
         let lqr =
@@ -759,7 +767,25 @@ impl Context<'_> {
             }
         };
 
+        let target = match &spec.target {
+            None => None,
+            Some(target) => {
+                let formula =
+                    self.formula(&target.get_ref().set, "target.set", &variables, &constant_refs)?;
+                if formula.uses()[grid.dimension()..].iter().any(|used| *used) {
+                    return Err(self.invalid(
+                        target.get_ref().set.span(),
+                        "target.set",
+                        "the target set may depend on the states only".into(),
+                        "write the target as a formula of the states, ≤ 0 inside the target",
+                    ));
+                }
+                Some(formula)
+            }
+        };
+
         let mut problem = Problem {
+            target,
             name,
             description: spec.description.clone().unwrap_or_default(),
             grid,

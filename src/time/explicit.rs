@@ -194,7 +194,8 @@ impl<'a> ExplicitStepper<'a> {
     }
 
     /// One step: `new = S(old)` with coefficients `table`; `policy[node * m + j]` receives the
-    /// minimising control. Dirichlet nodes take `boundary_values` (indexed by node).
+    /// minimising control. Nodes where `boundary_values` (indexed by node) is not NaN are fixed to
+    /// it (Dirichlet ends and target sets).
     pub fn step(
         &self,
         table: &Tabulation,
@@ -282,6 +283,13 @@ impl<'a> ExplicitStepper<'a> {
         boundary_values: Option<&[f64]>,
     ) -> f64 {
         let n = D;
+        // Fixed nodes (Dirichlet ends, target set) hold their prescribed value.
+        if let Some(values) = boundary_values {
+            if !values[node].is_nan() {
+                controls.fill(0.0);
+                return values[node];
+            }
+        }
         let center = old[node];
         let mut forward = [0.0f64; MAX_DIMENSIONS];
         let mut backward = [0.0f64; MAX_DIMENSIONS];
@@ -289,12 +297,6 @@ impl<'a> ExplicitStepper<'a> {
             let (i, size, stride) = (index[k], self.shape[k], self.strides[k]);
             let at_lower = i == 0;
             let at_upper = i + 1 == size;
-            if (at_lower || at_upper) && self.closures[k] == Closure::Dirichlet {
-                if let Some(values) = boundary_values {
-                    controls.fill(0.0);
-                    return values[node];
-                }
-            }
             forward[k] = if !at_upper {
                 old[node + stride]
             } else if self.closures[k] == Closure::Periodic {

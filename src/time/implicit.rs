@@ -314,10 +314,11 @@ impl<'a> ImplicitStepper<'a> {
             // Assemble M(u) and the right-hand side.
             for node in 0..nodes {
                 let row = &mut entries[node * (1 + 2 * n)..(node + 1) * (1 + 2 * n)];
-                if self.dirichlet_node[node] {
+                let fixed = boundary.map(|b| b[node]).filter(|v| !v.is_nan());
+                if self.dirichlet_node[node] || fixed.is_some() {
                     row.fill(0.0);
                     row[0] = 1.0;
-                    right[(node, 0)] = boundary.map_or(previous[node], |b| b[node]);
+                    right[(node, 0)] = fixed.unwrap_or(previous[node]);
                     continue;
                 }
                 let (drift, diffusion, cost) = self.coefficients(table, policy, samples, node);

@@ -1,0 +1,36 @@
+//! Exit-time problems: the target set holds V = g, value iteration runs to the fixed point.
+
+mod common;
+
+#[test]
+fn minimum_time_to_a_ball_converges_at_first_order() {
+    let problem = common::shipped("min_time_ball");
+    let levels: Vec<Vec<usize>> = [81, 161].iter().map(|n| vec![*n, *n]).collect();
+    let study = hjb::validate::convergence_study(&problem, &levels).unwrap();
+    for level in &study {
+        eprintln!("min time {:?}: L∞ {:.4e} order {:?}", level.points, level.linf, level.order_linf);
+    }
+    let order = study[1].order_linf.unwrap();
+    assert!(order >= 0.8, "order {order}");
+    // First order with C ≈ 0.9: 2.2e-2 at h = 0.025.
+    assert!(study[1].linf < 0.03);
+    // Target nodes hold V = g = 0 exactly.
+    let solution = hjb::solve(&problem.with_points(&[81, 81]).unwrap(), &mut hjb::Silent).unwrap();
+    let grid = problem.with_points(&[81, 81]).unwrap().grid;
+    for node in 0..grid.node_count() {
+        let p = grid.point(node);
+        if p[0] * p[0] + p[1] * p[1] <= 0.25 {
+            assert_eq!(solution.values[node], 0.0);
+        }
+    }
+}
+
+#[test]
+fn an_empty_target_is_refused() {
+    let path = common::repository_path("problems/min_time_ball.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace("r = 0.5", "r = 0.001");
+    let problem = hjb::parse_problem(&text, &path).unwrap().with_points(&[40, 40]).unwrap();
+    let error = hjb::solve(&problem, &mut hjb::Silent).unwrap_err();
+    assert_eq!(error.exit_code(), 2);
+    assert!(error.to_string().contains("contains no grid node"), "{error}");
+}
