@@ -45,6 +45,29 @@ pub fn stored_grid(problem: &Problem, stored: &StoredResult) -> Result<Grid> {
     Grid::new(axes)
 }
 
+/// The stored feedback `u(x, t)`: the policy interpolated multilinearly in x and, with
+/// snapshots, linearly in t; clamped to the control box.
+fn feedback(problem: &Problem, grid: &Grid, stored: &StoredResult, x: &[f64], t: f64) -> Vec<f64> {
+    let snapshots = stored.snapshots.as_ref().filter(|s| s.times.len() >= 2);
+    problem
+        .controls
+        .iter()
+        .enumerate()
+        .map(|(j, control)| {
+            let value = match snapshots {
+                None => grid.interpolate(&stored.policy[j], x),
+                Some(s) => {
+                    let k = s.times.partition_point(|time| *time <= t).clamp(1, s.times.len() - 1);
+                    let weight = ((t - s.times[k - 1]) / (s.times[k] - s.times[k - 1])).clamp(0.0, 1.0);
+                    (1.0 - weight) * grid.interpolate(&s.policies[k - 1][j], x)
+                        + weight * grid.interpolate(&s.policies[k][j], x)
+                }
+            };
+            value.clamp(control.lower, control.upper)
+        })
+        .collect()
+}
+
 /// Closed-loop simulation from `start` over `[0, horizon]` with RK4 steps of at most `time_step`.
 pub fn simulate(
     problem: &Problem,
@@ -80,28 +103,10 @@ pub fn simulate(
             message: "horizon and time step must be positive".to_string(),
         });
     }
-    let snapshots = stored.snapshots.as_ref().filter(|s| s.times.len() >= 2);
-    let feedback = |x: &[f64], t: f64| -> Vec<f64> {
-        let mut controls = vec![0.0; m];
-        for (j, control) in problem.controls.iter().enumerate() {
-            let value = match snapshots {
-                None => grid.interpolate(&stored.policy[j], x),
-                Some(s) => {
-                    let k = s.times.partition_point(|time| *time <= t).clamp(1, s.times.len() - 1);
-                    let (t0, t1) = (s.times[k - 1], s.times[k]);
-                    let weight = ((t - t0) / (t1 - t0)).clamp(0.0, 1.0);
-                    let a = grid.interpolate(&s.policies[k - 1][j], x);
-                    let b = grid.interpolate(&s.policies[k][j], x);
-                    (1.0 - weight) * a + weight * b
-                }
-            };
-            controls[j] = value.clamp(control.lower, control.upper);
-        }
-        controls
-    };
+    let time_dependent_policy = stored.snapshots.as_ref().is_some_and(|s| s.times.len() >= 2);
     let mut variables = vec![0.0; n + m + 1];
     let mut rate = |x: &[f64], t: f64| -> (Vec<f64>, f64, Vec<f64>) {
-        let u = feedback(x, t);
+        let u = feedback(problem, &grid, stored, x, t);
         variables[..n].copy_from_slice(x);
         variables[n..n + m].copy_from_slice(&u);
         variables[n + m] = t;
@@ -120,7 +125,7 @@ pub fn simulate(
         running_cost: Vec::with_capacity(steps + 1),
         cost: 0.0,
         value_at_start: grid.interpolate(&stored.values, start),
-        time_dependent_policy: snapshots.is_some(),
+        time_dependent_policy,
     };
     let shifted = |x: &[f64], k: &[f64], scale: f64| -> Vec<f64> {
         x.iter().zip(k).map(|(a, b)| a + scale * b).collect()
@@ -245,24 +250,6 @@ pub fn simulate_paths(
     let grid = stored_grid(problem, stored)?;
     let n = grid.dimension();
     let m = problem.controls.len();
-    let snapshots = stored.snapshots.as_ref().filter(|s| s.times.len() >= 2);
-    let feedback = |x: &[f64], t: f64| -> Vec<f64> {
-        (0..m)
-            .map(|j| {
-                let control = &problem.controls[j];
-                let value = match snapshots {
-                    None => grid.interpolate(&stored.policy[j], x),
-                    Some(s) => {
-                        let k = s.times.partition_point(|time| *time <= t).clamp(1, s.times.len() - 1);
-                        let weight = ((t - s.times[k - 1]) / (s.times[k] - s.times[k - 1])).clamp(0.0, 1.0);
-                        (1.0 - weight) * grid.interpolate(&s.policies[k - 1][j], x)
-                            + weight * grid.interpolate(&s.policies[k][j], x)
-                    }
-                };
-                value.clamp(control.lower, control.upper)
-            })
-            .collect()
-    };
     let steps = (horizon / time_step).ceil().max(1.0) as usize;
     let dt = horizon / steps as f64;
     let root = dt.sqrt();
@@ -284,7 +271,7 @@ pub fn simulate_paths(
         };
         for step in 0..=steps {
             let t = step as f64 * dt;
-            let u = feedback(&x, t);
+            let u = feedback(problem, &grid, stored, &x, t);
             variables[..n].copy_from_slice(&x);
             variables[n..n + m].copy_from_slice(&u);
             variables[n + m] = t;

@@ -242,7 +242,7 @@ pub fn solve_with(
 
     let mut old = problem.tabulate(&problem.terminal_cost, &coordinates, &no_controls, problem.final_time);
     if let Some(boundary) = dirichlet_values(problem.final_time) {
-        apply_dirichlet(problem, &mut old, &boundary);
+        apply_dirichlet(&mut old, &boundary);
     }
     // A monotone step obeys ‖V^{n+1}‖∞ ≤ ‖V^n‖∞ + Δt·max|ℓ| (β ≤ 1), so ‖V^n‖∞ ≤ ‖g‖∞ + τ_n·L.
     // Exceeding ten times that bound is a blow-up.
@@ -418,31 +418,14 @@ pub fn solve_with(
     observer.finished();
     let values = old;
     let policy_fields = split_policy(&policy, m, nodes);
-    let reference = problem.reference_values(&coordinates);
-    let error = match (&reference, &problem.reference, &stopped) {
-        (Some(exact), Some(spec), None) => Some(error_norms(&problem.grid, &values, exact, &spec.region)),
-        _ => None,
-    };
-    let diagnostics = Diagnostics {
-        scheme,
-        hamiltonian: model.describe(),
-        time_step: plan.time_step,
-        steps: completed,
-        time_step_max: plan.time_step_max,
-        cfl_number: worst_cfl,
-        // Explicit: the CFL condition; implicit: the interior rows are M-matrix rows for any Δt.
-        monotone: if scheme == Scheme::Implicit {
-            implicit.as_ref().is_some_and(|stepper| stepper.report().margin > 0.0)
-        } else {
-            worst_cfl <= 1.0 + 1e-12
-        },
-        cfl_peak: problem.grid.point(plan.peak_node),
-        boundaries: problem.boundaries.iter().map(|b| b.name().to_string()).collect(),
-        outflow_nodes: stability.outflow_nodes,
-        memory_bytes,
-        seconds: started.elapsed().as_secs_f64(),
-        threads: rayon::current_num_threads(),
-        implicit: implicit.as_ref().map(|stepper| stepper.report()),
+    let mut diagnostics = Diagnostics::planned(problem, &model, &plan, &stability, memory_bytes, started);
+    diagnostics.steps = completed;
+    diagnostics.cfl_number = worst_cfl;
+    diagnostics.implicit = implicit.as_ref().map(|stepper| stepper.report());
+    // Explicit: the CFL condition; implicit: the interior rows are M-matrix rows for any Δt.
+    diagnostics.monotone = match &diagnostics.implicit {
+        Some(report) => report.margin > 0.0,
+        None => worst_cfl <= 1.0 + 1e-12,
     };
     let snapshots = (!stored.is_empty()).then(|| {
         // Increasing physical time: the last step taken (t closest to 0) first.
@@ -456,8 +439,11 @@ pub fn solve_with(
                 .collect(),
         }
     });
-    let mut solution =
-        Solution { values, policy: policy_fields, reference, error, diagnostics, stopped: None, snapshots };
+    let mut solution = finish(problem, &coordinates, values, policy_fields, diagnostics, snapshots);
+    if stopped.is_some() {
+        // A partial result is not compared with the reference.
+        solution.error = None;
+    }
     match stopped {
         None => Ok(solution),
         Some((error, step)) => {
@@ -483,19 +469,8 @@ fn solve_stationary(
     observer: &mut dyn Observer,
     started: Instant,
 ) -> std::result::Result<Solution, Failure> {
-    let Preparation { coordinates, model, table, plan, stability, memory_bytes } = prepare(problem)?;
     let scheme = problem.settings.scheme;
-    let nodes = problem.grid.node_count();
-    let m = problem.controls.len();
-    let boundary = dirichlet_field(problem, &coordinates, 0.0);
-    let mut values = problem.tabulate(&problem.terminal_cost, &coordinates, &vec![0.0; m], 0.0);
-    if let Some(boundary) = &boundary {
-        apply_dirichlet(problem, &mut values, boundary);
-    }
-    let mut policy = vec![0.0; nodes * m];
-    let (steps, time_step, implicit_report): (usize, f64, Option<crate::time::ImplicitReport>) = if scheme
-        == Scheme::Implicit
-    {
+    if scheme == Scheme::Implicit {
         return Err(HjbError::InvalidOption {
             option: "scheme".to_string(),
             message: "stationary problems are solved by value iteration with the explicit schemes in this \
@@ -504,94 +479,118 @@ fn solve_stationary(
                 .to_string(),
         }
         .into());
+    }
+    let Preparation { coordinates, model, table, plan, stability, memory_bytes } = prepare(problem)?;
+    let (coordinates, model, table, plan) = (&coordinates, &model, &table, &plan);
+    let nodes = problem.grid.node_count();
+    let m = problem.controls.len();
+    let boundary = dirichlet_field(problem, coordinates, 0.0);
+    let mut values = problem.tabulate(&problem.terminal_cost, coordinates, &vec![0.0; m], 0.0);
+    if let Some(boundary) = &boundary {
+        apply_dirichlet(&mut values, boundary);
+    }
+    let mut policy = vec![0.0; nodes * m];
+    let stepper = ExplicitStepper::new(problem, scheme, model, plan);
+    let beta = (-problem.discount * plan.time_step).exp();
+    let limit = if beta < 1.0 {
+        ((40.0 / (1.0 - beta)).ceil() as usize).max(100)
     } else {
-        let stepper = ExplicitStepper::new(problem, scheme, &model, &plan);
-        let beta = (-problem.discount * plan.time_step).exp();
-        let limit = if beta < 1.0 {
-            ((40.0 / (1.0 - beta)).ceil() as usize).max(100)
-        } else {
-            // Exit time: enough sweeps to cross the box 20 times at the largest speed.
-            let diameter: f64 =
-                problem.grid.axes().iter().map(|a| (a.upper - a.lower).powi(2)).sum::<f64>().sqrt();
-            let speed = plan.largest_drift.iter().fold(0.0f64, |a, f| a.max(*f)).max(1e-12);
-            ((20.0 * diameter / speed / plan.time_step).ceil() as usize).clamp(100, 50_000_000)
-        };
-        let mut next = vec![0.0; nodes];
-        let mut iterations = 0;
-        let mut last_change = f64::INFINITY;
-        observer.started(limit);
-        while iterations < limit {
-            let outcome = stepper.step(&table, &values, &mut next, &mut policy, boundary.as_deref());
-            if let Some((node, value)) = outcome.first_non_finite {
-                return Err(HjbError::NonFinite {
-                    step: iterations + 1,
-                    time: 0.0,
-                    index: problem.grid.unravel(node),
-                    point: problem.grid.point(node),
-                    value,
-                }
-                .into());
+        // Exit time: enough sweeps to cross the box 20 times at the largest speed.
+        let diameter: f64 =
+            problem.grid.axes().iter().map(|a| (a.upper - a.lower).powi(2)).sum::<f64>().sqrt();
+        let speed = plan.largest_drift.iter().fold(0.0f64, |a, f| a.max(*f)).max(1e-12);
+        ((20.0 * diameter / speed / plan.time_step).ceil() as usize).clamp(100, 50_000_000)
+    };
+    let mut next = vec![0.0; nodes];
+    let mut iterations = 0;
+    let mut last_change = f64::INFINITY;
+    observer.started(limit);
+    while iterations < limit {
+        let outcome = stepper.step(table, &values, &mut next, &mut policy, boundary.as_deref());
+        if let Some((node, value)) = outcome.first_non_finite {
+            return Err(HjbError::NonFinite {
+                step: iterations + 1,
+                time: 0.0,
+                index: problem.grid.unravel(node),
+                point: problem.grid.point(node),
+                value,
             }
-            let change = values.iter().zip(&next).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
-            std::mem::swap(&mut values, &mut next);
-            iterations += 1;
-            observer.stepped(iterations, limit);
-            last_change = change;
-            // With ρ > 0 the contraction bound; with ρ = 0 (exit-time problems) no contraction
-            // constant exists and the sweep stops when the values no longer move.
-            let converged = if beta < 1.0 {
-                beta / (1.0 - beta) * change <= 1e-9 * (1.0 + outcome.largest.0)
-            } else {
-                change <= 1e-12 * (1.0 + outcome.largest.0)
-            };
-            if converged {
-                break;
-            }
-        }
-        if iterations == limit {
-            return Err(HjbError::Numerical(format!(
-                "value iteration stopped at its limit of {limit} sweeps with ‖ΔV‖∞ = {last_change:.3e}; \
-                 use --scheme implicit for stationary problems"
-            ))
             .into());
         }
-        (iterations, plan.time_step, None)
-    };
+        let change = values.iter().zip(&next).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
+        std::mem::swap(&mut values, &mut next);
+        iterations += 1;
+        observer.stepped(iterations, limit);
+        last_change = change;
+        // With ρ > 0 the contraction bound; with ρ = 0 (exit-time problems) no contraction
+        // constant exists and the sweep stops when the values no longer move.
+        let converged = if beta < 1.0 {
+            beta / (1.0 - beta) * change <= 1e-9 * (1.0 + outcome.largest.0)
+        } else {
+            change <= 1e-12 * (1.0 + outcome.largest.0)
+        };
+        if converged {
+            break;
+        }
+    }
+    if iterations == limit {
+        return Err(HjbError::Numerical(format!(
+            "value iteration stopped at its limit of {limit} sweeps with ‖ΔV‖∞ = {last_change:.3e}; \
+             refine the control set or check that the target is reachable"
+        ))
+        .into());
+    }
     observer.finished();
-    let reference = problem.reference_values(&coordinates);
+    let mut diagnostics = Diagnostics::planned(problem, model, plan, &stability, memory_bytes, started);
+    diagnostics.steps = iterations;
+    Ok(finish(problem, coordinates, values, split_policy(&policy, m, nodes), diagnostics, None))
+}
+
+impl Diagnostics {
+    /// The run's numbers as planned: the caller overwrites what the run changed (steps, the worst
+    /// CFL number of a time-dependent problem, the implicit report).
+    fn planned(
+        problem: &Problem,
+        model: &ControlModel,
+        plan: &TimeStepPlan,
+        stability: &StabilityReport,
+        memory_bytes: usize,
+        started: Instant,
+    ) -> Diagnostics {
+        Diagnostics {
+            scheme: problem.settings.scheme,
+            hamiltonian: model.describe(),
+            time_step: plan.time_step,
+            steps: plan.steps,
+            time_step_max: plan.time_step_max,
+            cfl_number: plan.cfl_number,
+            monotone: stability.monotone,
+            cfl_peak: problem.grid.point(plan.peak_node),
+            boundaries: problem.boundaries.iter().map(|b| b.name().to_string()).collect(),
+            outflow_nodes: stability.outflow_nodes.clone(),
+            memory_bytes,
+            seconds: started.elapsed().as_secs_f64(),
+            threads: rayon::current_num_threads(),
+            implicit: None,
+        }
+    }
+}
+
+/// The solution with its reference and errors (none when the run stopped early).
+fn finish(
+    problem: &Problem,
+    coordinates: &[Vec<f64>],
+    values: Vec<f64>,
+    policy: Vec<Vec<f64>>,
+    diagnostics: Diagnostics,
+    snapshots: Option<Snapshots>,
+) -> Solution {
+    let reference = problem.reference_values(coordinates);
     let error = match (&reference, &problem.reference) {
         (Some(exact), Some(spec)) => Some(error_norms(&problem.grid, &values, exact, &spec.region)),
         _ => None,
     };
-    let monotone = match &implicit_report {
-        Some(report) => report.margin > 0.0,
-        None => plan.cfl_number <= 1.0 + 1e-12,
-    };
-    let diagnostics = Diagnostics {
-        scheme,
-        hamiltonian: model.describe(),
-        time_step,
-        steps,
-        time_step_max: plan.time_step_max,
-        cfl_number: if implicit_report.is_some() { f64::INFINITY } else { plan.cfl_number },
-        monotone,
-        cfl_peak: problem.grid.point(plan.peak_node),
-        boundaries: problem.boundaries.iter().map(|b| b.name().to_string()).collect(),
-        outflow_nodes: stability.outflow_nodes,
-        memory_bytes,
-        seconds: started.elapsed().as_secs_f64(),
-        threads: rayon::current_num_threads(),
-        implicit: implicit_report,
-    };
-    Ok(Solution {
-        values,
-        policy: split_policy(&policy, m, nodes),
-        reference,
-        error,
-        diagnostics,
-        stopped: None,
-        snapshots: None,
-    })
+    Solution { values, policy, reference, error, diagnostics, stopped: None, snapshots }
 }
 
 /// The fixed values at time `t` (NaN where free): each node on the boundary of a Dirichlet axis
@@ -636,7 +635,7 @@ fn dirichlet_field(problem: &Problem, coordinates: &[Vec<f64>], t: f64) -> Optio
     Some(field)
 }
 
-fn apply_dirichlet(_problem: &Problem, values: &mut [f64], boundary: &[f64]) {
+fn apply_dirichlet(values: &mut [f64], boundary: &[f64]) {
     for (value, fixed) in values.iter_mut().zip(boundary) {
         if !fixed.is_nan() {
             *value = *fixed;

@@ -568,8 +568,27 @@ fn upwind_term(drift: f64, forward: f64, backward: f64) -> f64 {
     }
 }
 
-/// Exact minimiser over `[lower, upper]` of
 /// `g(u) = scale Σ_k φ(base_k + gain_k u; forward_k, backward_k) + linear u + quadratic u²`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn piecewise_objective(
+    u: f64,
+    base: &[f64],
+    gain: &[f64],
+    forward: &[f64],
+    backward: &[f64],
+    scale: f64,
+    linear: f64,
+    quadratic: f64,
+) -> f64 {
+    let mut total = linear * u + quadratic * u * u;
+    for k in 0..base.len() {
+        total += scale * upwind_term(base[k] + gain[k] * u, forward[k], backward[k]);
+    }
+    total
+}
+
+/// Exact minimiser over `[lower, upper]` of `g` ([`piecewise_objective`]).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub fn minimise_piecewise(
@@ -583,13 +602,7 @@ pub fn minimise_piecewise(
     lower: f64,
     upper: f64,
 ) -> f64 {
-    let objective = |u: f64| {
-        let mut total = linear * u + quadratic * u * u;
-        for k in 0..base.len() {
-            total += scale * upwind_term(base[k] + gain[k] * u, forward[k], backward[k]);
-        }
-        total
-    };
+    let objective = |u: f64| piecewise_objective(u, base, gain, forward, backward, scale, linear, quadratic);
     // Knots: the bounds and the drift sign changes inside them, sorted.
     let mut knots = [0.0f64; MAX_DIMENSIONS + 2];
     let mut count = 0;
@@ -674,7 +687,7 @@ pub fn minimise_single(
         )
     };
     let objective =
-        |u: f64| linear * u + quadratic * u * u + scale * upwind_term(base + gain * u, forward, backward);
+        |u: f64| piecewise_objective(u, &[base], &[gain], &[forward], &[backward], scale, linear, quadratic);
     if objective(second) < objective(first) {
         second
     } else {
@@ -716,13 +729,8 @@ mod tests {
         lower: f64,
         upper: f64,
     ) -> f64 {
-        let objective = |u: f64| {
-            let mut total = linear * u + quadratic * u * u;
-            for k in 0..base.len() {
-                total += upwind_term(base[k] + gain[k] * u, forward[k], backward[k]);
-            }
-            total
-        };
+        let objective =
+            |u: f64| piecewise_objective(u, base, gain, forward, backward, 1.0, linear, quadratic);
         (0..=200_000)
             .map(|k| lower + (upper - lower) * k as f64 / 200_000.0)
             .map(objective)
@@ -762,22 +770,15 @@ mod tests {
                     2.0,
                 );
                 let objective = |u: f64| {
-                    linear * u
-                        + quadratic * u * u
-                        + upwind_term(base[0] + gain[0] * u, forward[0], backward[0])
+                    piecewise_objective(u, &base, &gain, &forward, &backward, 1.0, linear, quadratic)
                 };
                 assert!(
                     (objective(single) - objective(u)).abs() <= 1e-12,
                     "case {case}: single-state path differs"
                 );
             }
-            let objective = |u: f64| {
-                let mut total = linear * u + quadratic * u * u;
-                for k in 0..states {
-                    total += upwind_term(base[k] + gain[k] * u, forward[k], backward[k]);
-                }
-                total
-            };
+            let objective =
+                |u: f64| piecewise_objective(u, &base, &gain, &forward, &backward, 1.0, linear, quadratic);
             let best = brute_force(&base, &gain, &forward, &backward, linear, quadratic, -1.5, 2.0);
             assert!(objective(u) <= best + 1e-9, "case {case}: {} > {best}", objective(u));
         }
