@@ -144,7 +144,7 @@ pub enum Command {
 /// Overrides every solving verb accepts.
 #[derive(Debug, Args)]
 pub struct Overrides {
-    /// Scheme: upwind or lax_friedrichs.
+    /// Scheme: upwind, lax_friedrichs, implicit or semi_lagrangian.
     #[arg(long)]
     scheme: Option<String>,
     /// Grid points: one number for every axis, or one per axis (N,N,…).
@@ -175,10 +175,10 @@ impl Overrides {
             problem.settings.scheme = Scheme::parse(name).map_err(|message| invalid("--scheme", message))?;
         }
         if let Some(cfl) = self.cfl {
-            if !(cfl > 0.0 && cfl <= 1.0) {
-                return Err(invalid("--cfl", format!("{cfl} is outside (0, 1]; above 1 the scheme is not monotone (use --time-step to force a step, which is checked)")));
+            if !(cfl > 0.0 && (cfl <= 1.0 || !problem.settings.scheme.is_explicit())) {
+                return Err(invalid("--cfl", format!("{cfl} is outside (0, 1]; above 1 the explicit {} scheme is not monotone (the semi_lagrangian and implicit schemes accept any Courant number; --time-step forces a step, which is checked)", problem.settings.scheme.name())));
             }
-            problem.settings.cfl = cfl;
+            problem.settings.cfl = Some(cfl);
             problem.settings.time_step = None;
         }
         if let Some(step) = self.time_step {
@@ -351,6 +351,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                         },
                         if d.monotone { "monotone" } else { "NOT monotone" }
                     );
+                } else if d.semi_lagrangian.is_some() {
+                    println!(
+                        "  time        Δt = {:.4e} × {} steps to T = {}; {:.2} × the explicit upwind bound {:.4e} (no CFL limit) — {}",
+                        d.time_step,
+                        d.steps,
+                        problem.final_time,
+                        d.cfl_number,
+                        d.time_step_max,
+                        if d.monotone { "monotone" } else { "NOT monotone" }
+                    );
                 } else {
                     println!(
                         "  time        Δt = {:.4e} × {} steps to T = {}; CFL number {:.3} (bound Δt ≤ {:.4e}) — {}",
@@ -361,6 +371,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                         d.time_step_max,
                         if d.monotone { "monotone" } else { "NOT monotone" }
                     );
+                }
+                if let Some(report) = &d.semi_lagrangian {
+                    println!(
+                        "  semi-Lag.   feet move ≤ {:.2} cells per step, h²/Δt = {:.3e}; {} {} feet, {} control refinement; {} nodes' feet leave the box ({} extrapolated)",
+                        report.displacement_cells,
+                        report.consistency_term,
+                        report.characteristic,
+                        if report.noisy_axes == 0 { "single".to_string() } else { format!("2×{} Camilli–Falcone", report.noisy_axes) },
+                        if report.refine { "golden-section" } else { "no" },
+                        report.feet_outside,
+                        report.extrapolated_nodes
+                    );
+                    if let Some(warning) = &report.warning {
+                        eprintln!("warning: {warning}");
+                    }
                 }
                 if let Some(report) = &d.implicit {
                     println!(
@@ -879,7 +904,7 @@ fn plot_slice(
 /// The differencing of the run's scheme, for the von Neumann summary.
 fn run_differencing(problem: &Problem) -> Differencing {
     match problem.settings.scheme {
-        Scheme::Upwind | Scheme::Implicit => Differencing::Upwind,
+        Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian => Differencing::Upwind,
         Scheme::LaxFriedrichs => Differencing::LaxFriedrichs,
     }
 }

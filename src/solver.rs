@@ -10,7 +10,8 @@ use crate::error::{HjbError, Result};
 use crate::problem::{Boundary, Problem, Scheme};
 use crate::scheme::{ControlModel, Tabulation};
 use crate::stability::StabilityReport;
-use crate::time::{ExplicitStepper, TimeStepPlan};
+use crate::time::explicit::StepOutcome;
+use crate::time::{ExplicitStepper, SemiLagrangianReport, SemiLagrangianStepper, TimeStepPlan};
 use crate::validate::{error_norms, ErrorNorms};
 use std::time::Instant;
 
@@ -54,6 +55,81 @@ pub struct Diagnostics {
     pub threads: usize,
     /// Policy-iteration and M-matrix numbers (implicit scheme only).
     pub implicit: Option<crate::time::ImplicitReport>,
+    /// Foot displacement and consistency numbers (semi-Lagrangian scheme only).
+    pub semi_lagrangian: Option<SemiLagrangianReport>,
+}
+
+/// The stepper of an explicit-in-form scheme: `V^{n+1} = S(V^n)` node by node.
+enum Marcher<'a> {
+    Explicit(ExplicitStepper<'a>),
+    SemiLagrangian(Box<SemiLagrangianStepper<'a>>),
+}
+
+impl<'a> Marcher<'a> {
+    fn new(
+        problem: &'a Problem,
+        model: &'a ControlModel,
+        table: &Tabulation,
+        plan: &TimeStepPlan,
+    ) -> Result<Self> {
+        Ok(match problem.settings.scheme {
+            Scheme::SemiLagrangian => Marcher::SemiLagrangian(Box::new(SemiLagrangianStepper::new(
+                problem,
+                model,
+                table,
+                plan.time_step,
+                plan.time_step_max,
+            )?)),
+            scheme => Marcher::Explicit(ExplicitStepper::new(problem, scheme, model, plan)),
+        })
+    }
+
+    /// One step with the coefficients `table` tabulated at physical time `t`.
+    fn step(
+        &mut self,
+        table: &Tabulation,
+        t: f64,
+        old: &[f64],
+        new: &mut [f64],
+        policy: &mut [f64],
+        boundary_values: Option<&[f64]>,
+    ) -> StepOutcome {
+        match self {
+            Marcher::Explicit(stepper) => stepper.step(table, old, new, policy, boundary_values),
+            Marcher::SemiLagrangian(stepper) => stepper.step(table, t, old, new, policy, boundary_values),
+        }
+    }
+
+    fn report(&self) -> Option<SemiLagrangianReport> {
+        match self {
+            Marcher::Explicit(_) => None,
+            Marcher::SemiLagrangian(stepper) => Some(stepper.report()),
+        }
+    }
+}
+
+/// Refuse a semi-Lagrangian step after which every free node's feet lie outside the box: the
+/// time step is so large that the solution is all boundary treatment.
+fn check_feet(
+    problem: &Problem,
+    time_step: f64,
+    report: Option<&SemiLagrangianReport>,
+    boundary: Option<&[f64]>,
+) -> Result<()> {
+    let Some(report) = report else { return Ok(()) };
+    let fixed = boundary.map_or(0, |field| field.iter().filter(|v| !v.is_nan()).count());
+    let free = problem.grid.node_count() - fixed;
+    if free > 0 && report.feet_outside == free {
+        return Err(HjbError::InvalidOption {
+            option: "time_step".to_string(),
+            message: format!(
+                "with Δt = {:.4e} the feet of every free node ({free}) leave the box (largest displacement \
+                 {:.1} cells); use a smaller time step or a larger box",
+                time_step, report.displacement_cells
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The result of a solve, on the problem's grid (row-major, last axis fastest).
@@ -225,7 +301,7 @@ pub fn solve_with(
     }
     let Preparation { coordinates, model, mut table, plan, stability, memory_bytes } = prepare(problem)?;
     let scheme = problem.settings.scheme;
-    let stepper = ExplicitStepper::new(problem, scheme, &model, &plan);
+    let mut marcher = Marcher::new(problem, &model, &table, &plan)?;
     let mut implicit = if scheme == Scheme::Implicit {
         Some(crate::time::ImplicitStepper::new(problem, &model, plan.time_step)?)
     } else {
@@ -303,13 +379,13 @@ pub fn solve_with(
             cost_size = cost_size.max(table.largest_cost(problem, &model));
             let bounds = table.drift_bounds(problem, &model, &inverse_spacing);
             let rate = match scheme {
-                Scheme::Upwind | Scheme::Implicit => bounds.largest_rate,
+                Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian => bounds.largest_rate,
                 Scheme::LaxFriedrichs => bounds.largest_dissipation_rate,
             };
             worst_cfl = worst_cfl.max(rate * plan.time_step);
             if rate * plan.time_step > 1.0 + 1e-12
                 && !problem.settings.allow_unstable
-                && scheme != Scheme::Implicit
+                && !matches!(scheme, Scheme::Implicit | Scheme::SemiLagrangian)
             {
                 return Err(HjbError::CflViolated {
                     scheme: scheme.name().to_string(),
@@ -322,7 +398,13 @@ pub fn solve_with(
         }
         let boundary = dirichlet_values(t_new);
         let outcome = match implicit.as_mut() {
-            None => stepper.step(&table, &old, &mut new, &mut policy, boundary.as_deref()),
+            None => {
+                let outcome = marcher.step(&table, t_old, &old, &mut new, &mut policy, boundary.as_deref());
+                if step == first_step {
+                    check_feet(problem, plan.time_step, marcher.report().as_ref(), boundary.as_deref())?;
+                }
+                outcome
+            }
             Some(implicit) => {
                 match implicit.step(&table, &old, &mut policy, &mut samples, boundary.as_deref()) {
                     Ok(values) => {
@@ -422,9 +504,12 @@ pub fn solve_with(
     diagnostics.steps = completed;
     diagnostics.cfl_number = worst_cfl;
     diagnostics.implicit = implicit.as_ref().map(|stepper| stepper.report());
-    // Explicit: the CFL condition; implicit: the interior rows are M-matrix rows for any Δt.
+    diagnostics.semi_lagrangian = marcher.report();
+    // Explicit: the CFL condition; implicit: the interior rows are M-matrix rows for any Δt;
+    // semi-Lagrangian: interpolation weights are nonnegative for any Δt.
     diagnostics.monotone = match &diagnostics.implicit {
         Some(report) => report.margin > 0.0,
+        None if scheme == Scheme::SemiLagrangian => true,
         None => worst_cfl <= 1.0 + 1e-12,
     };
     let snapshots = (!stored.is_empty()).then(|| {
@@ -490,7 +575,7 @@ fn solve_stationary(
         apply_dirichlet(&mut values, boundary);
     }
     let mut policy = vec![0.0; nodes * m];
-    let stepper = ExplicitStepper::new(problem, scheme, model, plan);
+    let mut marcher = Marcher::new(problem, model, table, plan)?;
     let beta = (-problem.discount * plan.time_step).exp();
     let limit = if beta < 1.0 {
         ((40.0 / (1.0 - beta)).ceil() as usize).max(100)
@@ -506,7 +591,10 @@ fn solve_stationary(
     let mut last_change = f64::INFINITY;
     observer.started(limit);
     while iterations < limit {
-        let outcome = stepper.step(table, &values, &mut next, &mut policy, boundary.as_deref());
+        let outcome = marcher.step(table, 0.0, &values, &mut next, &mut policy, boundary.as_deref());
+        if iterations == 0 {
+            check_feet(problem, plan.time_step, marcher.report().as_ref(), boundary.as_deref())?;
+        }
         if let Some((node, value)) = outcome.first_non_finite {
             return Err(HjbError::NonFinite {
                 step: iterations + 1,
@@ -543,6 +631,10 @@ fn solve_stationary(
     observer.finished();
     let mut diagnostics = Diagnostics::planned(problem, model, plan, &stability, memory_bytes, started);
     diagnostics.steps = iterations;
+    diagnostics.semi_lagrangian = marcher.report();
+    if scheme == Scheme::SemiLagrangian {
+        diagnostics.monotone = true;
+    }
     Ok(finish(problem, coordinates, values, split_policy(&policy, m, nodes), diagnostics, None))
 }
 
@@ -572,6 +664,7 @@ impl Diagnostics {
             seconds: started.elapsed().as_secs_f64(),
             threads: rayon::current_num_threads(),
             implicit: None,
+            semi_lagrangian: None,
         }
     }
 }

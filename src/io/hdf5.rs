@@ -306,6 +306,14 @@ fn write_contents(
         group.set_attr_numeric("residual", &report.last_change)?;
         group.set_attr_numeric("m_matrix_margin", &report.margin)?;
     }
+    if let Some(report) = &diagnostics.semi_lagrangian {
+        group.set_attr_numeric("displacement_cells", &report.displacement_cells)?;
+        group.set_attr_numeric("consistency_term", &report.consistency_term)?;
+        group.set_attr_numeric("feet_outside", &(report.feet_outside as u64))?;
+        group.set_attr_numeric("extrapolated_nodes", &(report.extrapolated_nodes as u64))?;
+        group.set_attr_string("characteristic", report.characteristic)?;
+        group.set_attr_numeric("refine", &u8::from(report.refine))?;
+    }
     group.set_attr_string_array(
         "boundaries",
         &diagnostics.boundaries.iter().map(String::as_str).collect::<Vec<_>>(),

@@ -60,6 +60,20 @@ pub fn solve_summary(
             "positive_off_diagonal_rows": report.positive_off_diagonal_rows,
         });
     }
+    if let Some(report) = &diagnostics.semi_lagrangian {
+        summary["semi_lagrangian"] = json!({
+            "displacement_cells": report.displacement_cells,
+            "consistency_term": report.consistency_term,
+            "explicit_step_ratio": report.explicit_step_ratio,
+            "feet_outside": report.feet_outside,
+            "extrapolated_nodes": report.extrapolated_nodes,
+            "noisy_axes": report.noisy_axes,
+            "refine": report.refine,
+            "characteristic": report.characteristic,
+            "evaluations_per_step": report.evaluations_per_step,
+            "warning": report.warning,
+        });
+    }
     if let Some(error) = &solution.error {
         summary["error"] = json!({
             "linf": error.linf,

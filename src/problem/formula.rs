@@ -313,10 +313,34 @@ impl Formula {
     /// Evaluate at one point (`values[k]` = variable k). For tests and for rare scalar uses;
     /// the solver uses [`Formula::evaluate_columns`].
     pub fn evaluate(&self, values: &[f64]) -> f64 {
-        let columns: Vec<Column> = values.iter().map(|value| Column::Scalar(*value)).collect();
-        let mut out = [0.0];
-        self.evaluate_columns(&columns, &mut out);
-        out[0]
+        self.evaluate_point(values, &mut Vec::new())
+    }
+
+    /// Evaluate at one point with a caller-owned stack (no allocation once `stack` has grown):
+    /// for per-node scalar uses in hot loops (semi-Lagrangian control refinement, Heun feet).
+    pub fn evaluate_point(&self, values: &[f64], stack: &mut Vec<f64>) -> f64 {
+        debug_assert_eq!(values.len(), self.variable_count);
+        stack.clear();
+        for instruction in &self.program {
+            match *instruction {
+                Instruction::Constant(value) => stack.push(value),
+                Instruction::Variable(index) => stack.push(values[index]),
+                Instruction::Negate => {
+                    let top = stack.len() - 1;
+                    stack[top] = -stack[top];
+                }
+                Instruction::Call(function) => {
+                    let top = stack.len() - 1;
+                    stack[top] = function.apply(stack[top]);
+                }
+                Instruction::Binary(operation) => {
+                    let right = stack.pop().unwrap_or(f64::NAN);
+                    let top = stack.len() - 1;
+                    stack[top] = operation.apply(stack[top], right);
+                }
+            }
+        }
+        stack.first().copied().unwrap_or(f64::NAN)
     }
 
     /// Evaluate at `out.len()` points: variable k takes `columns[k]` (a scalar or a slice of

@@ -64,29 +64,44 @@ pub enum Scheme {
     /// Implicit upwind (backward Euler in time-to-go) with Howard's policy iteration: no
     /// time-step limit.
     Implicit,
+    /// Semi-Lagrangian: interpolation at the feet of the characteristics (Camilli–Falcone for
+    /// diffusion); monotone and stable for any Δt.
+    SemiLagrangian,
+}
+
+/// How the semi-Lagrangian scheme follows a characteristic over one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Characteristic {
+    /// `y = x + Δt f(x, u)`.
+    Euler,
+    /// `y = x + Δt/2 (f(x, u) + f(x + Δt f(x, u), u))` (second order in Δt for the foot).
+    Heun,
 }
 
 impl Scheme {
-    pub const NAMES: &'static str = "upwind, lax_friedrichs, implicit";
+    pub const NAMES: &'static str = "upwind, lax_friedrichs, implicit, semi_lagrangian";
 
     pub fn name(self) -> &'static str {
         match self {
             Scheme::Upwind => "upwind",
             Scheme::LaxFriedrichs => "lax_friedrichs",
             Scheme::Implicit => "implicit",
+            Scheme::SemiLagrangian => "semi_lagrangian",
         }
     }
 
     /// Parse a scheme name; the error text lists what exists.
+    /// Whether the scheme has a CFL limit (explicit upwind and Lax–Friedrichs).
+    pub fn is_explicit(self) -> bool {
+        matches!(self, Scheme::Upwind | Scheme::LaxFriedrichs)
+    }
+
     pub fn parse(name: &str) -> std::result::Result<Scheme, String> {
         match name {
             "upwind" => Ok(Scheme::Upwind),
             "lax_friedrichs" => Ok(Scheme::LaxFriedrichs),
             "implicit" => Ok(Scheme::Implicit),
-            "semi_lagrangian" => Err(format!(
-                "scheme `{name}` is part of the design but not in this build yet; available: {}",
-                Scheme::NAMES
-            )),
+            "semi_lagrangian" => Ok(Scheme::SemiLagrangian),
             other => Err(format!("unknown scheme `{other}`; available: {}", Scheme::NAMES)),
         }
     }
@@ -96,8 +111,10 @@ impl Scheme {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SolverSettings {
     pub scheme: Scheme,
-    /// Target CFL number in (0, 1]: `Δt = cfl · Δt_max`.
-    pub cfl: f64,
+    /// Courant number: `Δt = cfl · Δt_max` with `Δt_max` the explicit upwind (Lax–Friedrichs)
+    /// bound. Explicit schemes need `cfl ≤ 1` (default 0.9); the implicit and semi-Lagrangian
+    /// schemes accept any positive value (default: `Δt = min_i h_i` instead).
+    pub cfl: Option<f64>,
     /// Fixed time step; refused when above the CFL bound.
     pub time_step: Option<f64>,
     /// Use the control sample set even where the closed-form minimisation applies
@@ -106,16 +123,23 @@ pub struct SolverSettings {
     /// Run a fixed time step above the CFL bound (for demonstrations; the blow-up detector
     /// stops the run).
     pub allow_unstable: bool,
+    /// Semi-Lagrangian: refine the best control sample by golden-section search per control
+    /// (`[solver] refine = true`, the default).
+    pub refine_controls: bool,
+    /// Semi-Lagrangian: Euler or Heun feet (`[solver] characteristic = "euler" | "heun"`).
+    pub characteristic: Characteristic,
 }
 
 impl Default for SolverSettings {
     fn default() -> Self {
         SolverSettings {
             scheme: Scheme::Upwind,
-            cfl: 0.9,
+            cfl: None,
             time_step: None,
             force_sampled: false,
             allow_unstable: false,
+            refine_controls: true,
+            characteristic: Characteristic::Euler,
         }
     }
 }

@@ -9,8 +9,8 @@
 use super::formula::Formula;
 use super::lqr::{matrix_from_rows, Lqr};
 use super::{
-    Boundary, Control, ErrorRegion, OutputSettings, Problem, Reference, ReferenceSolution, Scheme,
-    SolverSettings,
+    Boundary, Characteristic, Control, ErrorRegion, OutputSettings, Problem, Reference, ReferenceSolution,
+    Scheme, SolverSettings,
 };
 use crate::error::{HjbError, Location, Result};
 use crate::grid::{Axis, Grid};
@@ -110,6 +110,8 @@ struct SolverSpec {
     cfl: Option<Spanned<f64>>,
     time_step: Option<Spanned<f64>>,
     hamiltonian: Option<Spanned<String>>,
+    refine: Option<bool>,
+    characteristic: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -653,15 +655,18 @@ impl Context<'_> {
             }
             if let Some(cfl) = &solver.cfl {
                 let value = self.finite(cfl, "solver.cfl")?;
-                if !(value > 0.0 && value <= 1.0) {
+                if !(value > 0.0 && (value <= 1.0 || !settings.scheme.is_explicit())) {
                     return Err(self.invalid(
                         cfl.span(),
                         "solver.cfl",
-                        format!("CFL number {value} is outside (0, 1]; above 1 the scheme is not monotone"),
-                        "write `cfl = 0.9`",
+                        format!(
+                            "CFL number {value} is outside (0, 1]; above 1 the explicit {} scheme is not monotone",
+                            settings.scheme.name()
+                        ),
+                        "write `cfl = 0.9`, or choose scheme = \"semi_lagrangian\" or \"implicit\", which accept any Courant number",
                     ));
                 }
-                settings.cfl = value;
+                settings.cfl = Some(value);
             }
             if let Some(kind) = &solver.hamiltonian {
                 settings.force_sampled = match kind.get_ref().as_str() {
@@ -673,6 +678,23 @@ impl Context<'_> {
                             "solver.hamiltonian",
                             format!("unknown Hamiltonian minimisation `{other}`"),
                             "write \"auto\" (closed form where it applies) or \"sampled\"",
+                        ))
+                    }
+                };
+            }
+            if let Some(refine) = solver.refine {
+                settings.refine_controls = refine;
+            }
+            if let Some(kind) = &solver.characteristic {
+                settings.characteristic = match kind.get_ref().as_str() {
+                    "euler" => Characteristic::Euler,
+                    "heun" => Characteristic::Heun,
+                    other => {
+                        return Err(self.invalid(
+                            kind.span(),
+                            "solver.characteristic",
+                            format!("unknown characteristic rule `{other}`"),
+                            "write \"euler\" (x + Δt f) or \"heun\" (the trapezoidal foot)",
                         ))
                     }
                 };

@@ -83,31 +83,7 @@ impl ControlModel {
         if closed_form {
             return Ok(ControlModel::ClosedForm { control_of_state });
         }
-        let count: usize = problem.controls.iter().map(|c| c.samples).product();
-        if count > MAX_SAMPLES {
-            return Err(HjbError::InvalidProblem {
-                field: "control.samples".to_string(),
-                message: format!(
-                    "the control sample set has {count} points (product of `samples`), above \
-                     {MAX_SAMPLES}; lower `samples`"
-                ),
-            });
-        }
-        let mut values = vec![0.0; count * m];
-        for s in 0..count {
-            let mut rest = s;
-            for j in (0..m).rev() {
-                let control = &problem.controls[j];
-                let k = rest % control.samples;
-                rest /= control.samples;
-                let fraction = k as f64 / (control.samples - 1) as f64;
-                values[s * m + j] = if k + 1 == control.samples {
-                    control.upper
-                } else {
-                    control.lower + fraction * (control.upper - control.lower)
-                };
-            }
-        }
+        let (values, count) = control_samples(problem)?;
         Ok(ControlModel::Sampled { values, count })
     }
 
@@ -117,6 +93,38 @@ impl ControlModel {
             ControlModel::Sampled { count, .. } => format!("sampled({count})"),
         }
     }
+}
+
+/// The tensor grid of control samples (the file's `samples` per control, both bounds included):
+/// `values[s * m + j]` is control `j` of sample `s`. Refuses sets above [`MAX_SAMPLES`].
+pub fn control_samples(problem: &Problem) -> Result<(Vec<f64>, usize)> {
+    let m = problem.controls.len();
+    let count: usize = problem.controls.iter().map(|c| c.samples).product();
+    if count > MAX_SAMPLES {
+        return Err(HjbError::InvalidProblem {
+            field: "control.samples".to_string(),
+            message: format!(
+                "the control sample set has {count} points (product of `samples`), above \
+                 {MAX_SAMPLES}; lower `samples`"
+            ),
+        });
+    }
+    let mut values = vec![0.0; count * m];
+    for s in 0..count {
+        let mut rest = s;
+        for j in (0..m).rev() {
+            let control = &problem.controls[j];
+            let k = rest % control.samples;
+            rest /= control.samples;
+            let fraction = k as f64 / (control.samples - 1) as f64;
+            values[s * m + j] = if k + 1 == control.samples {
+                control.upper
+            } else {
+                control.lower + fraction * (control.upper - control.lower)
+            };
+        }
+    }
+    Ok((values, count))
 }
 
 /// Whether `ℓ` has no control–control cross terms at any node (at t = 0 and T).

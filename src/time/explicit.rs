@@ -23,6 +23,9 @@ use crate::scheme::hamiltonian::{minimise_piecewise, minimise_quadratic, minimis
 use crate::scheme::{lax_friedrichs_weights, upwind_weights, ControlModel, DriftBounds, Tabulation};
 use rayon::prelude::*;
 
+/// CFL number of the explicit schemes when the file gives none.
+pub const DEFAULT_CFL: f64 = 0.9;
+
 /// Nodes per parallel task.
 pub const CHUNK: usize = 2048;
 
@@ -54,21 +57,26 @@ impl TimeStepPlan {
         scheme: Scheme,
         bounds: &DriftBounds,
         final_time: f64,
-        cfl: f64,
+        cfl: Option<f64>,
         fixed_time_step: Option<f64>,
         allow_unstable: bool,
         minimum_spacing: f64,
     ) -> Result<TimeStepPlan> {
         let rate = match scheme {
-            Scheme::Upwind | Scheme::Implicit => bounds.largest_rate,
+            Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian => bounds.largest_rate,
             Scheme::LaxFriedrichs => bounds.largest_dissipation_rate,
         };
+        let unlimited = matches!(scheme, Scheme::Implicit | Scheme::SemiLagrangian);
         let time_step_max = if rate > 0.0 { 1.0 / rate } else { f64::INFINITY };
         let requested = match fixed_time_step {
-            // The implicit scheme has no step limit; its default Δt = min_i h_i keeps the time
-            // error of the same first order as the space error.
-            None if scheme == Scheme::Implicit => minimum_spacing,
-            Some(step) if scheme == Scheme::Implicit => step,
+            // The implicit and semi-Lagrangian schemes have no step limit; their default
+            // Δt = min_i h_i keeps the time error of the same first order as the space error
+            // (for semi-Lagrangian it balances Δt against the interpolation term h²/Δt).
+            None if unlimited => match cfl {
+                Some(courant) if time_step_max.is_finite() => courant * time_step_max,
+                _ => minimum_spacing,
+            },
+            Some(step) if unlimited => step,
             Some(step) => {
                 if step > time_step_max * (1.0 + 1e-12) && !allow_unstable {
                     return Err(HjbError::CflViolated {
@@ -80,7 +88,20 @@ impl TimeStepPlan {
                 }
                 step
             }
-            None => cfl * time_step_max,
+            None => {
+                let courant = cfl.unwrap_or(DEFAULT_CFL);
+                if courant > 1.0 {
+                    return Err(HjbError::InvalidOption {
+                        option: "cfl".to_string(),
+                        message: format!(
+                            "CFL number {courant} is above 1: the explicit {} scheme is not monotone there; \
+                             use cfl ≤ 1 or scheme = \"semi_lagrangian\"",
+                            scheme.name()
+                        ),
+                    });
+                }
+                courant * time_step_max
+            }
         };
         // A stationary problem has no horizon: the step count is decided by convergence.
         let (steps, time_step) = if final_time.is_infinite() {
@@ -139,7 +160,7 @@ pub struct StepOutcome {
 }
 
 impl StepOutcome {
-    fn combine(self, other: StepOutcome) -> StepOutcome {
+    pub(crate) fn combine(self, other: StepOutcome) -> StepOutcome {
         let first_non_finite = match (self.first_non_finite, other.first_non_finite) {
             (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
             (a, b) => a.or(b),
@@ -334,7 +355,7 @@ impl<'a> ExplicitStepper<'a> {
                     let (lower, upper) = self.control_bounds[j];
                     let driven = &self.driven[j][..self.driven_count[j]];
                     let u = match (self.scheme, driven) {
-                        (Scheme::Upwind | Scheme::Implicit, [i]) => minimise_single(
+                        (Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian, [i]) => minimise_single(
                             base[*i],
                             gain[*i],
                             forward_difference[*i],
@@ -345,7 +366,7 @@ impl<'a> ExplicitStepper<'a> {
                             lower,
                             upper,
                         ),
-                        (Scheme::Upwind | Scheme::Implicit, _) => {
+                        (Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian, _) => {
                             // Several states driven by this control: gather them contiguously.
                             let mut b = [0.0f64; MAX_DIMENSIONS];
                             let mut g = [0.0f64; MAX_DIMENSIONS];
@@ -419,7 +440,7 @@ impl<'a> ExplicitStepper<'a> {
                     let drift = &table.sample_drift[(node * count + s) * n..(node * count + s + 1) * n];
                     let cost = table.sample_cost[node * count + s];
                     match self.scheme {
-                        Scheme::Upwind | Scheme::Implicit => {
+                        Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian => {
                             let weights = upwind_weights(drift, diffusion_of(s), &self.inverse_spacing, dt);
                             let candidate =
                                 beta * weights.expectation(center, &forward[..n], &backward[..n]) + dt * cost;
@@ -465,7 +486,7 @@ impl<'a> ExplicitStepper<'a> {
         node: usize,
     ) -> crate::scheme::Weights {
         match self.scheme {
-            Scheme::Upwind | Scheme::Implicit => {
+            Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian => {
                 upwind_weights(drift, diffusion, &self.inverse_spacing, self.time_step)
             }
             Scheme::LaxFriedrichs => {

@@ -1,0 +1,807 @@
+//! Semi-Lagrangian stepper, deterministic and stochastic (DESIGN §3).
+//!
+//! One step from `τ_n` to `τ_{n+1} = τ_n + Δt` in time-to-go is, at every free node `x`,
+//!
+//! ```text
+//! V^{n+1}(x) = min_u { β · 1/(2q) Σ_{k ∈ K} [ I[V^n](y + √(qΔt) σ_k e_k) + I[V^n](y − √(qΔt) σ_k e_k) ] + Δt ℓ(x, u, t_n) },
+//! y = x + Δt f(x, u, t_n)                                     (Euler foot), or
+//! y = x + Δt/2 · ( f(x, u, t_n) + f(x + Δt f(x, u, t_n), u, t_n) )   (Heun foot),
+//! ```
+//!
+//! `β = e^{−ρΔt}`, `K` the `q` axes that carry noise (diagonal `σ_k`; Camilli–Falcone: the `2q`
+//! feet have mean `y` and covariance `Δt σσᵀ`), and `V^{n+1}(x) = min_u { β I[V^n](y) + Δt ℓ }`
+//! for deterministic problems. `I` is multilinear interpolation on the grid: its weights are
+//! nonnegative and sum to one, so the step is monotone and `‖V^{n+1}‖∞ ≤ ‖V^n‖∞ + Δt‖ℓ‖∞` for
+//! *any* Δt — there is no CFL condition. The weights are the transition probabilities of a
+//! Markov chain on the nodes ([`SemiLagrangianStepper::foot_weights`], reused by the MDP bridge).
+//!
+//! Consistency: the local error is `O(Δt²)` from the characteristic and `O(h²)` from the
+//! interpolation, so the global error is `O(Δt + h²/Δt)`: first order with `Δt ∝ h` (the default
+//! `Δt = min_i h_i`), and the `h²/Δt` term dominates when the feet move less than about half a
+//! cell per step (reported as a warning).
+//!
+//! Feet outside the box, per axis: **periodic** wraps; **dirichlet** projects the foot onto the
+//! box (the path exits and takes the boundary value there; monotone); **extrapolate** extends the
+//! boundary cell's linear interpolant (consistent with the finite-difference ghost
+//! `V_{−1} = 2V_0 − V_1`; its outer weight is negative, so those nodes are counted as not
+//! monotone, as the finite-difference outflow nodes are).
+//!
+//! Target sets (exit-time problems): when a foot `y` lands in the target `{φ ≤ 0}` from `x`
+//! outside it, the path is stopped where it crosses the target boundary, at the fraction
+//! `θ = φ(x)/(φ(x) − φ(y))` of the step (φ interpolated linearly along the segment), and pays
+//! `θΔt ℓ + e^{−ρθΔt} g(x + θ(y − x))` instead of a full step. Without this rule the discrete
+//! minimum time would round up to whole steps (an `O(Δt)` error that does not shrink with `h`
+//! at a fixed Courant number).
+//!
+//! Minimisation: over the control sample set (the file's `samples` per control), then, with
+//! `refine = true`, a golden-section search per control in `[u*_j − δ_j, u*_j + δ_j]` (δ_j the
+//! sample spacing) kept only where it lowers the value. The result lies between the exact
+//! minimum and the minimum over the samples; the search depends on `V`, so strict monotonicity
+//! holds for the sample set alone (`refine = false`). Coefficients at the samples come from the
+//! tabulation; off the samples from the closed-form coefficients (affine drift, quadratic cost)
+//! or, for general formulas, from a scalar evaluation of the compiled formulas.
+//!
+//! Nodes are updated in parallel chunks; each reads only the old array, so the result is
+//! bit-identical whatever the number of threads.
+
+use crate::error::Result;
+use crate::grid::MAX_DIMENSIONS;
+use crate::problem::{Boundary, Characteristic, Problem};
+use crate::scheme::hamiltonian::{control_samples, MAX_CONTROLS};
+use crate::scheme::{ControlModel, Tabulation};
+use crate::time::explicit::StepOutcome;
+use rayon::prelude::*;
+
+/// Golden-section iterations per control (the bracket shrinks by 0.618²⁴ ≈ 1e-5).
+const GOLDEN_ITERATIONS: usize = 24;
+/// Nodes per parallel task (a node costs tens of interpolations, so tasks are smaller than the
+/// explicit stepper's).
+pub const CHUNK: usize = 128;
+/// Most interpolation corners of one foot (2^MAX_DIMENSIONS).
+pub const MAX_CORNERS: usize = 1 << MAX_DIMENSIONS;
+
+/// Per-axis treatment of a foot outside the box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closure {
+    Extrapolate,
+    Periodic,
+    Project,
+}
+
+/// What the semi-Lagrangian run measured about its feet.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SemiLagrangianReport {
+    /// Largest displacement of a foot from its node in cells, `max_k |y_k − x_k|/h_k` (with the
+    /// noise spread), over all steps.
+    pub displacement_cells: f64,
+    /// The interpolation (consistency) term `max_k h_k²/Δt` of the error bound
+    /// `O(Δt + h²/Δt)`; it dominates when the feet move less than about half a cell.
+    pub consistency_term: f64,
+    /// `Δt / Δt_CFL` of the explicit upwind scheme on the same grid.
+    pub explicit_step_ratio: f64,
+    /// Nodes (of the last step) whose chosen feet left the box on a bounded axis.
+    pub feet_outside: usize,
+    /// Nodes (of the last step) that used an extrapolated (negative) weight: not monotone there.
+    pub extrapolated_nodes: usize,
+    /// Axes with noise (Camilli–Falcone feet per node: 2 × this, or 1 when 0).
+    pub noisy_axes: usize,
+    pub refine: bool,
+    pub characteristic: &'static str,
+    /// Candidate evaluations (node × control) per step, for throughput figures.
+    pub evaluations_per_step: f64,
+    /// Set when the `h²/Δt` term dominates.
+    pub warning: Option<String>,
+}
+
+/// The semi-Lagrangian stepper of one problem on one grid.
+#[derive(Debug)]
+pub struct SemiLagrangianStepper<'a> {
+    problem: &'a Problem,
+    model: &'a ControlModel,
+    samples: Vec<f64>,
+    sample_count: usize,
+    shape: Vec<usize>,
+    strides: Vec<usize>,
+    lower: Vec<f64>,
+    spacing: Vec<f64>,
+    inverse_spacing: Vec<f64>,
+    closures: Vec<Closure>,
+    /// Axes with a diffusion coefficient that is not identically zero.
+    noisy: Vec<usize>,
+    control_bounds: Vec<(f64, f64)>,
+    control_step: Vec<f64>,
+    time_step: f64,
+    discount_factor: f64,
+    refine: bool,
+    heun: bool,
+    /// Target sets: `φ` and the exit cost `g` at the nodes (empty without a target).
+    target_level: Vec<f64>,
+    exit_cost: Vec<f64>,
+    report: SemiLagrangianReport,
+}
+
+/// Per-chunk statistics, merged in node order.
+#[derive(Debug, Clone, Copy, Default)]
+struct FootStatistics {
+    largest_displacement: f64,
+    outside: usize,
+    extrapolated: usize,
+    evaluations: usize,
+}
+
+impl FootStatistics {
+    fn combine(self, other: FootStatistics) -> FootStatistics {
+        FootStatistics {
+            largest_displacement: self.largest_displacement.max(other.largest_displacement),
+            outside: self.outside + other.outside,
+            extrapolated: self.extrapolated + other.extrapolated,
+            evaluations: self.evaluations + other.evaluations,
+        }
+    }
+}
+
+/// The interpolation stencil of one point: `value = Σ weight · V[node]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Stencil {
+    pub nodes: [usize; MAX_CORNERS],
+    pub weights: [f64; MAX_CORNERS],
+    pub count: usize,
+    /// The point lies outside the box on a bounded axis.
+    pub outside: bool,
+    /// Some weight is negative (linear extrapolation).
+    pub extrapolated: bool,
+}
+
+/// The grid cell around a point: lower and upper node per axis and the fractions in between
+/// (outside `[0, 1]` only on an extrapolated axis).
+#[derive(Debug, Clone, Copy)]
+struct Cell<const D: usize> {
+    base: [usize; D],
+    upper: [usize; D],
+    fraction: [f64; D],
+    outside: bool,
+    extrapolated: bool,
+}
+
+impl<const D: usize> Cell<D> {
+    /// Flat node index and weight of corner `corner` (bit k set: upper node on axis k).
+    #[inline(always)]
+    fn corner(&self, corner: usize, strides: &[usize]) -> (usize, f64) {
+        let mut weight = 1.0;
+        let mut flat = 0;
+        for k in 0..D {
+            if corner >> k & 1 == 1 {
+                weight *= self.fraction[k];
+                flat += self.upper[k] * strides[k];
+            } else {
+                weight *= 1.0 - self.fraction[k];
+                flat += self.base[k] * strides[k];
+            }
+        }
+        (flat, weight)
+    }
+
+    /// `Σ_corners weight · field[node]`.
+    #[inline(always)]
+    fn apply(&self, field: &[f64], strides: &[usize]) -> f64 {
+        let mut total = 0.0;
+        for corner in 0..(1usize << D) {
+            let (flat, weight) = self.corner(corner, strides);
+            total += weight * field[flat];
+        }
+        total
+    }
+}
+
+/// Coefficients of one (node, control) pair.
+#[derive(Debug, Clone, Copy)]
+struct Coefficients {
+    drift: [f64; MAX_DIMENSIONS],
+    /// `σ_k` per axis (0 without noise).
+    sigma: [f64; MAX_DIMENSIONS],
+    cost: f64,
+}
+
+impl<'a> SemiLagrangianStepper<'a> {
+    pub fn new(
+        problem: &'a Problem,
+        model: &'a ControlModel,
+        table: &Tabulation,
+        time_step: f64,
+        explicit_step: f64,
+    ) -> Result<Self> {
+        let grid = &problem.grid;
+        let n = grid.dimension();
+        let (samples, sample_count) = control_samples(problem)?;
+        let closures = problem
+            .boundaries
+            .iter()
+            .zip(grid.axes())
+            .map(|(boundary, axis)| match boundary {
+                _ if axis.periodic => Closure::Periodic,
+                Boundary::Periodic => Closure::Periodic,
+                Boundary::Extrapolate => Closure::Extrapolate,
+                Boundary::Dirichlet(_) => Closure::Project,
+            })
+            .collect();
+        let diffusion = if table.diffusion.is_empty() { &table.sample_diffusion } else { &table.diffusion };
+        let noisy: Vec<usize> =
+            (0..n).filter(|k| diffusion.chunks(n).any(|a| a.get(*k).is_some_and(|a| *a > 0.0))).collect();
+        let control_step =
+            problem.controls.iter().map(|c| (c.upper - c.lower) / (c.samples.max(2) - 1) as f64).collect();
+        let settings = &problem.settings;
+        let (target_level, exit_cost) = match &problem.target {
+            Some(target) => {
+                let coordinates = grid.coordinate_columns();
+                let zeros = vec![0.0; problem.controls.len()];
+                let t = problem.tabulation_time();
+                (
+                    problem.tabulate(target, &coordinates, &zeros, t),
+                    problem.tabulate(&problem.terminal_cost, &coordinates, &zeros, t),
+                )
+            }
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(SemiLagrangianStepper {
+            target_level,
+            exit_cost,
+            problem,
+            model,
+            samples,
+            sample_count,
+            shape: grid.shape(),
+            strides: grid.strides().to_vec(),
+            lower: grid.axes().iter().map(|a| a.lower).collect(),
+            spacing: grid.spacings(),
+            inverse_spacing: grid.spacings().iter().map(|h| 1.0 / h).collect(),
+            closures,
+            report: SemiLagrangianReport {
+                explicit_step_ratio: time_step / explicit_step,
+                noisy_axes: noisy.len(),
+                refine: settings.refine_controls && !problem.controls.is_empty(),
+                characteristic: match settings.characteristic {
+                    Characteristic::Euler => "euler",
+                    Characteristic::Heun => "heun",
+                },
+                consistency_term: grid.spacings().iter().fold(0.0f64, |a, h| a.max(h * h)) / time_step,
+                ..SemiLagrangianReport::default()
+            },
+            noisy,
+            control_bounds: problem.controls.iter().map(|c| (c.lower, c.upper)).collect(),
+            control_step,
+            time_step,
+            discount_factor: (-problem.discount * time_step).exp(),
+            refine: settings.refine_controls,
+            heun: settings.characteristic == Characteristic::Heun,
+        })
+    }
+
+    /// The report so far (the warning is set once a step has run).
+    pub fn report(&self) -> SemiLagrangianReport {
+        self.report.clone()
+    }
+
+    /// One step `new = S(old)` with the coefficients `table` tabulated at physical time `t`;
+    /// `policy[node * m + j]` receives the minimising control. Nodes where `boundary_values` is
+    /// not NaN are fixed to it (Dirichlet ends and target sets).
+    pub fn step(
+        &mut self,
+        table: &Tabulation,
+        t: f64,
+        old: &[f64],
+        new: &mut [f64],
+        policy: &mut [f64],
+        boundary_values: Option<&[f64]>,
+    ) -> StepOutcome {
+        let (outcome, statistics) = match self.shape.len() {
+            1 => self.step_in::<1>(table, t, old, new, policy, boundary_values),
+            2 => self.step_in::<2>(table, t, old, new, policy, boundary_values),
+            3 => self.step_in::<3>(table, t, old, new, policy, boundary_values),
+            4 => self.step_in::<4>(table, t, old, new, policy, boundary_values),
+            5 => self.step_in::<5>(table, t, old, new, policy, boundary_values),
+            _ => self.step_in::<6>(table, t, old, new, policy, boundary_values),
+        };
+        let report = &mut self.report;
+        report.displacement_cells = report.displacement_cells.max(statistics.largest_displacement);
+        report.feet_outside = statistics.outside;
+        report.extrapolated_nodes = statistics.extrapolated;
+        report.evaluations_per_step = statistics.evaluations as f64;
+        report.warning = (report.displacement_cells < 0.5).then(|| {
+            format!(
+                "the feet move at most {:.2} cells per step: the interpolation error h²/Δt dominates; \
+                 use a larger time step (Δt ∝ h with at least a cell of displacement)",
+                report.displacement_cells
+            )
+        });
+        outcome
+    }
+
+    fn step_in<const D: usize>(
+        &self,
+        table: &Tabulation,
+        t: f64,
+        old: &[f64],
+        new: &mut [f64],
+        policy: &mut [f64],
+        boundary_values: Option<&[f64]>,
+    ) -> (StepOutcome, FootStatistics) {
+        let m = self.problem.controls.len();
+        new.par_chunks_mut(CHUNK)
+            .zip(policy.par_chunks_mut(CHUNK * m.max(1)))
+            .enumerate()
+            .map(|(chunk, (values, controls))| {
+                let start = chunk * CHUNK;
+                let mut index = [0usize; D];
+                self.problem.grid.unravel_inplace(start, &mut index);
+                let mut first_bad = None;
+                let mut largest = (0.0f64, start);
+                let mut statistics = FootStatistics::default();
+                let mut scratch = Scratch::new(self.problem);
+                for offset in 0..values.len() {
+                    let node = start + offset;
+                    let value = match boundary_values.map(|fixed| fixed[node]).filter(|v| !v.is_nan()) {
+                        Some(fixed) => {
+                            controls[offset * m..(offset + 1) * m].fill(0.0);
+                            fixed
+                        }
+                        None => self.update_node::<D>(
+                            table,
+                            t,
+                            old,
+                            node,
+                            &index,
+                            &mut controls[offset * m..(offset + 1) * m],
+                            &mut statistics,
+                            &mut scratch,
+                        ),
+                    };
+                    if !value.is_finite() && first_bad.is_none() {
+                        first_bad = Some((node, value));
+                    }
+                    if value.abs() > largest.0 {
+                        largest = (value.abs(), node);
+                    }
+                    values[offset] = value;
+                    for k in (0..D).rev() {
+                        index[k] += 1;
+                        if index[k] < self.shape[k] {
+                            break;
+                        }
+                        index[k] = 0;
+                    }
+                }
+                (StepOutcome { first_non_finite: first_bad, largest }, statistics)
+            })
+            .reduce(
+                || {
+                    (
+                        StepOutcome { first_non_finite: None, largest: (0.0, usize::MAX) },
+                        FootStatistics::default(),
+                    )
+                },
+                |a, b| (a.0.combine(b.0), a.1.combine(b.1)),
+            )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_node<const D: usize>(
+        &self,
+        table: &Tabulation,
+        t: f64,
+        old: &[f64],
+        node: usize,
+        index: &[usize; D],
+        controls: &mut [f64],
+        statistics: &mut FootStatistics,
+        scratch: &mut Scratch,
+    ) -> f64 {
+        let m = controls.len();
+        let mut x = [0.0f64; D];
+        for k in 0..D {
+            x[k] = self.lower[k] + index[k] as f64 * self.spacing[k];
+        }
+        let mut best = f64::INFINITY;
+        let mut best_sample = 0;
+        for s in 0..self.sample_count {
+            let coefficients = self.sample_coefficients::<D>(table, node, s);
+            let candidate = self.candidate::<D>(
+                old,
+                node,
+                &x,
+                &coefficients,
+                t,
+                &self.samples[s * m..(s + 1) * m],
+                scratch,
+            );
+            if candidate < best {
+                best = candidate;
+                best_sample = s;
+            }
+        }
+        statistics.evaluations += self.sample_count;
+        controls.copy_from_slice(&self.samples[best_sample * m..(best_sample + 1) * m]);
+        if self.refine {
+            let mut trial = [0.0f64; MAX_CONTROLS];
+            trial[..m].copy_from_slice(controls);
+            for j in 0..m {
+                let (lower, upper) = self.control_bounds[j];
+                let centre = controls[j];
+                let (mut a, mut b) =
+                    ((centre - self.control_step[j]).max(lower), (centre + self.control_step[j]).min(upper));
+                let evaluate = |u: f64, trial: &mut [f64; MAX_CONTROLS], scratch: &mut Scratch| {
+                    trial[j] = u;
+                    let coefficients = self.point_coefficients::<D>(table, node, &x, &trial[..m], t, scratch);
+                    self.candidate::<D>(old, node, &x, &coefficients, t, &trial[..m], scratch)
+                };
+                const INVERSE_PHI: f64 = 0.618_033_988_749_894_8;
+                let mut c = b - INVERSE_PHI * (b - a);
+                let mut d = a + INVERSE_PHI * (b - a);
+                let mut fc = evaluate(c, &mut trial, scratch);
+                let mut fd = evaluate(d, &mut trial, scratch);
+                for _ in 0..GOLDEN_ITERATIONS {
+                    if fc < fd {
+                        b = d;
+                        d = c;
+                        fd = fc;
+                        c = b - INVERSE_PHI * (b - a);
+                        fc = evaluate(c, &mut trial, scratch);
+                    } else {
+                        a = c;
+                        c = d;
+                        fc = fd;
+                        d = a + INVERSE_PHI * (b - a);
+                        fd = evaluate(d, &mut trial, scratch);
+                    }
+                }
+                statistics.evaluations += GOLDEN_ITERATIONS + 2;
+                let (u, value) = if fc < fd { (c, fc) } else { (d, fd) };
+                if value < best {
+                    best = value;
+                    controls[j] = u;
+                }
+                trial[j] = controls[j];
+            }
+        }
+        // Feet of the chosen control, for the report.
+        let coefficients = self.point_coefficients::<D>(table, node, &x, controls, t, scratch);
+        let mut foot = [0.0f64; D];
+        self.foot::<D>(&x, &coefficients, t, controls, scratch, &mut foot);
+        let spread = (self.noisy.len() as f64 * self.time_step).sqrt();
+        let mut displacement = 0.0f64;
+        let mut outside = false;
+        let mut extrapolated = false;
+        for k in 0..D {
+            let noise = spread * coefficients.sigma[k];
+            displacement = displacement.max(((foot[k] - x[k]).abs() + noise) * self.inverse_spacing[k]);
+        }
+        let mut visit = |point: &[f64; D]| {
+            let cell = self.locate::<D>(point);
+            outside |= cell.outside;
+            extrapolated |= cell.extrapolated;
+        };
+        self.for_each_foot::<D>(&foot, &coefficients, &mut visit);
+        statistics.largest_displacement = statistics.largest_displacement.max(displacement);
+        statistics.outside += usize::from(outside);
+        statistics.extrapolated += usize::from(extrapolated);
+        best
+    }
+
+    /// `β E[I V(feet)] + Δt ℓ` for one control (with the exit rule on target sets).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn candidate<const D: usize>(
+        &self,
+        old: &[f64],
+        node: usize,
+        x: &[f64; D],
+        coefficients: &Coefficients,
+        t: f64,
+        controls: &[f64],
+        scratch: &mut Scratch,
+    ) -> f64 {
+        let mut foot = [0.0f64; D];
+        self.foot::<D>(x, coefficients, t, controls, scratch, &mut foot);
+        if !self.noisy.is_empty() {
+            let mut total = 0.0;
+            let mut visit = |point: &[f64; D]| total += self.interpolate::<D>(old, point);
+            let feet = self.for_each_foot::<D>(&foot, coefficients, &mut visit);
+            return self.discount_factor * total / feet as f64 + self.time_step * coefficients.cost;
+        }
+        let cell = self.locate::<D>(&foot);
+        let full_step =
+            self.discount_factor * cell.apply(old, &self.strides) + self.time_step * coefficients.cost;
+        if self.target_level.is_empty() {
+            return full_step;
+        }
+        // Exit-time problems: stop at the target boundary when the step crosses it.
+        let (start, end) = (self.target_level[node], cell.apply(&self.target_level, &self.strides));
+        if !(start > 0.0 && end <= 0.0) {
+            return full_step;
+        }
+        let fraction = start / (start - end);
+        let mut exit = [0.0f64; D];
+        for k in 0..D {
+            exit[k] = x[k] + fraction * (foot[k] - x[k]);
+        }
+        let exit_value = self.interpolate::<D>(&self.exit_cost, &exit);
+        let crossing = (-self.problem.discount * fraction * self.time_step).exp() * exit_value
+            + fraction * self.time_step * coefficients.cost;
+        crossing.min(full_step)
+    }
+
+    /// Multilinear interpolation of `field` at `point`.
+    #[inline(always)]
+    fn interpolate<const D: usize>(&self, field: &[f64], point: &[f64; D]) -> f64 {
+        self.locate::<D>(point).apply(field, &self.strides)
+    }
+
+    /// Visit the Camilli–Falcone feet around `foot` (just `foot` without noise); returns their
+    /// number.
+    #[inline(always)]
+    fn for_each_foot<const D: usize>(
+        &self,
+        foot: &[f64; D],
+        coefficients: &Coefficients,
+        visit: &mut impl FnMut(&[f64; D]),
+    ) -> usize {
+        if self.noisy.is_empty() {
+            visit(foot);
+            return 1;
+        }
+        let spread = (self.noisy.len() as f64 * self.time_step).sqrt();
+        for &k in &self.noisy {
+            let mut point = *foot;
+            point[k] = foot[k] + spread * coefficients.sigma[k];
+            visit(&point);
+            point[k] = foot[k] - spread * coefficients.sigma[k];
+            visit(&point);
+        }
+        2 * self.noisy.len()
+    }
+
+    /// The foot of the characteristic from `x` (Euler or Heun).
+    #[inline(always)]
+    fn foot<const D: usize>(
+        &self,
+        x: &[f64; D],
+        coefficients: &Coefficients,
+        t: f64,
+        controls: &[f64],
+        scratch: &mut Scratch,
+        foot: &mut [f64; D],
+    ) {
+        for k in 0..D {
+            foot[k] = x[k] + self.time_step * coefficients.drift[k];
+        }
+        if self.heun {
+            let predicted = *foot;
+            let mut drift = [0.0f64; MAX_DIMENSIONS];
+            scratch.drift_at(self.problem, &predicted, controls, t, &mut drift[..D]);
+            for k in 0..D {
+                foot[k] = x[k] + 0.5 * self.time_step * (coefficients.drift[k] + drift[k]);
+            }
+        }
+    }
+
+    /// Coefficients at control sample `s` (from the tabulation).
+    #[inline(always)]
+    fn sample_coefficients<const D: usize>(&self, table: &Tabulation, node: usize, s: usize) -> Coefficients {
+        let mut coefficients =
+            Coefficients { drift: [0.0; MAX_DIMENSIONS], sigma: [0.0; MAX_DIMENSIONS], cost: 0.0 };
+        match self.model {
+            ControlModel::ClosedForm { .. } => {
+                let m = self.problem.controls.len();
+                return self.closed_form_coefficients::<D>(table, node, &self.samples[s * m..(s + 1) * m]);
+            }
+            ControlModel::Sampled { count, .. } => {
+                let row = node * count + s;
+                coefficients.drift[..D].copy_from_slice(&table.sample_drift[row * D..(row + 1) * D]);
+                coefficients.cost = table.sample_cost[row];
+                if !table.sample_diffusion.is_empty() {
+                    for k in 0..D {
+                        coefficients.sigma[k] = (2.0 * table.sample_diffusion[row * D + k]).sqrt();
+                    }
+                }
+            }
+        }
+        coefficients
+    }
+
+    #[inline(always)]
+    fn closed_form_coefficients<const D: usize>(
+        &self,
+        table: &Tabulation,
+        node: usize,
+        controls: &[f64],
+    ) -> Coefficients {
+        let ControlModel::ClosedForm { control_of_state } = self.model else {
+            unreachable!("closed-form coefficients of a sampled model")
+        };
+        let m = controls.len();
+        let mut coefficients =
+            Coefficients { drift: [0.0; MAX_DIMENSIONS], sigma: [0.0; MAX_DIMENSIONS], cost: 0.0 };
+        for k in 0..D {
+            coefficients.drift[k] = table.drift_base[node * D + k]
+                + control_of_state[k].map_or(0.0, |j| table.drift_gain[node * D + k] * controls[j]);
+        }
+        coefficients.cost = table.cost_base[node];
+        for (j, u) in controls.iter().enumerate() {
+            coefficients.cost +=
+                table.cost_linear[node * m + j] * u + table.cost_quadratic[node * m + j] * u * u;
+        }
+        if !table.diffusion.is_empty() {
+            for k in 0..D {
+                coefficients.sigma[k] = (2.0 * table.diffusion[node * D + k]).sqrt();
+            }
+        }
+        coefficients
+    }
+
+    /// Coefficients at an arbitrary control.
+    fn point_coefficients<const D: usize>(
+        &self,
+        table: &Tabulation,
+        node: usize,
+        x: &[f64; D],
+        controls: &[f64],
+        t: f64,
+        scratch: &mut Scratch,
+    ) -> Coefficients {
+        match self.model {
+            ControlModel::ClosedForm { .. } => self.closed_form_coefficients::<D>(table, node, controls),
+            ControlModel::Sampled { .. } => {
+                let mut coefficients =
+                    Coefficients { drift: [0.0; MAX_DIMENSIONS], sigma: [0.0; MAX_DIMENSIONS], cost: 0.0 };
+                scratch.drift_at(self.problem, x, controls, t, &mut coefficients.drift[..D]);
+                coefficients.cost = scratch.evaluate(&self.problem.running_cost);
+                if let Some(sigma) = &self.problem.diffusion {
+                    for (k, formula) in sigma.iter().enumerate() {
+                        coefficients.sigma[k] = scratch.evaluate(formula).abs();
+                    }
+                }
+                coefficients
+            }
+        }
+    }
+
+    /// The cell of `point` and its fractions, with the per-axis closure for points outside the
+    /// box (see the module docs): the one place the interpolation rule is written.
+    #[inline(always)]
+    fn locate<const D: usize>(&self, point: &[f64; D]) -> Cell<D> {
+        let mut cell =
+            Cell { base: [0; D], upper: [0; D], fraction: [0.0; D], outside: false, extrapolated: false };
+        for k in 0..D {
+            let points = self.shape[k];
+            let position = (point[k] - self.lower[k]) * self.inverse_spacing[k];
+            match self.closures[k] {
+                Closure::Periodic => {
+                    let wrapped = position.rem_euclid(points as f64);
+                    let index = (wrapped.floor() as usize).min(points - 1);
+                    cell.base[k] = index;
+                    cell.upper[k] = (index + 1) % points;
+                    cell.fraction[k] = wrapped - index as f64;
+                }
+                Closure::Project | Closure::Extrapolate => {
+                    let last = (points - 1) as f64;
+                    let beyond = !(0.0..=last).contains(&position);
+                    cell.outside |= beyond;
+                    let position = if self.closures[k] == Closure::Project || !position.is_finite() {
+                        position.clamp(0.0, last)
+                    } else {
+                        cell.extrapolated |= beyond;
+                        position
+                    };
+                    let index = (position.floor().clamp(0.0, last - 1.0)) as usize;
+                    cell.base[k] = index;
+                    cell.upper[k] = index + 1;
+                    cell.fraction[k] = position - index as f64;
+                }
+            }
+        }
+        cell
+    }
+
+    /// The multilinear interpolation stencil at `point` (nodes and weights; the Markov chain's
+    /// row for one foot).
+    pub fn stencil<const D: usize>(&self, point: &[f64; D]) -> Stencil {
+        let cell = self.locate::<D>(point);
+        let mut stencil = Stencil {
+            nodes: [0; MAX_CORNERS],
+            weights: [0.0; MAX_CORNERS],
+            count: 1 << D,
+            outside: cell.outside,
+            extrapolated: cell.extrapolated,
+        };
+        for corner in 0..(1usize << D) {
+            let (flat, weight) = cell.corner(corner, &self.strides);
+            stencil.nodes[corner] = flat;
+            stencil.weights[corner] = weight;
+        }
+        stencil
+    }
+
+    /// Transition probabilities of node `node` under `controls` (the Markov chain of the
+    /// scheme): `(target node, weight)` pairs over all feet, summed per target node, and the
+    /// stage cost `Δt ℓ`. The weights sum to one.
+    pub fn foot_weights(
+        &self,
+        table: &Tabulation,
+        node: usize,
+        controls: &[f64],
+        t: f64,
+    ) -> (Vec<(usize, f64)>, f64) {
+        match self.shape.len() {
+            1 => self.foot_weights_in::<1>(table, node, controls, t),
+            2 => self.foot_weights_in::<2>(table, node, controls, t),
+            3 => self.foot_weights_in::<3>(table, node, controls, t),
+            4 => self.foot_weights_in::<4>(table, node, controls, t),
+            5 => self.foot_weights_in::<5>(table, node, controls, t),
+            _ => self.foot_weights_in::<6>(table, node, controls, t),
+        }
+    }
+
+    fn foot_weights_in<const D: usize>(
+        &self,
+        table: &Tabulation,
+        node: usize,
+        controls: &[f64],
+        t: f64,
+    ) -> (Vec<(usize, f64)>, f64) {
+        let mut scratch = Scratch::new(self.problem);
+        let mut index = [0usize; D];
+        self.problem.grid.unravel_inplace(node, &mut index);
+        let mut x = [0.0f64; D];
+        for k in 0..D {
+            x[k] = self.lower[k] + index[k] as f64 * self.spacing[k];
+        }
+        let coefficients = self.point_coefficients::<D>(table, node, &x, controls, t, &mut scratch);
+        let mut foot = [0.0f64; D];
+        self.foot::<D>(&x, &coefficients, t, controls, &mut scratch, &mut foot);
+        let mut pairs: Vec<(usize, f64)> = Vec::new();
+        let mut visit = |point: &[f64; D]| {
+            let stencil = self.stencil::<D>(point);
+            for c in 0..stencil.count {
+                pairs.push((stencil.nodes[c], stencil.weights[c]));
+            }
+        };
+        let feet = self.for_each_foot::<D>(&foot, &coefficients, &mut visit);
+        pairs.sort_by_key(|pair| pair.0);
+        let mut merged: Vec<(usize, f64)> = Vec::with_capacity(pairs.len());
+        for (target, weight) in pairs {
+            match merged.last_mut() {
+                Some(last) if last.0 == target => last.1 += weight / feet as f64,
+                _ => merged.push((target, weight / feet as f64)),
+            }
+        }
+        merged.retain(|pair| pair.1 != 0.0);
+        (merged, self.time_step * coefficients.cost)
+    }
+}
+
+/// Per-task buffers for scalar formula evaluation.
+struct Scratch {
+    variables: Vec<f64>,
+    stack: Vec<f64>,
+}
+
+impl Scratch {
+    fn new(problem: &Problem) -> Scratch {
+        Scratch { variables: vec![0.0; problem.variable_names().len()], stack: Vec::with_capacity(32) }
+    }
+
+    /// Load `(x, u, t)` and evaluate the drift formulas.
+    fn drift_at(&mut self, problem: &Problem, x: &[f64], controls: &[f64], t: f64, drift: &mut [f64]) {
+        let n = x.len();
+        self.variables[..n].copy_from_slice(x);
+        self.variables[n..n + controls.len()].copy_from_slice(controls);
+        self.variables[n + controls.len()] = t;
+        for (value, formula) in drift.iter_mut().zip(&problem.dynamics) {
+            *value = formula.evaluate_point(&self.variables, &mut self.stack);
+        }
+    }
+
+    /// Evaluate a formula at the loaded `(x, u, t)`.
+    fn evaluate(&mut self, formula: &crate::problem::formula::Formula) -> f64 {
+        formula.evaluate_point(&self.variables, &mut self.stack)
+    }
+}
