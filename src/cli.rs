@@ -150,12 +150,16 @@ pub struct Overrides {
     /// Grid points: one number for every axis, or one per axis (N,N,…).
     #[arg(long)]
     points: Option<String>,
-    /// Fixed time step (refused above the CFL bound).
+    /// Fixed time step (refused above the CFL bound for the explicit schemes).
     #[arg(long)]
     time_step: Option<f64>,
-    /// Target CFL number in (0, 1].
+    /// Explicit schemes: target CFL number in (0, 1].
     #[arg(long)]
     cfl: Option<f64>,
+    /// Semi-Lagrangian and implicit: Δt = courant / max Σ_i |f_i|/h_i, the largest displacement
+    /// per step in cells (any positive number; default Δt = min h).
+    #[arg(long)]
+    courant: Option<f64>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -175,10 +179,17 @@ impl Overrides {
             problem.settings.scheme = Scheme::parse(name).map_err(|message| invalid("--scheme", message))?;
         }
         if let Some(cfl) = self.cfl {
-            if !(cfl > 0.0 && (cfl <= 1.0 || !problem.settings.scheme.is_explicit())) {
-                return Err(invalid("--cfl", format!("{cfl} is outside (0, 1]; above 1 the explicit {} scheme is not monotone (the semi_lagrangian and implicit schemes accept any Courant number; --time-step forces a step, which is checked)", problem.settings.scheme.name())));
+            if !(cfl > 0.0 && cfl <= 1.0) {
+                return Err(invalid("--cfl", format!("{cfl} is outside (0, 1]; above 1 the explicit schemes are not monotone (semi_lagrangian and implicit take --courant, any positive number; --time-step forces a step, which is checked)")));
             }
             problem.settings.cfl = Some(cfl);
+            problem.settings.time_step = None;
+        }
+        if let Some(courant) = self.courant {
+            if !(courant.is_finite() && courant > 0.0) {
+                return Err(invalid("--courant", format!("{courant} must be a positive number")));
+            }
+            problem.settings.courant = Some(courant);
             problem.settings.time_step = None;
         }
         if let Some(step) = self.time_step {

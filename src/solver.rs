@@ -233,9 +233,10 @@ pub fn prepare(problem: &Problem) -> Result<Preparation> {
         &bounds,
         problem.final_time,
         settings.cfl,
+        settings.courant,
         settings.time_step,
         settings.allow_unstable,
-        problem.grid.spacings().into_iter().fold(f64::INFINITY, f64::min),
+        &problem.grid.spacings(),
     )?;
     let nodes = problem.grid.node_count();
     let snapshot_fields = problem.output.snapshots * (1 + problem.controls.len());

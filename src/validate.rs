@@ -145,6 +145,13 @@ pub struct Study {
     /// What the study shows, for the summary table.
     #[serde(default)]
     pub description: String,
+    /// Semi-Lagrangian/implicit Courant number (cells per step) for every level (so `Δt ∝ h`);
+    /// the problem's own setting when absent.
+    #[serde(default)]
+    pub courant: Option<f64>,
+    /// Semi-Lagrangian control refinement on or off; the problem's own when absent.
+    #[serde(default)]
+    pub refine: Option<bool>,
 }
 
 /// The outcome of one study.
@@ -184,6 +191,13 @@ pub fn run_study(path: &std::path::Path) -> Result<StudyOutcome> {
     let mut problem = crate::problem::load_problem(&directory.join(&study.problem))?;
     problem.settings.scheme = crate::problem::Scheme::parse(&study.scheme)
         .map_err(|message| HjbError::InvalidProblem { field: "scheme".to_string(), message })?;
+    if let Some(courant) = study.courant {
+        problem.settings.courant = Some(courant);
+        problem.settings.time_step = None;
+    }
+    if let Some(refine) = study.refine {
+        problem.settings.refine_controls = refine;
+    }
     let levels = convergence_study(&problem, &study.levels)?;
     let mut failures = Vec::new();
     for level in &levels[1..] {

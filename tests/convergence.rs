@@ -71,6 +71,31 @@ fn lqr_stochastic_upwind() {
 }
 
 #[test]
+fn lqr_1d_semi_lagrangian() {
+    check("lqr_1d_semi_lagrangian");
+}
+
+#[test]
+fn lqr_double_integrator_semi_lagrangian() {
+    check("lqr_double_integrator_semi_lagrangian");
+}
+
+#[test]
+fn lqr_1d_noisy_semi_lagrangian() {
+    check("lqr_1d_noisy_semi_lagrangian");
+}
+
+#[test]
+fn lqr_stochastic_semi_lagrangian() {
+    check("lqr_stochastic_semi_lagrangian");
+}
+
+#[test]
+fn hopf_lax_two_wells_semi_lagrangian() {
+    check("hopf_lax_two_wells_semi_lagrangian");
+}
+
+#[test]
 fn every_quick_study_has_a_test() {
     let source = include_str!("convergence.rs");
     for path in study_files(&common::repository_path("validation")).unwrap() {

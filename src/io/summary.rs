@@ -71,6 +71,7 @@ pub fn solve_summary(
             "refine": report.refine,
             "characteristic": report.characteristic,
             "evaluations_per_step": report.evaluations_per_step,
+            "noise_spread_cells": finite_or_null(report.noise_spread_cells),
             "warning": report.warning,
         });
     }

@@ -111,10 +111,12 @@ impl Scheme {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SolverSettings {
     pub scheme: Scheme,
-    /// Courant number: `Δt = cfl · Δt_max` with `Δt_max` the explicit upwind (Lax–Friedrichs)
-    /// bound. Explicit schemes need `cfl ≤ 1` (default 0.9); the implicit and semi-Lagrangian
-    /// schemes accept any positive value (default: `Δt = min_i h_i` instead).
+    /// Explicit schemes: `Δt = cfl · Δt_max` with `Δt_max` the CFL bound, `cfl` in (0, 1]
+    /// (default 0.9). The implicit and semi-Lagrangian schemes ignore it.
     pub cfl: Option<f64>,
+    /// Implicit and semi-Lagrangian schemes: `Δt = courant / max Σ_i |f_i|/h_i`, the largest
+    /// displacement per step in cells (any positive value; `Δt ∝ h`). Default: `Δt = min_i h_i`.
+    pub courant: Option<f64>,
     /// Fixed time step; refused when above the CFL bound.
     pub time_step: Option<f64>,
     /// Use the control sample set even where the closed-form minimisation applies
@@ -135,6 +137,7 @@ impl Default for SolverSettings {
         SolverSettings {
             scheme: Scheme::Upwind,
             cfl: None,
+            courant: None,
             time_step: None,
             force_sampled: false,
             allow_unstable: false,

@@ -112,6 +112,7 @@ struct SolverSpec {
     hamiltonian: Option<Spanned<String>>,
     refine: Option<bool>,
     characteristic: Option<Spanned<String>>,
+    courant: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -655,18 +656,28 @@ impl Context<'_> {
             }
             if let Some(cfl) = &solver.cfl {
                 let value = self.finite(cfl, "solver.cfl")?;
-                if !(value > 0.0 && (value <= 1.0 || !settings.scheme.is_explicit())) {
+                if !(value > 0.0 && value <= 1.0) {
                     return Err(self.invalid(
                         cfl.span(),
                         "solver.cfl",
-                        format!(
-                            "CFL number {value} is outside (0, 1]; above 1 the explicit {} scheme is not monotone",
-                            settings.scheme.name()
-                        ),
-                        "write `cfl = 0.9`, or choose scheme = \"semi_lagrangian\" or \"implicit\", which accept any Courant number",
+                        format!("CFL number {value} is outside (0, 1]; above 1 the explicit schemes are not monotone"),
+                        "write `cfl = 0.9`; for the semi_lagrangian and implicit schemes, which have no CFL \
+                         limit, use `courant = 5` (cells of displacement per step) or `time_step`",
                     ));
                 }
                 settings.cfl = Some(value);
+            }
+            if let Some(courant) = &solver.courant {
+                let value = self.finite(courant, "solver.courant")?;
+                if value <= 0.0 {
+                    return Err(self.invalid(
+                        courant.span(),
+                        "solver.courant",
+                        format!("Courant number {value} must be positive"),
+                        "write `courant = 5` (the largest displacement per step, in cells)",
+                    ));
+                }
+                settings.courant = Some(value);
             }
             if let Some(kind) = &solver.hamiltonian {
                 settings.force_sampled = match kind.get_ref().as_str() {

@@ -58,10 +58,15 @@ impl TimeStepPlan {
         bounds: &DriftBounds,
         final_time: f64,
         cfl: Option<f64>,
+        courant: Option<f64>,
         fixed_time_step: Option<f64>,
         allow_unstable: bool,
-        minimum_spacing: f64,
+        spacings: &[f64],
     ) -> Result<TimeStepPlan> {
+        let minimum_spacing = spacings.iter().fold(f64::INFINITY, |a, h| a.min(*h));
+        // Cells crossed per unit time at the fastest node (drift only): the Courant reference
+        // of the schemes without a CFL limit.
+        let drift_rate: f64 = bounds.largest_drift.iter().zip(spacings).map(|(f, h)| f / h).sum();
         let rate = match scheme {
             Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian => bounds.largest_rate,
             Scheme::LaxFriedrichs => bounds.largest_dissipation_rate,
@@ -72,8 +77,8 @@ impl TimeStepPlan {
             // The implicit and semi-Lagrangian schemes have no step limit; their default
             // Δt = min_i h_i keeps the time error of the same first order as the space error
             // (for semi-Lagrangian it balances Δt against the interpolation term h²/Δt).
-            None if unlimited => match cfl {
-                Some(courant) if time_step_max.is_finite() => courant * time_step_max,
+            None if unlimited => match courant {
+                Some(courant) if drift_rate > 0.0 => courant / drift_rate,
                 _ => minimum_spacing,
             },
             Some(step) if unlimited => step,
@@ -88,20 +93,7 @@ impl TimeStepPlan {
                 }
                 step
             }
-            None => {
-                let courant = cfl.unwrap_or(DEFAULT_CFL);
-                if courant > 1.0 {
-                    return Err(HjbError::InvalidOption {
-                        option: "cfl".to_string(),
-                        message: format!(
-                            "CFL number {courant} is above 1: the explicit {} scheme is not monotone there; \
-                             use cfl ≤ 1 or scheme = \"semi_lagrangian\"",
-                            scheme.name()
-                        ),
-                    });
-                }
-                courant * time_step_max
-            }
+            None => cfl.unwrap_or(DEFAULT_CFL) * time_step_max,
         };
         // A stationary problem has no horizon: the step count is decided by convergence.
         let (steps, time_step) = if final_time.is_infinite() {

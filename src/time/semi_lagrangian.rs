@@ -89,6 +89,10 @@ pub struct SemiLagrangianReport {
     pub characteristic: &'static str,
     /// Candidate evaluations (node × control) per step, for throughput figures.
     pub evaluations_per_step: f64,
+    /// Smallest spread of the noise feet in cells, `√(qΔt) σ_k/h_k`, over the nodes and noisy
+    /// axes (infinite without noise). Below 1 the interpolation adds numerical diffusion of
+    /// order `hσ/√Δt`.
+    pub noise_spread_cells: f64,
     /// Set when the `h²/Δt` term dominates.
     pub warning: Option<String>,
 }
@@ -121,18 +125,32 @@ pub struct SemiLagrangianStepper<'a> {
 }
 
 /// Per-chunk statistics, merged in node order.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct FootStatistics {
     largest_displacement: f64,
+    smallest_spread: f64,
     outside: usize,
     extrapolated: usize,
     evaluations: usize,
+}
+
+impl Default for FootStatistics {
+    fn default() -> Self {
+        FootStatistics {
+            largest_displacement: 0.0,
+            smallest_spread: f64::INFINITY,
+            outside: 0,
+            extrapolated: 0,
+            evaluations: 0,
+        }
+    }
 }
 
 impl FootStatistics {
     fn combine(self, other: FootStatistics) -> FootStatistics {
         FootStatistics {
             largest_displacement: self.largest_displacement.max(other.largest_displacement),
+            smallest_spread: self.smallest_spread.min(other.smallest_spread),
             outside: self.outside + other.outside,
             extrapolated: self.extrapolated + other.extrapolated,
             evaluations: self.evaluations + other.evaluations,
@@ -263,6 +281,7 @@ impl<'a> SemiLagrangianStepper<'a> {
                     Characteristic::Euler => "euler",
                     Characteristic::Heun => "heun",
                 },
+                noise_spread_cells: f64::INFINITY,
                 consistency_term: grid.spacings().iter().fold(0.0f64, |a, h| a.max(h * h)) / time_step,
                 ..SemiLagrangianReport::default()
             },
@@ -306,13 +325,22 @@ impl<'a> SemiLagrangianStepper<'a> {
         report.feet_outside = statistics.outside;
         report.extrapolated_nodes = statistics.extrapolated;
         report.evaluations_per_step = statistics.evaluations as f64;
-        report.warning = (report.displacement_cells < 0.5).then(|| {
-            format!(
+        report.noise_spread_cells = report.noise_spread_cells.min(statistics.smallest_spread);
+        report.warning = if report.noise_spread_cells < 1.0 {
+            Some(format!(
+                "the noise feet spread only {:.2} cells: linear interpolation adds numerical diffusion \
+                 of order hσ/√Δt; use a larger time step (Δt ≥ h²/σ², e.g. the default Δt = h)",
+                report.noise_spread_cells
+            ))
+        } else if report.displacement_cells < 0.5 {
+            Some(format!(
                 "the feet move at most {:.2} cells per step: the interpolation error h²/Δt dominates; \
                  use a larger time step (Δt ∝ h with at least a cell of displacement)",
                 report.displacement_cells
-            )
-        });
+            ))
+        } else {
+            None
+        };
         outcome
     }
 
@@ -473,6 +501,12 @@ impl<'a> SemiLagrangianStepper<'a> {
         for k in 0..D {
             let noise = spread * coefficients.sigma[k];
             displacement = displacement.max(((foot[k] - x[k]).abs() + noise) * self.inverse_spacing[k]);
+        }
+        for &k in &self.noisy {
+            let cells = spread * coefficients.sigma[k] * self.inverse_spacing[k];
+            if cells > 0.0 {
+                statistics.smallest_spread = statistics.smallest_spread.min(cells);
+            }
         }
         let mut visit = |point: &[f64; D]| {
             let cell = self.locate::<D>(point);

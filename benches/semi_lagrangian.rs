@@ -1,0 +1,150 @@
+//! Throughput of the semi-Lagrangian step: node × control evaluations per second on all cores,
+//! on the problems the tests use, beside the explicit upwind step of the same problem and a
+//! STREAM-triad probe over arrays of the same length (same run).
+//!
+//! Run: `cargo bench --bench semi_lagrangian`. An evaluation is one candidate control at one
+//! node: its foot(s), the multilinear interpolation there and the stage cost. The final lines
+//! print evaluations/s, grid-point updates/s of both schemes and the cost of one sweep at the
+//! Courant numbers the tests use (semi-Lagrangian Δt = 4h vs explicit CFL 0.9 on the minimum-time
+//! problem).
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use hjb::problem::{load_problem, Problem, Scheme};
+use hjb::solver::prepare;
+use hjb::time::{ExplicitStepper, SemiLagrangianStepper};
+use rayon::prelude::*;
+use std::path::Path;
+use std::time::Instant;
+
+fn shipped(name: &str, points: &[usize], scheme: Scheme, refine: bool) -> Problem {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("problems/{name}.toml"));
+    let mut problem = load_problem(&path).expect("shipped problem").with_points(points).expect("grid");
+    problem.settings.scheme = scheme;
+    problem.settings.refine_controls = refine;
+    if scheme == Scheme::SemiLagrangian && name == "min_time_ball" {
+        problem.settings.courant = Some(8.0);
+    }
+    problem
+}
+
+/// One semi-Lagrangian step as a closure; also returns the evaluations per step.
+fn semi_lagrangian_run(problem: &'static Problem) -> (impl FnMut(), f64) {
+    let preparation: &'static hjb::solver::Preparation =
+        Box::leak(Box::new(prepare(problem).expect("prepare")));
+    let nodes = problem.grid.node_count();
+    let zeros = vec![0.0; problem.controls.len()];
+    let mut old = problem.tabulate(&problem.terminal_cost, &preparation.coordinates, &zeros, 0.0);
+    let mut new = vec![0.0; nodes];
+    let mut policy = vec![0.0; nodes * problem.controls.len()];
+    let mut stepper = SemiLagrangianStepper::new(
+        problem,
+        &preparation.model,
+        &preparation.table,
+        preparation.plan.time_step,
+        preparation.plan.time_step_max,
+    )
+    .expect("stepper");
+    stepper.step(&preparation.table, 0.0, &old, &mut new, &mut policy, None);
+    let evaluations = stepper.report().evaluations_per_step;
+    let run = move || {
+        let outcome = stepper.step(&preparation.table, 0.0, &old, &mut new, &mut policy, None);
+        black_box(outcome);
+        std::mem::swap(&mut old, &mut new);
+    };
+    (run, evaluations)
+}
+
+fn explicit_run(problem: &'static Problem) -> impl FnMut() {
+    let preparation: &'static hjb::solver::Preparation =
+        Box::leak(Box::new(prepare(problem).expect("prepare")));
+    let nodes = problem.grid.node_count();
+    let zeros = vec![0.0; problem.controls.len()];
+    let mut old = problem.tabulate(&problem.terminal_cost, &preparation.coordinates, &zeros, 0.0);
+    let mut new = vec![0.0; nodes];
+    let mut policy = vec![0.0; nodes * problem.controls.len()];
+    let stepper =
+        ExplicitStepper::new(problem, problem.settings.scheme, &preparation.model, &preparation.plan);
+    move || {
+        black_box(stepper.step(&preparation.table, &old, &mut new, &mut policy, None));
+        std::mem::swap(&mut old, &mut new);
+    }
+}
+
+fn triad_run(length: usize) -> impl FnMut() {
+    let mut a = vec![0.0f64; length];
+    let b = vec![1.0f64; length];
+    let c = vec![2.0f64; length];
+    move || {
+        a.par_iter_mut().zip(&b).zip(&c).for_each(|((a, b), c)| *a = b + 3.0 * c);
+        black_box(&a);
+    }
+}
+
+fn median_seconds(mut run: impl FnMut(), repeats: usize) -> f64 {
+    run();
+    let mut times: Vec<f64> = (0..repeats)
+        .map(|_| {
+            let started = Instant::now();
+            run();
+            started.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[repeats / 2]
+}
+
+fn leak(problem: Problem) -> &'static Problem {
+    Box::leak(Box::new(problem))
+}
+
+fn benches(criterion: &mut Criterion) {
+    let cases = [
+        (
+            "double_integrator_241x241_refined",
+            leak(shipped("lqr_double_integrator", &[241, 241], Scheme::SemiLagrangian, true)),
+        ),
+        (
+            "min_time_ball_161x161_65_headings",
+            leak(shipped("min_time_ball", &[161, 161], Scheme::SemiLagrangian, false)),
+        ),
+        ("hopf_lax_601_refined", leak(shipped("hopf_lax_two_wells", &[601], Scheme::SemiLagrangian, true))),
+    ];
+    let mut group = criterion.benchmark_group("semi_lagrangian_step");
+    group.sample_size(10);
+    let mut summary = Vec::new();
+    for (name, problem) in cases {
+        let (run, evaluations) = semi_lagrangian_run(problem);
+        group.throughput(Throughput::Elements(evaluations as u64));
+        group.bench_function(name, |bencher| bencher.iter(semi_lagrangian_run(problem).0));
+        summary.push((name, problem, evaluations, median_seconds(run, 15)));
+    }
+    group.finish();
+
+    let explicit_ball = leak(shipped("min_time_ball", &[161, 161], Scheme::Upwind, false));
+    let explicit_step = median_seconds(explicit_run(explicit_ball), 15);
+    let nodes = explicit_ball.grid.node_count();
+    let triad = median_seconds(triad_run(nodes), 30);
+    for (name, problem, evaluations, seconds) in &summary {
+        println!(
+            "semi-Lagrangian {name}: {:.3e} evaluations/s, {:.3e} node updates/s ({:.1} evaluations per node) on {} threads",
+            evaluations / seconds,
+            problem.grid.node_count() as f64 / seconds,
+            evaluations / problem.grid.node_count() as f64,
+            rayon::current_num_threads()
+        );
+    }
+    let (_, ball, _, ball_seconds) = summary[1];
+    println!(
+        "min_time_ball 161²: one sweep semi-Lagrangian {:.3e} s (Δt = 4h) vs explicit upwind {:.3e} s (CFL 0.9, Δt = 0.636h): \
+         time per unit of τ {:.3e} s vs {:.3e} s; triad probe {:.2} GB/s over {} elements",
+        ball_seconds,
+        explicit_step,
+        ball_seconds / (4.0 * ball.grid.spacings()[0]),
+        explicit_step / (0.9 / 2f64.sqrt() * ball.grid.spacings()[0]),
+        24.0 * nodes as f64 / triad / 1e9,
+        nodes
+    );
+}
+
+criterion_group!(semi_lagrangian, benches);
+criterion_main!(semi_lagrangian);
