@@ -69,6 +69,30 @@ pub enum Command {
         overrides: Overrides,
     },
     /// Run every convergence study in validation/ and check each against its bar.
+    /// The scheme's Markov decision process: solve it by value/policy iteration, compare with
+    /// the PDE solution, and export it (HDF5, CSR per action) for RL users
+    Mdp {
+        /// Problem file (TOML), stationary: discounted or exit time
+        file: PathBuf,
+        /// vi (Jacobi value iteration), gs (Gauss–Seidel), pi (policy iteration, sparse LU) or
+        /// mpi (modified policy iteration)
+        #[arg(long, default_value = "pi")]
+        method: String,
+        /// Evaluation sweeps per improvement for mpi
+        #[arg(long, default_value_t = 20)]
+        sweeps: usize,
+        /// The chain: upwind or semi_lagrangian (default: the problem's scheme)
+        #[arg(long)]
+        chain: Option<String>,
+        /// Write the MDP and its solution here (HDF5)
+        #[arg(long)]
+        export: Option<PathBuf>,
+        /// Print one JSON object on stdout
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
     Validate {
         /// Only the quick studies (the set the test suite runs).
         #[arg(long)]
@@ -660,6 +684,136 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plot { result, slice, field, out } => {
             let path = plot_slice(&result, slice.as_deref(), &field, out)?;
             println!("wrote {}", path.display());
+            Ok(())
+        }
+        Command::Mdp { file, method, sweeps, chain, export, json, overrides } => {
+            let problem = overrides.apply(load_problem(&file)?)?;
+            let method = match method.as_str() {
+                "vi" => hjb::mdp::Method::ValueIteration,
+                "gs" => hjb::mdp::Method::GaussSeidel,
+                "pi" => hjb::mdp::Method::PolicyIteration,
+                "mpi" => hjb::mdp::Method::ModifiedPolicyIteration(sweeps),
+                other => {
+                    return Err(invalid(
+                        "--method",
+                        format!("unknown method `{other}`; use vi, gs, pi or mpi"),
+                    )
+                    .into())
+                }
+            };
+            let chain = match chain.as_deref() {
+                None => hjb::mdp::Chain::of_scheme(problem.settings.scheme),
+                Some("upwind") => hjb::mdp::Chain::Upwind,
+                Some("semi_lagrangian") => hjb::mdp::Chain::SemiLagrangian,
+                Some(other) => {
+                    return Err(invalid(
+                        "--chain",
+                        format!("unknown chain `{other}`; use upwind or semi_lagrangian"),
+                    )
+                    .into())
+                }
+            };
+            if !problem.is_stationary() {
+                return Err(invalid(
+                    "file",
+                    "hjb mdp solves stationary problems (discounted or exit time: [horizon] stationary = true); \
+                     a finite horizon is the PDE solver's own time marching (`hjb solve`)",
+                )
+                .into());
+            }
+            let outcome = with_threads(overrides.threads, || -> Result<_, HjbError> {
+                let mut pde_problem = problem.clone();
+                if chain == hjb::mdp::Chain::SemiLagrangian {
+                    pde_problem.settings.scheme = Scheme::SemiLagrangian;
+                    // The MDP's actions are the samples: compare with the scheme on the same set.
+                    pde_problem.settings.refine_controls = false;
+                } else {
+                    pde_problem.settings.scheme = Scheme::Upwind;
+                }
+                let preparation = prepare(&pde_problem)?;
+                let time_step = preparation.plan.time_step;
+                let built = Instant::now();
+                let mdp = hjb::mdp::build(&pde_problem, chain, time_step)?;
+                let build_seconds = built.elapsed().as_secs_f64();
+                let solution = hjb::mdp::solve(&mdp, method, &hjb::mdp::SolveOptions::default())?;
+                let pde = hjb::solve(&pde_problem, &mut hjb::Silent)?;
+                Ok((mdp, solution, pde, build_seconds))
+            })??;
+            let (mdp, solution, pde, build_seconds) = outcome;
+            let difference =
+                solution.value.iter().zip(&pde.values).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
+            let reference_error = match (&pde.reference, &problem.reference) {
+                (Some(exact), Some(spec)) => {
+                    Some(hjb::validate::error_norms(&problem.grid, &solution.value, exact, &spec.region))
+                }
+                _ => None,
+            };
+            if let Some(path) = &export {
+                hjb::io::hdf5::write_mdp(path, &problem, &mdp, &solution)?;
+            }
+            if json {
+                let summary = serde_json::json!({
+                    "problem": problem.name,
+                    "chain": mdp.chain.name(),
+                    "method": solution.method.name(),
+                    "states": mdp.nodes,
+                    "actions": mdp.action_count,
+                    "nonzeros": mdp.nonzeros(),
+                    "memory_bytes": mdp.bytes(),
+                    "time_step": mdp.time_step,
+                    "discount": mdp.discount,
+                    "closed_rows": mdp.closed_rows,
+                    "iterations": solution.iterations,
+                    "error_bound": solution.error_bound,
+                    "seconds": solution.seconds,
+                    "build_seconds": build_seconds,
+                    "max_difference_from_pde": difference,
+                    "error": reference_error.as_ref().map(|e| serde_json::json!({"linf": e.linf, "l1": e.l1, "l2": e.l2, "nodes": e.nodes})),
+                    "export": export.as_ref().map(|p| p.display().to_string()),
+                });
+                println!("{}", serde_json::to_string_pretty(&summary).context("JSON summary")?);
+            } else {
+                println!(
+                    "hjb mdp {}: {} chain, Δt = {:.4e}, γ = {:.6}",
+                    problem.name,
+                    mdp.chain.name(),
+                    mdp.time_step,
+                    mdp.discount
+                );
+                println!(
+                    "  size        {} states × {} actions, {} nonzeros, {:.1} MB (built in {:.3} s; {} state-action rows closed at extrapolated ends)",
+                    mdp.nodes,
+                    mdp.action_count,
+                    mdp.nonzeros(),
+                    mdp.bytes() as f64 / 1e6,
+                    build_seconds,
+                    mdp.closed_rows
+                );
+                println!(
+                    "  {}          {} iterations in {:.3} s; error bound {:.3e}",
+                    solution.method.name(),
+                    solution.iterations,
+                    solution.seconds,
+                    solution.error_bound
+                );
+                println!(
+                    "  vs PDE      max |V_mdp − V_pde| = {difference:.3e} ({} scheme, same grid and Δt)",
+                    chain.name()
+                );
+                if let Some(error) = &reference_error {
+                    println!(
+                        "  error       L∞ {:.4e}, L1 {:.4e}, L2 {:.4e} on {} ({} nodes)",
+                        error.linf,
+                        error.l1,
+                        error.l2,
+                        error.region.describe(&problem.state_names()),
+                        error.nodes
+                    );
+                }
+                if let Some(path) = &export {
+                    println!("  wrote       {}", path.display());
+                }
+            }
             Ok(())
         }
         Command::Validate { quick, directory, json } => {

@@ -61,6 +61,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod grid;
 pub mod io;
+pub mod mdp;
 pub mod problem;
 pub mod scheme;
 pub mod simulate;

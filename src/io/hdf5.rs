@@ -444,3 +444,65 @@ pub fn write_trajectory(
         file.close()
     })
 }
+
+/// Write the MDP of DESIGN §6 (`/mdp/...`, CSR per action as scipy.sparse reads it) and the
+/// solution of one method, atomically.
+pub fn write_mdp(
+    path: &Path,
+    problem: &Problem,
+    mdp: &crate::mdp::Mdp,
+    solution: &crate::mdp::MdpSolution,
+) -> Result<()> {
+    write_atomically(path, |temporary| {
+        let file = H5File::create(temporary)?;
+        file.set_attr_string("hjb_version", env!("CARGO_PKG_VERSION"))?;
+        file.set_attr_string("problem_toml", &problem.source_text)?;
+        file.set_attr_string_array("state_names", &as_str(&problem.state_names()))?;
+        file.set_attr_string_array("control_names", &as_str(&problem.control_names()))?;
+        file.set_attr_numeric("discount", &mdp.discount)?;
+        file.set_attr_numeric("time_step", &mdp.time_step)?;
+        file.set_attr_string("chain", mdp.chain.name())?;
+        let group = file.create_group("mdp")?;
+        group.set_attr_string("method", solution.method.name())?;
+        group.set_attr_numeric("iterations", &(solution.iterations as u64))?;
+        group.set_attr_numeric("error_bound", &solution.error_bound)?;
+        let n = problem.grid.dimension();
+        let coordinates = problem.grid.coordinate_columns();
+        let states: Vec<f64> = (0..mdp.nodes).flat_map(|x| coordinates.iter().map(move |c| c[x])).collect();
+        group.new_dataset::<f64>().shape([mdp.nodes, n]).create("states")?.write_raw(&states)?;
+        let m = mdp.control_dimension();
+        group.new_dataset::<f64>().shape([mdp.action_count, m.max(1)]).create("actions")?.write_raw(&if m
+            == 0
+        {
+            vec![0.0; mdp.action_count]
+        } else {
+            mdp.actions.clone()
+        })?;
+        group
+            .new_dataset::<f64>()
+            .shape([mdp.nodes, mdp.action_count])
+            .create("cost")?
+            .write_raw(&mdp.cost)?;
+        let terminal: Vec<u8> = mdp.terminal.iter().map(|t| u8::from(*t)).collect();
+        group.new_dataset::<u8>().shape([mdp.nodes]).create("terminal")?.write_raw(&terminal)?;
+        group
+            .new_dataset::<f64>()
+            .shape([mdp.nodes])
+            .create("terminal_value")?
+            .write_raw(&mdp.terminal_value)?;
+        group.new_dataset::<f64>().shape([mdp.nodes]).create("value")?.write_raw(&solution.value)?;
+        let policy: Vec<i64> = solution.policy.iter().map(|a| *a as i64).collect();
+        group.new_dataset::<i64>().shape([mdp.nodes]).create("policy")?.write_raw(&policy)?;
+        let transitions = group.create_group("transitions")?;
+        for (a, matrix) in mdp.transitions.iter().enumerate() {
+            let action = transitions.create_group(&a.to_string())?;
+            action.set_attr_numeric("shape_rows", &(mdp.nodes as u64))?;
+            let indptr: Vec<i64> = matrix.indptr.iter().map(|v| *v as i64).collect();
+            let indices: Vec<i64> = matrix.indices.iter().map(|v| *v as i64).collect();
+            action.new_dataset::<i64>().shape([indptr.len()]).create("indptr")?.write_raw(&indptr)?;
+            action.new_dataset::<i64>().shape([indices.len()]).create("indices")?.write_raw(&indices)?;
+            action.new_dataset::<f64>().shape([matrix.data.len()]).create("data")?.write_raw(&matrix.data)?;
+        }
+        file.close()
+    })
+}

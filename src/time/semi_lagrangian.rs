@@ -754,33 +754,37 @@ impl<'a> SemiLagrangianStepper<'a> {
         stencil
     }
 
-    /// Transition probabilities of node `node` under `controls` (the Markov chain of the
-    /// scheme): `(target node, weight)` pairs over all feet, summed per target node, and the
-    /// stage cost `Δt ℓ`. The weights sum to one.
-    pub fn foot_weights(
-        &self,
-        table: &Tabulation,
-        node: usize,
-        controls: &[f64],
-        t: f64,
-    ) -> (Vec<(usize, f64)>, f64) {
+    /// The same stepper with feet beyond an extrapolated box end projected onto the box (the
+    /// state-constrained chain the MDP bridge needs: every weight ≥ 0).
+    pub fn projecting_feet(mut self) -> Self {
+        for closure in &mut self.closures {
+            if *closure == Closure::Extrapolate {
+                *closure = Closure::Project;
+            }
+        }
+        self
+    }
+
+    /// Transition probabilities of node `node` under control sample `s` (the Markov chain of the
+    /// scheme): `(target node, weight)` over all feet, summed per target and sorted; and whether
+    /// a foot left the box. The weights sum to one.
+    pub fn sample_transitions(&self, table: &Tabulation, node: usize, s: usize) -> (Vec<(usize, f64)>, bool) {
         match self.shape.len() {
-            1 => self.foot_weights_in::<1>(table, node, controls, t),
-            2 => self.foot_weights_in::<2>(table, node, controls, t),
-            3 => self.foot_weights_in::<3>(table, node, controls, t),
-            4 => self.foot_weights_in::<4>(table, node, controls, t),
-            5 => self.foot_weights_in::<5>(table, node, controls, t),
-            _ => self.foot_weights_in::<6>(table, node, controls, t),
+            1 => self.sample_transitions_in::<1>(table, node, s),
+            2 => self.sample_transitions_in::<2>(table, node, s),
+            3 => self.sample_transitions_in::<3>(table, node, s),
+            4 => self.sample_transitions_in::<4>(table, node, s),
+            5 => self.sample_transitions_in::<5>(table, node, s),
+            _ => self.sample_transitions_in::<6>(table, node, s),
         }
     }
 
-    fn foot_weights_in<const D: usize>(
+    fn sample_transitions_in<const D: usize>(
         &self,
         table: &Tabulation,
         node: usize,
-        controls: &[f64],
-        t: f64,
-    ) -> (Vec<(usize, f64)>, f64) {
+        s: usize,
+    ) -> (Vec<(usize, f64)>, bool) {
         let mut scratch = Scratch::new(self.problem);
         let mut index = [0usize; D];
         self.problem.grid.unravel_inplace(node, &mut index);
@@ -788,27 +792,25 @@ impl<'a> SemiLagrangianStepper<'a> {
         for k in 0..D {
             x[k] = self.lower[k] + index[k] as f64 * self.spacing[k];
         }
-        let coefficients = self.point_coefficients::<D>(table, node, &x, controls, t, &mut scratch);
+        let m = self.problem.controls.len();
+        let controls = &self.samples[s * m..(s + 1) * m];
+        let coefficients = self.sample_coefficients::<D>(table, node, s);
         let mut foot = [0.0f64; D];
-        self.foot::<D>(&x, &coefficients, t, controls, &mut scratch, &mut foot);
+        self.foot::<D>(&x, &coefficients, self.problem.tabulation_time(), controls, &mut scratch, &mut foot);
         let mut pairs: Vec<(usize, f64)> = Vec::new();
+        let mut outside = false;
         let mut visit = |point: &[f64; D]| {
             let stencil = self.stencil::<D>(point);
+            outside |= stencil.outside;
             for c in 0..stencil.count {
                 pairs.push((stencil.nodes[c], stencil.weights[c]));
             }
         };
         let feet = self.for_each_foot::<D>(&foot, &coefficients, &mut visit);
-        pairs.sort_by_key(|pair| pair.0);
-        let mut merged: Vec<(usize, f64)> = Vec::with_capacity(pairs.len());
-        for (target, weight) in pairs {
-            match merged.last_mut() {
-                Some(last) if last.0 == target => last.1 += weight / feet as f64,
-                _ => merged.push((target, weight / feet as f64)),
-            }
+        for pair in &mut pairs {
+            pair.1 /= feet as f64;
         }
-        merged.retain(|pair| pair.1 != 0.0);
-        (merged, self.time_step * coefficients.cost)
+        (crate::mdp::merge(pairs), outside)
     }
 }
 

@@ -1,0 +1,364 @@
+//! The MDP bridge (DESIGN §3, "the link to discrete value iteration"): the controlled Markov
+//! chain of a scheme, as an explicit discrete MDP.
+//!
+//! States are the grid nodes, actions the control samples (the file's `samples` per control,
+//! tensor product), and for each action `a` the transition matrix `P_a` (nodes × nodes, CSR) and
+//! the stage cost `c_a(x) = Δt ℓ(x, u_a)`, discount `γ = e^{−ρΔt}`:
+//!
+//! ```text
+//! V(x) = min_a { c_a(x) + γ Σ_y P_a(x, y) V(y) }   (x not terminal),   V(x) = g(x)   (terminal).
+//! ```
+//!
+//! The rows come from the solvers' own code, not a copy: the upwind chain from
+//! [`crate::scheme::upwind_weights`] (valid under the CFL bound), the semi-Lagrangian chain from
+//! [`SemiLagrangianStepper::sample_transitions`] (interpolation weights at the feet; valid for any
+//! Δt). So one explicit (or semi-Lagrangian, `refine = false`) step from `V` *is* one Jacobi
+//! value-iteration backup of this MDP, and the stationary solution *is* its fixed point.
+//!
+//! Terminal states: target-set nodes and Dirichlet boundary nodes (value `g` or the boundary
+//! formula). At an extrapolated box end the PDE solvers use a linear ghost value, which is not a
+//! probability; the MDP closes those ends as a state constraint instead (upwind: the outward
+//! weight stays on the node; semi-Lagrangian: feet beyond the end are projected onto it), so the
+//! two agree away from such ends. Every row is checked: entries ≥ 0 and sum 1 within 1e-12.
+//!
+//! Storage is sparse only (one CSR matrix per action, `nnz ≤ nodes × (2n + 1)` upwind or
+//! `nodes × 2^n × feet` semi-Lagrangian); no dense nodes × actions × nodes array exists.
+//! The CSR type is our own three vectors: the only operations are row–vector dot products and
+//! the HDF5 export, whose layout (`indptr`, `indices`, `data`) is exactly scipy.sparse's; sprs
+//! would add a second ndarray version to the build for no operation we need.
+
+pub mod solve;
+
+pub use solve::{solve, MdpSolution, Method, SolveOptions};
+
+use crate::error::{HjbError, Result};
+use crate::problem::{Boundary, Problem, Scheme};
+use crate::scheme::hamiltonian::control_samples;
+use crate::scheme::{upwind_weights, ControlModel, Tabulation};
+use crate::time::SemiLagrangianStepper;
+use rayon::prelude::*;
+
+/// Which scheme's Markov chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chain {
+    /// Kushner's upwind chain (the explicit upwind weights); needs Δt ≤ the CFL bound.
+    Upwind,
+    /// Interpolation weights at the (Camilli–Falcone) feet; any Δt.
+    SemiLagrangian,
+}
+
+impl Chain {
+    pub fn name(self) -> &'static str {
+        match self {
+            Chain::Upwind => "upwind",
+            Chain::SemiLagrangian => "semi_lagrangian",
+        }
+    }
+
+    /// The chain of a scheme: semi-Lagrangian for `semi_lagrangian`, upwind otherwise.
+    pub fn of_scheme(scheme: Scheme) -> Chain {
+        match scheme {
+            Scheme::SemiLagrangian => Chain::SemiLagrangian,
+            _ => Chain::Upwind,
+        }
+    }
+}
+
+/// A square sparse matrix in compressed sparse row form (scipy's layout).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Csr {
+    pub indptr: Vec<usize>,
+    pub indices: Vec<usize>,
+    pub data: Vec<f64>,
+}
+
+impl Csr {
+    /// `Σ_y P(x, y) v(y)`.
+    #[inline]
+    pub fn row_dot(&self, row: usize, values: &[f64]) -> f64 {
+        let (start, end) = (self.indptr[row], self.indptr[row + 1]);
+        self.indices[start..end].iter().zip(&self.data[start..end]).map(|(y, p)| p * values[*y]).sum()
+    }
+
+    pub fn nonzeros(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// The discrete MDP of a scheme on a grid.
+#[derive(Debug, Clone)]
+pub struct Mdp {
+    pub chain: Chain,
+    pub time_step: f64,
+    /// `γ = e^{−ρΔt}`.
+    pub discount: f64,
+    pub nodes: usize,
+    /// `actions[a * m + j]`: control `j` of action `a`.
+    pub actions: Vec<f64>,
+    pub action_count: usize,
+    /// One transition matrix per action.
+    pub transitions: Vec<Csr>,
+    /// `cost[x * actions + a] = Δt ℓ(x, u_a)`.
+    pub cost: Vec<f64>,
+    /// Terminal (absorbing) states and their values (NaN where not terminal).
+    pub terminal: Vec<bool>,
+    pub terminal_value: Vec<f64>,
+    /// State-action pairs whose row was closed at an extrapolated box end.
+    pub closed_rows: usize,
+}
+
+impl Mdp {
+    /// Memory of the transition matrices and costs, in bytes.
+    pub fn bytes(&self) -> usize {
+        let matrices: usize =
+            self.transitions.iter().map(|t| 8 * (t.indptr.len() + t.indices.len() + t.data.len())).sum();
+        matrices + 8 * self.cost.len() + 9 * self.nodes
+    }
+
+    pub fn nonzeros(&self) -> usize {
+        self.transitions.iter().map(Csr::nonzeros).sum()
+    }
+
+    /// Number of controls per action.
+    pub fn control_dimension(&self) -> usize {
+        self.actions.len() / self.action_count.max(1)
+    }
+
+    /// One Jacobi Bellman backup: `out(x) = min_a {c_a(x) + γ P_a V(x)}`, the argmin in `policy`.
+    pub fn backup(&self, values: &[f64], out: &mut [f64], policy: &mut [usize]) {
+        out.par_iter_mut().zip(policy.par_iter_mut()).enumerate().for_each(|(x, (value, action))| {
+            if self.terminal[x] {
+                *value = self.terminal_value[x];
+                *action = 0;
+                return;
+            }
+            let (best, best_action) = self.best_action(x, values);
+            *value = best;
+            *action = best_action;
+        });
+    }
+
+    /// `min_a {c_a(x) + γ P_a V(x)}` and its first minimiser.
+    #[inline]
+    pub fn best_action(&self, x: usize, values: &[f64]) -> (f64, usize) {
+        let mut best = f64::INFINITY;
+        let mut best_action = 0;
+        for a in 0..self.action_count {
+            let q =
+                self.cost[x * self.action_count + a] + self.discount * self.transitions[a].row_dot(x, values);
+            if q < best {
+                best = q;
+                best_action = a;
+            }
+        }
+        (best, best_action)
+    }
+}
+
+/// Build the MDP of `problem` for `chain` with step `time_step` (coefficients at the
+/// problem's tabulation time). Refuses an upwind chain above its CFL bound and any row that is
+/// not a probability distribution.
+pub fn build(problem: &Problem, chain: Chain, time_step: f64) -> Result<Mdp> {
+    if !(time_step.is_finite() && time_step > 0.0) {
+        return Err(HjbError::InvalidOption {
+            option: "time_step".to_string(),
+            message: format!("{time_step} must be a positive number"),
+        });
+    }
+    let grid = &problem.grid;
+    let n = grid.dimension();
+    let nodes = grid.node_count();
+    let coordinates = grid.coordinate_columns();
+    let (actions, action_count) = control_samples(problem)?;
+    let model = ControlModel::Sampled { values: actions.clone(), count: action_count };
+    let t = problem.tabulation_time();
+    let table = Tabulation::new(problem, &model, &coordinates, t);
+    let m = problem.controls.len();
+
+    // Terminal states: target nodes (value g) and Dirichlet ends (their formula).
+    let zeros = vec![0.0; m];
+    let mut terminal_value = vec![f64::NAN; nodes];
+    for (axis, boundary) in problem.boundaries.iter().enumerate() {
+        if let Boundary::Dirichlet(formula) = boundary {
+            let values = problem.tabulate(formula, &coordinates, &zeros, t);
+            let mut index = vec![0; n];
+            for node in 0..nodes {
+                grid.unravel_inplace(node, &mut index);
+                if index[axis] == 0 || index[axis] + 1 == grid.axes()[axis].points {
+                    terminal_value[node] = values[node];
+                }
+            }
+        }
+    }
+    if let Some(target) = &problem.target {
+        let inside = problem.tabulate(target, &coordinates, &zeros, t);
+        let exit = problem.tabulate(&problem.terminal_cost, &coordinates, &zeros, t);
+        for node in 0..nodes {
+            if inside[node] <= 0.0 {
+                terminal_value[node] = exit[node];
+            }
+        }
+    }
+    let terminal: Vec<bool> = terminal_value.iter().map(|v| !v.is_nan()).collect();
+    let discount = (-problem.discount * time_step).exp();
+    if discount >= 1.0 && !terminal.iter().any(|t| *t) {
+        return Err(HjbError::InvalidProblem {
+            field: "cost.discount".to_string(),
+            message: "the MDP has discount γ = 1 (ρ = 0) and no terminal state: its values are not \
+                      finite; give a discount > 0 or a target set"
+                .to_string(),
+        });
+    }
+
+    let inverse_spacing: Vec<f64> = grid.spacings().iter().map(|h| 1.0 / h).collect();
+    let cost: Vec<f64> = table.sample_cost.iter().map(|l| time_step * l).collect();
+    let semi_lagrangian = match chain {
+        Chain::SemiLagrangian => {
+            let mut stepper = problem.clone();
+            stepper.settings.refine_controls = false;
+            Some(stepper)
+        }
+        Chain::Upwind => None,
+    };
+    let stepper = match &semi_lagrangian {
+        Some(problem) => {
+            Some(SemiLagrangianStepper::new(problem, &model, &table, time_step, f64::NAN)?.projecting_feet())
+        }
+        None => None,
+    };
+    if chain == Chain::Upwind {
+        // The CFL bound of the chain: every stay weight must be ≥ 0.
+        let rate = (0..nodes * action_count)
+            .into_par_iter()
+            .map(|row| {
+                let drift = &table.sample_drift[row * n..(row + 1) * n];
+                let diffusion = table.sample_diffusion.get(row * n..(row + 1) * n).unwrap_or(&[]);
+                (0..n)
+                    .map(|i| {
+                        drift[i].abs() * inverse_spacing[i]
+                            + 2.0
+                                * diffusion.get(i).copied().unwrap_or(0.0)
+                                * inverse_spacing[i]
+                                * inverse_spacing[i]
+                    })
+                    .sum::<f64>()
+            })
+            .reduce(|| 0.0, f64::max);
+        if rate * time_step > 1.0 + 1e-12 {
+            return Err(HjbError::CflViolated {
+                scheme: "upwind (MDP chain)".to_string(),
+                time_step,
+                time_step_max: 1.0 / rate,
+                cfl: rate * time_step,
+            });
+        }
+    }
+    let shape = grid.shape();
+    let strides = grid.strides().to_vec();
+    let periodic: Vec<bool> = grid.axes().iter().map(|a| a.periodic).collect();
+    let mut transitions = Vec::with_capacity(action_count);
+    let mut closed_rows = 0;
+    for a in 0..action_count {
+        // Rows of action a, built in parallel and concatenated in node order (deterministic).
+        let rows: Vec<(Vec<(usize, f64)>, bool)> = (0..nodes)
+            .into_par_iter()
+            .map(|x| {
+                if terminal[x] {
+                    return (vec![(x, 1.0)], false);
+                }
+                let row = x * action_count + a;
+                match &stepper {
+                    Some(stepper) => {
+                        let (pairs, outside) = stepper.sample_transitions(&table, x, a);
+                        (pairs, outside)
+                    }
+                    None => {
+                        let drift = &table.sample_drift[row * n..(row + 1) * n];
+                        let diffusion = table.sample_diffusion.get(row * n..(row + 1) * n).unwrap_or(&[]);
+                        let weights = upwind_weights(drift, diffusion, &inverse_spacing, time_step);
+                        let mut pairs = vec![(x, weights.stay)];
+                        let mut closed = false;
+                        let mut index = vec![0; n];
+                        grid.unravel_inplace(x, &mut index);
+                        for k in 0..n {
+                            for (weight, forward) in
+                                [(weights.forward[k], true), (weights.backward[k], false)]
+                            {
+                                if weight == 0.0 {
+                                    continue;
+                                }
+                                let at_end = if forward { index[k] + 1 == shape[k] } else { index[k] == 0 };
+                                let target = if !at_end {
+                                    if forward {
+                                        x + strides[k]
+                                    } else {
+                                        x - strides[k]
+                                    }
+                                } else if periodic[k] {
+                                    if forward {
+                                        x - (shape[k] - 1) * strides[k]
+                                    } else {
+                                        x + (shape[k] - 1) * strides[k]
+                                    }
+                                } else {
+                                    closed = true;
+                                    x
+                                };
+                                pairs.push((target, weight));
+                            }
+                        }
+                        (merge(pairs), closed)
+                    }
+                }
+            })
+            .collect();
+        let mut matrix = Csr { indptr: Vec::with_capacity(nodes + 1), ..Csr::default() };
+        matrix.indptr.push(0);
+        for (x, (pairs, closed)) in rows.into_iter().enumerate() {
+            closed_rows += usize::from(closed);
+            let total: f64 = pairs.iter().map(|p| p.1).sum();
+            let smallest = pairs.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+            if (total - 1.0).abs() > 1e-12 || smallest < 0.0 {
+                return Err(HjbError::Numerical(format!(
+                    "MDP row of state {x} ({:?}) under action {a} is not a probability distribution \
+                     (sum {total:.15}, smallest entry {smallest:.3e}): the {} chain is broken at this Δt = {time_step:e}",
+                    grid.point(x),
+                    chain.name()
+                )));
+            }
+            for (y, p) in pairs {
+                matrix.indices.push(y);
+                matrix.data.push(p);
+            }
+            matrix.indptr.push(matrix.indices.len());
+        }
+        transitions.push(matrix);
+    }
+    Ok(Mdp {
+        chain,
+        time_step,
+        discount,
+        nodes,
+        actions,
+        action_count,
+        transitions,
+        cost,
+        terminal,
+        terminal_value,
+        closed_rows,
+    })
+}
+
+/// Sort by target and add up duplicate targets.
+pub(crate) fn merge(mut pairs: Vec<(usize, f64)>) -> Vec<(usize, f64)> {
+    pairs.sort_by_key(|pair| pair.0);
+    let mut merged: Vec<(usize, f64)> = Vec::with_capacity(pairs.len());
+    for (target, weight) in pairs {
+        match merged.last_mut() {
+            Some(last) if last.0 == target => last.1 += weight,
+            _ => merged.push((target, weight)),
+        }
+    }
+    merged.retain(|pair| pair.1 != 0.0);
+    merged
+}
