@@ -61,7 +61,7 @@ pub struct Diagnostics {
 
 /// The stepper of an explicit-in-form scheme: `V^{n+1} = S(V^n)` node by node.
 enum Marcher<'a> {
-    Explicit(ExplicitStepper<'a>),
+    Explicit(Box<ExplicitStepper<'a>>),
     SemiLagrangian(Box<SemiLagrangianStepper<'a>>),
 }
 
@@ -80,7 +80,7 @@ impl<'a> Marcher<'a> {
                 plan.time_step,
                 plan.time_step_max,
             )?)),
-            scheme => Marcher::Explicit(ExplicitStepper::new(problem, scheme, model, plan)),
+            scheme => Marcher::Explicit(Box::new(ExplicitStepper::new(problem, scheme, model, plan))),
         })
     }
 

@@ -124,7 +124,7 @@ fn the_mdp_value_converges_to_riccati_as_step_and_grid_shrink() {
     for k in 1..errors.len() {
         let order = (errors[k - 1].1 / errors[k].1).ln() / (errors[k - 1].0 / errors[k].0).ln();
         eprintln!("h = {:.4}: L∞ {:.4e}, order {order:.3}", errors[k].0, errors[k].1);
-        assert!(order >= 0.8 && order <= 1.5, "order {order}");
+        assert!((0.8..=1.5).contains(&order), "order {order}");
     }
 }
 

@@ -53,6 +53,7 @@ pub struct TimeStepPlan {
 
 impl TimeStepPlan {
     /// Choose or check the time step for `scheme` from the drift bounds.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         scheme: Scheme,
         bounds: &DriftBounds,
