@@ -10,13 +10,14 @@
 //!   policy (8);
 //! * the triad `a[i] = b[i] + s·c[i]` moves 24 bytes per element (write-allocate not counted).
 
+mod common;
+
+use common::{median_seconds, triad_run};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use hjb::problem::{load_problem, Problem, Scheme};
 use hjb::solver::prepare;
 use hjb::time::ExplicitStepper;
-use rayon::prelude::*;
 use std::path::Path;
-use std::time::Instant;
 
 const POINTS: usize = 501;
 const CLOSED_FORM_BYTES_PER_UPDATE: f64 = 80.0;
@@ -47,34 +48,6 @@ fn stepper_run(problem: &Problem) -> impl FnMut() + '_ {
         black_box(outcome);
         std::mem::swap(&mut old, &mut new);
     }
-}
-
-fn triad_run(length: usize) -> impl FnMut() {
-    let mut a = vec![0.0f64; length];
-    let b = vec![1.0f64; length];
-    let c = vec![2.0f64; length];
-    move || {
-        a.par_chunks_mut(hjb::time::explicit::CHUNK).enumerate().for_each(|(chunk, out)| {
-            let start = chunk * hjb::time::explicit::CHUNK;
-            for (k, value) in out.iter_mut().enumerate() {
-                *value = b[start + k] + 3.0 * c[start + k];
-            }
-        });
-        black_box(&a);
-    }
-}
-
-fn median_seconds(mut run: impl FnMut(), repeats: usize) -> f64 {
-    run();
-    let mut times: Vec<f64> = (0..repeats)
-        .map(|_| {
-            let started = Instant::now();
-            run();
-            started.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[repeats / 2]
 }
 
 fn benches(criterion: &mut Criterion) {

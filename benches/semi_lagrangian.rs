@@ -8,13 +8,14 @@
 //! Courant numbers the tests use (semi-Lagrangian Δt = 4h vs explicit CFL 0.9 on the minimum-time
 //! problem).
 
+mod common;
+
+use common::{median_seconds, triad_run};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use hjb::problem::{load_problem, Problem, Scheme};
 use hjb::solver::prepare;
 use hjb::time::{ExplicitStepper, SemiLagrangianStepper};
-use rayon::prelude::*;
 use std::path::Path;
-use std::time::Instant;
 
 fn shipped(name: &str, points: &[usize], scheme: Scheme, refine: bool) -> Problem {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("problems/{name}.toml"));
@@ -68,29 +69,6 @@ fn explicit_run(problem: &'static Problem) -> impl FnMut() {
         black_box(stepper.step(&preparation.table, &old, &mut new, &mut policy, None));
         std::mem::swap(&mut old, &mut new);
     }
-}
-
-fn triad_run(length: usize) -> impl FnMut() {
-    let mut a = vec![0.0f64; length];
-    let b = vec![1.0f64; length];
-    let c = vec![2.0f64; length];
-    move || {
-        a.par_iter_mut().zip(&b).zip(&c).for_each(|((a, b), c)| *a = b + 3.0 * c);
-        black_box(&a);
-    }
-}
-
-fn median_seconds(mut run: impl FnMut(), repeats: usize) -> f64 {
-    run();
-    let mut times: Vec<f64> = (0..repeats)
-        .map(|_| {
-            let started = Instant::now();
-            run();
-            started.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[repeats / 2]
 }
 
 fn leak(problem: Problem) -> &'static Problem {

@@ -690,7 +690,7 @@ fn finish(
 /// The fixed values at time `t` (NaN where free): each node on the boundary of a Dirichlet axis
 /// takes that axis's formula (the last such axis winning at corners), each node of the target
 /// set takes the exit cost g.
-fn dirichlet_field(problem: &Problem, coordinates: &[Vec<f64>], t: f64) -> Option<Vec<f64>> {
+pub(crate) fn dirichlet_field(problem: &Problem, coordinates: &[Vec<f64>], t: f64) -> Option<Vec<f64>> {
     let no_controls = vec![0.0; problem.controls.len()];
     let columns: Vec<Option<Vec<f64>>> = problem
         .boundaries

@@ -32,7 +32,7 @@ pub mod solve;
 pub use solve::{solve, MdpSolution, Method, SolveOptions};
 
 use crate::error::{HjbError, Result};
-use crate::problem::{Boundary, Problem, Scheme};
+use crate::problem::{Problem, Scheme};
 use crate::scheme::hamiltonian::control_samples;
 use crate::scheme::{upwind_weights, ControlModel, Tabulation};
 use crate::time::SemiLagrangianStepper;
@@ -173,32 +173,10 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64) -> Result<Mdp> {
     let model = ControlModel::Sampled { values: actions.clone(), count: action_count };
     let t = problem.tabulation_time();
     let table = Tabulation::new(problem, &model, &coordinates, t);
-    let m = problem.controls.len();
 
-    // Terminal states: target nodes (value g) and Dirichlet ends (their formula).
-    let zeros = vec![0.0; m];
-    let mut terminal_value = vec![f64::NAN; nodes];
-    for (axis, boundary) in problem.boundaries.iter().enumerate() {
-        if let Boundary::Dirichlet(formula) = boundary {
-            let values = problem.tabulate(formula, &coordinates, &zeros, t);
-            let mut index = vec![0; n];
-            for node in 0..nodes {
-                grid.unravel_inplace(node, &mut index);
-                if index[axis] == 0 || index[axis] + 1 == grid.axes()[axis].points {
-                    terminal_value[node] = values[node];
-                }
-            }
-        }
-    }
-    if let Some(target) = &problem.target {
-        let inside = problem.tabulate(target, &coordinates, &zeros, t);
-        let exit = problem.tabulate(&problem.terminal_cost, &coordinates, &zeros, t);
-        for node in 0..nodes {
-            if inside[node] <= 0.0 {
-                terminal_value[node] = exit[node];
-            }
-        }
-    }
+    // Terminal states: the nodes the PDE solvers hold fixed (Dirichlet ends, target sets).
+    let terminal_value =
+        crate::solver::dirichlet_field(problem, &coordinates, t).unwrap_or_else(|| vec![f64::NAN; nodes]);
     let terminal: Vec<bool> = terminal_value.iter().map(|v| !v.is_nan()).collect();
     let discount = (-problem.discount * time_step).exp();
     if discount >= 1.0 && !terminal.iter().any(|t| *t) {

@@ -123,6 +123,13 @@ fn bound(mdp: &Mdp, old: &[f64], new: &[f64], jacobi: bool) -> (f64, f64) {
     }
 }
 
+/// The stopping rule of value iteration and modified policy iteration: the error bound below
+/// `tolerance · (1 + ‖V‖∞)`; with γ = 1 (no contraction) the change must be 1000× smaller.
+fn converged(mdp: &Mdp, options: &SolveOptions, error_bound: f64, values: &[f64]) -> bool {
+    let scale = options.tolerance * (1.0 + largest(values));
+    error_bound <= if mdp.discount < 1.0 { scale } else { 1e-3 * scale }
+}
+
 fn limit_error(method: Method, options: &SolveOptions, history: &[f64]) -> HjbError {
     let tail: Vec<String> = history.iter().rev().take(5).rev().map(|v| format!("{v:.3e}")).collect();
     HjbError::Numerical(format!(
@@ -156,12 +163,7 @@ fn value_iteration(mdp: &Mdp, method: Method, options: &SolveOptions) -> Result<
         let (error_bound, shift) = bound(mdp, &values, &next, method == Method::ValueIteration);
         history.push(error_bound);
         std::mem::swap(&mut values, &mut next);
-        let converged = if mdp.discount < 1.0 {
-            error_bound <= options.tolerance * (1.0 + largest(&values))
-        } else {
-            error_bound <= 1e-3 * options.tolerance * (1.0 + largest(&values))
-        };
-        if converged {
+        if converged(mdp, options, error_bound, &values) {
             for x in 0..mdp.nodes {
                 if !mdp.terminal[x] {
                     values[x] += shift;
@@ -283,8 +285,7 @@ fn modified_policy_iteration(mdp: &Mdp, sweeps: usize, options: &SolveOptions) -
         let (error_bound, _) = bound(mdp, &values, &next, false);
         history.push(error_bound);
         std::mem::swap(&mut values, &mut next);
-        let scale = options.tolerance * (1.0 + largest(&values));
-        if error_bound <= if mdp.discount < 1.0 { scale } else { 1e-3 * scale } {
+        if converged(mdp, options, error_bound, &values) {
             return Ok(MdpSolution {
                 method,
                 value: values,

@@ -620,22 +620,20 @@ impl<'a> SemiLagrangianStepper<'a> {
     /// Coefficients at control sample `s` (from the tabulation).
     #[inline(always)]
     fn sample_coefficients<const D: usize>(&self, table: &Tabulation, node: usize, s: usize) -> Coefficients {
-        let mut coefficients =
-            Coefficients { drift: [0.0; MAX_DIMENSIONS], sigma: [0.0; MAX_DIMENSIONS], cost: 0.0 };
-        match self.model {
-            ControlModel::ClosedForm { .. } => {
-                let m = self.problem.controls.len();
-                return self.closed_form_coefficients::<D>(table, node, &self.samples[s * m..(s + 1) * m]);
-            }
-            ControlModel::Sampled { count, .. } => {
-                let row = node * count + s;
-                coefficients.drift[..D].copy_from_slice(&table.sample_drift[row * D..(row + 1) * D]);
-                coefficients.cost = table.sample_cost[row];
-                if !table.sample_diffusion.is_empty() {
-                    for k in 0..D {
-                        coefficients.sigma[k] = (2.0 * table.sample_diffusion[row * D + k]).sqrt();
-                    }
-                }
+        let ControlModel::Sampled { count, .. } = self.model else {
+            let m = self.problem.controls.len();
+            return self.closed_form_coefficients::<D>(table, node, &self.samples[s * m..(s + 1) * m]);
+        };
+        let row = node * count + s;
+        let mut coefficients = Coefficients {
+            drift: [0.0; MAX_DIMENSIONS],
+            sigma: [0.0; MAX_DIMENSIONS],
+            cost: table.sample_cost[row],
+        };
+        coefficients.drift[..D].copy_from_slice(&table.sample_drift[row * D..(row + 1) * D]);
+        if !table.sample_diffusion.is_empty() {
+            for k in 0..D {
+                coefficients.sigma[k] = (2.0 * table.sample_diffusion[row * D + k]).sqrt();
             }
         }
         coefficients
