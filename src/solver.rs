@@ -557,14 +557,7 @@ fn solve_stationary(
 ) -> std::result::Result<Solution, Failure> {
     let scheme = problem.settings.scheme;
     if scheme == Scheme::Implicit {
-        return Err(HjbError::InvalidOption {
-            option: "scheme".to_string(),
-            message: "stationary problems are solved by value iteration with the explicit schemes in this \
-                      build (policy iteration on (ρI − A(u))V = ℓ(u) needs a boundary closure that keeps \
-                      every row an M-matrix row); use scheme = \"upwind\""
-                .to_string(),
-        }
-        .into());
+        return solve_stationary_by_policy_iteration(problem, started);
     }
     let Preparation { coordinates, model, table, plan, stability, memory_bytes } = prepare(problem)?;
     let (coordinates, model, table, plan) = (&coordinates, &model, &table, &plan);
@@ -637,6 +630,33 @@ fn solve_stationary(
         diagnostics.monotone = true;
     }
     Ok(finish(problem, coordinates, values, split_policy(&policy, m, nodes), diagnostics, None))
+}
+
+/// Stationary problems with `scheme = "implicit"`: Howard's policy iteration on
+/// `(ρI − A(u))V = ℓ(u)` (see [`crate::time::implicit`]); no time step, no contraction factor.
+fn solve_stationary_by_policy_iteration(
+    problem: &Problem,
+    started: Instant,
+) -> std::result::Result<Solution, Failure> {
+    let Preparation { coordinates, model, table, plan, stability, memory_bytes } = prepare(problem)?;
+    let nodes = problem.grid.node_count();
+    let m = problem.controls.len();
+    let mut stepper = crate::time::ImplicitStepper::new(problem, &model, f64::INFINITY)?;
+    let boundary = dirichlet_field(problem, &coordinates, 0.0);
+    let mut start = problem.tabulate(&problem.terminal_cost, &coordinates, &vec![0.0; m], 0.0);
+    if let Some(boundary) = &boundary {
+        apply_dirichlet(&mut start, boundary);
+    }
+    let mut policy = vec![0.0; nodes * m];
+    let mut samples = vec![0usize; nodes];
+    let values = stepper.step(&table, &start, &mut policy, &mut samples, boundary.as_deref())?;
+    let mut diagnostics = Diagnostics::planned(problem, &model, &plan, &stability, memory_bytes, started);
+    let report = stepper.report();
+    diagnostics.steps = report.most_iterations;
+    diagnostics.time_step = f64::INFINITY;
+    diagnostics.monotone = report.margin > 0.0 && report.positive_off_diagonal_rows == 0;
+    diagnostics.implicit = Some(report);
+    Ok(finish(problem, &coordinates, values, split_policy(&policy, m, nodes), diagnostics, None))
 }
 
 impl Diagnostics {

@@ -96,6 +96,11 @@ fn hopf_lax_two_wells_semi_lagrangian() {
 }
 
 #[test]
+fn merton_implicit() {
+    check("merton_implicit");
+}
+
+#[test]
 fn every_quick_study_has_a_test() {
     let source = include_str!("convergence.rs");
     for path in study_files(&common::repository_path("validation")).unwrap() {

@@ -16,7 +16,8 @@
 //! value-iteration backup of this MDP, and the stationary solution *is* its fixed point.
 //!
 //! Terminal states: target-set nodes and Dirichlet boundary nodes (value `g` or the boundary
-//! formula). At an extrapolated box end the PDE solvers use a linear ghost value, which is not a
+//! formula). At state-constrained ends, actions whose drift points out of the box have cost +∞
+//! (inadmissible; their row keeps the closed, reflected transition). At an extrapolated box end the PDE solvers use a linear ghost value, which is not a
 //! probability; the MDP closes those ends as a state constraint instead (upwind: the outward
 //! weight stays on the node; semi-Lagrangian: feet beyond the end are projected onto it), so the
 //! two agree away from such ends. Every row is checked: entries ≥ 0 and sum 1 within 1e-12.
@@ -33,6 +34,7 @@ pub use solve::{solve, MdpSolution, Method, SolveOptions};
 
 use crate::error::{HjbError, Result};
 use crate::problem::{Problem, Scheme};
+use crate::scheme::constraint::{admissibility, required_level, StateConstraints};
 use crate::scheme::hamiltonian::control_samples;
 use crate::scheme::{upwind_weights, ControlModel, Tabulation};
 use crate::time::SemiLagrangianStepper;
@@ -189,7 +191,26 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64) -> Result<Mdp> {
     }
 
     let inverse_spacing: Vec<f64> = grid.spacings().iter().map(|h| 1.0 / h).collect();
-    let cost: Vec<f64> = table.sample_cost.iter().map(|l| time_step * l).collect();
+    let mut cost: Vec<f64> = table.sample_cost.iter().map(|l| time_step * l).collect();
+    // State-constrained ends: actions below the best admissibility level present (outward
+    // drift, or noise across the face) are inadmissible: cost +∞.
+    let constraints = StateConstraints::new(problem);
+    if constraints.any() {
+        cost.par_chunks_mut(action_count).enumerate().for_each(|(x, costs)| {
+            let Some(sides) = constraints.sides(&grid.unravel(x)) else { return };
+            let level = |a: usize| {
+                let row = x * action_count + a;
+                let diffusion = table.sample_diffusion.get(row * n..(row + 1) * n).unwrap_or(&[]);
+                admissibility(&table.sample_drift[row * n..(row + 1) * n], diffusion, &sides)
+            };
+            let required = required_level(action_count, level);
+            for (a, c) in costs.iter_mut().enumerate() {
+                if level(a) < required {
+                    *c = f64::INFINITY;
+                }
+            }
+        });
+    }
     let semi_lagrangian = match chain {
         Chain::SemiLagrangian => {
             let mut stepper = problem.clone();

@@ -30,6 +30,9 @@ pub enum Boundary {
     Periodic,
     /// The boundary nodes hold a prescribed value `V = formula(x, t)`.
     Dirichlet(Formula),
+    /// State constraint (Achdou–Moll): at the ends only controls with inward drift are
+    /// admissible; the diffusion's outer weight is reflected (see [`crate::scheme::constraint`]).
+    StateConstraint,
 }
 
 impl Boundary {
@@ -38,6 +41,7 @@ impl Boundary {
             Boundary::Extrapolate => "extrapolate",
             Boundary::Periodic => "periodic",
             Boundary::Dirichlet(_) => "dirichlet",
+            Boundary::StateConstraint => "state_constraint",
         }
     }
 }

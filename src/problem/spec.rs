@@ -277,6 +277,7 @@ impl Context<'_> {
                 None => None,
                 Some(spanned) => match spanned.get_ref().as_str() {
                     "extrapolate" => Some(Boundary::Extrapolate),
+                    "state_constraint" => Some(Boundary::StateConstraint),
                     "periodic" => {
                         periodic = true;
                         Some(Boundary::Periodic)
@@ -298,7 +299,7 @@ impl Context<'_> {
                             spanned.span(),
                             &format!("{field}.boundary"),
                             format!("unknown boundary handling `{other}`"),
-                            "write \"extrapolate\" (default), \"periodic\" or \"dirichlet\" (with `dirichlet = \"formula\"`)",
+                            "write \"extrapolate\" (default), \"periodic\", \"state_constraint\" or \"dirichlet\" (with `dirichlet = \"formula\"`)",
                         ))
                     }
                 },

@@ -2,8 +2,10 @@
 //! minimisation over controls.
 //!
 //! * [`weights`] — upwind and Lax–Friedrichs weights (the single source of the Markov chain).
+//! * [`constraint`] — admissible controls at state-constrained box ends.
 //! * [`hamiltonian`] — closed-form or sampled minimisation, and the tabulated coefficients.
 
+pub mod constraint;
 pub mod hamiltonian;
 pub mod weights;
 

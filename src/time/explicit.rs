@@ -19,6 +19,7 @@
 use crate::error::{HjbError, Result};
 use crate::grid::MAX_DIMENSIONS;
 use crate::problem::{Boundary, Problem, Scheme};
+use crate::scheme::constraint::{admissibility, admissible_interval, required_level, StateConstraints};
 use crate::scheme::hamiltonian::{minimise_piecewise, minimise_quadratic, minimise_single, MAX_CONTROLS};
 use crate::scheme::{lax_friedrichs_weights, upwind_weights, ControlModel, DriftBounds, Tabulation};
 use rayon::prelude::*;
@@ -124,6 +125,8 @@ enum Closure {
     Extrapolate,
     Periodic,
     Dirichlet,
+    /// State constraint: the ghost equals the node value (see [`crate::scheme::constraint`]).
+    Reflect,
 }
 
 /// The explicit stepper of one problem on one grid.
@@ -142,6 +145,7 @@ pub struct ExplicitStepper<'a> {
     control_bounds: Vec<(f64, f64)>,
     time_step: f64,
     discount_factor: f64,
+    constraints: StateConstraints,
 }
 
 /// What one step found: the first node with a non-finite value, if any, and the largest |V|
@@ -179,6 +183,7 @@ impl<'a> ExplicitStepper<'a> {
                 Boundary::Extrapolate => Closure::Extrapolate,
                 Boundary::Periodic => Closure::Periodic,
                 Boundary::Dirichlet(_) => Closure::Dirichlet,
+                Boundary::StateConstraint => Closure::Reflect,
             })
             .collect();
         let mut driven = [[0usize; MAX_DIMENSIONS]; MAX_CONTROLS];
@@ -204,6 +209,7 @@ impl<'a> ExplicitStepper<'a> {
             control_bounds: problem.controls.iter().map(|c| (c.lower, c.upper)).collect(),
             time_step: plan.time_step,
             discount_factor: (-problem.discount * plan.time_step).exp(),
+            constraints: StateConstraints::new(problem),
         }
     }
 
@@ -315,6 +321,8 @@ impl<'a> ExplicitStepper<'a> {
                 old[node + stride]
             } else if self.closures[k] == Closure::Periodic {
                 old[node - (size - 1) * stride]
+            } else if self.closures[k] == Closure::Reflect {
+                center
             } else {
                 2.0 * center - old[node - stride]
             };
@@ -322,12 +330,15 @@ impl<'a> ExplicitStepper<'a> {
                 old[node - stride]
             } else if self.closures[k] == Closure::Periodic {
                 old[node + (size - 1) * stride]
+            } else if self.closures[k] == Closure::Reflect {
+                center
             } else {
                 2.0 * center - old[node + stride]
             };
         }
         let beta = self.discount_factor;
         let dt = self.time_step;
+        let sides = if self.constraints.any() { self.constraints.sides(index) } else { None };
         match self.model {
             ControlModel::ClosedForm { .. } => {
                 let base = &table.drift_base[node * n..(node + 1) * n];
@@ -345,8 +356,13 @@ impl<'a> ExplicitStepper<'a> {
                 drift[..n].copy_from_slice(base);
                 let mut cost = table.cost_base[node];
                 for j in 0..m {
-                    let (lower, upper) = self.control_bounds[j];
                     let driven = &self.driven[j][..self.driven_count[j]];
+                    let (mut lower, mut upper) = self.control_bounds[j];
+                    if let Some(sides) = &sides {
+                        if let Some(interval) = admissible_interval(base, gain, driven, sides, lower, upper) {
+                            (lower, upper) = interval;
+                        }
+                    }
                     let u = match (self.scheme, driven) {
                         (Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian, [i]) => minimise_single(
                             base[*i],
@@ -429,8 +445,21 @@ impl<'a> ExplicitStepper<'a> {
                     }
                 };
                 let mut lax_friedrichs_best = f64::INFINITY;
+                // At state-constrained ends only samples with inward drift compete (all of them
+                // when none is admissible).
+                let level = |s: usize, sides: &crate::scheme::constraint::Sides| {
+                    admissibility(
+                        &table.sample_drift[(node * count + s) * n..(node * count + s + 1) * n],
+                        diffusion_of(s),
+                        sides,
+                    )
+                };
+                let required = sides.map(|sides| (sides, required_level(*count, |s| level(s, &sides))));
                 for s in 0..*count {
                     let drift = &table.sample_drift[(node * count + s) * n..(node * count + s + 1) * n];
+                    if required.as_ref().is_some_and(|(sides, required)| level(s, sides) < *required) {
+                        continue;
+                    }
                     let cost = table.sample_cost[node * count + s];
                     match self.scheme {
                         Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian => {

@@ -15,10 +15,18 @@
 //! an M-matrix for any Δt (diagonal `1 + ρΔt + Δt Σ r`, off-diagonals `−Δt r ≤ 0`, row sums
 //! `1 + ρΔt`), so the scheme is monotone and unconditionally stable; at extrapolated boundary nodes
 //! with outflow the ghost value puts a positive entry in the row, which the M-matrix report counts.
+//!
+//! **Stationary problems** (`time_step = ∞`, discount ρ > 0): the same policy iteration on
+//! `(ρI − A(u)) V = ℓ(u)`, `u = argmin_u [A(u)V + ℓ(u)]` (Howard's algorithm for the HJB equation
+//! itself). Its rows are strictly diagonally dominant M-matrix rows (margin ρ) only without
+//! extrapolated ghosts, so stationary problems need periodic, Dirichlet or state-constrained
+//! (`boundary = "state_constraint"`: ghost = node value, outward controls inadmissible, see
+//! [`crate::scheme::constraint`]) axes.
 
 use crate::error::{HjbError, Result};
 use crate::grid::MAX_DIMENSIONS;
 use crate::problem::{Boundary, Problem};
+use crate::scheme::constraint::{admissibility, admissible_interval, required_level, StateConstraints};
 use crate::scheme::hamiltonian::{minimise_piecewise, minimise_single, MAX_CONTROLS};
 use crate::scheme::{upwind_weights, ControlModel, Tabulation};
 use faer::linalg::solvers::Solve;
@@ -28,6 +36,8 @@ use faer::Mat;
 
 /// Largest number of policy-iteration sweeps per step.
 pub const MAX_POLICY_ITERATIONS: usize = 50;
+/// Largest number of policy-iteration sweeps for a stationary problem.
+pub const MAX_STATIONARY_ITERATIONS: usize = 500;
 
 /// Where one off-centre matrix entry of a row goes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,10 +83,36 @@ pub struct ImplicitStepper<'a> {
     report: ImplicitReport,
     steps_taken: usize,
     total_iterations: usize,
+    constraints: StateConstraints,
 }
 
 impl<'a> ImplicitStepper<'a> {
+    /// The stepper for backward-Euler steps of `time_step`, or for the stationary equation when
+    /// `time_step` is infinite (refused with extrapolated axes or without discount).
     pub fn new(problem: &'a Problem, model: &'a ControlModel, time_step: f64) -> Result<Self> {
+        if time_step.is_infinite() {
+            if let Some(axis) = problem.boundaries.iter().position(|b| matches!(b, Boundary::Extrapolate)) {
+                return Err(HjbError::InvalidOption {
+                    option: "scheme".to_string(),
+                    message: format!(
+                        "policy iteration for a stationary problem needs M-matrix rows at the box ends, \
+                         which the extrapolated ghost of axis `{}` breaks; set `boundary = \"state_constraint\"` \
+                         (or periodic/dirichlet) on that axis, or use scheme = \"upwind\" (value iteration)",
+                        problem.grid.axes()[axis].name
+                    ),
+                });
+            }
+            if !(problem.discount > 0.0) {
+                return Err(HjbError::InvalidOption {
+                    option: "scheme".to_string(),
+                    message:
+                        "policy iteration for a stationary problem needs a discount ρ > 0 (an exit-time \
+                              problem needs a proper starting policy); use scheme = \"upwind\" or \
+                              \"semi_lagrangian\" (value iteration)"
+                            .to_string(),
+                });
+            }
+        }
         let grid = &problem.grid;
         let n = grid.dimension();
         let nodes = grid.node_count();
@@ -95,12 +131,16 @@ impl<'a> ImplicitStepper<'a> {
             for k in 0..n {
                 let (i, size, stride) = (index[k], shape[k], strides[k]);
                 let periodic = matches!(problem.boundaries[k], Boundary::Periodic);
+                // A state-constrained end reflects: the ghost is the node itself.
+                let reflected = matches!(problem.boundaries[k], Boundary::StateConstraint);
                 let forward = if fixed {
                     Slot::Unused
                 } else if i + 1 < size {
                     Slot::Neighbour(node + stride)
                 } else if periodic {
                     Slot::Neighbour(node - (size - 1) * stride)
+                } else if reflected {
+                    Slot::Neighbour(node)
                 } else {
                     Slot::Extrapolated(node - stride)
                 };
@@ -110,6 +150,8 @@ impl<'a> ImplicitStepper<'a> {
                     Slot::Neighbour(node - stride)
                 } else if periodic {
                     Slot::Neighbour(node + (size - 1) * stride)
+                } else if reflected {
+                    Slot::Neighbour(node)
                 } else {
                     Slot::Extrapolated(node + stride)
                 };
@@ -135,6 +177,7 @@ impl<'a> ImplicitStepper<'a> {
         let symbolic_lu = SymbolicLu::try_new(symbolic.as_ref())
             .map_err(|error| numerical(format!("symbolic LU: {error:?}")))?;
         Ok(ImplicitStepper {
+            constraints: StateConstraints::new(problem),
             problem,
             model,
             time_step,
@@ -185,17 +228,34 @@ impl<'a> ImplicitStepper<'a> {
     fn improve(&self, table: &Tabulation, values: &[f64], policy: &mut [f64], samples: &mut [usize]) {
         let n = self.problem.grid.dimension();
         let m = self.problem.controls.len();
+        let mut index = vec![0usize; n];
         for node in 0..values.len() {
             if self.dirichlet_node[node] {
                 continue;
             }
             let center = values[node];
             let (forward, backward) = self.neighbours(values, node);
+            let sides = if self.constraints.any() {
+                self.problem.grid.unravel_inplace(node, &mut index);
+                self.constraints.sides(&index)
+            } else {
+                None
+            };
             match self.model {
                 ControlModel::ClosedForm { control_of_state } => {
                     let base = &table.drift_base[node * n..(node + 1) * n];
                     let gain = &table.drift_gain[node * n..(node + 1) * n];
                     for (j, control) in self.problem.controls.iter().enumerate() {
+                        let (mut lower, mut upper) = (control.lower, control.upper);
+                        if let Some(sides) = &sides {
+                            let driven: Vec<usize> =
+                                (0..n).filter(|i| control_of_state[*i] == Some(j)).collect();
+                            if let Some(interval) =
+                                admissible_interval(base, gain, &driven, sides, lower, upper)
+                            {
+                                (lower, upper) = interval;
+                            }
+                        }
                         let mut count = 0;
                         let (mut b, mut g, mut fd, mut bd) = (
                             [0.0; MAX_DIMENSIONS],
@@ -214,7 +274,7 @@ impl<'a> ImplicitStepper<'a> {
                         }
                         let (c, r) = (table.cost_linear[node * m + j], table.cost_quadratic[node * m + j]);
                         policy[node * m + j] = if count == 1 {
-                            minimise_single(b[0], g[0], fd[0], bd[0], 1.0, c, r, control.lower, control.upper)
+                            minimise_single(b[0], g[0], fd[0], bd[0], 1.0, c, r, lower, upper)
                         } else {
                             minimise_piecewise(
                                 &b[..count],
@@ -224,16 +284,24 @@ impl<'a> ImplicitStepper<'a> {
                                 1.0,
                                 c,
                                 r,
-                                control.lower,
-                                control.upper,
+                                lower,
+                                upper,
                             )
                         };
                     }
                 }
                 ControlModel::Sampled { values: controls, count } => {
                     let mut best = (f64::INFINITY, 0);
+                    let level = |s: usize, sides: &crate::scheme::constraint::Sides| {
+                        let (drift, diffusion) = sample_coefficients(table, node, s, *count, n);
+                        admissibility(drift, diffusion, sides)
+                    };
+                    let required = sides.map(|sides| (sides, required_level(*count, |s| level(s, &sides))));
                     for s in 0..*count {
                         let (drift, diffusion) = sample_coefficients(table, node, s, *count, n);
+                        if required.as_ref().is_some_and(|(sides, required)| level(s, sides) < *required) {
+                            continue;
+                        }
                         let rates = upwind_weights(drift, diffusion, &self.inverse_spacing, 1.0);
                         let generator = rates.expectation(center, &forward[..n], &backward[..n]) - center;
                         let objective = generator + table.sample_cost[node * count + s];
@@ -303,14 +371,17 @@ impl<'a> ImplicitStepper<'a> {
     ) -> Result<Vec<f64>> {
         let n = self.problem.grid.dimension();
         let nodes = previous.len();
-        let dt = self.time_step;
-        let growth = 1.0 + self.problem.discount * dt;
+        // Stationary (Δt = ∞): the rows of ρI − A(u) with right-hand side ℓ(u).
+        let stationary = self.time_step.is_infinite();
+        let dt = if stationary { 1.0 } else { self.time_step };
+        let growth = if stationary { self.problem.discount } else { 1.0 + self.problem.discount * dt };
+        let limit = if stationary { MAX_STATIONARY_ITERATIONS } else { MAX_POLICY_ITERATIONS };
         let mut values = previous.to_vec();
         self.improve(table, &values, policy, samples);
         let mut entries = vec![0.0; nodes * (1 + 2 * n)];
         let mut right = Mat::<f64>::zeros(nodes, 1);
         let mut history = Vec::new();
-        for iteration in 1..=MAX_POLICY_ITERATIONS {
+        for iteration in 1..=limit {
             // Assemble M(u) and the right-hand side.
             for node in 0..nodes {
                 let row = &mut entries[node * (1 + 2 * n)..(node + 1) * (1 + 2 * n)];
@@ -344,7 +415,7 @@ impl<'a> ImplicitStepper<'a> {
                     }
                 }
                 row[0] = center;
-                right[(node, 0)] = previous[node] + dt * cost;
+                right[(node, 0)] = if stationary { cost } else { previous[node] + dt * cost };
             }
             self.check_matrix(&entries, n);
             let matrix = SparseColMat::new_from_argsort(self.symbolic.clone(), &self.argsort, &entries)
@@ -387,7 +458,7 @@ impl<'a> ImplicitStepper<'a> {
             }
         }
         Err(HjbError::Numerical(format!(
-            "policy iteration did not converge in {MAX_POLICY_ITERATIONS} sweeps at step {}; relative value changes: {}",
+            "policy iteration did not converge in {limit} sweeps at step {}; relative value changes: {}",
             self.steps_taken + 1,
             history.iter().map(|c| format!("{c:.2e}")).collect::<Vec<_>>().join(", ")
         )))

@@ -47,6 +47,7 @@
 use crate::error::Result;
 use crate::grid::MAX_DIMENSIONS;
 use crate::problem::{Boundary, Characteristic, Problem};
+use crate::scheme::constraint::{admissibility, required_level, StateConstraints};
 use crate::scheme::hamiltonian::{control_samples, MAX_CONTROLS};
 use crate::scheme::{ControlModel, Tabulation};
 use crate::time::explicit::StepOutcome;
@@ -121,6 +122,7 @@ pub struct SemiLagrangianStepper<'a> {
     /// Target sets: `φ` and the exit cost `g` at the nodes (empty without a target).
     target_level: Vec<f64>,
     exit_cost: Vec<f64>,
+    constraints: StateConstraints,
     report: SemiLagrangianReport,
 }
 
@@ -239,7 +241,7 @@ impl<'a> SemiLagrangianStepper<'a> {
                 _ if axis.periodic => Closure::Periodic,
                 Boundary::Periodic => Closure::Periodic,
                 Boundary::Extrapolate => Closure::Extrapolate,
-                Boundary::Dirichlet(_) => Closure::Project,
+                Boundary::Dirichlet(_) | Boundary::StateConstraint => Closure::Project,
             })
             .collect();
         let diffusion = if table.diffusion.is_empty() { &table.sample_diffusion } else { &table.diffusion };
@@ -261,6 +263,7 @@ impl<'a> SemiLagrangianStepper<'a> {
             None => (Vec::new(), Vec::new()),
         };
         Ok(SemiLagrangianStepper {
+            constraints: StateConstraints::new(problem),
             target_level,
             exit_cost,
             problem,
@@ -430,8 +433,25 @@ impl<'a> SemiLagrangianStepper<'a> {
         }
         let mut best = f64::INFINITY;
         let mut best_sample = 0;
+        // State-constrained ends: only samples with inward drift (all when none is), and no
+        // refinement off the samples there.
+        let sides = if self.constraints.any() { self.constraints.sides(index) } else { None };
+        let level = |coefficients: &Coefficients, sides: &crate::scheme::constraint::Sides| {
+            admissibility(&coefficients.drift[..D], &coefficients.sigma[..D], sides)
+        };
+        let required = sides.map(|sides| {
+            (
+                sides,
+                required_level(self.sample_count, |s| {
+                    level(&self.sample_coefficients::<D>(table, node, s), &sides)
+                }),
+            )
+        });
         for s in 0..self.sample_count {
             let coefficients = self.sample_coefficients::<D>(table, node, s);
+            if required.as_ref().is_some_and(|(sides, required)| level(&coefficients, sides) < *required) {
+                continue;
+            }
             let candidate = self.candidate::<D>(
                 old,
                 node,
@@ -448,7 +468,7 @@ impl<'a> SemiLagrangianStepper<'a> {
         }
         statistics.evaluations += self.sample_count;
         controls.copy_from_slice(&self.samples[best_sample * m..(best_sample + 1) * m]);
-        if self.refine {
+        if self.refine && sides.is_none() {
             let mut trial = [0.0f64; MAX_CONTROLS];
             trial[..m].copy_from_slice(controls);
             for j in 0..m {
