@@ -563,6 +563,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate { result, from, horizon, time_step, seed, paths, out, json } => {
             let stored = hjb::io::hdf5::read_result(&result)?;
             let problem = hjb::problem::parse_problem(&stored.problem_toml, &result)?;
+            if let Some(switching) = &problem.switching {
+                return Err(invalid(
+                    "result",
+                    format!(
+                        "this problem switches regimes (`{}`); simulate does not draw the Poisson jumps yet, \
+                         so its paths would hold the regime fixed — read /policy from the file instead",
+                        problem.grid.axes()[switching.axis].name
+                    ),
+                )
+                .into());
+            }
             let start: Vec<f64> = from
                 .split(',')
                 .map(|part| part.trim().parse::<f64>())
@@ -1085,8 +1096,57 @@ fn describe_boundaries(boundaries: &[String], outflow_nodes: &[usize]) -> String
     text
 }
 
+/// One continuous state and a regime axis: value and policy as one curve per regime.
+fn write_regime_plots(
+    stem: &Path,
+    problem: &Problem,
+    solution: &hjb::Solution,
+) -> Result<Vec<String>, HjbError> {
+    let axes = problem.grid.axes();
+    let (state, regime) = (&axes[0], &axes[1]);
+    let coordinates = state.coordinates();
+    let regimes = regime.points;
+    let curves = |field: &[f64]| -> Vec<(String, Vec<f64>)> {
+        (0..regimes)
+            .map(|k| {
+                let label = format!("{} = {}", regime.name, regime.coordinate(k));
+                (label, (0..state.points).map(|i| field[i * regimes + k]).collect())
+            })
+            .collect()
+    };
+    let mut written = Vec::new();
+    let path = PathBuf::from(format!("{}_value.png", stem.display()));
+    let when = if problem.is_stationary() { "stationary".to_string() } else { "t = 0".to_string() };
+    hjb::io::plot::write_lines_png(
+        &path,
+        &format!("{}: value per regime ({when}, {})", problem.name, solution.diagnostics.scheme.name()),
+        &state.label(),
+        &format!("V({}, {})", state.name, regime.name),
+        &coordinates,
+        &curves(&solution.values),
+    )?;
+    written.push(path.display().to_string());
+    for (control, field) in problem.controls.iter().zip(&solution.policy) {
+        let path = PathBuf::from(format!("{}_policy_{}.png", stem.display(), control.name));
+        let units = if control.units.is_empty() { String::new() } else { format!(" [{}]", control.units) };
+        hjb::io::plot::write_lines_png(
+            &path,
+            &format!("{}: optimal {} per regime ({when})", problem.name, control.name),
+            &state.label(),
+            &format!("{}*({}, {}){units}", control.name, state.name, regime.name),
+            &coordinates,
+            &curves(field),
+        )?;
+        written.push(path.display().to_string());
+    }
+    Ok(written)
+}
+
 fn write_plots(out: &Path, problem: &Problem, solution: &hjb::Solution) -> Result<Vec<String>, HjbError> {
     let stem = out.with_extension("");
+    if problem.switching.is_some() && problem.grid.dimension() == 2 {
+        return write_regime_plots(&stem, problem, solution);
+    }
     let stem = stem.display();
     let mut written = Vec::new();
     let value_path = PathBuf::from(format!("{stem}_value.png"));

@@ -227,6 +227,11 @@ pub fn prepare(problem: &Problem) -> Result<Preparation> {
             }
         }
     }
+    if let Some(switching) = &problem.switching {
+        // Regime jumps leave the node at rate Σ_k λ_jk: part of every explicit CFL rate.
+        bounds.largest_rate += switching.largest_rate();
+        bounds.largest_dissipation_rate += switching.largest_rate();
+    }
     let settings = &problem.settings;
     let plan = TimeStepPlan::new(
         settings.scheme,
@@ -382,7 +387,7 @@ pub fn solve_with(
             let rate = match scheme {
                 Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian => bounds.largest_rate,
                 Scheme::LaxFriedrichs => bounds.largest_dissipation_rate,
-            };
+            } + problem.switching.as_ref().map_or(0.0, |s| s.largest_rate());
             worst_cfl = worst_cfl.max(rate * plan.time_step);
             if rate * plan.time_step > 1.0 + 1e-12
                 && !problem.settings.allow_unstable

@@ -406,6 +406,19 @@ pub fn write_time_series_png(
     times: &[f64],
     series: &[(String, Vec<f64>)],
 ) -> Result<()> {
+    write_lines_png(path, title, "t", "state / control", times, series)
+}
+
+/// Several named curves over one abscissa (e.g. a policy per regime), with axis labels and a
+/// legend.
+pub fn write_lines_png(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    times: &[f64],
+    series: &[(String, Vec<f64>)],
+) -> Result<()> {
     let draw = || -> DrawResult {
         let (low, high) = finite_range(series.iter().flat_map(|(_, values)| values.iter().copied()));
         let margin = 0.05 * (high - low);
@@ -420,8 +433,8 @@ pub fn write_time_series_png(
             .build_cartesian_2d(t0..t1, (low - margin)..(high + margin))?;
         chart
             .configure_mesh()
-            .x_desc("t")
-            .y_desc("state / control")
+            .x_desc(x_label)
+            .y_desc(y_label)
             .axis_desc_style(("sans-serif", 22))
             .label_style(("sans-serif", 18))
             .draw()?;

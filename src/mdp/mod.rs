@@ -242,7 +242,8 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64) -> Result<Mdp> {
                     })
                     .sum::<f64>()
             })
-            .reduce(|| 0.0, f64::max);
+            .reduce(|| 0.0, f64::max)
+            + problem.switching.as_ref().map_or(0.0, |s| s.largest_rate());
         if rate * time_step > 1.0 + 1e-12 {
             return Err(HjbError::CflViolated {
                 scheme: "upwind (MDP chain)".to_string(),
@@ -304,6 +305,15 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64) -> Result<Mdp> {
                                     x
                                 };
                                 pairs.push((target, weight));
+                            }
+                        }
+                        if let Some(switching) = &problem.switching {
+                            let regime = x % switching.rates.len();
+                            for (k, rate) in switching.rates[regime].iter().enumerate() {
+                                if *rate > 0.0 {
+                                    pairs.push((x + k - regime, time_step * rate));
+                                    pairs[0].1 -= time_step * rate;
+                                }
                             }
                         }
                         (merge(pairs), closed)

@@ -223,6 +223,33 @@ pub struct Reference {
     pub region: ErrorRegion,
 }
 
+/// A discrete state switching at Poisson rates (`[regimes]`): the last grid axis, one node per
+/// regime; `rates[j][k]` = λ_jk. The generator adds `Σ_k λ_jk (V(x, k) − V(x, j))`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Switching {
+    pub axis: usize,
+    pub rates: Vec<Vec<f64>>,
+}
+
+impl Switching {
+    /// `max_j Σ_k λ_jk`, the switching part of the CFL rate.
+    pub fn largest_rate(&self) -> f64 {
+        self.rates.iter().map(|row| row.iter().sum::<f64>()).fold(0.0, f64::max)
+    }
+
+    /// `β Δt Σ_k λ_jk (V(x, k) − V(x, j))` at `node` (regime `j` from the node's index on the
+    /// regime axis, which is the last, so regime `k` lies at `node + (k − j)`).
+    #[inline]
+    pub fn jump(&self, values: &[f64], node: usize, regime: usize) -> f64 {
+        let center = values[node];
+        self.rates[regime]
+            .iter()
+            .enumerate()
+            .map(|(k, rate)| rate * (values[node + k - regime] - center))
+            .sum()
+    }
+}
+
 /// A complete problem: physics, grid, settings.
 #[derive(Debug, Clone)]
 pub struct Problem {
@@ -242,6 +269,8 @@ pub struct Problem {
     pub terminal_cost: Formula,
     /// Target set `{x : target(x) ≤ 0}` (exit-time problems): its nodes hold `V = g`.
     pub target: Option<Formula>,
+    /// Regime switching (`[regimes]`), the last grid axis.
+    pub switching: Option<Switching>,
     pub discount: f64,
     /// Horizon T; `f64::INFINITY` for a stationary (infinite-horizon, discounted) problem.
     pub final_time: f64,

@@ -10,7 +10,7 @@ use super::formula::Formula;
 use super::lqr::{matrix_from_rows, Lqr};
 use super::{
     Boundary, Characteristic, Control, ErrorRegion, OutputSettings, Problem, Reference, ReferenceSolution,
-    Scheme, SolverSettings,
+    Scheme, SolverSettings, Switching,
 };
 use crate::error::{HjbError, Location, Result};
 use crate::grid::{Axis, Grid};
@@ -38,6 +38,17 @@ struct FileSpec {
     solver: Option<SolverSpec>,
     output: Option<OutputSpec>,
     reference: Option<Spanned<ReferenceSpec>>,
+    regimes: Option<Spanned<RegimeSpec>>,
+}
+
+/// `[regimes]`: a discrete state switching at Poisson rates (e.g. income in a consumption–saving
+/// problem). It becomes the last grid axis, `name`, with one node per value.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegimeSpec {
+    name: Spanned<String>,
+    values: Spanned<Vec<f64>>,
+    rates: Spanned<Vec<Vec<f64>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -239,6 +250,54 @@ impl Context<'_> {
         })
     }
 
+    /// The regime axis and its switching rates from `[regimes]`.
+    fn regimes(&self, regimes: &Spanned<RegimeSpec>, axis: usize) -> Result<(Axis, Switching)> {
+        let spec = regimes.get_ref();
+        let values = spec.values.get_ref();
+        let count = values.len();
+        let evenly = count >= 2
+            && values.iter().all(|v| v.is_finite())
+            && values.windows(2).all(|w| w[1] > w[0])
+            && values
+                .windows(2)
+                .all(|w| ((w[1] - w[0]) - (values[1] - values[0])).abs() <= 1e-12 * (1.0 + values[1].abs()));
+        if !evenly {
+            return Err(self.invalid(
+                spec.values.span(),
+                "regimes.values",
+                format!("{values:?}: the regime values must be at least 2, increasing and evenly spaced"),
+                "write e.g. `values = [0.1, 0.2]` (the value of the regime variable in each regime)",
+            ));
+        }
+        let rates = spec.rates.get_ref();
+        let square = rates.len() == count && rates.iter().all(|row| row.len() == count);
+        let valid = square
+            && rates.iter().enumerate().all(|(j, row)| {
+                row.iter()
+                    .enumerate()
+                    .all(|(k, rate)| rate.is_finite() && *rate >= 0.0 && (j != k || *rate == 0.0))
+            });
+        if !valid {
+            return Err(self.invalid(
+                spec.rates.span(),
+                "regimes.rates",
+                format!(
+                    "the switching rates must be a {count}×{count} table of finite λ ≥ 0 with zeros on the diagonal"
+                ),
+                "write e.g. `rates = [[0.0, 0.5], [0.8, 0.0]]` (row j: rates of leaving regime j for each k)",
+            ));
+        }
+        let axis_spec = Axis {
+            name: spec.name.get_ref().clone(),
+            lower: values[0],
+            upper: values[count - 1],
+            points: count,
+            periodic: false,
+            units: String::new(),
+        };
+        Ok((axis_spec, Switching { axis, rates: rates.clone() }))
+    }
+
     fn build(&self, spec: FileSpec) -> Result<Problem> {
         let name = match &spec.name {
             Some(name) => name.get_ref().clone(),
@@ -336,6 +395,15 @@ impl Context<'_> {
                 units: state.units.clone().unwrap_or_default(),
             });
         }
+        let switching = match &spec.regimes {
+            None => None,
+            Some(regimes) => {
+                let (axis, switching) = self.regimes(regimes, axes.len())?;
+                axes.push(axis);
+                boundaries.push(Boundary::Extrapolate);
+                Some(switching)
+            }
+        };
         let grid = Grid::new(axes).map_err(|error| HjbError::ProblemFile {
             location: self.location(0),
             message: error.to_string(),
@@ -578,6 +646,20 @@ impl Context<'_> {
                 }
                 let mut dynamics = Vec::new();
                 for state in &state_names {
+                    if let Some(switching) = &switching {
+                        if *state == state_names[switching.axis] {
+                            if let Some(source) = dynamics_table.get_ref().get(state) {
+                                return Err(self.invalid(
+                                    source.span(),
+                                    &format!("dynamics.{state}"),
+                                    format!("`{state}` is the regime variable: it jumps at the [regimes] rates and has no dynamics"),
+                                    "remove this line",
+                                ));
+                            }
+                            dynamics.push(Formula::compile("0", &variables, &[]).expect("constant formula"));
+                            continue;
+                        }
+                    }
                     let Some(source) = dynamics_table.get_ref().get(state) else {
                         return Err(self.invalid(
                             dynamics_table.span(),
@@ -819,6 +901,7 @@ impl Context<'_> {
         };
 
         let mut problem = Problem {
+            switching,
             target,
             name,
             description: spec.description.clone().unwrap_or_default(),

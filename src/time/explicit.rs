@@ -13,6 +13,9 @@
 //! fixed step against that bound. Boundary handling per axis: periodic wrap, linear extrapolation
 //! of the ghost value (`V_{−1} = 2V_0 − V_1`), or Dirichlet nodes held at the boundary formula.
 //!
+//! With regimes (`[regimes]`) the step adds `βΔt Σ_k λ_jk (V^n(x, k) − V^n(x, j))` (the jump
+//! weights `Δtλ_jk`, control-independent) and the CFL rate grows by `max_j Σ_k λ_jk`.
+//!
 //! Nodes are updated in parallel chunks of [`CHUNK`] nodes; each node reads only the old array,
 //! so the result is bit-identical whatever the number of threads.
 
@@ -256,7 +259,7 @@ impl<'a> ExplicitStepper<'a> {
                 let mut largest = (0.0f64, start);
                 for offset in 0..values.len() {
                     let node = start + offset;
-                    let value = self.update_node::<D>(
+                    let mut value = self.update_node::<D>(
                         table,
                         old,
                         node,
@@ -264,6 +267,14 @@ impl<'a> ExplicitStepper<'a> {
                         &mut controls[offset * m..(offset + 1) * m],
                         boundary_values,
                     );
+                    if let Some(switching) = &self.problem.switching {
+                        // Regime jumps: control-independent, added outside the minimisation.
+                        if boundary_values.is_none_or(|fixed| fixed[node].is_nan()) {
+                            value += self.discount_factor
+                                * self.time_step
+                                * switching.jump(old, node, index[switching.axis]);
+                        }
+                    }
                     if !value.is_finite() && first_bad.is_none() {
                         first_bad = Some((node, value));
                     }

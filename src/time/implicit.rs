@@ -16,6 +16,9 @@
 //! `1 + ρΔt`), so the scheme is monotone and unconditionally stable; at extrapolated boundary nodes
 //! with outflow the ghost value puts a positive entry in the row, which the M-matrix report counts.
 //!
+//! With regimes (`[regimes]`) each row also gets `−Δt λ_jk` at the node of regime `k` and
+//! `+Δt Σ_k λ_jk` on the diagonal (still an M-matrix row).
+//!
 //! **Stationary problems** (`time_step = ∞`, discount ρ > 0): the same policy iteration on
 //! `(ρI − A(u)) V = ℓ(u)`, `u = argmin_u [A(u)V + ℓ(u)]` (Howard's algorithm for the HJB equation
 //! itself). Its rows are strictly diagonally dominant M-matrix rows (margin ρ) only without
@@ -91,7 +94,14 @@ impl<'a> ImplicitStepper<'a> {
     /// `time_step` is infinite (refused with extrapolated axes or without discount).
     pub fn new(problem: &'a Problem, model: &'a ControlModel, time_step: f64) -> Result<Self> {
         if time_step.is_infinite() {
-            if let Some(axis) = problem.boundaries.iter().position(|b| matches!(b, Boundary::Extrapolate)) {
+            // The regime axis has no drift or noise: its ends never see a ghost.
+            let regime_axis = problem.switching.as_ref().map(|s| s.axis);
+            if let Some(axis) = problem
+                .boundaries
+                .iter()
+                .enumerate()
+                .position(|(k, b)| matches!(b, Boundary::Extrapolate) && Some(k) != regime_axis)
+            {
                 return Err(HjbError::InvalidOption {
                     option: "scheme".to_string(),
                     message: format!(
@@ -159,8 +169,10 @@ impl<'a> ImplicitStepper<'a> {
                 slots.push(backward);
             }
         }
-        // Pattern: per row the centre, then one entry per slot (duplicates are summed).
-        let mut pairs = Vec::with_capacity(nodes * (1 + 2 * n));
+        // Pattern: per row the centre, then one entry per slot (duplicates are summed), then one
+        // per regime (the jump targets; the own regime's entry stays 0).
+        let regimes = problem.switching.as_ref().map_or(0, |s| s.rates.len());
+        let mut pairs = Vec::with_capacity(nodes * (1 + 2 * n + regimes));
         for node in 0..nodes {
             pairs.push(Pair::new(node, node));
             for slot in &slots[node * 2 * n..(node + 1) * 2 * n] {
@@ -169,6 +181,12 @@ impl<'a> ImplicitStepper<'a> {
                     Slot::Unused => node,
                 };
                 pairs.push(Pair::new(node, column));
+            }
+            if regimes > 0 {
+                let regime = node % regimes;
+                for k in 0..regimes {
+                    pairs.push(Pair::new(node, node + k - regime));
+                }
             }
         }
         let numerical = |message: String| HjbError::Numerical(format!("implicit scheme: {message}"));
@@ -378,13 +396,15 @@ impl<'a> ImplicitStepper<'a> {
         let limit = if stationary { MAX_STATIONARY_ITERATIONS } else { MAX_POLICY_ITERATIONS };
         let mut values = previous.to_vec();
         self.improve(table, &values, policy, samples);
-        let mut entries = vec![0.0; nodes * (1 + 2 * n)];
+        let regimes = self.problem.switching.as_ref().map_or(0, |s| s.rates.len());
+        let width = 1 + 2 * n + regimes;
+        let mut entries = vec![0.0; nodes * width];
         let mut right = Mat::<f64>::zeros(nodes, 1);
         let mut history = Vec::new();
         for iteration in 1..=limit {
             // Assemble M(u) and the right-hand side.
             for node in 0..nodes {
-                let row = &mut entries[node * (1 + 2 * n)..(node + 1) * (1 + 2 * n)];
+                let row = &mut entries[node * width..(node + 1) * width];
                 let fixed = boundary.map(|b| b[node]).filter(|v| !v.is_nan());
                 if self.dirichlet_node[node] || fixed.is_some() {
                     row.fill(0.0);
@@ -414,10 +434,18 @@ impl<'a> ImplicitStepper<'a> {
                         };
                     }
                 }
+                if let Some(switching) = &self.problem.switching {
+                    // Jumps to the other regimes of this node (the regime axis is the last).
+                    let regime = node % regimes;
+                    for (k, rate) in switching.rates[regime].iter().enumerate() {
+                        center += dt * rate;
+                        row[1 + 2 * n + k] = -dt * rate;
+                    }
+                }
                 row[0] = center;
                 right[(node, 0)] = if stationary { cost } else { previous[node] + dt * cost };
             }
-            self.check_matrix(&entries, n);
+            self.check_matrix(&entries, width);
             let matrix = SparseColMat::new_from_argsort(self.symbolic.clone(), &self.argsort, &entries)
                 .map_err(|error| {
                     HjbError::Numerical(format!("implicit scheme: matrix assembly: {error:?}"))
@@ -472,8 +500,7 @@ impl<'a> ImplicitStepper<'a> {
     }
 
     /// Update the M-matrix report from one assembled matrix (row-wise entries).
-    fn check_matrix(&mut self, entries: &[f64], n: usize) {
-        let width = 1 + 2 * n;
+    fn check_matrix(&mut self, entries: &[f64], width: usize) {
         let mut positive_rows = 0;
         for row in entries.chunks(width) {
             if row[1..].iter().any(|v| *v > 0.0) {

@@ -249,6 +249,20 @@ impl<'a> SemiLagrangianStepper<'a> {
             (0..n).filter(|k| diffusion.chunks(n).any(|a| a.get(*k).is_some_and(|a| *a > 0.0))).collect();
         let control_step =
             problem.controls.iter().map(|c| (c.upper - c.lower) / (c.samples.max(2) - 1) as f64).collect();
+        if let Some(switching) = &problem.switching {
+            // The jump weights Δtλ_jk and the stay weight 1 − Δt Σ_k λ_jk must be probabilities.
+            let rate = switching.largest_rate();
+            if rate * time_step > 1.0 {
+                return Err(crate::error::HjbError::InvalidOption {
+                    option: "time_step".to_string(),
+                    message: format!(
+                        "with regime switching at rates up to Σλ = {rate} the semi-Lagrangian step must \
+                         satisfy Δt · Σλ ≤ 1, i.e. Δt ≤ {:.4e} (Δt = {time_step:.4e})",
+                        1.0 / rate
+                    ),
+                });
+            }
+        }
         let settings = &problem.settings;
         let (target_level, exit_cost) = match &problem.target {
             Some(target) => {
@@ -555,11 +569,25 @@ impl<'a> SemiLagrangianStepper<'a> {
     ) -> f64 {
         let mut foot = [0.0f64; D];
         self.foot::<D>(x, coefficients, t, controls, scratch, &mut foot);
+        if let Some(switching) = &self.problem.switching {
+            // Regimes: jump at the foot, `(1 − Δtλ_j) E[V_j(feet)] + Σ_k Δtλ_jk E[V_k(feet)]`.
+            let (axis, regime) = (switching.axis, node % switching.rates.len());
+            let mut mixed = 0.0;
+            let mut stay = 1.0;
+            for (k, rate) in switching.rates[regime].iter().enumerate() {
+                if *rate > 0.0 {
+                    let mut shifted = foot;
+                    shifted[axis] = self.lower[axis] + k as f64 * self.spacing[axis];
+                    mixed += self.time_step * rate * self.expectation::<D>(old, &shifted, coefficients);
+                    stay -= self.time_step * rate;
+                }
+            }
+            mixed += stay * self.expectation::<D>(old, &foot, coefficients);
+            return self.discount_factor * mixed + self.time_step * coefficients.cost;
+        }
         if !self.noisy.is_empty() {
-            let mut total = 0.0;
-            let mut visit = |point: &[f64; D]| total += self.interpolate::<D>(old, point);
-            let feet = self.for_each_foot::<D>(&foot, coefficients, &mut visit);
-            return self.discount_factor * total / feet as f64 + self.time_step * coefficients.cost;
+            return self.discount_factor * self.expectation::<D>(old, &foot, coefficients)
+                + self.time_step * coefficients.cost;
         }
         let cell = self.locate::<D>(&foot);
         let full_step =
@@ -581,6 +609,15 @@ impl<'a> SemiLagrangianStepper<'a> {
         let crossing = (-self.problem.discount * fraction * self.time_step).exp() * exit_value
             + fraction * self.time_step * coefficients.cost;
         crossing.min(full_step)
+    }
+
+    /// `E[I V(feet)]` over the Camilli–Falcone feet around `foot` (just `I V(foot)` without noise).
+    #[inline(always)]
+    fn expectation<const D: usize>(&self, old: &[f64], foot: &[f64; D], coefficients: &Coefficients) -> f64 {
+        let mut total = 0.0;
+        let mut visit = |point: &[f64; D]| total += self.interpolate::<D>(old, point);
+        let feet = self.for_each_foot::<D>(foot, coefficients, &mut visit);
+        total / feet as f64
     }
 
     /// Multilinear interpolation of `field` at `point`.
@@ -817,16 +854,32 @@ impl<'a> SemiLagrangianStepper<'a> {
         self.foot::<D>(&x, &coefficients, self.problem.tabulation_time(), controls, &mut scratch, &mut foot);
         let mut pairs: Vec<(usize, f64)> = Vec::new();
         let mut outside = false;
-        let mut visit = |point: &[f64; D]| {
-            let stencil = self.stencil::<D>(point);
-            outside |= stencil.outside;
-            for c in 0..stencil.count {
-                pairs.push((stencil.nodes[c], stencil.weights[c]));
+        // Regime jumps at the foot (weights Δtλ_jk, stay 1 − Δt Σλ), as in the step.
+        let mut regimes = vec![(foot, 1.0)];
+        if let Some(switching) = &self.problem.switching {
+            let (axis, regime) = (switching.axis, node % switching.rates.len());
+            for (k, rate) in switching.rates[regime].iter().enumerate() {
+                if *rate > 0.0 {
+                    let mut shifted = foot;
+                    shifted[axis] = self.lower[axis] + k as f64 * self.spacing[axis];
+                    regimes.push((shifted, self.time_step * rate));
+                    regimes[0].1 -= self.time_step * rate;
+                }
             }
-        };
-        let feet = self.for_each_foot::<D>(&foot, &coefficients, &mut visit);
-        for pair in &mut pairs {
-            pair.1 /= feet as f64;
+        }
+        for (foot, probability) in regimes {
+            let start = pairs.len();
+            let mut visit = |point: &[f64; D]| {
+                let stencil = self.stencil::<D>(point);
+                outside |= stencil.outside;
+                for c in 0..stencil.count {
+                    pairs.push((stencil.nodes[c], stencil.weights[c]));
+                }
+            };
+            let feet = self.for_each_foot::<D>(&foot, &coefficients, &mut visit);
+            for pair in &mut pairs[start..] {
+                pair.1 *= probability / feet as f64;
+            }
         }
         (crate::mdp::merge(pairs), outside)
     }
