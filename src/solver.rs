@@ -185,6 +185,18 @@ pub struct Preparation {
 
 /// Analyse, tabulate at `t = T`, and plan the time step.
 pub fn prepare(problem: &Problem) -> Result<Preparation> {
+    if problem.diffusion_matrix.is_some() && problem.settings.scheme != Scheme::SemiLagrangian {
+        return Err(HjbError::InvalidOption {
+            option: "scheme".to_string(),
+            message: format!(
+                "correlated noise ([diffusion_matrix] or a non-diagonal Sigma) is solved by the \
+                 semi-Lagrangian scheme (Camilli–Falcone feet along the columns of σ, monotone for any \
+                 correlation); the {} scheme's cross-derivative stencil is not in this build: use \
+                 scheme = \"semi_lagrangian\"",
+                problem.settings.scheme.name()
+            ),
+        });
+    }
     let coordinates = problem.grid.coordinate_columns();
     if let Some(target) = &problem.target {
         let inside = problem.tabulate(target, &coordinates, &vec![0.0; problem.controls.len()], 0.0);

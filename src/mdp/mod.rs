@@ -167,6 +167,14 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64) -> Result<Mdp> {
             message: format!("{time_step} must be a positive number"),
         });
     }
+    if chain == Chain::Upwind && problem.diffusion_matrix.is_some() {
+        return Err(HjbError::InvalidOption {
+            option: "chain".to_string(),
+            message: "correlated noise has no upwind chain in this build (no cross-derivative stencil); \
+                      use the semi_lagrangian chain"
+                .to_string(),
+        });
+    }
     let grid = &problem.grid;
     let n = grid.dimension();
     let nodes = grid.node_count();

@@ -532,7 +532,22 @@ pub fn from_formulas(problem: &super::Problem) -> std::result::Result<Lqr, Strin
     let q = running.submatrix(0, 0, n, n).to_owned();
     let r = running.submatrix(n, n, m, m).to_owned();
     let s = hessian(&problem.terminal_cost, n)?;
+    let constant = |formula: &super::formula::Formula, what: String| {
+        formula
+            .constant_value()
+            .ok_or_else(|| format!("the noise {what} is not constant (multiplicative noise)"))
+    };
     let sigma = match &problem.diffusion {
+        None if problem.diffusion_matrix.is_some() => {
+            let rows = problem.diffusion_matrix.as_ref().expect("checked");
+            let mut sigma = Mat::zeros(n, rows[0].len());
+            for (i, row) in rows.iter().enumerate() {
+                for (k, formula) in row.iter().enumerate() {
+                    sigma[(i, k)] = constant(formula, format!("σ[{i}][{k}]"))?;
+                }
+            }
+            Some(sigma)
+        }
         None => None,
         Some(formulas) => {
             let mut sigma = Mat::zeros(n, n);

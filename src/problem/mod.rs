@@ -271,6 +271,9 @@ pub struct Problem {
     pub target: Option<Formula>,
     /// Regime switching (`[regimes]`), the last grid axis.
     pub switching: Option<Switching>,
+    /// Correlated noise: the full `σ` (n rows × k columns) of `dX = f dt + σ dW`; `None` when the
+    /// noise is diagonal (`diffusion`) or absent. Semi-Lagrangian scheme only.
+    pub diffusion_matrix: Option<Vec<Vec<Formula>>>,
     pub discount: f64,
     /// Horizon T; `f64::INFINITY` for a stationary (infinite-horizon, discounted) problem.
     pub final_time: f64,
@@ -324,6 +327,7 @@ impl Problem {
             .iter()
             .chain(std::iter::once(&self.running_cost))
             .chain(self.diffusion.iter().flatten())
+            .chain(self.diffusion_matrix.iter().flatten().flatten())
             .any(|f| f.uses()[t])
             || self.boundaries.iter().any(|b| matches!(b, Boundary::Dirichlet(f) if f.uses()[t]))
     }

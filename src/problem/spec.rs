@@ -39,6 +39,15 @@ struct FileSpec {
     output: Option<OutputSpec>,
     reference: Option<Spanned<ReferenceSpec>>,
     regimes: Option<Spanned<RegimeSpec>>,
+    diffusion_matrix: Option<Spanned<DiffusionMatrixSpec>>,
+}
+
+/// `[diffusion_matrix] sigma = [[…], …]`: the full n × k noise matrix σ(x, u, t) of
+/// `dX = f dt + σ dW` (k independent Brownian motions), as formulas.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiffusionMatrixSpec {
+    sigma: Spanned<Vec<Vec<String>>>,
 }
 
 /// `[regimes]`: a discrete state switching at Poisson rates (e.g. income in a consumption–saving
@@ -841,7 +850,74 @@ impl Context<'_> {
             },
         };
 
+        // Correlated noise: a full σ matrix (from [diffusion_matrix] or a non-diagonal [lqr] Sigma).
+        let lqr_full_sigma = lqr.as_ref().and_then(|lqr| lqr.sigma.as_ref()).filter(|sigma| {
+            sigma.ncols() != grid.dimension()
+                || (0..sigma.nrows()).any(|i| (0..sigma.ncols()).any(|j| i != j && sigma[(i, j)] != 0.0))
+        });
+        let diffusion_matrix = match (&spec.diffusion_matrix, lqr_full_sigma) {
+            (Some(matrix), _)
+                if spec.diffusion.is_some() || lqr.as_ref().is_some_and(|l| l.sigma.is_some()) =>
+            {
+                return Err(self.invalid(
+                    matrix.span(),
+                    "diffusion_matrix",
+                    "the noise is given twice ([diffusion_matrix] and [diffusion] or [lqr] Sigma)".into(),
+                    "keep one: [diffusion] for independent noise per state, [diffusion_matrix] for a full σ",
+                ))
+            }
+            (Some(matrix), _) => {
+                let rows = matrix.get_ref().sigma.get_ref();
+                let columns = rows.first().map_or(0, Vec::len);
+                if rows.len() != grid.dimension()
+                    || columns == 0
+                    || rows.iter().any(|row| row.len() != columns)
+                {
+                    return Err(self.invalid(
+                        matrix.get_ref().sigma.span(),
+                        "diffusion_matrix.sigma",
+                        format!(
+                            "σ must have one row per state ({}) and the same number (≥ 1) of columns in every row",
+                            grid.dimension()
+                        ),
+                        "write e.g. `sigma = [[\"0.3\", \"0\"], [\"0.1\", \"0.2\"]]` (row i: state i, column k: Brownian motion k)",
+                    ));
+                }
+                let mut formulas = Vec::new();
+                for (i, row) in rows.iter().enumerate() {
+                    let mut compiled = Vec::new();
+                    for (k, source) in row.iter().enumerate() {
+                        compiled.push(Formula::compile(source, &variables, &constant_refs).map_err(
+                            |error| {
+                                self.invalid(
+                                    matrix.get_ref().sigma.span(),
+                                    &format!("diffusion_matrix.sigma[{i}][{k}]"),
+                                    format!("`{source}`: {error}"),
+                                    "write σ_ik as a formula of the states, controls, parameters and t",
+                                )
+                            },
+                        )?);
+                    }
+                    formulas.push(compiled);
+                }
+                Some(formulas)
+            }
+            (None, Some(sigma)) => Some(
+                (0..sigma.nrows())
+                    .map(|i| {
+                        (0..sigma.ncols())
+                            .map(|k| {
+                                Formula::compile(&format!("{:e}", sigma[(i, k)]), &variables, &[])
+                                    .expect("a number compiles")
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            ),
+            (None, None) => None,
+        };
         let diffusion = match (&lqr, &spec.diffusion) {
+            (Some(_), None) if diffusion_matrix.is_some() => None,
             (Some(lqr), None) => lqr.sigma.as_ref().map(|sigma| {
                 (0..grid.dimension())
                     .map(|i| {
@@ -901,6 +977,7 @@ impl Context<'_> {
         };
 
         let mut problem = Problem {
+            diffusion_matrix,
             switching,
             target,
             name,
@@ -1024,20 +1101,7 @@ impl Context<'_> {
         };
         let sigma = match &spec.sigma {
             None => None,
-            Some(value) => {
-                let sigma = check(value, "Sigma", n, Some(n))?;
-                let off_diagonal = (0..n).any(|i| (0..n).any(|j| i != j && sigma[(i, j)] != 0.0));
-                if off_diagonal {
-                    return Err(self.invalid(
-                        value.span(),
-                        "lqr.Sigma",
-                        "a non-diagonal Σ correlates the noise of different states".into(),
-                        "this build has the diagonal diffusion stencil only: give a diagonal n×n Σ \
-                         (independent noise per state); the cross-derivative stencil is not in this build",
-                    ));
-                }
-                Some(sigma)
-            }
+            Some(value) => Some(check(value, "Sigma", n, None)?),
         };
         Ok((a, b, q, r, s, sigma))
     }

@@ -71,11 +71,11 @@ impl ControlModel {
             }
             control_of_state.push(used.first().copied());
         }
-        if let Some(sigma) = &problem.diffusion {
-            // Control-dependent diffusion (e.g. Merton's σπw) changes the weights with u.
-            if sigma.iter().any(|formula| formula.uses()[n..n + m].iter().any(|used| *used)) {
-                closed_form = false;
-            }
+        // Control-dependent diffusion (e.g. Merton's σπw) changes the weights with u.
+        let noise =
+            problem.diffusion.iter().flatten().chain(problem.diffusion_matrix.iter().flatten().flatten());
+        if noise.clone().any(|formula| formula.uses()[n..n + m].iter().any(|used| *used)) {
+            closed_form = false;
         }
         if closed_form && m >= 2 {
             closed_form = is_separable(problem, &problem.running_cost, coordinates);
@@ -179,6 +179,12 @@ pub struct Tabulation {
     pub diffusion: Vec<f64>,
     /// Sampled: `a_i` at `(node * count + s) * n + i` (empty: none).
     pub sample_diffusion: Vec<f64>,
+    /// Correlated noise (`[diffusion_matrix]`): `σ_ik` at `(row * n + i) * k + c`, row = node
+    /// (closed form) or `node * count + s` (sampled); `diffusion`/`sample_diffusion` then hold
+    /// its diagonal `a_ii = Σ_c σ_ic²/2`.
+    pub diffusion_matrix: Vec<f64>,
+    /// Columns `k` of the noise matrix (0: diagonal or no noise).
+    pub noise_columns: usize,
 }
 
 fn interleave(columns: &[Vec<f64>], nodes: usize) -> Vec<f64> {
@@ -196,8 +202,53 @@ impl Tabulation {
     /// Tabulate the problem's formulas at time `t`.
     pub fn new(problem: &Problem, model: &ControlModel, coordinates: &[Vec<f64>], t: f64) -> Self {
         let mut table = Self::coefficients(problem, model, coordinates, t);
+        if let Some(matrix) = &problem.diffusion_matrix {
+            table.tabulate_noise_matrix(problem, model, coordinates, t, matrix);
+        }
         table.dissipation = table.local_dissipation(problem, model);
         table
+    }
+
+    /// Tabulate a full noise matrix and its diagonal `a_ii`.
+    fn tabulate_noise_matrix(
+        &mut self,
+        problem: &Problem,
+        model: &ControlModel,
+        coordinates: &[Vec<f64>],
+        t: f64,
+        matrix: &[Vec<Formula>],
+    ) {
+        let nodes = problem.grid.node_count();
+        let n = problem.grid.dimension();
+        let m = problem.controls.len();
+        let k = matrix[0].len();
+        let (rows, samples): (usize, Vec<Vec<f64>>) = match model {
+            ControlModel::ClosedForm { .. } => (nodes, vec![vec![0.0; m]]),
+            ControlModel::Sampled { values, count } => {
+                (nodes * count, (0..*count).map(|s| values[s * m..(s + 1) * m].to_vec()).collect())
+            }
+        };
+        let count = samples.len();
+        let mut sigma = vec![0.0; rows * n * k];
+        let mut diagonal = vec![0.0; rows * n];
+        for (s, controls) in samples.iter().enumerate() {
+            for (i, row) in matrix.iter().enumerate() {
+                for (c, formula) in row.iter().enumerate() {
+                    let column = problem.tabulate(formula, coordinates, controls, t);
+                    for (node, value) in column.iter().enumerate() {
+                        let r = node * count + s;
+                        sigma[(r * n + i) * k + c] = *value;
+                        diagonal[r * n + i] += 0.5 * value * value;
+                    }
+                }
+            }
+        }
+        self.diffusion_matrix = sigma;
+        self.noise_columns = k;
+        match model {
+            ControlModel::ClosedForm { .. } => self.diffusion = diagonal,
+            ControlModel::Sampled { .. } => self.sample_diffusion = diagonal,
+        }
     }
 
     fn local_dissipation(&self, problem: &Problem, model: &ControlModel) -> Vec<f64> {

@@ -215,11 +215,13 @@ impl<const D: usize> Cell<D> {
 
 /// Coefficients of one (node, control) pair.
 #[derive(Debug, Clone, Copy)]
-struct Coefficients {
+struct Coefficients<'t> {
     drift: [f64; MAX_DIMENSIONS],
-    /// `σ_k` per axis (0 without noise).
+    /// `σ_k = √(2a_kk)` per axis (0 without noise): the diagonal, for constraints and reports.
     sigma: [f64; MAX_DIMENSIONS],
     cost: f64,
+    /// Correlated noise: the full `σ` (n × k, row-major) from the tabulation; empty otherwise.
+    matrix: &'t [f64],
 }
 
 impl<'a> SemiLagrangianStepper<'a> {
@@ -245,8 +247,13 @@ impl<'a> SemiLagrangianStepper<'a> {
             })
             .collect();
         let diffusion = if table.diffusion.is_empty() { &table.sample_diffusion } else { &table.diffusion };
-        let noisy: Vec<usize> =
-            (0..n).filter(|k| diffusion.chunks(n).any(|a| a.get(*k).is_some_and(|a| *a > 0.0))).collect();
+        // Noisy axes (diagonal noise) or noisy columns of σ (correlated noise).
+        let noisy: Vec<usize> = if table.noise_columns > 0 {
+            let k = table.noise_columns;
+            (0..k).filter(|c| table.diffusion_matrix.iter().skip(*c).step_by(k).any(|v| *v != 0.0)).collect()
+        } else {
+            (0..n).filter(|k| diffusion.chunks(n).any(|a| a.get(*k).is_some_and(|a| *a > 0.0))).collect()
+        };
         let control_step =
             problem.controls.iter().map(|c| (c.upper - c.lower) / (c.samples.max(2) - 1) as f64).collect();
         if let Some(switching) = &problem.switching {
@@ -307,7 +314,9 @@ impl<'a> SemiLagrangianStepper<'a> {
             control_step,
             time_step,
             discount_factor: (-problem.discount * time_step).exp(),
-            refine: settings.refine_controls,
+            // Off the samples a sampled model's noise matrix is not tabulated: samples only.
+            refine: settings.refine_controls
+                && !(table.noise_columns > 0 && matches!(model, ControlModel::Sampled { .. })),
             heun: settings.characteristic == Characteristic::Heun,
         })
     }
@@ -537,7 +546,15 @@ impl<'a> SemiLagrangianStepper<'a> {
             displacement = displacement.max(((foot[k] - x[k]).abs() + noise) * self.inverse_spacing[k]);
         }
         for &k in &self.noisy {
-            let cells = spread * coefficients.sigma[k] * self.inverse_spacing[k];
+            // The spread of noise column/axis k in cells (the largest component of a column).
+            let cells = if coefficients.matrix.is_empty() {
+                spread * coefficients.sigma[k] * self.inverse_spacing[k]
+            } else {
+                let columns = coefficients.matrix.len() / D;
+                (0..D)
+                    .map(|i| spread * coefficients.matrix[i * columns + k].abs() * self.inverse_spacing[i])
+                    .fold(0.0, f64::max)
+            };
             if cells > 0.0 {
                 statistics.smallest_spread = statistics.smallest_spread.min(cells);
             }
@@ -640,6 +657,22 @@ impl<'a> SemiLagrangianStepper<'a> {
             return 1;
         }
         let spread = (self.noisy.len() as f64 * self.time_step).sqrt();
+        if !coefficients.matrix.is_empty() {
+            // Correlated noise: feet along the columns of σ (here `noisy` lists columns).
+            let columns = coefficients.matrix.len() / D;
+            for &c in &self.noisy {
+                let mut plus = *foot;
+                let mut minus = *foot;
+                for i in 0..D {
+                    let step = spread * coefficients.matrix[i * columns + c];
+                    plus[i] += step;
+                    minus[i] -= step;
+                }
+                visit(&plus);
+                visit(&minus);
+            }
+            return 2 * self.noisy.len();
+        }
         for &k in &self.noisy {
             let mut point = *foot;
             point[k] = foot[k] + spread * coefficients.sigma[k];
@@ -676,7 +709,12 @@ impl<'a> SemiLagrangianStepper<'a> {
 
     /// Coefficients at control sample `s` (from the tabulation).
     #[inline(always)]
-    fn sample_coefficients<const D: usize>(&self, table: &Tabulation, node: usize, s: usize) -> Coefficients {
+    fn sample_coefficients<'t, const D: usize>(
+        &self,
+        table: &'t Tabulation,
+        node: usize,
+        s: usize,
+    ) -> Coefficients<'t> {
         let ControlModel::Sampled { count, .. } = self.model else {
             let m = self.problem.controls.len();
             return self.closed_form_coefficients::<D>(table, node, &self.samples[s * m..(s + 1) * m]);
@@ -686,6 +724,7 @@ impl<'a> SemiLagrangianStepper<'a> {
             drift: [0.0; MAX_DIMENSIONS],
             sigma: [0.0; MAX_DIMENSIONS],
             cost: table.sample_cost[row],
+            matrix: noise_row(table, row, D),
         };
         coefficients.drift[..D].copy_from_slice(&table.sample_drift[row * D..(row + 1) * D]);
         if !table.sample_diffusion.is_empty() {
@@ -697,18 +736,22 @@ impl<'a> SemiLagrangianStepper<'a> {
     }
 
     #[inline(always)]
-    fn closed_form_coefficients<const D: usize>(
+    fn closed_form_coefficients<'t, const D: usize>(
         &self,
-        table: &Tabulation,
+        table: &'t Tabulation,
         node: usize,
         controls: &[f64],
-    ) -> Coefficients {
+    ) -> Coefficients<'t> {
         let ControlModel::ClosedForm { control_of_state } = self.model else {
             unreachable!("closed-form coefficients of a sampled model")
         };
         let m = controls.len();
-        let mut coefficients =
-            Coefficients { drift: [0.0; MAX_DIMENSIONS], sigma: [0.0; MAX_DIMENSIONS], cost: 0.0 };
+        let mut coefficients = Coefficients {
+            drift: [0.0; MAX_DIMENSIONS],
+            sigma: [0.0; MAX_DIMENSIONS],
+            cost: 0.0,
+            matrix: noise_row(table, node, D),
+        };
         for k in 0..D {
             coefficients.drift[k] = table.drift_base[node * D + k]
                 + control_of_state[k].map_or(0.0, |j| table.drift_gain[node * D + k] * controls[j]);
@@ -727,20 +770,25 @@ impl<'a> SemiLagrangianStepper<'a> {
     }
 
     /// Coefficients at an arbitrary control.
-    fn point_coefficients<const D: usize>(
+    /// (Sampled models with a noise matrix never get here: their refinement is off.)
+    fn point_coefficients<'t, const D: usize>(
         &self,
-        table: &Tabulation,
+        table: &'t Tabulation,
         node: usize,
         x: &[f64; D],
         controls: &[f64],
         t: f64,
         scratch: &mut Scratch,
-    ) -> Coefficients {
+    ) -> Coefficients<'t> {
         match self.model {
             ControlModel::ClosedForm { .. } => self.closed_form_coefficients::<D>(table, node, controls),
             ControlModel::Sampled { .. } => {
-                let mut coefficients =
-                    Coefficients { drift: [0.0; MAX_DIMENSIONS], sigma: [0.0; MAX_DIMENSIONS], cost: 0.0 };
+                let mut coefficients = Coefficients {
+                    drift: [0.0; MAX_DIMENSIONS],
+                    sigma: [0.0; MAX_DIMENSIONS],
+                    cost: 0.0,
+                    matrix: &[],
+                };
                 scratch.drift_at(self.problem, x, controls, t, &mut coefficients.drift[..D]);
                 coefficients.cost = scratch.evaluate(&self.problem.running_cost);
                 if let Some(sigma) = &self.problem.diffusion {
@@ -882,6 +930,17 @@ impl<'a> SemiLagrangianStepper<'a> {
             }
         }
         (crate::mdp::merge(pairs), outside)
+    }
+}
+
+/// The noise-matrix row block (n × k) of tabulation row `row`, or empty without a matrix.
+#[inline(always)]
+fn noise_row(table: &Tabulation, row: usize, n: usize) -> &[f64] {
+    let size = n * table.noise_columns;
+    if size == 0 {
+        &[]
+    } else {
+        &table.diffusion_matrix[row * size..(row + 1) * size]
     }
 }
 

@@ -1,0 +1,128 @@
+//! Correlated noise (a full σ, `[lqr] Sigma` n × k or `[diffusion_matrix]`): the semi-Lagrangian
+//! scheme's Camilli–Falcone feet along the columns of σ, against the Riccati solution whose noise
+//! term tr(ΣΣᵀP) depends on the correlation.
+
+mod common;
+
+use hjb::{parse_problem, solve, Silent};
+use std::path::Path;
+
+fn double_integrator(points: usize, sigma: &str, scheme: &str) -> hjb::Problem {
+    let text = format!(
+        r#"[[state]]
+name = "x"
+bounds = [-3.0, 3.0]
+points = {points}
+
+[[state]]
+name = "v"
+bounds = [-3.0, 3.0]
+points = {points}
+
+[lqr]
+A = [[0.0, 1.0], [0.0, 0.0]]
+B = [[0.0], [1.0]]
+Q = [[1.0, 0.0], [0.0, 1.0]]
+R = [[1.0]]
+S = [[1.0, 0.0], [0.0, 1.0]]
+Sigma = {sigma}
+
+[horizon]
+final_time = 1.0
+
+[solver]
+scheme = "{scheme}"
+
+[reference]
+kind = "lqr"
+region = {{ x = [-1.0, 1.0], v = [-1.0, 1.0] }}
+"#
+    );
+    parse_problem(&text, Path::new("correlated.toml")).unwrap()
+}
+
+const CORRELATED: &str = "[[0.3, 0.0], [0.2, 0.3]]";
+/// The same marginal variances (ΣΣᵀ diagonal 0.09, 0.13) without the correlation.
+const INDEPENDENT: &str = "[[0.3, 0.0], [0.0, 0.36055512754639896]]";
+
+#[test]
+fn correlated_noise_converges_to_the_riccati_value() {
+    let mut errors = Vec::new();
+    for points in [31, 61, 121, 241] {
+        let problem = double_integrator(points, CORRELATED, "semi_lagrangian");
+        let solution = solve(&problem, &mut Silent).unwrap();
+        let error = solution.error.unwrap();
+        errors.push((problem.grid.spacings()[0], error.linf));
+    }
+    for k in 1..errors.len() {
+        let order = (errors[k - 1].1 / errors[k].1).ln() / (errors[k - 1].0 / errors[k].0).ln();
+        eprintln!("h = {:.4}: L∞ {:.4e}, order {order:.3}", errors[k].0, errors[k].1);
+        assert!((0.8..=1.5).contains(&order), "order {order}");
+    }
+}
+
+#[test]
+fn the_solver_sees_the_correlation() {
+    // Solve with the correlated Σ and with an independent Σ of the same marginal variances. The
+    // references differ by the constant ∫ 2(ΣΣᵀ)₁₂P₁₂ dt; the discretisation errors of the two
+    // solves nearly cancel in their difference, which must reproduce that constant.
+    let correlated = double_integrator(121, CORRELATED, "semi_lagrangian");
+    let independent = double_integrator(121, INDEPENDENT, "semi_lagrangian");
+    let (a, b) = (solve(&correlated, &mut Silent).unwrap(), solve(&independent, &mut Silent).unwrap());
+    let (reference_a, reference_b) = (a.reference.unwrap(), b.reference.unwrap());
+    let grid = &correlated.grid;
+    let (mut gap, mut mismatch) = (0.0f64, 0.0f64);
+    for node in 0..grid.node_count() {
+        let p = grid.point(node);
+        if p[0].abs() <= 1.0 && p[1].abs() <= 1.0 {
+            let exact = reference_a[node] - reference_b[node];
+            gap = gap.max(exact.abs());
+            mismatch = mismatch.max((a.values[node] - b.values[node] - exact).abs());
+        }
+    }
+    eprintln!("reference gap {gap:.4e}, solver gap off by {mismatch:.4e}");
+    assert!(gap > 1e-2, "the test needs a visible correlation term: {gap}");
+    assert!(mismatch < 0.2 * gap, "{mismatch} vs {gap}");
+}
+
+#[test]
+fn finite_difference_schemes_refuse_correlated_noise_with_the_pointer() {
+    let problem = double_integrator(31, CORRELATED, "upwind");
+    let error = solve(&problem, &mut Silent).unwrap_err();
+    assert_eq!(error.exit_code(), 2);
+    assert!(error.to_string().contains("semi_lagrangian"), "{error}");
+}
+
+#[test]
+fn a_noise_matrix_of_the_wrong_shape_is_refused() {
+    let text = r#"[[state]]
+name = "x"
+bounds = [-1.0, 1.0]
+points = 11
+
+[[state]]
+name = "y"
+bounds = [-1.0, 1.0]
+points = 11
+
+[[control]]
+name = "u"
+bounds = [-1.0, 1.0]
+
+[dynamics]
+x = "u"
+y = "0"
+
+[diffusion_matrix]
+sigma = [["0.1", "0.2"]]
+
+[cost]
+running = "x^2 + u^2"
+
+[horizon]
+final_time = 1.0
+"#;
+    let error = parse_problem(text, Path::new("bad_noise.toml")).unwrap_err();
+    assert_eq!(error.exit_code(), 2);
+    assert!(error.to_string().contains("diffusion_matrix.sigma"), "{error}");
+}
