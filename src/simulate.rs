@@ -231,7 +231,8 @@ impl Normal {
 }
 
 /// Closed-loop paths. Deterministic problems: one RK4 path ([`simulate`]). Stochastic problems:
-/// `paths` Euler–Maruyama paths `x ← x + f Δt + σ √Δt ξ` (ξ standard normal per state, seeded),
+/// `paths` Euler–Maruyama paths `x ← x + f Δt + σ √Δt ξ` (ξ standard normal per state — per
+/// column of σ for correlated noise — seeded),
 /// the running cost by the left-point rule; the mean realised cost estimates `V(x0, 0)`.
 pub fn simulate_paths(
     problem: &Problem,
@@ -243,9 +244,18 @@ pub fn simulate_paths(
     paths: usize,
 ) -> Result<PathStatistics> {
     let first = simulate(problem, stored, start, horizon, time_step)?;
-    let Some(sigma) = &problem.diffusion else {
-        let cost = first.cost;
-        return Ok(PathStatistics { trajectory: first, cost_mean: cost, cost_standard_error: 0.0, paths: 1 });
+    // Diagonal noise σ_i dW_i, or a full matrix Σ_k σ_ik dW_k (correlated noise).
+    let (sigma, matrix) = match (&problem.diffusion, &problem.diffusion_matrix) {
+        (None, None) => {
+            let cost = first.cost;
+            return Ok(PathStatistics {
+                trajectory: first,
+                cost_mean: cost,
+                cost_standard_error: 0.0,
+                paths: 1,
+            });
+        }
+        (diagonal, matrix) => (diagonal.as_deref(), matrix.as_deref()),
     };
     let grid = stored_grid(problem, stored)?;
     let n = grid.dimension();
@@ -286,8 +296,21 @@ pub fn simulate_paths(
             }
             accumulated += dt * (-problem.discount * t).exp() * problem.running_cost.evaluate(&variables);
             let drift: Vec<f64> = problem.dynamics.iter().map(|f| f.evaluate(&variables)).collect();
-            for i in 0..n {
-                x[i] += drift[i] * dt + sigma[i].evaluate(&variables) * root * normal.sample();
+            match (sigma, matrix) {
+                (Some(sigma), _) => {
+                    for i in 0..n {
+                        x[i] += drift[i] * dt + sigma[i].evaluate(&variables) * root * normal.sample();
+                    }
+                }
+                (None, Some(rows)) => {
+                    let shocks: Vec<f64> = (0..rows[0].len()).map(|_| normal.sample()).collect();
+                    for i in 0..n {
+                        let noise: f64 =
+                            rows[i].iter().zip(&shocks).map(|(s, xi)| s.evaluate(&variables) * xi).sum();
+                        x[i] += drift[i] * dt + noise * root;
+                    }
+                }
+                (None, None) => unreachable!("deterministic problems returned above"),
             }
         }
         variables[..n].copy_from_slice(&x);

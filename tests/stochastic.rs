@@ -55,12 +55,16 @@ fn noisy_double_integrator_converges_with_the_noise_term() {
 }
 
 #[test]
-fn correlated_noise_is_refused_with_the_reason() {
+fn correlated_noise_is_refused_by_the_finite_difference_schemes_with_the_reason() {
+    // A non-diagonal Σ parses; the upwind scheme refuses it (no cross-derivative stencil) and
+    // names the scheme that solves it (tests/correlated_noise.rs checks that one's accuracy).
     let text = NOISY_DOUBLE_INTEGRATOR
         .replace("Sigma = [[0.0, 0.0], [0.0, 0.4]]", "Sigma = [[0.1, 0.2], [0.0, 0.4]]");
-    let error = hjb::parse_problem(&text, std::path::Path::new("correlated.toml")).unwrap_err();
+    let problem = hjb::parse_problem(&text, std::path::Path::new("correlated.toml")).unwrap();
+    assert!(problem.diffusion_matrix.is_some());
+    let error = hjb::solve(&problem, &mut hjb::Silent).unwrap_err();
     let message = error.to_string();
-    assert!(message.contains("correlated.toml:16:9") && message.contains("non-diagonal"), "{message}");
+    assert!(message.contains("correlated noise") && message.contains("semi_lagrangian"), "{message}");
     assert_eq!(error.exit_code(), 2);
     let text = r#"
 [[state]]
