@@ -8,7 +8,7 @@
 use crate::checkpoint::{Checkpoint, StoredLevel};
 use crate::error::{HjbError, Result};
 use crate::problem::{Boundary, Problem, Scheme};
-use crate::scheme::{ControlModel, Tabulation};
+use crate::scheme::{dominance_margin, ControlModel, Tabulation};
 use crate::stability::StabilityReport;
 use crate::time::explicit::StepOutcome;
 use crate::time::{ExplicitStepper, SemiLagrangianReport, SemiLagrangianStepper, TimeStepPlan};
@@ -185,19 +185,10 @@ pub struct Preparation {
 
 /// Analyse, tabulate at `t = T`, and plan the time step.
 pub fn prepare(problem: &Problem) -> Result<Preparation> {
-    if problem.diffusion_matrix.is_some() && problem.settings.scheme != Scheme::SemiLagrangian {
-        return Err(HjbError::InvalidOption {
-            option: "scheme".to_string(),
-            message: format!(
-                "correlated noise ([diffusion_matrix] or a non-diagonal Sigma) is solved by the \
-                 semi-Lagrangian scheme (Camilli–Falcone feet along the columns of σ, monotone for any \
-                 correlation); the {} scheme's cross-derivative stencil is not in this build: use \
-                 scheme = \"semi_lagrangian\"",
-                problem.settings.scheme.name()
-            ),
-        });
-    }
     let coordinates = problem.grid.coordinate_columns();
+    if let Some(matrix) = &problem.diffusion_matrix {
+        check_cross_stencil(problem, &coordinates, matrix)?;
+    }
     if let Some(target) = &problem.target {
         let inside = problem.tabulate(target, &coordinates, &vec![0.0; problem.controls.len()], 0.0);
         if !inside.iter().any(|v| *v <= 0.0) {
@@ -261,6 +252,65 @@ pub fn prepare(problem: &Problem) -> Result<Preparation> {
         + table.bytes() * if problem.is_time_dependent() { 2 } else { 1 };
     let stability = StabilityReport::new(problem, &model, &table, &plan);
     Ok(Preparation { coordinates, model, table, plan, stability, memory_bytes })
+}
+
+/// Correlated noise in the finite-difference schemes: the explicit schemes take Kushner's cross
+/// stencil where the noise is diagonally dominant at every node (checked here, with the worst
+/// node in the refusal) and does not depend on the control; otherwise, and for the implicit
+/// scheme, the semi-Lagrangian scheme is the one to use (see [`crate::scheme::weights`]).
+fn check_cross_stencil(
+    problem: &Problem,
+    coordinates: &[Vec<f64>],
+    matrix: &[Vec<crate::problem::formula::Formula>],
+) -> Result<()> {
+    let scheme = problem.settings.scheme;
+    if scheme == Scheme::SemiLagrangian {
+        return Ok(());
+    }
+    let pointer = "use scheme = \"semi_lagrangian\" (Camilli–Falcone feet along the columns of σ: \
+                   monotone for any correlation)";
+    let refuse = |message: String| HjbError::InvalidOption { option: "scheme".to_string(), message };
+    if scheme == Scheme::Implicit {
+        return Err(refuse(format!(
+            "correlated noise has no implicit cross stencil in this build; {pointer}"
+        )));
+    }
+    let n = problem.grid.dimension();
+    let m = problem.controls.len();
+    if matrix.iter().flatten().any(|formula| formula.uses()[n..n + m].iter().any(|used| *used)) {
+        return Err(refuse(format!(
+            "correlated noise that depends on the control cannot use the explicit cross stencil; {pointer}"
+        )));
+    }
+    let k = matrix[0].len();
+    let columns: Vec<Vec<f64>> = matrix
+        .iter()
+        .flatten()
+        .map(|formula| problem.tabulate(formula, coordinates, &vec![0.0; m], problem.tabulation_time()))
+        .collect();
+    let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
+    let mut worst = (f64::INFINITY, 0usize);
+    let mut sigma = vec![0.0; n * k];
+    for node in 0..problem.grid.node_count() {
+        for (entry, column) in sigma.iter_mut().zip(&columns) {
+            *entry = column[node];
+        }
+        let margin = dominance_margin(&sigma, n, &inverse_spacing);
+        if margin < worst.0 {
+            worst = (margin, node);
+        }
+    }
+    if worst.0 < -1e-14 {
+        return Err(refuse(format!(
+            "the noise is not diagonally dominant at {:?}: min_i (a_ii/h_i² − Σ_j |a_ij|/(h_i h_j))·h_min² = {:.3e} < 0 \
+             (a = σσᵀ/2), so the {} cross stencil would have negative weights; {pointer}, or change the \
+             spacing ratios h_i/h_j (the condition depends on them)",
+            problem.grid.point(worst.1),
+            worst.0,
+            scheme.name()
+        )));
+    }
+    Ok(())
 }
 
 /// Solve the problem with its settings, reporting progress to `observer`.

@@ -1,6 +1,7 @@
 //! Correlated noise (a full σ, `[lqr] Sigma` n × k or `[diffusion_matrix]`): the semi-Lagrangian
-//! scheme's Camilli–Falcone feet along the columns of σ, against the Riccati solution whose noise
-//! term tr(ΣΣᵀP) depends on the correlation.
+//! scheme's Camilli–Falcone feet along the columns of σ and the explicit schemes' cross stencil
+//! (where the noise is diagonally dominant), against the Riccati solution whose noise term
+//! tr(ΣΣᵀP) depends on the correlation.
 
 mod common;
 
@@ -47,27 +48,37 @@ const INDEPENDENT: &str = "[[0.3, 0.0], [0.0, 0.36055512754639896]]";
 
 #[test]
 fn correlated_noise_converges_to_the_riccati_value() {
-    let mut errors = Vec::new();
-    for points in [31, 61, 121, 241] {
-        let problem = double_integrator(points, CORRELATED, "semi_lagrangian");
-        let solution = solve(&problem, &mut Silent).unwrap();
-        let error = solution.error.unwrap();
-        errors.push((problem.grid.spacings()[0], error.linf));
-    }
-    for k in 1..errors.len() {
-        let order = (errors[k - 1].1 / errors[k].1).ln() / (errors[k - 1].0 / errors[k].0).ln();
-        eprintln!("h = {:.4}: L∞ {:.4e}, order {order:.3}", errors[k].0, errors[k].1);
-        assert!((0.8..=1.5).contains(&order), "order {order}");
+    // a = ΣΣᵀ/2 = [[0.045, 0.03], [0.03, 0.065]] is diagonally dominant on equal spacings, so
+    // the upwind cross stencil applies as well as the semi-Lagrangian feet.
+    for scheme in ["semi_lagrangian", "upwind"] {
+        let mut errors = Vec::new();
+        for points in [31, 61, 121, 241] {
+            let problem = double_integrator(points, CORRELATED, scheme);
+            let solution = solve(&problem, &mut Silent).unwrap();
+            let error = solution.error.unwrap();
+            errors.push((problem.grid.spacings()[0], error.linf));
+        }
+        for k in 1..errors.len() {
+            let order = (errors[k - 1].1 / errors[k].1).ln() / (errors[k - 1].0 / errors[k].0).ln();
+            eprintln!("{scheme}, h = {:.4}: L∞ {:.4e}, order {order:.3}", errors[k].0, errors[k].1);
+            assert!((0.8..=1.5).contains(&order), "{scheme}: order {order}");
+        }
     }
 }
 
 #[test]
-fn the_solver_sees_the_correlation() {
+fn the_solvers_see_the_correlation() {
+    for scheme in ["semi_lagrangian", "upwind"] {
+        correlation_gap(scheme);
+    }
+}
+
+fn correlation_gap(scheme: &str) {
     // Solve with the correlated Σ and with an independent Σ of the same marginal variances. The
     // references differ by the constant ∫ 2(ΣΣᵀ)₁₂P₁₂ dt; the discretisation errors of the two
     // solves nearly cancel in their difference, which must reproduce that constant.
-    let correlated = double_integrator(121, CORRELATED, "semi_lagrangian");
-    let independent = double_integrator(121, INDEPENDENT, "semi_lagrangian");
+    let correlated = double_integrator(121, CORRELATED, scheme);
+    let independent = double_integrator(121, INDEPENDENT, scheme);
     let (a, b) = (solve(&correlated, &mut Silent).unwrap(), solve(&independent, &mut Silent).unwrap());
     let (reference_a, reference_b) = (a.reference.unwrap(), b.reference.unwrap());
     let grid = &correlated.grid;
@@ -80,14 +91,14 @@ fn the_solver_sees_the_correlation() {
             mismatch = mismatch.max((a.values[node] - b.values[node] - exact).abs());
         }
     }
-    eprintln!("reference gap {gap:.4e}, solver gap off by {mismatch:.4e}");
+    eprintln!("{scheme}: reference gap {gap:.4e}, solver gap off by {mismatch:.4e}");
     assert!(gap > 1e-2, "the test needs a visible correlation term: {gap}");
     assert!(mismatch < 0.2 * gap, "{mismatch} vs {gap}");
 }
 
 #[test]
-fn finite_difference_schemes_refuse_correlated_noise_with_the_pointer() {
-    let problem = double_integrator(31, CORRELATED, "upwind");
+fn the_implicit_scheme_refuses_correlated_noise_with_the_pointer() {
+    let problem = double_integrator(31, CORRELATED, "implicit");
     let error = solve(&problem, &mut Silent).unwrap_err();
     assert_eq!(error.exit_code(), 2);
     assert!(error.to_string().contains("semi_lagrangian"), "{error}");

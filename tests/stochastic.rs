@@ -55,16 +55,18 @@ fn noisy_double_integrator_converges_with_the_noise_term() {
 }
 
 #[test]
-fn correlated_noise_is_refused_by_the_finite_difference_schemes_with_the_reason() {
-    // A non-diagonal Σ parses; the upwind scheme refuses it (no cross-derivative stencil) and
-    // names the scheme that solves it (tests/correlated_noise.rs checks that one's accuracy).
+fn correlated_noise_without_diagonal_dominance_is_refused_with_the_reason() {
+    // Σ = [[0.1, 0.5], [0, 0.3]]: a = σσᵀ/2 has a_22 = 0.045 < |a_12| = 0.075 on equal spacings,
+    // so the upwind cross stencil would have negative weights: refused with the worst node and
+    // the scheme that solves it (tests/correlated_noise.rs checks both schemes' accuracy).
     let text = NOISY_DOUBLE_INTEGRATOR
-        .replace("Sigma = [[0.0, 0.0], [0.0, 0.4]]", "Sigma = [[0.1, 0.2], [0.0, 0.4]]");
+        .replace("Sigma = [[0.0, 0.0], [0.0, 0.4]]", "Sigma = [[0.1, 0.5], [0.0, 0.3]]");
     let problem = hjb::parse_problem(&text, std::path::Path::new("correlated.toml")).unwrap();
     assert!(problem.diffusion_matrix.is_some());
     let error = hjb::solve(&problem, &mut hjb::Silent).unwrap_err();
     let message = error.to_string();
-    assert!(message.contains("correlated noise") && message.contains("semi_lagrangian"), "{message}");
+    assert!(message.contains("diagonally dominant") && message.contains("semi_lagrangian"), "{message}");
+    assert!(message.contains("-3.000e-2"), "a_22 − |a_12| = 0.045 − 0.075: {message}");
     assert_eq!(error.exit_code(), 2);
     let text = r#"
 [[state]]

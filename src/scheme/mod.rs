@@ -10,4 +10,4 @@ pub mod hamiltonian;
 pub mod weights;
 
 pub use hamiltonian::{ControlModel, DriftBounds, Tabulation};
-pub use weights::{lax_friedrichs_weights, upwind_weights, Weights};
+pub use weights::{cross_diffusion, dominance_margin, lax_friedrichs_weights, upwind_weights, Weights};

@@ -13,6 +13,9 @@
 //! fixed step against that bound. Boundary handling per axis: periodic wrap, linear extrapolation
 //! of the ghost value (`V_{−1} = 2V_0 − V_1`), or Dirichlet nodes held at the boundary formula.
 //!
+//! Correlated noise (a full σ) adds Kushner's cross stencil of [`crate::scheme::weights`],
+//! control-independent and outside the minimisation; `prepare` checks diagonal dominance.
+//!
 //! With regimes (`[regimes]`) the step adds `βΔt Σ_k λ_jk (V^n(x, k) − V^n(x, j))` (the jump
 //! weights `Δtλ_jk`, control-independent) and the CFL rate grows by `max_j Σ_k λ_jk`.
 //!
@@ -24,7 +27,9 @@ use crate::grid::MAX_DIMENSIONS;
 use crate::problem::{Boundary, Problem, Scheme};
 use crate::scheme::constraint::{admissibility, admissible_interval, required_level, StateConstraints};
 use crate::scheme::hamiltonian::{minimise_piecewise, minimise_quadratic, minimise_single, MAX_CONTROLS};
-use crate::scheme::{lax_friedrichs_weights, upwind_weights, ControlModel, DriftBounds, Tabulation};
+use crate::scheme::{
+    cross_diffusion, lax_friedrichs_weights, upwind_weights, ControlModel, DriftBounds, Tabulation,
+};
 use rayon::prelude::*;
 
 /// CFL number of the explicit schemes when the file gives none.
@@ -275,6 +280,13 @@ impl<'a> ExplicitStepper<'a> {
                                 * switching.jump(old, node, index[switching.axis]);
                         }
                     }
+                    if table.noise_columns > 0 && boundary_values.is_none_or(|fixed| fixed[node].is_nan()) {
+                        // Correlated noise: control-independent cross stencil, added outside
+                        // the minimisation (see `crate::scheme::weights`).
+                        value += self.discount_factor
+                            * self.time_step
+                            * self.cross_term::<D>(table, old, node, &index);
+                    }
                     if !value.is_finite() && first_bad.is_none() {
                         first_bad = Some((node, value));
                     }
@@ -290,6 +302,78 @@ impl<'a> ExplicitStepper<'a> {
                 || StepOutcome { first_non_finite: None, largest: (0.0, usize::MAX) },
                 StepOutcome::combine,
             )
+    }
+
+    /// `Σ_{i<j} |a_ij|/(h_ih_j) [V(x + e_i + s e_j) + V(x − e_i − s e_j) − V(x ± e_i) − V(x ± e_j) + 2V]`
+    /// (the cross stencil of [`crate::scheme::weights::cross_diffusion`], `s = sign a_ij`).
+    fn cross_term<const D: usize>(
+        &self,
+        table: &Tabulation,
+        old: &[f64],
+        node: usize,
+        index: &[usize; D],
+    ) -> f64 {
+        let k = table.noise_columns;
+        let row = match self.model {
+            ControlModel::ClosedForm { .. } => node,
+            // σ does not depend on the control here (checked in `prepare`): any sample will do.
+            ControlModel::Sampled { count, .. } => node * count,
+        };
+        let sigma = &table.diffusion_matrix[row * D * k..(row + 1) * D * k];
+        let center = old[node];
+        let mut total = 0.0;
+        for i in 0..D {
+            for j in i + 1..D {
+                let a = cross_diffusion(sigma, D, i, j);
+                if a == 0.0 {
+                    continue;
+                }
+                let s = if a > 0.0 { 1 } else { -1 };
+                let weight = a.abs() * self.inverse_spacing[i] * self.inverse_spacing[j];
+                let along = self.value_at::<D>(old, index, [(i, 1), (j, s)])
+                    + self.value_at::<D>(old, index, [(i, -1), (j, -s)]);
+                let axes = self.value_at::<D>(old, index, [(i, 1), (j, 0)])
+                    + self.value_at::<D>(old, index, [(i, -1), (j, 0)])
+                    + self.value_at::<D>(old, index, [(i, 0), (j, 1)])
+                    + self.value_at::<D>(old, index, [(i, 0), (j, -1)]);
+                total += weight * (along - axes + 2.0 * center);
+            }
+        }
+        total
+    }
+
+    /// `V` at the node shifted by `offsets` (two axes, steps of −1, 0, +1), through the boundary
+    /// closure of each axis it leaves the box on: periodic wraps, a reflecting (state-constraint
+    /// or Dirichlet) end takes the value on the end, an extrapolated end the linear ghost.
+    fn value_at<const D: usize>(&self, old: &[f64], index: &[usize; D], offsets: [(usize, i64); 2]) -> f64 {
+        for (position, &(axis, step)) in offsets.iter().enumerate() {
+            let target = index[axis] as i64 + step;
+            let size = self.shape[axis] as i64;
+            if (0..size).contains(&target) || self.closures[axis] == Closure::Periodic {
+                continue;
+            }
+            let mut inward = offsets;
+            inward[position].1 = 0;
+            let on_end = self.value_at::<D>(old, index, inward);
+            return match self.closures[axis] {
+                Closure::Extrapolate => {
+                    inward[position].1 = -step;
+                    2.0 * on_end - self.value_at::<D>(old, index, inward)
+                }
+                _ => on_end,
+            };
+        }
+        let mut flat = 0;
+        for (k, i) in index.iter().enumerate() {
+            let mut i = *i as i64;
+            for &(axis, step) in &offsets {
+                if axis == k {
+                    i = (i + step).rem_euclid(self.shape[k] as i64);
+                }
+            }
+            flat += i as usize * self.strides[k];
+        }
+        old[flat]
     }
 
     #[inline(always)]
