@@ -93,6 +93,43 @@ pub fn lax_friedrichs_weights(
     weights
 }
 
+/// Correlated noise in the finite-difference schemes (Kushner's cross stencil): for the pair
+/// `i < j` with `a_ij = (σσᵀ)_ij/2`, the generator term `2a_ij ∂²V/∂x_i∂x_j` is
+///
+/// ```text
+/// |a_ij|/(h_i h_j) · [V(x + h_i e_i + s h_j e_j) + V(x − h_i e_i − s h_j e_j)
+///                     − V(x ± h_i e_i) − V(x ± h_j e_j) + 2V(x)],   s = sign(a_ij),
+/// ```
+///
+/// i.e. weights `Δt|a_ij|/(h_ih_j)` on the two diagonal neighbours along the correlation, the same
+/// amount taken from the four axis neighbours and `2Δt|a_ij|/(h_ih_j)` added to the node. The
+/// axis weights stay ≥ 0 for every drift exactly when the diffusion is diagonally dominant in the
+/// scaled sense `a_ii/h_i² ≥ Σ_{j≠i} |a_ij|/(h_ih_j)`; [`dominance_margin`] measures it.
+///
+/// `a_ij` for `i < j` from a row-major `n × k` noise matrix `sigma`.
+#[inline]
+pub fn cross_diffusion(sigma: &[f64], n: usize, i: usize, j: usize) -> f64 {
+    let k = sigma.len() / n;
+    0.5 * (0..k).map(|c| sigma[i * k + c] * sigma[j * k + c]).sum::<f64>()
+}
+
+/// `min_i [a_ii/h_i² − Σ_{j≠i} |a_ij|/(h_i h_j)] · h_min²` for the noise matrix `sigma` (n × k,
+/// row-major): ≥ 0 ⇔ the cross stencil keeps every weight nonnegative (scaled to be comparable
+/// with `a`).
+pub fn dominance_margin(sigma: &[f64], n: usize, inverse_spacing: &[f64]) -> f64 {
+    let smallest_spacing = inverse_spacing.iter().fold(0.0f64, |a, v| a.max(*v)).recip();
+    (0..n)
+        .map(|i| {
+            let diagonal = cross_diffusion(sigma, n, i, i) * inverse_spacing[i] * inverse_spacing[i];
+            let off: f64 = (0..n)
+                .filter(|j| *j != i)
+                .map(|j| cross_diffusion(sigma, n, i, j).abs() * inverse_spacing[i] * inverse_spacing[j])
+                .sum();
+            (diagonal - off) * smallest_spacing * smallest_spacing
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,41 +179,15 @@ mod tests {
         let weights = lax_friedrichs_weights(&[2.0], &[1.5], &[], &[10.0], 0.05);
         assert!(weights.minimum(1) < 0.0);
     }
-}
 
-/// Correlated noise in the finite-difference schemes (Kushner's cross stencil): for the pair
-/// `i < j` with `a_ij = (σσᵀ)_ij/2`, the generator term `2a_ij ∂²V/∂x_i∂x_j` is
-///
-/// ```text
-/// |a_ij|/(h_i h_j) · [V(x + h_i e_i + s h_j e_j) + V(x − h_i e_i − s h_j e_j)
-///                     − V(x ± h_i e_i) − V(x ± h_j e_j) + 2V(x)],   s = sign(a_ij),
-/// ```
-///
-/// i.e. weights `Δt|a_ij|/(h_ih_j)` on the two diagonal neighbours along the correlation, the same
-/// amount taken from the four axis neighbours and `2Δt|a_ij|/(h_ih_j)` added to the node. The
-/// axis weights stay ≥ 0 for every drift exactly when the diffusion is diagonally dominant in the
-/// scaled sense `a_ii/h_i² ≥ Σ_{j≠i} |a_ij|/(h_ih_j)`; [`dominance_margin`] measures it.
-///
-/// `a_ij` for `i < j` from a row-major `n × k` noise matrix `sigma`.
-#[inline]
-pub fn cross_diffusion(sigma: &[f64], n: usize, i: usize, j: usize) -> f64 {
-    let k = sigma.len() / n;
-    0.5 * (0..k).map(|c| sigma[i * k + c] * sigma[j * k + c]).sum::<f64>()
-}
-
-/// `min_i [a_ii/h_i² − Σ_{j≠i} |a_ij|/(h_i h_j)] · h_min²` for the noise matrix `sigma` (n × k,
-/// row-major): ≥ 0 ⇔ the cross stencil keeps every weight nonnegative (scaled to be comparable
-/// with `a`).
-pub fn dominance_margin(sigma: &[f64], n: usize, inverse_spacing: &[f64]) -> f64 {
-    let smallest_spacing = inverse_spacing.iter().fold(0.0f64, |a, v| a.max(*v)).recip();
-    (0..n)
-        .map(|i| {
-            let diagonal = cross_diffusion(sigma, n, i, i) * inverse_spacing[i] * inverse_spacing[i];
-            let off: f64 = (0..n)
-                .filter(|j| *j != i)
-                .map(|j| cross_diffusion(sigma, n, i, j).abs() * inverse_spacing[i] * inverse_spacing[j])
-                .sum();
-            (diagonal - off) * smallest_spacing * smallest_spacing
-        })
-        .fold(f64::INFINITY, f64::min)
+    #[test]
+    fn dominance_margin_is_the_scaled_diagonal_excess() {
+        // σ = [[0.3, 0], [0.2, 0.3]]: a = [[0.045, 0.03], [0.03, 0.065]]; h = (0.1, 0.1).
+        let sigma = [0.3, 0.0, 0.2, 0.3];
+        assert!((cross_diffusion(&sigma, 2, 0, 1) - 0.03).abs() < 1e-15);
+        assert!((dominance_margin(&sigma, 2, &[10.0, 10.0]) - 0.015).abs() < 1e-12);
+        // Halving h_2 doubles the cross term of the first row: 0.045/h² − 0.03/(h·h/2) < 0.
+        let margin = dominance_margin(&sigma, 2, &[10.0, 20.0]);
+        assert!((margin - 0.25 * (0.045 - 0.06)).abs() < 1e-12, "{margin}");
+    }
 }
