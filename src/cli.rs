@@ -849,19 +849,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 println!("hjb validate{}: {} studies", if quick { " --quick" } else { "" }, outcomes.len());
                 println!(
-                    "  {:<40} {:>12} {:>11} {:>9} {:>9}  result",
-                    "study", "finest", "L∞", "min p", "bar p"
+                    "  {:<40} {:>12} {:>15} {:>9} {:>9}  result",
+                    "study", "finest", "error", "min p", "bar p"
                 );
                 for outcome in &outcomes {
                     let finest = outcome.levels.last().expect("levels");
-                    let smallest =
-                        outcome.levels[1..].iter().filter_map(|l| l.order_linf).fold(f64::INFINITY, f64::min);
+                    let (error, smallest) = outcome.finest_and_smallest_order();
                     let points: Vec<String> = finest.points.iter().map(usize::to_string).collect();
                     println!(
-                        "  {:<40} {:>12} {:>11.3e} {:>9.3} {:>9.2}  {}",
+                        "  {:<40} {:>12} {:>4} {:>10.3e} {:>9.3} {:>9.2}  {}",
                         outcome.name,
                         points.join("×"),
-                        finest.linf,
+                        if outcome.uses_l1() { "L1" } else { "L∞" },
+                        error,
                         smallest,
                         outcome.study.minimum_order,
                         if outcome.passed() {

@@ -34,3 +34,20 @@ fn an_empty_target_is_refused() {
     assert_eq!(error.exit_code(), 2);
     assert!(error.to_string().contains("contains no grid node"), "{error}");
 }
+
+#[test]
+fn double_integrator_minimum_time_converges_in_l1_and_at_order_one_half_in_l_infinity() {
+    // The value is Hölder-½ across the switching curve: L∞ orders near ½, L1 orders near 1.
+    let problem = common::shipped("double_integrator_min_time");
+    let levels: Vec<Vec<usize>> = [61, 121, 241].iter().map(|n| vec![*n, *n]).collect();
+    let study = hjb::validate::convergence_study(&problem, &levels).unwrap();
+    for level in &study[1..] {
+        let (l1, linf) = (level.order_l1.unwrap(), level.order_linf.unwrap());
+        eprintln!(
+            "double integrator min time {:?}: L1 {:.4e} (order {l1:.3}), L∞ {:.4e} (order {linf:.3})",
+            level.points, level.l1, level.linf
+        );
+        assert!(l1 >= 0.9, "L1 order {l1}");
+        assert!((0.3..=0.75).contains(&linf), "L∞ order {linf} should sit near the Hölder-½ cap");
+    }
+}

@@ -12,6 +12,7 @@
 
 pub mod formula;
 pub mod lqr;
+pub mod min_time;
 pub mod spec;
 
 use crate::error::{HjbError, Result};
@@ -214,6 +215,8 @@ pub enum ReferenceSolution {
     Lqr(Box<lqr::Lqr>),
     /// A user formula for `V(x, 0)` (variables: states, controls unused, `t` = 0).
     Formula(Formula),
+    /// Minimum time of `ẍ = u, |u| ≤ 1` to the disc `x² + v² ≤ r²` (see [`min_time`]).
+    DoubleIntegratorMinTime { radius: f64 },
 }
 
 /// Reference plus the region where errors are measured.
@@ -397,6 +400,13 @@ impl Problem {
             ReferenceSolution::Formula(formula) => {
                 let zeros = vec![0.0; self.controls.len()];
                 self.tabulate(formula, coordinates, &zeros, 0.0)
+            }
+            ReferenceSolution::DoubleIntegratorMinTime { radius } => {
+                use rayon::prelude::*;
+                (0..self.grid.node_count())
+                    .into_par_iter()
+                    .map(|node| min_time::to_disc(coordinates[0][node], coordinates[1][node], *radius))
+                    .collect()
             }
         })
     }

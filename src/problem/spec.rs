@@ -151,6 +151,8 @@ struct OutputSpec {
 struct ReferenceSpec {
     kind: Spanned<String>,
     value: Option<Spanned<String>>,
+    /// `kind = "double_integrator_min_time"`: radius of the target disc around the origin.
+    radius: Option<Spanned<f64>>,
     region: Option<Spanned<BTreeMap<String, Vec<f64>>>>,
 }
 
@@ -1011,44 +1013,60 @@ impl Context<'_> {
             (None, None) => None,
             (Some(reference), lqr) => {
                 let kind = reference.get_ref().kind.get_ref().as_str();
-                let solution =
-                    match kind {
-                        "lqr" => match lqr {
-                            Some(lqr) => ReferenceSolution::Lqr(Box::new(lqr)),
-                            None => ReferenceSolution::Lqr(Box::new(
-                                super::lqr::from_formulas(&problem).map_err(|message| {
-                                    self.invalid(
+                let solution = match kind {
+                    "lqr" => match lqr {
+                        Some(lqr) => ReferenceSolution::Lqr(Box::new(lqr)),
+                        None => ReferenceSolution::Lqr(Box::new(
+                            super::lqr::from_formulas(&problem).map_err(|message| {
+                                self.invalid(
                                     reference.get_ref().kind.span(),
                                     "reference.kind",
                                     format!("the problem is not linear–quadratic: {message}"),
                                     "use kind = \"formula\" with `value = \"...\"`, or remove [reference]",
                                 )
-                                })?,
-                            )),
-                        },
-                        "formula" => {
-                            let Some(value) = &reference.get_ref().value else {
-                                return Err(self.invalid(
-                                    reference.span(),
-                                    "reference.value",
-                                    "kind = \"formula\" needs `value`".into(),
-                                    "add `value = \"...\"`: V(x, t = 0) as a formula of the states",
+                            })?,
+                        )),
+                    },
+                    "double_integrator_min_time" => {
+                        let radius = match &reference.get_ref().radius {
+                            Some(radius) => self.finite(radius, "reference.radius")?,
+                            None => 0.0,
+                        };
+                        if problem.grid.dimension() != 2 || radius < 0.0 {
+                            return Err(self.invalid(
+                                    reference.get_ref().kind.span(),
+                                    "reference.kind",
+                                    "the double-integrator minimum-time reference needs two states (x, v) and a radius ≥ 0".into(),
+                                    "write `radius = 0.2` (the target disc x² + v² ≤ r²) for a problem with states x, v",
                                 ));
-                            };
-                            ReferenceSolution::Formula(self.formula(
-                                value,
-                                "reference.value",
-                                &variables,
-                                &constant_refs,
-                            )?)
                         }
-                        other => return Err(self.invalid(
+                        ReferenceSolution::DoubleIntegratorMinTime { radius }
+                    }
+                    "formula" => {
+                        let Some(value) = &reference.get_ref().value else {
+                            return Err(self.invalid(
+                                reference.span(),
+                                "reference.value",
+                                "kind = \"formula\" needs `value`".into(),
+                                "add `value = \"...\"`: V(x, t = 0) as a formula of the states",
+                            ));
+                        };
+                        ReferenceSolution::Formula(self.formula(
+                            value,
+                            "reference.value",
+                            &variables,
+                            &constant_refs,
+                        )?)
+                    }
+                    other => {
+                        return Err(self.invalid(
                             reference.get_ref().kind.span(),
                             "reference.kind",
                             format!("unknown reference kind `{other}`"),
                             "write kind = \"lqr\" (Riccati, derived from the problem) or kind = \"formula\"",
-                        )),
-                    };
+                        ))
+                    }
+                };
                 Some(Reference { solution, region })
             }
         };
