@@ -68,7 +68,6 @@ pub enum Command {
         #[command(flatten)]
         overrides: Overrides,
     },
-    /// Run every convergence study in validation/ and check each against its bar.
     /// The scheme's Markov decision process: solve it by value/policy iteration, compare with
     /// the PDE solution, and export it (HDF5, CSR per action) for RL users
     Mdp {
@@ -93,6 +92,7 @@ pub enum Command {
         #[command(flatten)]
         overrides: Overrides,
     },
+    /// Run every convergence study in validation/ and check each against its bar.
     Validate {
         /// Only the quick studies (the set the test suite runs).
         #[arg(long)]
@@ -233,7 +233,17 @@ impl Overrides {
             if counts.iter().any(|c| *c < 2) {
                 return Err(invalid("--points", "every axis needs at least 2 points"));
             }
-            let counts = if counts.len() == 1 { vec![counts[0]; problem.grid.dimension()] } else { counts };
+            // A single N refines the continuous axes; a regime axis keeps one node per regime.
+            let counts = if counts.len() == 1 {
+                (0..problem.grid.dimension())
+                    .map(|axis| match &problem.switching {
+                        Some(switching) if switching.axis == axis => switching.rates.len(),
+                        _ => counts[0],
+                    })
+                    .collect()
+            } else {
+                counts
+            };
             problem = problem.with_points(&counts)?;
         }
         if self.allow_unstable {
@@ -792,7 +802,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     mdp.discount
                 );
                 println!(
-                    "  size        {} states × {} actions, {} nonzeros, {:.1} MB (built in {:.3} s; {} state-action rows closed at extrapolated ends)",
+                    "  size        {} states × {} actions, {} nonzeros, {:.1} MB (built in {:.3} s; {} state-action rows closed at the box ends)",
                     mdp.nodes,
                     mdp.action_count,
                     mdp.nonzeros(),

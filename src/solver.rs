@@ -283,21 +283,29 @@ fn check_cross_stencil(
         )));
     }
     let k = matrix[0].len();
-    let columns: Vec<Vec<f64>> = matrix
-        .iter()
-        .flatten()
-        .map(|formula| problem.tabulate(formula, coordinates, &vec![0.0; m], problem.tabulation_time()))
-        .collect();
     let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
     let mut worst = (f64::INFINITY, 0usize);
     let mut sigma = vec![0.0; n * k];
-    for node in 0..problem.grid.node_count() {
-        for (entry, column) in sigma.iter_mut().zip(&columns) {
-            *entry = column[node];
-        }
-        let margin = dominance_margin(&sigma, n, &inverse_spacing);
-        if margin < worst.0 {
-            worst = (margin, node);
+    // Time-dependent noise: the condition must hold at every time level; check 17 of them.
+    let times: Vec<f64> = if problem.is_time_dependent() && !problem.is_stationary() {
+        (0..=16).map(|j| problem.final_time * j as f64 / 16.0).collect()
+    } else {
+        vec![problem.tabulation_time()]
+    };
+    for t in times {
+        let columns: Vec<Vec<f64>> = matrix
+            .iter()
+            .flatten()
+            .map(|formula| problem.tabulate(formula, coordinates, &vec![0.0; m], t))
+            .collect();
+        for node in 0..problem.grid.node_count() {
+            for (entry, column) in sigma.iter_mut().zip(&columns) {
+                *entry = column[node];
+            }
+            let margin = dominance_margin(&sigma, n, &inverse_spacing);
+            if margin < worst.0 {
+                worst = (margin, node);
+            }
         }
     }
     if worst.0 < -1e-14 {

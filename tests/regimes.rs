@@ -185,3 +185,24 @@ fn malformed_regimes_are_refused_with_the_field() {
         assert!(error.to_string().contains(field), "{error}");
     }
 }
+
+#[test]
+fn the_regime_variable_takes_no_noise_and_keeps_its_points() {
+    let path = common::repository_path("problems/consumption_saving_two_income_states.toml");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let noisy = good.replace("[cost]", "[diffusion]\nz = \"0.1\"\n\n[cost]");
+    let error = parse_problem(&noisy, Path::new("noisy_regime.toml")).unwrap_err();
+    assert_eq!(error.exit_code(), 2);
+    assert!(error.to_string().contains("regime variable"), "{error}");
+    // `--points N` refines the asset axis only; asking for 5 regime nodes is refused.
+    let problem = parse_problem(&good, &path).unwrap();
+    assert!(problem.with_points(&[101, 5]).is_err());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hjb"))
+        .args(["check", "problems/consumption_saving_two_income_states.toml", "--points", "101", "--json"])
+        .current_dir(common::repository_path(""))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["grid"], serde_json::json!([101, 2]), "{summary}");
+}

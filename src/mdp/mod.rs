@@ -22,6 +22,10 @@
 //! weight stays on the node; semi-Lagrangian: feet beyond the end are projected onto it), so the
 //! two agree away from such ends. Every row is checked: entries ≥ 0 and sum 1 within 1e-12.
 //!
+//! On target sets the semi-Lagrangian step's exit fraction (stop at the target boundary within a
+//! step) is not a Markov transition: the MDP's target nodes absorb, and on such problems its fixed
+//! point differs from the PDE solution by that rounding (which `hjb mdp` reports as "vs PDE").
+//!
 //! Storage is sparse only (one CSR matrix per action, `nnz ≤ nodes × (2n + 1)` upwind or
 //! `nodes × 2^n × feet` semi-Lagrangian); no dense nodes × actions × nodes array exists.
 //! The CSR type is our own three vectors: the only operations are row–vector dot products and
@@ -105,7 +109,8 @@ pub struct Mdp {
     /// Terminal (absorbing) states and their values (NaN where not terminal).
     pub terminal: Vec<bool>,
     pub terminal_value: Vec<f64>,
-    /// State-action pairs whose row was closed at an extrapolated box end.
+    /// State-action pairs whose row was closed at a box end (an extrapolated or state-constrained
+    /// end for the upwind chain; a foot outside the box for the semi-Lagrangian chain).
     pub closed_rows: usize,
 }
 
@@ -170,8 +175,8 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64) -> Result<Mdp> {
     if chain == Chain::Upwind && problem.diffusion_matrix.is_some() {
         return Err(HjbError::InvalidOption {
             option: "chain".to_string(),
-            message: "correlated noise has no upwind chain in this build (no cross-derivative stencil); \
-                      use the semi_lagrangian chain"
+            message: "correlated noise has no upwind chain in this build (the explicit cross stencil \
+                      is added outside the chain's rows); use the semi_lagrangian chain"
                 .to_string(),
         });
     }
@@ -316,10 +321,9 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64) -> Result<Mdp> {
                             }
                         }
                         if let Some(switching) = &problem.switching {
-                            let regime = x % switching.rates.len();
-                            for (k, rate) in switching.rates[regime].iter().enumerate() {
+                            for (k, rate) in switching.rates[switching.regime_of(x)].iter().enumerate() {
                                 if *rate > 0.0 {
-                                    pairs.push((x + k - regime, time_step * rate));
+                                    pairs.push((switching.node_in(x, k), time_step * rate));
                                     pairs[0].1 -= time_step * rate;
                                 }
                             }

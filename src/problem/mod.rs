@@ -95,12 +95,12 @@ impl Scheme {
         }
     }
 
-    /// Parse a scheme name; the error text lists what exists.
     /// Whether the scheme has a CFL limit (explicit upwind and Lax–Friedrichs).
     pub fn is_explicit(self) -> bool {
         matches!(self, Scheme::Upwind | Scheme::LaxFriedrichs)
     }
 
+    /// Parse a scheme name; the error text lists what exists.
     pub fn parse(name: &str) -> std::result::Result<Scheme, String> {
         match name {
             "upwind" => Ok(Scheme::Upwind),
@@ -122,7 +122,7 @@ pub struct SolverSettings {
     /// Implicit and semi-Lagrangian schemes: `Δt = courant / max Σ_i |f_i|/h_i`, the largest
     /// displacement per step in cells (any positive value; `Δt ∝ h`). Default: `Δt = min_i h_i`.
     pub courant: Option<f64>,
-    /// Fixed time step; refused when above the CFL bound.
+    /// Fixed time step; the explicit schemes refuse it above their CFL bound.
     pub time_step: Option<f64>,
     /// Use the control sample set even where the closed-form minimisation applies
     /// (`[solver] hamiltonian = "sampled"`; for cross-checks and non-convex experiments).
@@ -242,13 +242,25 @@ impl Switching {
 
     /// `β Δt Σ_k λ_jk (V(x, k) − V(x, j))` at `node` (regime `j` from the node's index on the
     /// regime axis, which is the last, so regime `k` lies at `node + (k − j)`).
+    /// The regime of `node` (the regime axis is the last, stride 1).
+    #[inline]
+    pub fn regime_of(&self, node: usize) -> usize {
+        node % self.rates.len()
+    }
+
+    /// The node of regime `k` at the same continuous state as `node`.
+    #[inline]
+    pub fn node_in(&self, node: usize, k: usize) -> usize {
+        node - self.regime_of(node) + k
+    }
+
     #[inline]
     pub fn jump(&self, values: &[f64], node: usize, regime: usize) -> f64 {
         let center = values[node];
         self.rates[regime]
             .iter()
             .enumerate()
-            .map(|(k, rate)| rate * (values[node + k - regime] - center))
+            .map(|(k, rate)| rate * (values[node - regime + k] - center))
             .sum()
     }
 }
@@ -275,7 +287,8 @@ pub struct Problem {
     /// Regime switching (`[regimes]`), the last grid axis.
     pub switching: Option<Switching>,
     /// Correlated noise: the full `σ` (n rows × k columns) of `dX = f dt + σ dW`; `None` when the
-    /// noise is diagonal (`diffusion`) or absent. Semi-Lagrangian scheme only.
+    /// noise is diagonal (`diffusion`) or absent. Semi-Lagrangian feet along its columns, or the
+    /// explicit schemes' cross stencil where it is diagonally dominant (not the implicit scheme).
     pub diffusion_matrix: Option<Vec<Vec<Formula>>>,
     pub discount: f64,
     /// Horizon T; `f64::INFINITY` for a stationary (infinite-horizon, discounted) problem.
@@ -346,6 +359,19 @@ impl Problem {
                     self.grid.dimension()
                 ),
             });
+        }
+        if let Some(switching) = &self.switching {
+            let regimes = switching.rates.len();
+            if points[switching.axis] != regimes {
+                return Err(HjbError::InvalidOption {
+                    option: "--points".to_string(),
+                    message: format!(
+                        "axis `{}` is the regime variable with {regimes} regimes; give it {regimes} points \
+                         (a single --points N applies to the continuous axes only)",
+                        self.grid.axes()[switching.axis].name
+                    ),
+                });
+            }
         }
         let axes: Vec<Axis> = self
             .grid

@@ -885,6 +885,19 @@ impl Context<'_> {
                         "write e.g. `sigma = [[\"0.3\", \"0\"], [\"0.1\", \"0.2\"]]` (row i: state i, column k: Brownian motion k)",
                     ));
                 }
+                if let Some(switching) = &switching {
+                    if rows[switching.axis].iter().any(|source| source.trim().parse::<f64>() != Ok(0.0)) {
+                        return Err(self.invalid(
+                            matrix.get_ref().sigma.span(),
+                            "diffusion_matrix.sigma",
+                            format!(
+                                "row {} belongs to the regime variable `{}`, which jumps at the [regimes] rates and has no noise",
+                                switching.axis, state_names[switching.axis]
+                            ),
+                            "write \"0\" in every entry of that row",
+                        ));
+                    }
+                }
                 let mut formulas = Vec::new();
                 for (i, row) in rows.iter().enumerate() {
                     let mut compiled = Vec::new();
@@ -939,6 +952,14 @@ impl Context<'_> {
             (None, None) => None,
             (None, Some(table)) => {
                 for (key, value) in table.get_ref() {
+                    if switching.as_ref().is_some_and(|s| state_names[s.axis] == *key) {
+                        return Err(self.invalid(
+                            value.span(),
+                            &format!("diffusion.{key}"),
+                            format!("`{key}` is the regime variable: it jumps at the [regimes] rates and has no noise"),
+                            "remove this line",
+                        ));
+                    }
                     if !state_names.contains(key) {
                         return Err(self.invalid(
                             value.span(),

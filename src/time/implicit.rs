@@ -182,10 +182,9 @@ impl<'a> ImplicitStepper<'a> {
                 };
                 pairs.push(Pair::new(node, column));
             }
-            if regimes > 0 {
-                let regime = node % regimes;
+            if let Some(switching) = &problem.switching {
                 for k in 0..regimes {
-                    pairs.push(Pair::new(node, node + k - regime));
+                    pairs.push(Pair::new(node, switching.node_in(node, k)));
                 }
             }
         }
@@ -436,8 +435,7 @@ impl<'a> ImplicitStepper<'a> {
                 }
                 if let Some(switching) = &self.problem.switching {
                     // Jumps to the other regimes of this node (the regime axis is the last).
-                    let regime = node % regimes;
-                    for (k, rate) in switching.rates[regime].iter().enumerate() {
+                    for (k, rate) in switching.rates[switching.regime_of(node)].iter().enumerate() {
                         center += dt * rate;
                         row[1 + 2 * n + k] = -dt * rate;
                     }

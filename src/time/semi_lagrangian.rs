@@ -31,7 +31,14 @@
 //! `θ = φ(x)/(φ(x) − φ(y))` of the step (φ interpolated linearly along the segment), and pays
 //! `θΔt ℓ + e^{−ρθΔt} g(x + θ(y − x))` instead of a full step. Without this rule the discrete
 //! minimum time would round up to whole steps (an `O(Δt)` error that does not shrink with `h`
-//! at a fixed Courant number).
+//! at a fixed Courant number). The rule applies to deterministic problems without regimes; with
+//! noise or regimes target problems take whole steps (and the MDP chain never has the rule).
+//!
+//! Correlated noise (a full `σ`, n × k): the `2q` feet follow the noisy columns,
+//! `y ± √(qΔt) σ_{·c}`. Regimes (`[regimes]`): the jump happens at the foot,
+//! `(1 − Δt Σ_k λ_jk) E[V_j(feet)] + Σ_k Δtλ_jk E[V_k(feet)]` (requires `Δt Σλ ≤ 1`).
+//! State-constrained axes: feet beyond the end are projected onto it, only the samples of the
+//! best admissibility level compete at the end nodes, and no refinement happens there.
 //!
 //! Minimisation: over the control sample set (the file's `samples` per control), then, with
 //! `refine = true`, a golden-section search per control in `[u*_j − δ_j, u*_j + δ_j]` (δ_j the
@@ -456,6 +463,7 @@ impl<'a> SemiLagrangianStepper<'a> {
         }
         let mut best = f64::INFINITY;
         let mut best_sample = 0;
+        let mut chosen = self.sample_coefficients::<D>(table, node, 0);
         // State-constrained ends: only samples with inward drift (all when none is), and no
         // refinement off the samples there.
         let sides = if self.constraints.any() { self.constraints.sides(index) } else { None };
@@ -487,10 +495,12 @@ impl<'a> SemiLagrangianStepper<'a> {
             if candidate < best {
                 best = candidate;
                 best_sample = s;
+                chosen = coefficients;
             }
         }
         statistics.evaluations += self.sample_count;
         controls.copy_from_slice(&self.samples[best_sample * m..(best_sample + 1) * m]);
+        let mut refined = false;
         if self.refine && sides.is_none() {
             let mut trial = [0.0f64; MAX_CONTROLS];
             trial[..m].copy_from_slice(controls);
@@ -529,12 +539,18 @@ impl<'a> SemiLagrangianStepper<'a> {
                 if value < best {
                     best = value;
                     controls[j] = u;
+                    refined = true;
                 }
                 trial[j] = controls[j];
             }
         }
-        // Feet of the chosen control, for the report.
-        let coefficients = self.point_coefficients::<D>(table, node, &x, controls, t, scratch);
+        // Feet of the chosen control, for the report (coefficients off the samples only when the
+        // refinement moved the control; sampled models with a noise matrix never refine).
+        let coefficients = if refined {
+            self.point_coefficients::<D>(table, node, &x, controls, t, scratch)
+        } else {
+            chosen
+        };
         let mut foot = [0.0f64; D];
         self.foot::<D>(&x, &coefficients, t, controls, scratch, &mut foot);
         let spread = (self.noisy.len() as f64 * self.time_step).sqrt();
@@ -588,7 +604,7 @@ impl<'a> SemiLagrangianStepper<'a> {
         self.foot::<D>(x, coefficients, t, controls, scratch, &mut foot);
         if let Some(switching) = &self.problem.switching {
             // Regimes: jump at the foot, `(1 − Δtλ_j) E[V_j(feet)] + Σ_k Δtλ_jk E[V_k(feet)]`.
-            let (axis, regime) = (switching.axis, node % switching.rates.len());
+            let (axis, regime) = (switching.axis, switching.regime_of(node));
             let mut mixed = 0.0;
             let mut stay = 1.0;
             for (k, rate) in switching.rates[regime].iter().enumerate() {
@@ -770,7 +786,8 @@ impl<'a> SemiLagrangianStepper<'a> {
     }
 
     /// Coefficients at an arbitrary control.
-    /// (Sampled models with a noise matrix never get here: their refinement is off.)
+    /// (Sampled models with a noise matrix never get here: their refinement is off, and the
+    /// report uses the tabulated sample coefficients.)
     fn point_coefficients<'t, const D: usize>(
         &self,
         table: &'t Tabulation,
@@ -905,7 +922,7 @@ impl<'a> SemiLagrangianStepper<'a> {
         // Regime jumps at the foot (weights Δtλ_jk, stay 1 − Δt Σλ), as in the step.
         let mut regimes = vec![(foot, 1.0)];
         if let Some(switching) = &self.problem.switching {
-            let (axis, regime) = (switching.axis, node % switching.rates.len());
+            let (axis, regime) = (switching.axis, switching.regime_of(node));
             for (k, rate) in switching.rates[regime].iter().enumerate() {
                 if *rate > 0.0 {
                     let mut shifted = foot;
