@@ -235,7 +235,7 @@ pub fn run_study(path: &std::path::Path) -> Result<StudyOutcome> {
         let order = if l1 { level.order_l1 } else { level.order_linf }.unwrap_or(f64::NAN);
         if !(order >= study.minimum_order) {
             failures.push(format!(
-                "observed {name} order {order:.3} < {} at {:?}",
+                "observed order {order:.3} ({name}) < {} at {:?}",
                 study.minimum_order, level.points
             ));
         }
