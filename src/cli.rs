@@ -4,10 +4,12 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use hjb::io::checkpoint::{checkpoint_path, Checkpointer};
 use hjb::io::plot::{write_amplification_png, write_convergence_png, write_field_png, FieldPlot};
 use hjb::io::summary;
-use hjb::problem::{load_problem, Problem, Scheme};
-use hjb::solver::{prepare, solve_with, with_threads, Failure, Observer, RunOptions};
+use hjb::problem::{load_problem, Problem, ProblemFile};
+use hjb::settings::{Characteristic, OutputSettings, Settings, Stepping};
+use hjb::solver::{prepare, with_threads, KeepPartial, Observer, RunView, StepView};
 use hjb::stability::{Differencing, VonNeumann};
 use hjb::validate::{convergence_study, refinement_levels, self_convergence_study};
 use hjb::HjbError;
@@ -198,29 +200,32 @@ fn invalid(option: &str, message: impl Into<String>) -> HjbError {
 }
 
 impl Overrides {
-    fn apply(&self, mut problem: Problem) -> Result<Problem, HjbError> {
+    /// The file's problem with the overrides applied, its checked settings and output settings.
+    fn apply(&self, file: ProblemFile) -> Result<(Problem, Settings, OutputSettings), HjbError> {
+        let ProblemFile { mut problem, solver: mut options, output } = file;
         if let Some(name) = &self.scheme {
-            problem.settings.scheme = Scheme::parse(name).map_err(|message| invalid("--scheme", message))?;
+            // The command-line scheme replaces whatever the file chose on both axes.
+            (options.scheme, options.differencing, options.stepping) = (Some(name.clone()), None, None);
         }
         if let Some(cfl) = self.cfl {
             if !(cfl > 0.0 && cfl <= 1.0) {
                 return Err(invalid("--cfl", format!("{cfl} is outside (0, 1]; above 1 the explicit schemes are not monotone (semi_lagrangian and implicit take --courant, any positive number; --time-step forces a step, which is checked)")));
             }
-            problem.settings.cfl = Some(cfl);
-            problem.settings.time_step = None;
+            options.cfl = Some(cfl);
+            options.time_step = None;
         }
         if let Some(courant) = self.courant {
             if !(courant.is_finite() && courant > 0.0) {
                 return Err(invalid("--courant", format!("{courant} must be a positive number")));
             }
-            problem.settings.courant = Some(courant);
-            problem.settings.time_step = None;
+            options.courant = Some(courant);
+            options.time_step = None;
         }
         if let Some(step) = self.time_step {
             if !(step.is_finite() && step > 0.0) {
                 return Err(invalid("--time-step", format!("{step} must be a positive number")));
             }
-            problem.settings.time_step = Some(step);
+            options.time_step = Some(step);
         }
         if let Some(points) = &self.points {
             let counts: Vec<usize> = points
@@ -250,7 +255,7 @@ impl Overrides {
             if self.time_step.is_none() {
                 return Err(invalid("--allow-unstable", "only meaningful with --time-step X"));
             }
-            problem.settings.allow_unstable = true;
+            options.allow_unstable = true;
         }
         if self.threads == Some(0) {
             return Err(invalid("--threads", "use at least 1 thread"));
@@ -259,7 +264,8 @@ impl Overrides {
             // The sparse LU of the implicit scheme runs on faer's own (process-wide) setting.
             faer::set_global_parallelism(faer::Par::rayon(threads));
         }
-        Ok(problem)
+        let settings = options.settings().map_err(|error| invalid("--scheme", error.to_string()))?;
+        Ok((problem, settings, output))
     }
 }
 
@@ -289,22 +295,23 @@ impl Progress {
 }
 
 impl Observer for Progress {
-    fn started(&mut self, steps: usize) {
-        self.bar.set_length(steps as u64);
+    fn started(&mut self, run: &RunView<'_>) {
+        self.bar.set_length(run.steps as u64);
         self.started = Instant::now();
     }
 
-    fn stepped(&mut self, step: usize, _steps: usize) {
+    fn stepped(&mut self, view: &StepView<'_>) -> Result<(), HjbError> {
         if self.enabled && !self.visible && self.started.elapsed() > Duration::from_secs(1) {
             self.bar.set_draw_target(ProgressDrawTarget::stderr());
             self.visible = true;
         }
         if self.visible {
-            self.bar.set_position(step as u64);
+            self.bar.set_position(view.completed as u64);
         }
+        Ok(())
     }
 
-    fn finished(&mut self) {
+    fn finished(&mut self, _complete: bool) {
         self.bar.finish_and_clear();
     }
 }
@@ -328,10 +335,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             resume,
             overrides,
         } => {
-            let problem = overrides.apply(load_problem(&file)?)?;
-            let mut progress = Progress::new(!json);
-            let out = out.unwrap_or_else(|| problem.output.directory.join(format!("{}.h5", problem.name)));
-            let checkpoint = hjb::checkpoint::checkpoint_path(&out);
+            let (problem, settings, output) = overrides.apply(load_problem(&file)?)?;
+            let progress = Progress::new(!json);
+            let out = out.unwrap_or_else(|| output.directory.join(format!("{}.h5", problem.name)));
+            let checkpoint = checkpoint_path(&out);
             if resume && !checkpoint.exists() {
                 return Err(invalid("--resume", format!("no checkpoint at {}", checkpoint.display())).into());
             }
@@ -347,28 +354,36 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if checkpoint_seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
                 return Err(invalid("--checkpoint-seconds", "use a positive number of seconds").into());
             }
-            let options = RunOptions {
-                checkpoint_path: (checkpoint_every.is_some() || checkpoint_seconds.is_some() || resume)
-                    .then_some(checkpoint),
-                checkpoint_every: checkpoint_every.unwrap_or(0),
-                checkpoint_seconds,
-                resume,
-            };
-            let outcome = with_threads(overrides.threads, || solve_with(&problem, &mut progress, &options))?;
+            let checkpointing = checkpoint_every.is_some() || checkpoint_seconds.is_some() || resume;
+            let checkpointer = checkpointing.then(|| {
+                Checkpointer::new(
+                    checkpoint.clone(),
+                    checkpoint_every.unwrap_or(0),
+                    checkpoint_seconds,
+                    resume,
+                )
+            });
+            let mut observers = (progress, (KeepPartial::default(), checkpointer));
+            let outcome =
+                with_threads(overrides.threads, || hjb::solve(&problem, &settings, &mut observers))?;
             let solution = match outcome {
                 Ok(solution) => solution,
-                Err(Failure { error, partial: Some(partial) }) => {
-                    // Nothing is lost: the last finite state goes to the result file, flagged.
-                    hjb::io::hdf5::write_result(&out, &problem, &partial)?;
-                    eprintln!("partial result (attribute partial = 1) written to {}", out.display());
+                Err(error) => {
+                    if let Some(partial) = &observers.1 .0.partial {
+                        // Nothing is lost: the last finite state goes to the result file, flagged.
+                        hjb::io::hdf5::write_result(&out, &problem, partial, &output)?;
+                        eprintln!("partial result (attribute partial = 1) written to {}", out.display());
+                    }
+                    if matches!(error, HjbError::ResumeMismatch) {
+                        return Err(invalid("--resume", format!("{} {error}", checkpoint.display())).into());
+                    }
                     return Err(error.into());
                 }
-                Err(Failure { error, partial: None }) => return Err(error.into()),
             };
-            hjb::io::hdf5::write_result(&out, &problem, &solution)?;
+            hjb::io::hdf5::write_result(&out, &problem, &solution, &output)?;
             let mut plots = Vec::new();
-            if !no_plots && problem.output.plots {
-                plots = write_plots(&out, &problem, &solution)?;
+            if !no_plots && output.plots {
+                plots = write_plots(&out, &problem, &output, &solution)?;
             }
             if json {
                 let summary = summary::solve_summary(&problem, &solution, Some(&out), &plots);
@@ -378,7 +393,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 println!(
                     "hjb solve {}: {} scheme, {} Hamiltonian",
                     problem.name,
-                    d.scheme.name(),
+                    d.settings.scheme_name(),
                     d.hamiltonian
                 );
                 println!("  grid        {}", format_grid(&problem));
@@ -458,12 +473,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Check { file, json, von_neumann, overrides } => {
-            let problem = overrides.apply(load_problem(&file)?)?;
-            let preparation = with_threads(overrides.threads, || prepare(&problem))??;
+            let (problem, settings, output) = overrides.apply(load_problem(&file)?)?;
+            let preparation = with_threads(overrides.threads, || prepare(&problem, &settings))??;
             let analysis = von_neumann.then(|| VonNeumann::for_plan(&problem, &preparation.plan));
             let mut picture = None;
             if let Some(analysis) = &analysis {
-                let path = problem.output.directory.join(format!("{}_von_neumann.png", problem.name));
+                let path = output.directory.join(format!("{}_von_neumann.png", problem.name));
                 write_amplification_png(
                     &path,
                     analysis,
@@ -475,10 +490,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 picture = Some(path);
             }
             if json {
-                let mut object = summary::check_summary(&problem, &preparation);
+                let mut object = summary::check_summary(&problem, &settings, &preparation);
                 if let Some(analysis) = &analysis {
                     object["max_amplification"] =
-                        serde_json::json!(analysis.maximum(run_differencing(&problem)));
+                        serde_json::json!(analysis.maximum(run_differencing(&settings)));
                     object["von_neumann"] = serde_json::json!({
                         "courant": analysis.courant,
                         "dissipation": analysis.dissipation,
@@ -498,7 +513,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 println!(
                     "hjb check {}: {} scheme, {} Hamiltonian",
                     problem.name,
-                    problem.settings.scheme.name(),
+                    settings.scheme_name(),
                     preparation.model.describe()
                 );
                 println!("  grid         {} = {} nodes", format_grid(&problem), problem.grid.node_count());
@@ -572,7 +587,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Simulate { result, from, horizon, time_step, seed, paths, out, json } => {
             let stored = hjb::io::hdf5::read_result(&result)?;
-            let problem = hjb::problem::parse_problem(&stored.problem_toml, &result)?;
+            let ProblemFile { problem, output, .. } =
+                hjb::problem::parse_problem(&stored.problem_toml, &result)?;
             if let Some(switching) = &problem.switching {
                 return Err(invalid(
                     "result",
@@ -635,8 +651,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                         title: format!("{}: closed loop from {start:?}", problem.name),
                         field_name: format!("V({}, t = 0)", problem.state_names().join(", ")),
                         overlay: Some(trajectory.states.iter().map(|x| (x[0], x[1])).collect()),
-                        contours: problem.output.contours,
-                        zero_level_set: problem.output.zero_level_set,
+                        contours: output.contours,
+                        zero_level_set: output.zero_level_set,
                     },
                 )?;
             } else {
@@ -708,7 +724,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Mdp { file, method, sweeps, chain, export, json, overrides } => {
-            let problem = overrides.apply(load_problem(&file)?)?;
+            let (problem, settings, _) = overrides.apply(load_problem(&file)?)?;
             let method = match method.as_str() {
                 "vi" => hjb::mdp::Method::ValueIteration,
                 "gs" => hjb::mdp::Method::GaussSeidel,
@@ -723,7 +739,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             let chain = match chain.as_deref() {
-                None => hjb::mdp::Chain::of_scheme(problem.settings.scheme),
+                None => hjb::mdp::Chain::of_settings(&settings),
                 Some("upwind") => hjb::mdp::Chain::Upwind,
                 Some("semi_lagrangian") => hjb::mdp::Chain::SemiLagrangian,
                 Some(other) => {
@@ -743,21 +759,31 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .into());
             }
             let outcome = with_threads(overrides.threads, || -> Result<_, HjbError> {
-                let mut pde_problem = problem.clone();
+                let characteristic = match settings.stepping {
+                    Stepping::SemiLagrangian { characteristic, .. } => characteristic,
+                    _ => Characteristic::Euler,
+                };
+                let mut pde_settings = settings;
                 if chain == hjb::mdp::Chain::SemiLagrangian {
-                    pde_problem.settings.scheme = Scheme::SemiLagrangian;
                     // The MDP's actions are the samples: compare with the scheme on the same set.
-                    pde_problem.settings.refine_controls = false;
+                    let courant = settings.stepping.courant();
+                    pde_settings.stepping =
+                        Stepping::SemiLagrangian { courant, characteristic, refine: false };
                 } else {
-                    pde_problem.settings.scheme = Scheme::Upwind;
+                    let cfl = match settings.stepping {
+                        Stepping::Explicit { cfl } => cfl,
+                        _ => hjb::settings::DEFAULT_CFL,
+                    };
+                    pde_settings.stepping = Stepping::Explicit { cfl };
+                    pde_settings.differencing = hjb::Differencing::Upwind;
                 }
-                let preparation = prepare(&pde_problem)?;
+                let preparation = prepare(&problem, &pde_settings)?;
                 let time_step = preparation.plan.time_step;
                 let built = Instant::now();
-                let mdp = hjb::mdp::build(&pde_problem, chain, time_step)?;
+                let mdp = hjb::mdp::build(&problem, chain, time_step, characteristic)?;
                 let build_seconds = built.elapsed().as_secs_f64();
                 let solution = hjb::mdp::solve(&mdp, method, &hjb::mdp::SolveOptions::default())?;
-                let pde = hjb::solve(&pde_problem, &mut hjb::Silent)?;
+                let pde = hjb::solve(&problem, &pde_settings, &mut hjb::Silent)?;
                 Ok((mdp, solution, pde, build_seconds))
             })??;
             let (mdp, solution, pde, build_seconds) = outcome;
@@ -896,7 +922,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Converge { file, levels, refine, json, out, overrides } => {
-            let problem = overrides.apply(load_problem(&file)?)?;
+            let (problem, settings, output) = overrides.apply(load_problem(&file)?)?;
             if levels < 2 || refine < 2 {
                 return Err(invalid(
                     "--levels/--refine",
@@ -908,23 +934,24 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let started = Instant::now();
             // Against the exact reference when the file has one, else against the finest level.
             let (study, richardson_order) = if problem.reference.is_some() {
-                (with_threads(overrides.threads, || convergence_study(&problem, &grids))??, None)
+                (with_threads(overrides.threads, || convergence_study(&problem, &settings, &grids))??, None)
             } else {
-                let study = with_threads(overrides.threads, || self_convergence_study(&problem, &grids))??;
+                let study =
+                    with_threads(overrides.threads, || self_convergence_study(&problem, &settings, &grids))??;
                 (study.levels, Some(study.richardson_order))
             };
             let seconds = started.elapsed().as_secs_f64();
-            let out = out
-                .unwrap_or_else(|| problem.output.directory.join(format!("{}_convergence.h5", problem.name)));
-            hjb::io::hdf5::write_convergence(&out, &problem, &study)?;
+            let out =
+                out.unwrap_or_else(|| output.directory.join(format!("{}_convergence.h5", problem.name)));
+            hjb::io::hdf5::write_convergence(&out, &problem, &settings, &study)?;
             let picture = out.with_extension("png");
             write_convergence_png(
                 &picture,
                 &study,
-                &format!("{}: {} scheme, error vs h", problem.name, problem.settings.scheme.name()),
+                &format!("{}: {} scheme, error vs h", problem.name, settings.scheme_name()),
             )?;
             if json {
-                let mut object = summary::converge_summary(&problem, &study, seconds);
+                let mut object = summary::converge_summary(&problem, &settings, &study, seconds);
                 object["reference"] =
                     serde_json::json!(if richardson_order.is_some() { "finest_level" } else { "analytic" });
                 if let Some(order) = richardson_order {
@@ -937,7 +964,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 object["plot"] = serde_json::json!(picture.display().to_string());
                 println!("{}", serde_json::to_string_pretty(&object)?);
             } else {
-                println!("hjb converge {}: {} scheme", problem.name, problem.settings.scheme.name());
+                println!("hjb converge {}: {} scheme", problem.name, settings.scheme_name());
                 println!(
                     "  {:>14} {:>10} {:>11} {:>11} {:>11} {:>7} {:>7}",
                     "points", "h", "Δt", "L∞", "L2", "p(L∞)", "p(L2)"
@@ -979,7 +1006,7 @@ fn plot_slice(
     out: Option<PathBuf>,
 ) -> anyhow::Result<PathBuf> {
     let stored = hjb::io::hdf5::read_result(result)?;
-    let problem = hjb::problem::parse_problem(&stored.problem_toml, result)?;
+    let ProblemFile { problem, output, .. } = hjb::problem::parse_problem(&stored.problem_toml, result)?;
     let grid = hjb::simulate::stored_grid(&problem, &stored)?;
     let names = problem.state_names();
     let values: Vec<f64> = match field {
@@ -1080,18 +1107,18 @@ fn plot_slice(
             },
             field_name: format!("{field}({})", free_names.join(", ")),
             overlay: None,
-            contours: if field == "value" { problem.output.contours } else { 0 },
-            zero_level_set: field == "value" && problem.output.zero_level_set,
+            contours: if field == "value" { output.contours } else { 0 },
+            zero_level_set: field == "value" && output.zero_level_set,
         },
     )?;
     Ok(path)
 }
 
 /// The differencing of the run's scheme, for the von Neumann summary.
-fn run_differencing(problem: &Problem) -> Differencing {
-    match problem.settings.scheme {
-        Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian => Differencing::Upwind,
-        Scheme::LaxFriedrichs => Differencing::LaxFriedrichs,
+fn run_differencing(settings: &Settings) -> Differencing {
+    match (settings.stepping, settings.differencing) {
+        (Stepping::Explicit { .. }, hjb::Differencing::LaxFriedrichs) => Differencing::LaxFriedrichs,
+        _ => Differencing::Upwind,
     }
 }
 
@@ -1129,7 +1156,11 @@ fn write_regime_plots(
     let when = if problem.is_stationary() { "stationary".to_string() } else { "t = 0".to_string() };
     hjb::io::plot::write_lines_png(
         &path,
-        &format!("{}: value per regime ({when}, {})", problem.name, solution.diagnostics.scheme.name()),
+        &format!(
+            "{}: value per regime ({when}, {})",
+            problem.name,
+            solution.diagnostics.settings.scheme_name()
+        ),
         &state.label(),
         &format!("V({}, {})", state.name, regime.name),
         &coordinates,
@@ -1152,7 +1183,12 @@ fn write_regime_plots(
     Ok(written)
 }
 
-fn write_plots(out: &Path, problem: &Problem, solution: &hjb::Solution) -> Result<Vec<String>, HjbError> {
+fn write_plots(
+    out: &Path,
+    problem: &Problem,
+    output: &OutputSettings,
+    solution: &hjb::Solution,
+) -> Result<Vec<String>, HjbError> {
     let stem = out.with_extension("");
     if problem.switching.is_some() && problem.grid.dimension() == 2 {
         return write_regime_plots(&stem, problem, solution);
@@ -1168,9 +1204,13 @@ fn write_plots(out: &Path, problem: &Problem, solution: &hjb::Solution) -> Resul
             values: &solution.values,
             reference: solution.reference.as_deref(),
             title: if problem.is_stationary() {
-                format!("{}: stationary value ({})", problem.name, solution.diagnostics.scheme.name())
+                format!(
+                    "{}: stationary value ({})",
+                    problem.name,
+                    solution.diagnostics.settings.scheme_name()
+                )
             } else {
-                format!("{}: value at t = 0 ({})", problem.name, solution.diagnostics.scheme.name())
+                format!("{}: value at t = 0 ({})", problem.name, solution.diagnostics.settings.scheme_name())
             },
             field_name: if problem.is_stationary() {
                 format!("V({})", arguments.join(", "))
@@ -1178,8 +1218,8 @@ fn write_plots(out: &Path, problem: &Problem, solution: &hjb::Solution) -> Resul
                 format!("V({}, t = 0)", arguments.join(", "))
             },
             overlay: None,
-            contours: problem.output.contours,
-            zero_level_set: problem.output.zero_level_set,
+            contours: output.contours,
+            zero_level_set: output.zero_level_set,
         },
     )?;
     written.push(value_path.display().to_string());
@@ -1189,7 +1229,7 @@ fn write_plots(out: &Path, problem: &Problem, solution: &hjb::Solution) -> Resul
             &path,
             &problem.grid,
             snapshots,
-            &format!("{}: V at stored times ({})", problem.name, solution.diagnostics.scheme.name()),
+            &format!("{}: V at stored times ({})", problem.name, solution.diagnostics.settings.scheme_name()),
         )?;
         written.push(path.display().to_string());
     }

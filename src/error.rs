@@ -40,6 +40,10 @@ pub enum HjbError {
     #[error("invalid problem: {field}: {message}")]
     InvalidProblem { field: String, message: String },
 
+    /// A combination of solver settings that is refused (see [`crate::settings`]).
+    #[error("invalid solver settings: {0}")]
+    Settings(#[from] crate::settings::SettingsError),
+
     /// A command-line override is not acceptable.
     #[error("invalid option {option}: {message}")]
     InvalidOption { option: String, message: String },
@@ -51,6 +55,13 @@ pub enum HjbError {
          --time-step and let --cfl (≤ 1) choose it"
     )]
     CflViolated { scheme: String, time_step: f64, time_step_max: f64, cfl: f64 },
+
+    /// A semi-Lagrangian step so large that every free node's feet leave the box.
+    #[error(
+        "with Δt = {time_step:.4e} the feet of every free node ({free_nodes}) leave the box (largest \
+         displacement {displacement_cells:.1} cells); use a smaller time step or a larger box"
+    )]
+    FeetOutside { time_step: f64, free_nodes: usize, displacement_cells: f64 },
 
     /// A value became NaN or infinite during a solve.
     #[error(
@@ -78,9 +89,27 @@ pub enum HjbError {
         time_step_max: f64,
     },
 
+    /// A state to resume from belongs to another run.
+    #[error(
+        "the checkpoint was written for another problem, grid, scheme or time step; remove it or run \
+         with the settings that wrote it"
+    )]
+    ResumeMismatch,
+
+    /// An iteration reached its limit before its stopping rule held.
+    #[error(
+        "{method} stopped at its limit of {limit} sweeps with ‖ΔV‖∞ = {last_change:.3e}; refine the \
+         control set or check that the target is reachable"
+    )]
+    NotConverged { method: &'static str, limit: usize, last_change: f64 },
+
     /// A numerical procedure (Riccati solver, reference) failed.
     #[error("numerical failure: {0}")]
     Numerical(String),
+
+    /// A result or checkpoint file could not be read (missing, not HDF5, or without a field).
+    #[error("cannot read {path}: {message}")]
+    ReadResult { path: PathBuf, message: String },
 
     /// Writing a result failed.
     #[error("cannot write {path}: {message}")]
@@ -96,10 +125,15 @@ impl HjbError {
             | HjbError::InvalidField { .. }
             | HjbError::InvalidProblem { .. }
             | HjbError::InvalidOption { .. }
+            | HjbError::Settings(_)
+            | HjbError::FeetOutside { .. }
+            | HjbError::ResumeMismatch
+            | HjbError::ReadResult { .. }
             | HjbError::CflViolated { .. } => 2,
             HjbError::NonFinite { .. }
             | HjbError::BlowUp { .. }
             | HjbError::Numerical(_)
+            | HjbError::NotConverged { .. }
             | HjbError::Output { .. } => 1,
         }
     }

@@ -125,6 +125,11 @@ impl Grid {
         }
     }
 
+    /// The flat index of a multi-index (the inverse of [`Grid::unravel`]).
+    pub fn ravel(&self, index: &[usize]) -> usize {
+        index.iter().zip(self.strides()).map(|(i, stride)| i * stride).sum()
+    }
+
     pub fn unravel(&self, flat: usize) -> Vec<usize> {
         let mut index = vec![0; self.dimension()];
         self.unravel_inplace(flat, &mut index);

@@ -57,13 +57,14 @@
 // Numerical kernels index several arrays with one loop variable.
 #![allow(clippy::needless_range_loop)]
 
-pub mod checkpoint;
 pub mod error;
 pub mod grid;
 pub mod io;
 pub mod mdp;
+pub mod norms;
 pub mod problem;
 pub mod scheme;
+pub mod settings;
 pub mod simulate;
 pub mod solver;
 pub mod stability;
@@ -72,5 +73,6 @@ pub mod validate;
 
 pub use error::{HjbError, Result};
 pub use grid::{Axis, Grid};
-pub use problem::{load_problem, parse_problem, Problem, Scheme};
+pub use problem::{load_problem, parse_problem, Problem, ProblemFile};
+pub use settings::{Differencing, OutputSettings, Settings, SolverOptions, Stepping};
 pub use solver::{solve, Diagnostics, Observer, Silent, Solution};

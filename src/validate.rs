@@ -1,45 +1,15 @@
-//! Errors against references, and refinement studies with observed orders (DESIGN §4).
+//! Errors against references, and refinement studies with observed orders (`docs/numerics.md` §7).
 //!
-//! On the nodes inside the error region `Ω_r`, with `e = V_h − V`:
-//! `‖e‖∞ = max |e|`, `‖e‖₁ = Σ |e| Π_k h_k`, `‖e‖₂ = (Σ e² Π_k h_k)^{1/2}` (grid quadratures of
-//! the continuous norms on `Ω_r`). Between levels `k` and `k+1` the observed order is
+//! Errors are measured by [`crate::norms`]. Between levels `k` and `k+1` the observed order is
 //! `log(e_k / e_{k+1}) / log(h_k / h_{k+1})` with `h` the largest spacing.
 //!
 //! Sums are taken sequentially in node order, so the numbers do not depend on the thread count.
 
 use crate::error::{HjbError, Result};
-use crate::grid::Grid;
+pub use crate::norms::{error_norms, ErrorNorms};
 use crate::problem::{ErrorRegion, Problem};
+use crate::settings::Settings;
 use crate::solver::{solve, Silent};
-
-/// Error norms on a region.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ErrorNorms {
-    pub linf: f64,
-    pub l1: f64,
-    pub l2: f64,
-    /// Nodes inside the region.
-    pub nodes: usize,
-    pub region: ErrorRegion,
-}
-
-/// Errors of `computed` against `exact` on the nodes of `region`.
-pub fn error_norms(grid: &Grid, computed: &[f64], exact: &[f64], region: &ErrorRegion) -> ErrorNorms {
-    let cell: f64 = grid.spacings().iter().product();
-    let mut norms = ErrorNorms { linf: 0.0, l1: 0.0, l2: 0.0, nodes: 0, region: region.clone() };
-    let mut squares = 0.0;
-    for node in 0..grid.node_count() {
-        if region.contains(&grid.point(node)) {
-            let error = (computed[node] - exact[node]).abs();
-            norms.linf = norms.linf.max(error);
-            norms.l1 += error * cell;
-            squares += error * error * cell;
-            norms.nodes += 1;
-        }
-    }
-    norms.l2 = squares.sqrt();
-    norms
-}
 
 /// One level of a refinement study.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,7 +34,11 @@ pub fn observed_order(error_coarse: f64, error_fine: f64, h_coarse: f64, h_fine:
 }
 
 /// Solve on each grid of `levels` (points per axis) and measure errors against the reference.
-pub fn convergence_study(problem: &Problem, levels: &[Vec<usize>]) -> Result<Vec<Level>> {
+pub fn convergence_study(
+    problem: &Problem,
+    settings: &Settings,
+    levels: &[Vec<usize>],
+) -> Result<Vec<Level>> {
     if problem.reference.is_none() {
         return Err(HjbError::InvalidProblem {
             field: "reference".to_string(),
@@ -74,7 +48,7 @@ pub fn convergence_study(problem: &Problem, levels: &[Vec<usize>]) -> Result<Vec
     let mut results: Vec<Level> = Vec::new();
     for points in levels {
         let refined = problem.with_points(points)?;
-        let solution = solve(&refined, &mut Silent)?;
+        let solution = solve(&refined, settings, &mut Silent)?;
         let error = solution.error.expect("a reference gives errors");
         let h = refined.grid.spacings().into_iter().fold(0.0, f64::max);
         let mut level = Level {
@@ -208,16 +182,18 @@ pub fn load_study(path: &std::path::Path) -> Result<Study> {
 pub fn run_study(path: &std::path::Path) -> Result<StudyOutcome> {
     let study = load_study(path)?;
     let directory = path.parent().unwrap_or(std::path::Path::new("."));
-    let mut problem = crate::problem::load_problem(&directory.join(&study.problem))?;
-    problem.settings.scheme = crate::problem::Scheme::parse(&study.scheme)
-        .map_err(|message| HjbError::InvalidProblem { field: "scheme".to_string(), message })?;
+    let file = crate::problem::load_problem(&directory.join(&study.problem))?;
+    let mut options = file.solver.clone();
+    (options.scheme, options.differencing, options.stepping) = (Some(study.scheme.clone()), None, None);
     if let Some(courant) = study.courant {
-        problem.settings.courant = Some(courant);
-        problem.settings.time_step = None;
+        options.courant = Some(courant);
+        options.time_step = None;
     }
     if let Some(refine) = study.refine {
-        problem.settings.refine_controls = refine;
+        options.refine = Some(refine);
     }
+    let settings = options.settings()?;
+    let problem = file.problem;
     let l1 = match study.norm.as_deref() {
         None | Some("linf") => false,
         Some("l1") => true,
@@ -228,7 +204,7 @@ pub fn run_study(path: &std::path::Path) -> Result<StudyOutcome> {
             })
         }
     };
-    let levels = convergence_study(&problem, &study.levels)?;
+    let levels = convergence_study(&problem, &settings, &study.levels)?;
     let mut failures = Vec::new();
     let name = if l1 { "L1" } else { "L∞" };
     for level in &levels[1..] {
@@ -277,7 +253,11 @@ pub struct SelfStudy {
 /// multilinearly at the coarser nodes, on the region), a scheme of order p gives
 /// `δ_k ≈ C h_k^p (1 − r^{−p})`, so `p = log(δ_{k−1}/δ_k) / log(h_{k−1}/h_k)`, and the error of
 /// the finest level is estimated by Richardson as `δ_{N−1} / (r^p − 1)`, `r = h_{N−1}/h_N`.
-pub fn self_convergence_study(problem: &Problem, levels: &[Vec<usize>]) -> Result<SelfStudy> {
+pub fn self_convergence_study(
+    problem: &Problem,
+    settings: &Settings,
+    levels: &[Vec<usize>],
+) -> Result<SelfStudy> {
     if levels.len() < 3 {
         return Err(HjbError::InvalidOption {
             option: "--levels".to_string(),
@@ -291,7 +271,7 @@ pub fn self_convergence_study(problem: &Problem, levels: &[Vec<usize>]) -> Resul
     let mut solved = Vec::new();
     for points in levels {
         let refined = problem.with_points(points)?;
-        let solution = solve(&refined, &mut Silent)?;
+        let solution = solve(&refined, settings, &mut Silent)?;
         solved.push((refined, solution));
     }
     let norms = |coarse: &(Problem, crate::solver::Solution), fine: &(Problem, crate::solver::Solution)| {

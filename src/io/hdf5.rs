@@ -12,6 +12,7 @@
 
 use crate::error::{HjbError, Result};
 use crate::problem::Problem;
+use crate::settings::{OutputSettings, Settings};
 use crate::solver::Solution;
 use rust_hdf5::H5File;
 use std::path::{Path, PathBuf};
@@ -21,8 +22,13 @@ fn output_error(path: &Path, error: impl std::fmt::Display) -> HjbError {
 }
 
 /// Write `solution` of `problem` to `path` atomically.
-pub fn write_result(path: &Path, problem: &Problem, solution: &Solution) -> Result<()> {
-    write_result_with(path, problem, solution, COMPRESS_ABOVE)
+pub fn write_result(
+    path: &Path,
+    problem: &Problem,
+    solution: &Solution,
+    output: &OutputSettings,
+) -> Result<()> {
+    write_result_with(path, problem, solution, output, COMPRESS_ABOVE)
 }
 
 /// [`write_result`] with an explicit compression threshold (elements), and the XDMF sidecar
@@ -31,9 +37,12 @@ pub fn write_result_with(
     path: &Path,
     problem: &Problem,
     solution: &Solution,
+    output: &OutputSettings,
     compress_above: usize,
 ) -> Result<()> {
-    write_atomically(path, |temporary| write_contents(temporary, problem, solution, compress_above))?;
+    write_atomically(path, |temporary| {
+        write_contents(temporary, problem, solution, output.gradients, compress_above)
+    })?;
     if (2..=3).contains(&problem.grid.dimension()) {
         let sidecar = path.with_extension("xmf");
         let text = xdmf(path, problem);
@@ -95,12 +104,17 @@ fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> rust_hdf5::Result<
 
 /// Write a refinement study: `/levels/{h, time_step, linf, l1, l2, order_linf, order_l1,
 /// order_l2}` (orders NaN on the first level) and `/levels/points` (levels × axes).
-pub fn write_convergence(path: &Path, problem: &Problem, levels: &[crate::validate::Level]) -> Result<()> {
+pub fn write_convergence(
+    path: &Path,
+    problem: &Problem,
+    settings: &Settings,
+    levels: &[crate::validate::Level],
+) -> Result<()> {
     write_atomically(path, |temporary| {
         let file = H5File::create(temporary)?;
         file.set_attr_string_array("state_names", &as_str(&problem.state_names()))?;
         file.set_attr_string("hjb_version", env!("CARGO_PKG_VERSION"))?;
-        file.set_attr_string("scheme", problem.settings.scheme.name())?;
+        file.set_attr_string("scheme", settings.scheme_name())?;
         file.set_attr_string("problem_toml", &problem.source_text)?;
         let group = file.create_group("levels")?;
         let column = |name: &str, values: Vec<f64>| -> rust_hdf5::Result<()> {
@@ -187,6 +201,7 @@ fn write_contents(
     path: &Path,
     problem: &Problem,
     solution: &Solution,
+    gradients: bool,
     compress_above: usize,
 ) -> rust_hdf5::Result<()> {
     let file = H5File::create(path)?;
@@ -195,7 +210,7 @@ fn write_contents(
     file.set_attr_string_array("state_names", &as_str(&state_names))?;
     file.set_attr_string_array("control_names", &as_str(&control_names))?;
     file.set_attr_string("hjb_version", env!("CARGO_PKG_VERSION"))?;
-    file.set_attr_string("scheme", solution.diagnostics.scheme.name())?;
+    file.set_attr_string("scheme", solution.diagnostics.settings.scheme_name())?;
     file.set_attr_string("problem_name", &problem.name)?;
     file.set_attr_string("description", &problem.description)?;
     file.set_attr_string("problem_toml", &problem.source_text)?;
@@ -259,7 +274,7 @@ fn write_contents(
         }
     }
 
-    if problem.output.gradients {
+    if gradients {
         let group = file.create_group("gradient")?;
         for (k, axis) in problem.grid.axes().iter().enumerate() {
             let derivative = gradient(&problem.grid, &solution.values, k);
@@ -291,7 +306,7 @@ fn write_contents(
 
     let diagnostics = &solution.diagnostics;
     let group = file.create_group("diagnostics")?;
-    group.set_attr_string("scheme", diagnostics.scheme.name())?;
+    group.set_attr_string("scheme", diagnostics.settings.scheme_name())?;
     group.set_attr_string("hamiltonian", &diagnostics.hamiltonian)?;
     group.set_attr_numeric("time_step", &diagnostics.time_step)?;
     group.set_attr_numeric("steps", &(diagnostics.steps as u64))?;
@@ -350,7 +365,7 @@ pub fn read_result(path: &Path) -> Result<StoredResult> {
     let problem_toml = file.attr_string("problem_toml").map_err(fail)?;
     // The names (in axis order) come from the stored problem text, which is the source of truth
     // for everything but the point counts (those are read from /grid).
-    let problem = crate::problem::parse_problem(&problem_toml, path)?;
+    let problem = crate::problem::parse_problem(&problem_toml, path)?.problem;
     let state_names = problem.state_names();
     let control_names = problem.control_names();
     let mut coordinates = Vec::new();

@@ -1,6 +1,7 @@
 //! The JSON summaries of DESIGN §6 (one object on stdout with `--json`).
 
 use crate::problem::Problem;
+use crate::settings::Settings;
 use crate::solver::{Preparation, Solution};
 use crate::validate::Level;
 use serde_json::{json, Value};
@@ -28,7 +29,9 @@ pub fn solve_summary(
     let diagnostics = &solution.diagnostics;
     let mut summary = json!({
         "problem": problem.name,
-        "scheme": diagnostics.scheme.name(),
+        "scheme": diagnostics.settings.scheme_name(),
+        "differencing": diagnostics.settings.differencing.name(),
+        "stepping": diagnostics.settings.stepping.name(),
         "hamiltonian": diagnostics.hamiltonian,
         "grid": grid_points(problem),
         "state_names": problem.state_names(),
@@ -89,12 +92,14 @@ pub fn solve_summary(
 }
 
 /// Summary of `hjb check`.
-pub fn check_summary(problem: &Problem, preparation: &Preparation) -> Value {
+pub fn check_summary(problem: &Problem, settings: &Settings, preparation: &Preparation) -> Value {
     let plan = &preparation.plan;
     let stability = &preparation.stability;
     json!({
         "problem": problem.name,
-        "scheme": problem.settings.scheme.name(),
+        "scheme": settings.scheme_name(),
+        "differencing": settings.differencing.name(),
+        "stepping": settings.stepping.name(),
         "hamiltonian": preparation.model.describe(),
         "grid": grid_points(problem),
         "nodes": problem.grid.node_count(),
@@ -115,10 +120,10 @@ pub fn check_summary(problem: &Problem, preparation: &Preparation) -> Value {
 }
 
 /// Summary of `hjb converge`.
-pub fn converge_summary(problem: &Problem, levels: &[Level], seconds: f64) -> Value {
+pub fn converge_summary(problem: &Problem, settings: &Settings, levels: &[Level], seconds: f64) -> Value {
     json!({
         "problem": problem.name,
-        "scheme": problem.settings.scheme.name(),
+        "scheme": settings.scheme_name(),
         "grid": grid_points(problem),
         "seconds": seconds,
         "levels": levels.iter().map(|level| json!({

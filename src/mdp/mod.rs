@@ -37,10 +37,11 @@ pub mod solve;
 pub use solve::{solve, MdpSolution, Method, SolveOptions};
 
 use crate::error::{HjbError, Result};
-use crate::problem::{Problem, Scheme};
+use crate::problem::Problem;
 use crate::scheme::constraint::{admissibility, required_level, StateConstraints};
 use crate::scheme::hamiltonian::control_samples;
 use crate::scheme::{upwind_weights, ControlModel, Tabulation};
+use crate::settings::{Characteristic, Settings, Stepping};
 use crate::time::SemiLagrangianStepper;
 use rayon::prelude::*;
 
@@ -61,10 +62,11 @@ impl Chain {
         }
     }
 
-    /// The chain of a scheme: semi-Lagrangian for `semi_lagrangian`, upwind otherwise.
-    pub fn of_scheme(scheme: Scheme) -> Chain {
-        match scheme {
-            Scheme::SemiLagrangian => Chain::SemiLagrangian,
+    /// The chain of a run's settings: semi-Lagrangian for semi-Lagrangian stepping, upwind
+    /// otherwise.
+    pub fn of_settings(settings: &Settings) -> Chain {
+        match settings.stepping {
+            Stepping::SemiLagrangian { .. } => Chain::SemiLagrangian,
             _ => Chain::Upwind,
         }
     }
@@ -163,9 +165,9 @@ impl Mdp {
 }
 
 /// Build the MDP of `problem` for `chain` with step `time_step` (coefficients at the
-/// problem's tabulation time). Refuses an upwind chain above its CFL bound and any row that is
-/// not a probability distribution.
-pub fn build(problem: &Problem, chain: Chain, time_step: f64) -> Result<Mdp> {
+/// problem's tabulation time; semi-Lagrangian feet by `characteristic`). Refuses an upwind chain
+/// above its CFL bound and any row that is not a probability distribution.
+pub fn build(problem: &Problem, chain: Chain, time_step: f64, characteristic: Characteristic) -> Result<Mdp> {
     if !(time_step.is_finite() && time_step > 0.0) {
         return Err(HjbError::InvalidOption {
             option: "time_step".to_string(),
@@ -190,8 +192,7 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64) -> Result<Mdp> {
     let table = Tabulation::new(problem, &model, &coordinates, t);
 
     // Terminal states: the nodes the PDE solvers hold fixed (Dirichlet ends, target sets).
-    let terminal_value =
-        crate::solver::dirichlet_field(problem, &coordinates, t).unwrap_or_else(|| vec![f64::NAN; nodes]);
+    let terminal_value = problem.fixed_values(&coordinates, t).unwrap_or_else(|| vec![f64::NAN; nodes]);
     let terminal: Vec<bool> = terminal_value.iter().map(|v| !v.is_nan()).collect();
     let discount = (-problem.discount * time_step).exp();
     if discount >= 1.0 && !terminal.iter().any(|t| *t) {
@@ -224,19 +225,13 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64) -> Result<Mdp> {
             }
         });
     }
-    let semi_lagrangian = match chain {
-        Chain::SemiLagrangian => {
-            let mut stepper = problem.clone();
-            stepper.settings.refine_controls = false;
-            Some(stepper)
-        }
+    // The chain's actions are the samples: no golden-section refinement between them.
+    let stepper = match chain {
+        Chain::SemiLagrangian => Some(
+            SemiLagrangianStepper::new(problem, &model, &table, time_step, f64::NAN, characteristic, false)?
+                .projecting_feet(),
+        ),
         Chain::Upwind => None,
-    };
-    let stepper = match &semi_lagrangian {
-        Some(problem) => {
-            Some(SemiLagrangianStepper::new(problem, &model, &table, time_step, f64::NAN)?.projecting_feet())
-        }
-        None => None,
     };
     if chain == Chain::Upwind {
         // The CFL bound of the chain: every stay weight must be ≥ 0.

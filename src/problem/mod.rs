@@ -19,7 +19,7 @@ use crate::error::{HjbError, Result};
 use crate::grid::{Axis, Grid};
 use formula::{Column, Formula};
 
-pub use spec::{load_problem, parse_problem};
+pub use spec::{load_problem, parse_problem, ProblemFile};
 
 /// How the value is closed at the ends of a non-periodic axis.
 #[derive(Debug, Clone)]
@@ -57,116 +57,6 @@ pub struct Control {
     pub samples: usize,
     /// Units for labels (`[[control]] units = "N"`), empty when not given.
     pub units: String,
-}
-
-/// The numerical scheme, chosen once (strings stop at the parser).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
-    /// Explicit monotone upwind (Kushner's Markov chain approximation).
-    Upwind,
-    /// Explicit monotone Lax–Friedrichs with local dissipation `α_i(x) ≥ max_u |f_i(x,u)|`.
-    LaxFriedrichs,
-    /// Implicit upwind (backward Euler in time-to-go) with Howard's policy iteration: no
-    /// time-step limit.
-    Implicit,
-    /// Semi-Lagrangian: interpolation at the feet of the characteristics (Camilli–Falcone for
-    /// diffusion); monotone and stable for any Δt.
-    SemiLagrangian,
-}
-
-/// How the semi-Lagrangian scheme follows a characteristic over one step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Characteristic {
-    /// `y = x + Δt f(x, u)`.
-    Euler,
-    /// `y = x + Δt/2 (f(x, u) + f(x + Δt f(x, u), u))` (second order in Δt for the foot).
-    Heun,
-}
-
-impl Scheme {
-    pub const NAMES: &'static str = "upwind, lax_friedrichs, implicit, semi_lagrangian";
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Scheme::Upwind => "upwind",
-            Scheme::LaxFriedrichs => "lax_friedrichs",
-            Scheme::Implicit => "implicit",
-            Scheme::SemiLagrangian => "semi_lagrangian",
-        }
-    }
-
-    /// Whether the scheme has a CFL limit (explicit upwind and Lax–Friedrichs).
-    pub fn is_explicit(self) -> bool {
-        matches!(self, Scheme::Upwind | Scheme::LaxFriedrichs)
-    }
-
-    /// Parse a scheme name; the error text lists what exists.
-    pub fn parse(name: &str) -> std::result::Result<Scheme, String> {
-        match name {
-            "upwind" => Ok(Scheme::Upwind),
-            "lax_friedrichs" => Ok(Scheme::LaxFriedrichs),
-            "implicit" => Ok(Scheme::Implicit),
-            "semi_lagrangian" => Ok(Scheme::SemiLagrangian),
-            other => Err(format!("unknown scheme `{other}`; available: {}", Scheme::NAMES)),
-        }
-    }
-}
-
-/// Time stepping settings (the file's `[solver]` table, overridable on the command line).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SolverSettings {
-    pub scheme: Scheme,
-    /// Explicit schemes: `Δt = cfl · Δt_max` with `Δt_max` the CFL bound, `cfl` in (0, 1]
-    /// (default 0.9). The implicit and semi-Lagrangian schemes ignore it.
-    pub cfl: Option<f64>,
-    /// Implicit and semi-Lagrangian schemes: `Δt = courant / max Σ_i |f_i|/h_i`, the largest
-    /// displacement per step in cells (any positive value; `Δt ∝ h`). Default: `Δt = min_i h_i`.
-    pub courant: Option<f64>,
-    /// Fixed time step; the explicit schemes refuse it above their CFL bound.
-    pub time_step: Option<f64>,
-    /// Use the control sample set even where the closed-form minimisation applies
-    /// (`[solver] hamiltonian = "sampled"`; for cross-checks and non-convex experiments).
-    pub force_sampled: bool,
-    /// Run a fixed time step above the CFL bound (for demonstrations; the blow-up detector
-    /// stops the run).
-    pub allow_unstable: bool,
-    /// Semi-Lagrangian: refine the best control sample by golden-section search per control
-    /// (`[solver] refine = true`, the default).
-    pub refine_controls: bool,
-    /// Semi-Lagrangian: Euler or Heun feet (`[solver] characteristic = "euler" | "heun"`).
-    pub characteristic: Characteristic,
-}
-
-impl Default for SolverSettings {
-    fn default() -> Self {
-        SolverSettings {
-            scheme: Scheme::Upwind,
-            cfl: None,
-            courant: None,
-            time_step: None,
-            force_sampled: false,
-            allow_unstable: false,
-            refine_controls: true,
-            characteristic: Characteristic::Euler,
-        }
-    }
-}
-
-/// Output settings (the file's `[output]` table).
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutputSettings {
-    pub directory: std::path::PathBuf,
-    pub plots: bool,
-    /// Number of stored time levels (0: none) of V and the policy, evenly spaced in steps from
-    /// t = 0 to T (`/time`, `/snapshots/...`), used e.g. by `hjb simulate` for time-dependent
-    /// feedback.
-    pub snapshots: usize,
-    /// Store `/gradient/<state>` (central differences of V, one-sided at bounded ends).
-    pub gradients: bool,
-    /// Contour levels drawn on 2-D value heatmaps (0: none).
-    pub contours: usize,
-    /// Draw the zero level set of V on 2-D value heatmaps.
-    pub zero_level_set: bool,
 }
 
 /// Box on which errors against a reference are measured.
@@ -265,7 +155,7 @@ impl Switching {
     }
 }
 
-/// A complete problem: physics, grid, settings.
+/// A complete problem: the model and its grid (solver settings are separate: [`crate::Settings`]).
 #[derive(Debug, Clone)]
 pub struct Problem {
     pub name: String,
@@ -294,8 +184,6 @@ pub struct Problem {
     /// Horizon T; `f64::INFINITY` for a stationary (infinite-horizon, discounted) problem.
     pub final_time: f64,
     pub reference: Option<Reference>,
-    pub settings: SolverSettings,
-    pub output: OutputSettings,
     /// The problem file text (stored in result files).
     pub source_text: String,
 }
@@ -435,5 +323,48 @@ impl Problem {
                     .collect()
             }
         })
+    }
+
+    /// The fixed values at time `t` (NaN where free), or `None` when no node is fixed: each node
+    /// on the boundary of a Dirichlet axis takes that axis's formula (the last such axis winning
+    /// at corners), each node of the target set takes the exit cost g. The one definition of the
+    /// fixed nodes, used by every solver and by the MDP's terminal states.
+    pub fn fixed_values(&self, coordinates: &[Vec<f64>], t: f64) -> Option<Vec<f64>> {
+        let no_controls = vec![0.0; self.controls.len()];
+        let columns: Vec<Option<Vec<f64>>> = self
+            .boundaries
+            .iter()
+            .map(|boundary| match boundary {
+                Boundary::Dirichlet(formula) => Some(self.tabulate(formula, coordinates, &no_controls, t)),
+                _ => None,
+            })
+            .collect();
+        if columns.iter().all(Option::is_none) && self.target.is_none() {
+            return None;
+        }
+        let nodes = self.grid.node_count();
+        let mut field = vec![f64::NAN; nodes];
+        let mut index = vec![0; self.grid.dimension()];
+        for (node, value) in field.iter_mut().enumerate() {
+            self.grid.unravel_inplace(node, &mut index);
+            for (k, column) in columns.iter().enumerate() {
+                if let Some(column) = column {
+                    if index[k] == 0 || index[k] + 1 == self.grid.axes()[k].points {
+                        *value = column[node];
+                    }
+                }
+            }
+        }
+        // Target nodes hold the exit cost g.
+        if let Some(target) = &self.target {
+            let inside = self.tabulate(target, coordinates, &no_controls, t);
+            let exit = self.tabulate(&self.terminal_cost, coordinates, &no_controls, t);
+            for node in 0..nodes {
+                if inside[node] <= 0.0 {
+                    field[node] = exit[node];
+                }
+            }
+        }
+        Some(field)
     }
 }

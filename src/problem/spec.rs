@@ -8,12 +8,10 @@
 
 use super::formula::Formula;
 use super::lqr::{matrix_from_rows, Lqr};
-use super::{
-    Boundary, Characteristic, Control, ErrorRegion, OutputSettings, Problem, Reference, ReferenceSolution,
-    Scheme, SolverSettings, Switching,
-};
+use super::{Boundary, Control, ErrorRegion, Problem, Reference, ReferenceSolution, Switching};
 use crate::error::{HjbError, Location, Result};
 use crate::grid::{Axis, Grid};
+use crate::settings::{Characteristic, OutputSettings, Settings, SolverOptions, SCHEME_NAMES};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -127,6 +125,8 @@ struct LqrSpec {
 #[serde(deny_unknown_fields)]
 struct SolverSpec {
     scheme: Option<Spanned<String>>,
+    differencing: Option<Spanned<String>>,
+    stepping: Option<Spanned<String>>,
     cfl: Option<Spanned<f64>>,
     time_step: Option<Spanned<f64>>,
     hamiltonian: Option<Spanned<String>>,
@@ -156,15 +156,34 @@ struct ReferenceSpec {
     region: Option<Spanned<BTreeMap<String, Vec<f64>>>>,
 }
 
+/// A parsed problem file: the model, the solver options of its `[solver]` table and the output
+/// settings of its `[output]` table.
+#[derive(Debug, Clone)]
+pub struct ProblemFile {
+    /// The model and its grid.
+    pub problem: Problem,
+    /// What `[solver]` asked for (command-line overrides merge into it).
+    pub solver: SolverOptions,
+    /// What `[output]` asked for.
+    pub output: OutputSettings,
+}
+
+impl ProblemFile {
+    /// The checked solver settings (already checked once when the file was parsed).
+    pub fn settings(&self) -> Result<Settings> {
+        self.solver.settings().map_err(HjbError::from)
+    }
+}
+
 /// Read and parse a problem file.
-pub fn load_problem(path: &Path) -> Result<Problem> {
+pub fn load_problem(path: &Path) -> Result<ProblemFile> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| HjbError::ReadFile { path: path.to_path_buf(), source })?;
     parse_problem(&text, path)
 }
 
 /// Parse problem-file text; `path` is used in messages and for the default problem name.
-pub fn parse_problem(text: &str, path: &Path) -> Result<Problem> {
+pub fn parse_problem(text: &str, path: &Path) -> Result<ProblemFile> {
     let context = Context { text, path };
     let spec: FileSpec = toml::from_str(text).map_err(|error| {
         let location = context.location(error.span().map_or(0, |span| span.start));
@@ -309,7 +328,7 @@ impl Context<'_> {
         Ok((axis_spec, Switching { axis, rates: rates.clone() }))
     }
 
-    fn build(&self, spec: FileSpec) -> Result<Problem> {
+    fn build(&self, spec: FileSpec) -> Result<ProblemFile> {
         let name = match &spec.name {
             Some(name) => name.get_ref().clone(),
             None => self
@@ -736,18 +755,11 @@ impl Context<'_> {
         }
 
         // Solver settings.
-        let mut settings = SolverSettings::default();
+        let mut options = SolverOptions::default();
         if let Some(solver) = &spec.solver {
-            if let Some(scheme) = &solver.scheme {
-                settings.scheme = Scheme::parse(scheme.get_ref()).map_err(|message| {
-                    self.invalid(
-                        scheme.span(),
-                        "solver.scheme",
-                        message,
-                        &format!("write `scheme = \"upwind\"` (available: {})", Scheme::NAMES),
-                    )
-                })?;
-            }
+            options.scheme = solver.scheme.as_ref().map(|scheme| scheme.get_ref().clone());
+            options.differencing = solver.differencing.as_ref().map(|name| name.get_ref().clone());
+            options.stepping = solver.stepping.as_ref().map(|name| name.get_ref().clone());
             if let Some(cfl) = &solver.cfl {
                 let value = self.finite(cfl, "solver.cfl")?;
                 if !(value > 0.0 && value <= 1.0) {
@@ -759,7 +771,7 @@ impl Context<'_> {
                          limit, use `courant = 5` (cells of displacement per step) or `time_step`",
                     ));
                 }
-                settings.cfl = Some(value);
+                options.cfl = Some(value);
             }
             if let Some(courant) = &solver.courant {
                 let value = self.finite(courant, "solver.courant")?;
@@ -771,10 +783,10 @@ impl Context<'_> {
                         "write `courant = 5` (the largest displacement per step, in cells)",
                     ));
                 }
-                settings.courant = Some(value);
+                options.courant = Some(value);
             }
             if let Some(kind) = &solver.hamiltonian {
-                settings.force_sampled = match kind.get_ref().as_str() {
+                options.force_sampled = match kind.get_ref().as_str() {
                     "auto" => false,
                     "sampled" => true,
                     other => {
@@ -787,11 +799,9 @@ impl Context<'_> {
                     }
                 };
             }
-            if let Some(refine) = solver.refine {
-                settings.refine_controls = refine;
-            }
+            options.refine = solver.refine;
             if let Some(kind) = &solver.characteristic {
-                settings.characteristic = match kind.get_ref().as_str() {
+                options.characteristic = Some(match kind.get_ref().as_str() {
                     "euler" => Characteristic::Euler,
                     "heun" => Characteristic::Heun,
                     other => {
@@ -802,7 +812,7 @@ impl Context<'_> {
                             "write \"euler\" (x + Δt f) or \"heun\" (the trapezoidal foot)",
                         ))
                     }
-                };
+                });
             }
             if let Some(step) = &solver.time_step {
                 let value = self.finite(step, "solver.time_step")?;
@@ -814,7 +824,24 @@ impl Context<'_> {
                         "write a positive step, or remove it to let `cfl` choose",
                     ));
                 }
-                settings.time_step = Some(value);
+                options.time_step = Some(value);
+            }
+            // The combination, checked in one place; located at the first naming key.
+            if let Err(error) = options.settings() {
+                let span = [&solver.scheme, &solver.differencing, &solver.stepping]
+                    .into_iter()
+                    .flatten()
+                    .next()
+                    .map_or(0..0, |named| named.span());
+                return Err(self.invalid(
+                    span,
+                    "solver",
+                    error.to_string(),
+                    &format!(
+                        "write `scheme = \"upwind\"` (available: {SCHEME_NAMES}), or `differencing` \
+                         (upwind, lax_friedrichs) with `stepping` (explicit, implicit, semi_lagrangian)"
+                    ),
+                ));
             }
         }
         let output = OutputSettings {
@@ -836,20 +863,20 @@ impl Context<'_> {
                     ))
                 }
             },
-            snapshots: match spec.output.as_ref().and_then(|o| o.snapshots.as_ref()) {
-                None => 0,
-                Some(count) if *count.get_ref() == 0 || (2..=10_000).contains(count.get_ref()) => {
-                    *count.get_ref() as usize
-                }
-                Some(count) => {
-                    return Err(self.invalid(
-                        count.span(),
-                        "output.snapshots",
-                        format!("{} snapshots; give 0 (none) or 2 to 10000", count.get_ref()),
-                        "write `snapshots = 21` to store V and the policy at 21 times from t = 0 to T",
-                    ))
-                }
-            },
+        };
+        options.snapshots = match spec.output.as_ref().and_then(|o| o.snapshots.as_ref()) {
+            None => 0,
+            Some(count) if *count.get_ref() == 0 || (2..=10_000).contains(count.get_ref()) => {
+                *count.get_ref() as usize
+            }
+            Some(count) => {
+                return Err(self.invalid(
+                    count.span(),
+                    "output.snapshots",
+                    format!("{} snapshots; give 0 (none) or 2 to 10000", count.get_ref()),
+                    "write `snapshots = 21` to store V and the policy at 21 times from t = 0 to T",
+                ))
+            }
         };
 
         // Correlated noise: a full σ matrix (from [diffusion_matrix] or a non-diagonal [lqr] Sigma).
@@ -1015,8 +1042,6 @@ impl Context<'_> {
             discount,
             final_time,
             reference: None,
-            settings,
-            output,
             source_text: self.text.to_string(),
         };
         if problem.is_stationary() && problem.is_time_dependent() {
@@ -1091,7 +1116,7 @@ impl Context<'_> {
                 Some(Reference { solution, region })
             }
         };
-        Ok(problem)
+        Ok(ProblemFile { problem, solver: options, output })
     }
 
     #[allow(clippy::type_complexity)]

@@ -26,6 +26,7 @@ use crate::error::{HjbError, Result};
 use crate::grid::MAX_DIMENSIONS;
 use crate::problem::formula::Formula;
 use crate::problem::Problem;
+use crate::settings::Minimisation;
 use rayon::prelude::*;
 
 /// Largest number of control components.
@@ -47,7 +48,11 @@ pub enum ControlModel {
 
 impl ControlModel {
     /// Decide between closed form and sampling (see module docs).
-    pub fn analyse(problem: &Problem, coordinates: &[Vec<f64>]) -> Result<ControlModel> {
+    pub fn analyse(
+        problem: &Problem,
+        minimisation: Minimisation,
+        coordinates: &[Vec<f64>],
+    ) -> Result<ControlModel> {
         let n = problem.grid.dimension();
         let m = problem.controls.len();
         if m > MAX_CONTROLS {
@@ -61,7 +66,7 @@ impl ControlModel {
             *flag = true;
         }
         let mut control_of_state = Vec::with_capacity(n);
-        let mut closed_form = !problem.settings.force_sampled
+        let mut closed_form = minimisation == Minimisation::Auto
             && matches!(problem.running_cost.degree_in(&selected), Some(0..=2));
         for formula in &problem.dynamics {
             let uses = formula.uses();

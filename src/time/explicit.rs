@@ -22,110 +22,17 @@
 //! Nodes are updated in parallel chunks of [`CHUNK`] nodes; each node reads only the old array,
 //! so the result is bit-identical whatever the number of threads.
 
-use crate::error::{HjbError, Result};
 use crate::grid::MAX_DIMENSIONS;
-use crate::problem::{Boundary, Problem, Scheme};
+use crate::problem::{Boundary, Problem};
 use crate::scheme::constraint::{admissibility, admissible_interval, required_level, StateConstraints};
 use crate::scheme::hamiltonian::{minimise_piecewise, minimise_quadratic, minimise_single, MAX_CONTROLS};
-use crate::scheme::{
-    cross_diffusion, lax_friedrichs_weights, upwind_weights, ControlModel, DriftBounds, Tabulation,
-};
+use crate::scheme::{cross_diffusion, lax_friedrichs_weights, upwind_weights, ControlModel, Tabulation};
+use crate::settings::Differencing;
+use crate::time::{StepContext, StepOutcome, Stepper};
 use rayon::prelude::*;
-
-/// CFL number of the explicit schemes when the file gives none.
-pub const DEFAULT_CFL: f64 = 0.9;
 
 /// Nodes per parallel task.
 pub const CHUNK: usize = 2048;
-
-/// Time step, number of steps and the stability numbers behind them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimeStepPlan {
-    pub time_step: f64,
-    pub steps: usize,
-    /// CFL bound `Δt_max` (infinite when nothing moves).
-    pub time_step_max: f64,
-    /// `Δt / Δt_max` (≤ 1 ⇔ all weights nonnegative).
-    pub cfl_number: f64,
-    /// Node where `Σ_i |f_i|/h_i` peaks.
-    pub peak_node: usize,
-    /// `max |f_i|` per axis.
-    pub largest_drift: Vec<f64>,
-    /// Frozen coefficients at the peak: drift and Lax–Friedrichs dissipation.
-    pub peak_drift: Vec<f64>,
-    pub peak_dissipation: Vec<f64>,
-    /// Diagonal diffusion `a_i` at the peak.
-    pub peak_diffusion: Vec<f64>,
-    /// `Δt · max Σ_i 2a_i/h_i²`.
-    pub diffusion_number: f64,
-}
-
-impl TimeStepPlan {
-    /// Choose or check the time step for `scheme` from the drift bounds.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        scheme: Scheme,
-        bounds: &DriftBounds,
-        final_time: f64,
-        cfl: Option<f64>,
-        courant: Option<f64>,
-        fixed_time_step: Option<f64>,
-        allow_unstable: bool,
-        spacings: &[f64],
-    ) -> Result<TimeStepPlan> {
-        let minimum_spacing = spacings.iter().fold(f64::INFINITY, |a, h| a.min(*h));
-        // Cells crossed per unit time at the fastest node (drift only): the Courant reference
-        // of the schemes without a CFL limit.
-        let drift_rate: f64 = bounds.largest_drift.iter().zip(spacings).map(|(f, h)| f / h).sum();
-        let rate = match scheme {
-            Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian => bounds.largest_rate,
-            Scheme::LaxFriedrichs => bounds.largest_dissipation_rate,
-        };
-        let unlimited = matches!(scheme, Scheme::Implicit | Scheme::SemiLagrangian);
-        let time_step_max = if rate > 0.0 { 1.0 / rate } else { f64::INFINITY };
-        let requested = match fixed_time_step {
-            // The implicit and semi-Lagrangian schemes have no step limit; their default
-            // Δt = min_i h_i keeps the time error of the same first order as the space error
-            // (for semi-Lagrangian it balances Δt against the interpolation term h²/Δt).
-            None if unlimited => match courant {
-                Some(courant) if drift_rate > 0.0 => courant / drift_rate,
-                _ => minimum_spacing,
-            },
-            Some(step) if unlimited => step,
-            Some(step) => {
-                if step > time_step_max * (1.0 + 1e-12) && !allow_unstable {
-                    return Err(HjbError::CflViolated {
-                        scheme: scheme.name().to_string(),
-                        time_step: step,
-                        time_step_max,
-                        cfl: step * rate,
-                    });
-                }
-                step
-            }
-            None => cfl.unwrap_or(DEFAULT_CFL) * time_step_max,
-        };
-        // A stationary problem has no horizon: the step count is decided by convergence.
-        let (steps, time_step) = if final_time.is_infinite() {
-            (0, requested)
-        } else {
-            let steps = (final_time / requested.min(final_time)).ceil().max(1.0) as usize;
-            (steps, final_time / steps as f64)
-        };
-        Ok(TimeStepPlan {
-            time_step,
-            steps,
-            time_step_max,
-            cfl_number: time_step * rate,
-            peak_node: bounds.peak_node,
-            largest_drift: bounds.largest_drift.clone(),
-            peak_drift: bounds.peak_drift.clone(),
-            peak_dissipation: bounds.peak_dissipation.clone(),
-            peak_diffusion: bounds.peak_diffusion.clone(),
-            diffusion_number: time_step * bounds.largest_diffusion_rate,
-        })
-    }
-}
 
 /// Per-axis boundary kind, as the stepper needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +48,7 @@ enum Closure {
 #[derive(Debug)]
 pub struct ExplicitStepper<'a> {
     problem: &'a Problem,
-    scheme: Scheme,
+    differencing: Differencing,
     model: &'a ControlModel,
     shape: Vec<usize>,
     strides: Vec<usize>,
@@ -156,33 +63,13 @@ pub struct ExplicitStepper<'a> {
     constraints: StateConstraints,
 }
 
-/// What one step found: the first node with a non-finite value, if any, and the largest |V|
-/// with its node (ties to the lower node, so the result does not depend on the thread count).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StepOutcome {
-    pub first_non_finite: Option<(usize, f64)>,
-    pub largest: (f64, usize),
-}
-
-impl StepOutcome {
-    pub(crate) fn combine(self, other: StepOutcome) -> StepOutcome {
-        let first_non_finite = match (self.first_non_finite, other.first_non_finite) {
-            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-            (a, b) => a.or(b),
-        };
-        let largest = if other.largest.0 > self.largest.0
-            || (other.largest.0 == self.largest.0 && other.largest.1 < self.largest.1)
-        {
-            other.largest
-        } else {
-            self.largest
-        };
-        StepOutcome { first_non_finite, largest }
-    }
-}
-
 impl<'a> ExplicitStepper<'a> {
-    pub fn new(problem: &'a Problem, scheme: Scheme, model: &'a ControlModel, plan: &TimeStepPlan) -> Self {
+    pub fn new(
+        problem: &'a Problem,
+        differencing: Differencing,
+        model: &'a ControlModel,
+        time_step: f64,
+    ) -> Self {
         let grid = &problem.grid;
         let closures = problem
             .boundaries
@@ -206,7 +93,7 @@ impl<'a> ExplicitStepper<'a> {
         }
         ExplicitStepper {
             problem,
-            scheme,
+            differencing,
             model,
             shape: grid.shape(),
             strides: grid.strides().to_vec(),
@@ -215,8 +102,8 @@ impl<'a> ExplicitStepper<'a> {
             driven,
             driven_count,
             control_bounds: problem.controls.iter().map(|c| (c.lower, c.upper)).collect(),
-            time_step: plan.time_step,
-            discount_factor: (-problem.discount * plan.time_step).exp(),
+            time_step,
+            discount_factor: (-problem.discount * time_step).exp(),
             constraints: StateConstraints::new(problem),
         }
     }
@@ -298,10 +185,7 @@ impl<'a> ExplicitStepper<'a> {
                 }
                 StepOutcome { first_non_finite: first_bad, largest }
             })
-            .reduce(
-                || StepOutcome { first_non_finite: None, largest: (0.0, usize::MAX) },
-                StepOutcome::combine,
-            )
+            .reduce(StepOutcome::empty, StepOutcome::combine)
     }
 
     /// `Σ_{i<j} |a_ij|/(h_ih_j) [V(x + e_i + s e_j) + V(x − e_i − s e_j) − V(x ± e_i) − V(x ± e_j) + 2V]`
@@ -458,8 +342,8 @@ impl<'a> ExplicitStepper<'a> {
                             (lower, upper) = interval;
                         }
                     }
-                    let u = match (self.scheme, driven) {
-                        (Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian, [i]) => minimise_single(
+                    let u = match (self.differencing, driven) {
+                        (Differencing::Upwind, [i]) => minimise_single(
                             base[*i],
                             gain[*i],
                             forward_difference[*i],
@@ -470,7 +354,7 @@ impl<'a> ExplicitStepper<'a> {
                             lower,
                             upper,
                         ),
-                        (Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian, _) => {
+                        (Differencing::Upwind, _) => {
                             // Several states driven by this control: gather them contiguously.
                             let mut b = [0.0f64; MAX_DIMENSIONS];
                             let mut g = [0.0f64; MAX_DIMENSIONS];
@@ -495,7 +379,7 @@ impl<'a> ExplicitStepper<'a> {
                                 upper,
                             )
                         }
-                        (Scheme::LaxFriedrichs, _) => {
+                        (Differencing::LaxFriedrichs, _) => {
                             let mut slope = linear[j];
                             for i in driven {
                                 slope += beta
@@ -556,8 +440,8 @@ impl<'a> ExplicitStepper<'a> {
                         continue;
                     }
                     let cost = table.sample_cost[node * count + s];
-                    match self.scheme {
-                        Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian => {
+                    match self.differencing {
+                        Differencing::Upwind => {
                             let weights = upwind_weights(drift, diffusion_of(s), &self.inverse_spacing, dt);
                             let candidate =
                                 beta * weights.expectation(center, &forward[..n], &backward[..n]) + dt * cost;
@@ -566,7 +450,7 @@ impl<'a> ExplicitStepper<'a> {
                                 best_sample = s;
                             }
                         }
-                        Scheme::LaxFriedrichs => {
+                        Differencing::LaxFriedrichs => {
                             let mut hamiltonian = cost;
                             for k in 0..n {
                                 hamiltonian += beta * drift[k] * average[k];
@@ -582,7 +466,7 @@ impl<'a> ExplicitStepper<'a> {
                     }
                 }
                 controls.copy_from_slice(&values[best_sample * m..(best_sample + 1) * m]);
-                if self.scheme == Scheme::LaxFriedrichs {
+                if self.differencing == Differencing::LaxFriedrichs {
                     let s = best_sample;
                     let drift = &table.sample_drift[(node * count + s) * n..(node * count + s + 1) * n];
                     let weights = self.weights(drift, diffusion_of(s), table, node);
@@ -602,15 +486,29 @@ impl<'a> ExplicitStepper<'a> {
         table: &Tabulation,
         node: usize,
     ) -> crate::scheme::Weights {
-        match self.scheme {
-            Scheme::Upwind | Scheme::Implicit | Scheme::SemiLagrangian => {
-                upwind_weights(drift, diffusion, &self.inverse_spacing, self.time_step)
-            }
-            Scheme::LaxFriedrichs => {
+        match self.differencing {
+            Differencing::Upwind => upwind_weights(drift, diffusion, &self.inverse_spacing, self.time_step),
+            Differencing::LaxFriedrichs => {
                 let n = drift.len();
                 let alpha = &table.dissipation[node * n..(node + 1) * n];
                 lax_friedrichs_weights(drift, alpha, diffusion, &self.inverse_spacing, self.time_step)
             }
         }
+    }
+}
+
+impl Stepper for ExplicitStepper<'_> {
+    fn step(
+        &mut self,
+        context: &StepContext<'_>,
+        old: &[f64],
+        new: &mut [f64],
+        policy: &mut [f64],
+    ) -> crate::error::Result<StepOutcome> {
+        Ok(ExplicitStepper::step(self, context.table, old, new, policy, context.fixed))
+    }
+
+    fn has_cfl_limit(&self) -> bool {
+        true
     }
 }

@@ -32,6 +32,7 @@ use crate::problem::{Boundary, Problem};
 use crate::scheme::constraint::{admissibility, admissible_interval, required_level, StateConstraints};
 use crate::scheme::hamiltonian::{minimise_piecewise, minimise_single, MAX_CONTROLS};
 use crate::scheme::{upwind_weights, ControlModel, Tabulation};
+use crate::time::{CoefficientLevel, StepContext, StepOutcome, Stepper, StepperReport};
 use faer::linalg::solvers::Solve;
 use faer::sparse::linalg::solvers::{Lu, SymbolicLu};
 use faer::sparse::{Pair, SparseColMat, SymbolicSparseColMat};
@@ -87,6 +88,8 @@ pub struct ImplicitStepper<'a> {
     steps_taken: usize,
     total_iterations: usize,
     constraints: StateConstraints,
+    /// The policy's sample index per node (sampled model).
+    samples: Vec<usize>,
 }
 
 impl<'a> ImplicitStepper<'a> {
@@ -213,6 +216,7 @@ impl<'a> ImplicitStepper<'a> {
             },
             steps_taken: 0,
             total_iterations: 0,
+            samples: vec![0; nodes],
         })
     }
 
@@ -525,4 +529,49 @@ fn sample_coefficients(
     let diffusion =
         if table.sample_diffusion.is_empty() { &[][..] } else { &table.sample_diffusion[at..at + n] };
     (drift, diffusion)
+}
+
+impl Stepper for ImplicitStepper<'_> {
+    fn step(
+        &mut self,
+        context: &StepContext<'_>,
+        old: &[f64],
+        new: &mut [f64],
+        policy: &mut [f64],
+    ) -> Result<StepOutcome> {
+        let mut samples = std::mem::take(&mut self.samples);
+        let result = ImplicitStepper::step(self, context.table, old, policy, &mut samples, context.fixed);
+        self.samples = samples;
+        match result {
+            Ok(values) => {
+                new.copy_from_slice(&values);
+                Ok(StepOutcome::of_field(new))
+            }
+            // A non-finite solution of the linear system: reported like any other step's.
+            Err(HjbError::NonFinite { index, value, .. }) => Ok(StepOutcome {
+                first_non_finite: Some((self.problem.grid.ravel(&index), value)),
+                largest: (0.0, 0),
+            }),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn coefficient_level(&self) -> CoefficientLevel {
+        CoefficientLevel::New
+    }
+
+    /// In the interior the matrix is an M-matrix for any Δt; the margin says whether every
+    /// assembled row was (stationary problems also need no positive off-diagonal entry).
+    fn monotone(&self, _worst_cfl: f64) -> bool {
+        let report = self.report();
+        report.margin > 0.0 && (!self.time_step.is_infinite() || report.positive_off_diagonal_rows == 0)
+    }
+
+    fn solves_stationary_directly(&self) -> bool {
+        self.time_step.is_infinite()
+    }
+
+    fn report(&self) -> StepperReport {
+        StepperReport::Implicit(ImplicitStepper::report(self))
+    }
 }

@@ -53,11 +53,12 @@
 
 use crate::error::Result;
 use crate::grid::MAX_DIMENSIONS;
-use crate::problem::{Boundary, Characteristic, Problem};
+use crate::problem::{Boundary, Problem};
 use crate::scheme::constraint::{admissibility, required_level, StateConstraints};
 use crate::scheme::hamiltonian::{control_samples, MAX_CONTROLS};
 use crate::scheme::{ControlModel, Tabulation};
-use crate::time::explicit::StepOutcome;
+use crate::settings::Characteristic;
+use crate::time::{StepContext, StepOutcome, Stepper, StepperReport};
 use rayon::prelude::*;
 
 /// Golden-section iterations per control (the bracket shrinks by 0.618²⁴ ≈ 1e-5).
@@ -238,6 +239,8 @@ impl<'a> SemiLagrangianStepper<'a> {
         table: &Tabulation,
         time_step: f64,
         explicit_step: f64,
+        characteristic: Characteristic,
+        refine: bool,
     ) -> Result<Self> {
         let grid = &problem.grid;
         let n = grid.dimension();
@@ -277,7 +280,6 @@ impl<'a> SemiLagrangianStepper<'a> {
                 });
             }
         }
-        let settings = &problem.settings;
         let (target_level, exit_cost) = match &problem.target {
             Some(target) => {
                 let coordinates = grid.coordinate_columns();
@@ -307,11 +309,8 @@ impl<'a> SemiLagrangianStepper<'a> {
             report: SemiLagrangianReport {
                 explicit_step_ratio: time_step / explicit_step,
                 noisy_axes: noisy.len(),
-                refine: settings.refine_controls && !problem.controls.is_empty(),
-                characteristic: match settings.characteristic {
-                    Characteristic::Euler => "euler",
-                    Characteristic::Heun => "heun",
-                },
+                refine: refine && !problem.controls.is_empty(),
+                characteristic: characteristic.name(),
                 noise_spread_cells: f64::INFINITY,
                 consistency_term: grid.spacings().iter().fold(0.0f64, |a, h| a.max(h * h)) / time_step,
                 ..SemiLagrangianReport::default()
@@ -322,9 +321,8 @@ impl<'a> SemiLagrangianStepper<'a> {
             time_step,
             discount_factor: (-problem.discount * time_step).exp(),
             // Off the samples a sampled model's noise matrix is not tabulated: samples only.
-            refine: settings.refine_controls
-                && !(table.noise_columns > 0 && matches!(model, ControlModel::Sampled { .. })),
-            heun: settings.characteristic == Characteristic::Heun,
+            refine: refine && !(table.noise_columns > 0 && matches!(model, ControlModel::Sampled { .. })),
+            heun: characteristic == Characteristic::Heun,
         })
     }
 
@@ -434,12 +432,7 @@ impl<'a> SemiLagrangianStepper<'a> {
                 (StepOutcome { first_non_finite: first_bad, largest }, statistics)
             })
             .reduce(
-                || {
-                    (
-                        StepOutcome { first_non_finite: None, largest: (0.0, usize::MAX) },
-                        FootStatistics::default(),
-                    )
-                },
+                || (StepOutcome::empty(), FootStatistics::default()),
                 |a, b| (a.0.combine(b.0), a.1.combine(b.1)),
             )
     }
@@ -986,5 +979,41 @@ impl Scratch {
     /// Evaluate a formula at the loaded `(x, u, t)`.
     fn evaluate(&mut self, formula: &crate::problem::formula::Formula) -> f64 {
         formula.evaluate_point(&self.variables, &mut self.stack)
+    }
+}
+
+impl Stepper for SemiLagrangianStepper<'_> {
+    fn step(
+        &mut self,
+        context: &StepContext<'_>,
+        old: &[f64],
+        new: &mut [f64],
+        policy: &mut [f64],
+    ) -> Result<StepOutcome> {
+        Ok(SemiLagrangianStepper::step(self, context.table, context.time, old, new, policy, context.fixed))
+    }
+
+    /// Refuse a step after which every free node's feet lie outside the box: the time step is so
+    /// large that the solution is all boundary treatment.
+    fn check_first_step(&self, problem: &Problem, fixed: Option<&[f64]>) -> Result<()> {
+        let fixed_count = fixed.map_or(0, |field| field.iter().filter(|v| !v.is_nan()).count());
+        let free = problem.grid.node_count() - fixed_count;
+        if free > 0 && self.report.feet_outside == free {
+            return Err(crate::error::HjbError::FeetOutside {
+                time_step: self.time_step,
+                free_nodes: free,
+                displacement_cells: self.report.displacement_cells,
+            });
+        }
+        Ok(())
+    }
+
+    /// Interpolation weights are nonnegative for any Δt.
+    fn monotone(&self, _worst_cfl: f64) -> bool {
+        true
+    }
+
+    fn report(&self) -> StepperReport {
+        StepperReport::SemiLagrangian(self.report())
     }
 }

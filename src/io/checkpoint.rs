@@ -8,44 +8,72 @@
 //! checkpoint and never a torn result — and is removed when the solve completes.
 //!
 //! A fingerprint of the problem text, the grid, the scheme, the time step, the step count and the
-//! snapshot count guards against resuming a different run.
+//! snapshot count guards against resuming a different run (the driver checks it).
+//!
+//! [`Checkpointer`] is the observer that writes checkpoints during a solve and hands one back to
+//! resume from; the solver itself never touches files.
 
 use crate::error::{HjbError, Result};
-use crate::problem::Problem;
-use crate::time::TimeStepPlan;
+use crate::solver::{MarchState, Observer, RunView, StepView};
 use rust_hdf5::H5File;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-/// A snapshot in the making: step count, V after it, the policy of that step (None until known).
-pub type StoredLevel = (usize, Vec<f64>, Option<Vec<Vec<f64>>>);
+/// The state of an interrupted solve (what the driver resumes from).
+pub type Checkpoint = MarchState;
 
-/// The state of an interrupted solve.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Checkpoint {
-    pub fingerprint: String,
-    pub completed: usize,
-    pub values: Vec<f64>,
-    pub stored: Vec<StoredLevel>,
-    pub worst_cfl: f64,
+/// Writes checkpoints every so many steps or seconds, resumes from one, and removes it when the
+/// solve completes.
+#[derive(Debug)]
+pub struct Checkpointer {
+    /// Where the checkpoint lives.
+    pub path: PathBuf,
+    /// Every this many steps (0: never).
+    pub every: usize,
+    /// Whenever this many seconds have passed since the last one.
+    pub seconds: Option<f64>,
+    /// Continue from the checkpoint at `path`.
+    pub resume: bool,
+    last: Instant,
 }
 
-/// FNV-1a 64 of the run's defining data, as hex.
-pub fn fingerprint(problem: &Problem, plan: &TimeStepPlan) -> String {
-    let text = format!(
-        "{}|{:?}|{}|{:016x}|{}|{}",
-        problem.source_text,
-        problem.grid.shape(),
-        problem.settings.scheme.name(),
-        plan.time_step.to_bits(),
-        plan.steps,
-        problem.output.snapshots
-    );
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+impl Checkpointer {
+    /// A checkpointer writing to `path`.
+    pub fn new(path: PathBuf, every: usize, seconds: Option<f64>, resume: bool) -> Checkpointer {
+        Checkpointer { path, every, seconds, resume, last: Instant::now() }
     }
-    format!("{hash:016x}")
+}
+
+impl Observer for Checkpointer {
+    fn started(&mut self, _run: &RunView<'_>) {
+        self.last = Instant::now();
+    }
+
+    fn resume(&mut self, _run: &RunView<'_>) -> Result<Option<MarchState>> {
+        if self.resume {
+            read(&self.path).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn stepped(&mut self, view: &StepView<'_>) -> Result<()> {
+        let Some(state) = view.state else { return Ok(()) };
+        let by_steps = self.every > 0 && view.completed % self.every == 0;
+        let by_time = self.seconds.is_some_and(|seconds| self.last.elapsed().as_secs_f64() >= seconds);
+        if (by_steps || by_time) && view.completed < view.steps {
+            self.last = Instant::now();
+            write(&self.path, state)?;
+        }
+        Ok(())
+    }
+
+    fn finished(&mut self, complete: bool) {
+        if complete {
+            // The run is complete: its checkpoint has served its purpose.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// Where the checkpoint of a result file lives: `<result without .h5>.checkpoint.h5`.
@@ -99,9 +127,9 @@ pub fn write(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
 
 /// Read a checkpoint written by [`write`].
 pub fn read(path: &Path) -> Result<Checkpoint> {
-    let fail = |error: rust_hdf5::Hdf5Error| HjbError::InvalidOption {
-        option: "--resume".to_string(),
-        message: format!("cannot read checkpoint {}: {error}", path.display()),
+    let fail = |error: rust_hdf5::Hdf5Error| HjbError::ReadResult {
+        path: path.to_path_buf(),
+        message: format!("cannot read checkpoint: {error}"),
     };
     let file = H5File::open(path).map_err(fail)?;
     let read = |name: &str| -> Result<Vec<f64>> {

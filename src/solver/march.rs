@@ -1,0 +1,208 @@
+//! The transient driver: march `V^0 = g` (fixed nodes held), `V^{n+1} = S(V^n)` for
+//! `n = 0 … N−1` in time-to-go, with any [`Stepper`].
+//!
+//! Per step: re-tabulate time-dependent coefficients at the level the stepper asks for (and
+//! re-check the CFL bound of explicit steppers), step, stop on a non-finite value or a blow-up
+//! (the last finite state goes to [`Observer::interrupted`]), record snapshots, show observers
+//! the new state. Each step depends only on `V^n`, so a state handed back by
+//! [`Observer::resume`] continues bit for bit.
+
+use super::observer::{BlowUpDetector, MarchState, Observer, RunView, StepView};
+use super::{finish, prepare, snapshot_steps, split_policy, Diagnostics, Preparation, Snapshots, Solution};
+use crate::error::{HjbError, Result};
+use crate::problem::Problem;
+use crate::scheme::Tabulation;
+use crate::settings::{Differencing, Settings};
+use crate::time::{stepper, CoefficientLevel, StepContext, TimeStepPlan};
+use std::time::Instant;
+
+/// FNV-1a 64 of the run's defining data, as hex: what a resumed state must match.
+pub fn fingerprint(problem: &Problem, settings: &Settings, plan: &TimeStepPlan) -> String {
+    let text = format!(
+        "{}|{:?}|{}|{:016x}|{}|{}",
+        problem.source_text,
+        problem.grid.shape(),
+        settings.scheme_name(),
+        plan.time_step.to_bits(),
+        plan.steps,
+        settings.snapshots
+    );
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// Solve a finite-horizon problem.
+pub(super) fn march(
+    problem: &Problem,
+    settings: &Settings,
+    observer: &mut dyn Observer,
+    started: Instant,
+) -> Result<Solution> {
+    let Preparation { coordinates, model, mut table, plan, stability, memory_bytes } =
+        prepare(problem, settings)?;
+    let mut stepper = stepper(problem, settings, &model, &table, &plan)?;
+    let nodes = problem.grid.node_count();
+    let m = problem.controls.len();
+    let no_controls = vec![0.0; m];
+    let time_dependent = problem.is_time_dependent();
+    let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
+    let fixed_at = |t: f64| problem.fixed_values(&coordinates, t);
+
+    let mut values = problem.tabulate(&problem.terminal_cost, &coordinates, &no_controls, problem.final_time);
+    if let Some(fixed) = fixed_at(problem.final_time) {
+        hold_fixed(&mut values, &fixed);
+    }
+    let terminal_size = values.iter().fold(0.0f64, |largest, v| largest.max(v.abs()));
+    let fixed_size = fixed_at(0.0)
+        .map_or(0.0, |field| field.iter().filter(|v| v.is_finite()).fold(0.0f64, |a, v| a.max(v.abs())));
+    let mut detector = BlowUpDetector {
+        initial_size: terminal_size.max(fixed_size),
+        cost_size: table.largest_cost(problem, &model),
+        time_step: plan.time_step,
+        time_step_max: plan.time_step_max,
+    };
+    let wanted = snapshot_steps(settings.snapshots, plan.steps);
+    let fingerprint = fingerprint(problem, settings, &plan);
+    let mut state = MarchState {
+        fingerprint: fingerprint.clone(),
+        completed: 0,
+        values,
+        stored: Vec::new(),
+        worst_cfl: plan.cfl_number,
+    };
+    if wanted.first() == Some(&0) {
+        state.stored.push((0, state.values.clone(), None));
+    }
+    let run = RunView { steps: plan.steps, nodes, fingerprint: &fingerprint };
+    observer.started(&run);
+    if let Some(resumed) = observer.resume(&run)? {
+        if resumed.fingerprint != fingerprint
+            || resumed.values.len() != nodes
+            || resumed.completed > plan.steps
+        {
+            return Err(HjbError::ResumeMismatch);
+        }
+        let worst_cfl = state.worst_cfl.max(resumed.worst_cfl);
+        state = MarchState { worst_cfl, ..resumed };
+    }
+    let first_step = state.completed;
+    let mut new = vec![0.0; nodes];
+    let mut policy = vec![0.0; nodes * m];
+    let mut stopped: Option<(HjbError, usize)> = None;
+    for step in first_step..plan.steps {
+        let t_old = problem.final_time - step as f64 * plan.time_step;
+        let t_new = problem.final_time - (step + 1) as f64 * plan.time_step;
+        let coefficient_time = match stepper.coefficient_level() {
+            CoefficientLevel::Old => t_old,
+            CoefficientLevel::New => t_new,
+        };
+        if time_dependent && stepper.coefficient_level() == CoefficientLevel::New {
+            // Backward Euler takes the coefficients at the new time level; no step limit.
+            table = Tabulation::new(problem, &model, &coordinates, t_new);
+            detector.cost_size = detector.cost_size.max(table.largest_cost(problem, &model));
+        } else if time_dependent && step > 0 {
+            table = Tabulation::new(problem, &model, &coordinates, t_old);
+            detector.cost_size = detector.cost_size.max(table.largest_cost(problem, &model));
+            let bounds = table.drift_bounds(problem, &model, &inverse_spacing);
+            let rate = match settings.differencing {
+                Differencing::Upwind => bounds.largest_rate,
+                Differencing::LaxFriedrichs => bounds.largest_dissipation_rate,
+            } + problem.switching.as_ref().map_or(0.0, |s| s.largest_rate());
+            state.worst_cfl = state.worst_cfl.max(rate * plan.time_step);
+            if rate * plan.time_step > 1.0 + 1e-12 && !settings.allow_unstable && stepper.has_cfl_limit() {
+                return Err(HjbError::CflViolated {
+                    scheme: settings.scheme_name().to_string(),
+                    time_step: plan.time_step,
+                    time_step_max: 1.0 / rate,
+                    cfl: rate * plan.time_step,
+                });
+            }
+        }
+        let fixed = fixed_at(t_new);
+        let context = StepContext { table: &table, time: coefficient_time, fixed: fixed.as_deref() };
+        let outcome = stepper.step(&context, &state.values, &mut new, &mut policy)?;
+        if step == first_step {
+            stepper.check_first_step(problem, fixed.as_deref())?;
+        }
+        if let Some((node, value)) = outcome.first_non_finite {
+            let error = HjbError::NonFinite {
+                step: step + 1,
+                time: t_new,
+                index: problem.grid.unravel(node),
+                point: problem.grid.point(node),
+                value,
+            };
+            stopped = Some((error, step));
+            break;
+        }
+        if let Some(error) =
+            detector.check(problem, step, t_new, outcome.largest, new[outcome.largest.1], state.worst_cfl)
+        {
+            stopped = Some((error, step));
+            break;
+        }
+        std::mem::swap(&mut state.values, &mut new);
+        state.completed = step + 1;
+        if step == 0 {
+            // The decision at t = T is taken one step earlier; reuse the first step's policy.
+            if let Some(first) = state.stored.first_mut().filter(|entry| entry.0 == 0) {
+                first.2 = Some(split_policy(&policy, m, nodes));
+            }
+        }
+        if wanted.binary_search(&state.completed).is_ok() {
+            state.stored.push((state.completed, state.values.clone(), Some(split_policy(&policy, m, nodes))));
+        }
+        observer.stepped(&StepView { completed: state.completed, steps: plan.steps, state: Some(&state) })?;
+    }
+    observer.finished(stopped.is_none());
+    let completed = state.completed;
+    let mut diagnostics =
+        Diagnostics::planned(problem, settings, &model, &plan, &stability, memory_bytes, started);
+    diagnostics.steps = completed;
+    diagnostics.cfl_number = state.worst_cfl;
+    diagnostics.take_report(stepper.report());
+    diagnostics.monotone = stepper.monotone(state.worst_cfl);
+    let mut stored = state.stored;
+    let snapshots = (!stored.is_empty()).then(|| {
+        // Increasing physical time: the last step taken (t closest to 0) first.
+        stored.reverse();
+        Snapshots {
+            times: stored.iter().map(|(n, _, _)| problem.final_time - *n as f64 * plan.time_step).collect(),
+            values: stored.iter().map(|(_, v, _)| v.clone()).collect(),
+            policies: stored
+                .into_iter()
+                .map(|(_, _, p)| p.unwrap_or_else(|| vec![vec![f64::NAN; nodes]; m]))
+                .collect(),
+        }
+    });
+    let policy_fields = split_policy(&policy, m, nodes);
+    let mut solution = finish(problem, &coordinates, state.values, policy_fields, diagnostics, snapshots);
+    match stopped {
+        None => Ok(solution),
+        Some((error, step)) => {
+            // A partial result is not compared with the reference.
+            solution.error = None;
+            solution.stopped = Some(format!(
+                "stopped before step {} of {}: {error}; the fields hold V after step {step} (t = {})",
+                step + 1,
+                plan.steps,
+                problem.final_time - step as f64 * plan.time_step
+            ));
+            observer.interrupted(&solution);
+            Err(error)
+        }
+    }
+}
+
+/// Set the fixed nodes (not NaN in `fixed`) to their values.
+pub(super) fn hold_fixed(values: &mut [f64], fixed: &[f64]) {
+    for (value, held) in values.iter_mut().zip(fixed) {
+        if !held.is_nan() {
+            *value = *held;
+        }
+    }
+}

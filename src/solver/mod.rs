@@ -1,0 +1,314 @@
+//! The solve driver: owns the time loop; progress and other side channels are [`Observer`]s.
+//!
+//! `solve` = analyse the control structure → tabulate the formulas → plan the time step from
+//! the CFL bound → march `V^0 = g`, `V^{n+1} = S(V^n)` for `n = 0 … N−1` (time-to-go) → the value
+//! and policy at `t = 0`, the stability numbers of the run and, when the problem has a
+//! reference, the errors on its region.
+
+mod march;
+pub mod observer;
+mod stationary;
+
+pub use observer::{KeepPartial, MarchState, Observer, RunView, Silent, StepView, StoredLevel};
+
+use crate::error::{HjbError, Result};
+use crate::norms::{error_norms, ErrorNorms};
+use crate::problem::Problem;
+use crate::scheme::{dominance_margin, ControlModel, Tabulation};
+use crate::settings::{Settings, Stepping};
+use crate::stability::StabilityReport;
+use crate::time::{SemiLagrangianReport, StepperReport, TimeStepPlan};
+use std::time::Instant;
+
+/// What the run did and whether its stability conditions held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostics {
+    /// The settings of the run.
+    pub settings: Settings,
+    /// `closed_form` or `sampled(N)`.
+    pub hamiltonian: String,
+    pub time_step: f64,
+    pub steps: usize,
+    pub time_step_max: f64,
+    /// `Δt / Δt_max`.
+    pub cfl_number: f64,
+    /// All interior transition weights nonnegative (CFL number ≤ 1).
+    pub monotone: bool,
+    /// Coordinates of the node where the CFL rate peaks.
+    pub cfl_peak: Vec<f64>,
+    /// Boundary handling per axis.
+    pub boundaries: Vec<String>,
+    /// Per axis: extrapolated boundary nodes where the drift can point out (not monotone there).
+    pub outflow_nodes: Vec<usize>,
+    pub memory_bytes: usize,
+    pub seconds: f64,
+    pub threads: usize,
+    /// Policy-iteration and M-matrix numbers (implicit scheme only).
+    pub implicit: Option<crate::time::ImplicitReport>,
+    /// Foot displacement and consistency numbers (semi-Lagrangian scheme only).
+    pub semi_lagrangian: Option<SemiLagrangianReport>,
+}
+
+impl Diagnostics {
+    /// Take the stepper's own section of the report.
+    fn take_report(&mut self, report: StepperReport) {
+        match report {
+            StepperReport::None => {}
+            StepperReport::Implicit(report) => self.implicit = Some(report),
+            StepperReport::SemiLagrangian(report) => self.semi_lagrangian = Some(report),
+        }
+    }
+}
+
+/// The result of a solve, on the problem's grid (row-major, last axis fastest).
+#[derive(Debug, Clone)]
+pub struct Solution {
+    pub values: Vec<f64>,
+    /// One field per control.
+    pub policy: Vec<Vec<f64>>,
+    pub reference: Option<Vec<f64>>,
+    pub error: Option<ErrorNorms>,
+    pub diagnostics: Diagnostics,
+    /// Set when the run stopped early: why, and which step the fields belong to.
+    pub stopped: Option<String>,
+    /// Stored time levels, when the problem asks for them.
+    pub snapshots: Option<Snapshots>,
+}
+
+/// V and the policy at several times, in increasing physical time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshots {
+    pub times: Vec<f64>,
+    /// `values[k]`: V at `times[k]`.
+    pub values: Vec<Vec<f64>>,
+    /// `policies[k][j]`: control j at `times[k]` (at t = T: the first decision, made at T − Δt).
+    pub policies: Vec<Vec<Vec<f64>>>,
+}
+
+/// Steps after which a snapshot is taken: `round(k·N/(K−1))`, k = 0 … K−1.
+fn snapshot_steps(count: usize, steps: usize) -> Vec<usize> {
+    if count < 2 {
+        return Vec::new();
+    }
+    let mut chosen: Vec<usize> =
+        (0..count).map(|k| ((k as f64) * steps as f64 / (count - 1) as f64).round() as usize).collect();
+    chosen.dedup();
+    chosen
+}
+
+fn split_policy(policy: &[f64], m: usize, nodes: usize) -> Vec<Vec<f64>> {
+    (0..m).map(|j| (0..nodes).map(|node| policy[node * m + j]).collect()).collect()
+}
+
+/// Everything decided before the first step (also what `hjb check` reports).
+#[derive(Debug)]
+pub struct Preparation {
+    pub coordinates: Vec<Vec<f64>>,
+    pub model: ControlModel,
+    pub table: Tabulation,
+    pub plan: TimeStepPlan,
+    pub stability: StabilityReport,
+    pub memory_bytes: usize,
+}
+
+/// Analyse, tabulate at `t = T`, and plan the time step.
+pub fn prepare(problem: &Problem, settings: &Settings) -> Result<Preparation> {
+    let coordinates = problem.grid.coordinate_columns();
+    if let Some(matrix) = &problem.diffusion_matrix {
+        check_cross_stencil(problem, settings, &coordinates, matrix)?;
+    }
+    if let Some(target) = &problem.target {
+        let inside = problem.tabulate(target, &coordinates, &vec![0.0; problem.controls.len()], 0.0);
+        if !inside.iter().any(|v| *v <= 0.0) {
+            return Err(HjbError::InvalidProblem {
+                field: "target.set".to_string(),
+                message: format!(
+                    "the target set \"{} ≤ 0\" contains no grid node; refine the grid or enlarge the target",
+                    target.source()
+                ),
+            });
+        }
+    }
+    let model = ControlModel::analyse(problem, settings.minimisation, &coordinates)?;
+    let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
+    let table = Tabulation::new(problem, &model, &coordinates, problem.tabulation_time());
+    let mut bounds = table.drift_bounds(problem, &model, &inverse_spacing);
+    if problem.is_time_dependent() {
+        // The bound must hold at every time level: take the worst over a sample of times now,
+        // and re-check every step.
+        for k in 0..=16 {
+            let t = problem.final_time * k as f64 / 16.0;
+            let other = Tabulation::new(problem, &model, &coordinates, t).drift_bounds(
+                problem,
+                &model,
+                &inverse_spacing,
+            );
+            if other.largest_rate > bounds.largest_rate {
+                bounds.largest_rate = other.largest_rate;
+                bounds.peak_node = other.peak_node;
+                bounds.peak_drift = other.peak_drift.clone();
+                bounds.peak_dissipation = other.peak_dissipation.clone();
+                bounds.peak_diffusion = other.peak_diffusion.clone();
+            }
+            bounds.largest_dissipation_rate =
+                bounds.largest_dissipation_rate.max(other.largest_dissipation_rate);
+            bounds.largest_diffusion_rate = bounds.largest_diffusion_rate.max(other.largest_diffusion_rate);
+            for (a, b) in bounds.largest_drift.iter_mut().zip(&other.largest_drift) {
+                *a = a.max(*b);
+            }
+        }
+    }
+    if let Some(switching) = &problem.switching {
+        // Regime jumps leave the node at rate Σ_k λ_jk: part of every explicit CFL rate.
+        bounds.largest_rate += switching.largest_rate();
+        bounds.largest_dissipation_rate += switching.largest_rate();
+    }
+    let plan = TimeStepPlan::new(settings, &bounds, problem.final_time, &problem.grid.spacings())?;
+    let nodes = problem.grid.node_count();
+    let snapshot_fields = settings.snapshots * (1 + problem.controls.len());
+    let memory_bytes = 8 * nodes * (problem.grid.dimension() + 3 + problem.controls.len() + snapshot_fields)
+        + table.bytes() * if problem.is_time_dependent() { 2 } else { 1 };
+    let stability = StabilityReport::new(problem, &model, &table, &plan);
+    Ok(Preparation { coordinates, model, table, plan, stability, memory_bytes })
+}
+
+/// Correlated noise in the finite-difference schemes: the explicit schemes take Kushner's cross
+/// stencil where the noise is diagonally dominant at every node (checked here, with the worst
+/// node in the refusal) and does not depend on the control; otherwise, and for the implicit
+/// scheme, the semi-Lagrangian scheme is the one to use (see [`crate::scheme::weights`]).
+fn check_cross_stencil(
+    problem: &Problem,
+    settings: &Settings,
+    coordinates: &[Vec<f64>],
+    matrix: &[Vec<crate::problem::formula::Formula>],
+) -> Result<()> {
+    if matches!(settings.stepping, Stepping::SemiLagrangian { .. }) {
+        return Ok(());
+    }
+    let pointer = "use scheme = \"semi_lagrangian\" (Camilli–Falcone feet along the columns of σ: \
+                   monotone for any correlation)";
+    let refuse = |message: String| HjbError::InvalidOption { option: "scheme".to_string(), message };
+    if matches!(settings.stepping, Stepping::Implicit { .. }) {
+        return Err(refuse(format!(
+            "correlated noise has no implicit cross stencil in this build; {pointer}"
+        )));
+    }
+    let n = problem.grid.dimension();
+    let m = problem.controls.len();
+    if matrix.iter().flatten().any(|formula| formula.uses()[n..n + m].iter().any(|used| *used)) {
+        return Err(refuse(format!(
+            "correlated noise that depends on the control cannot use the explicit cross stencil; {pointer}"
+        )));
+    }
+    let k = matrix[0].len();
+    let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
+    let mut worst = (f64::INFINITY, 0usize);
+    let mut sigma = vec![0.0; n * k];
+    // Time-dependent noise: the condition must hold at every time level; check 17 of them.
+    let times: Vec<f64> = if problem.is_time_dependent() && !problem.is_stationary() {
+        (0..=16).map(|j| problem.final_time * j as f64 / 16.0).collect()
+    } else {
+        vec![problem.tabulation_time()]
+    };
+    for t in times {
+        let columns: Vec<Vec<f64>> = matrix
+            .iter()
+            .flatten()
+            .map(|formula| problem.tabulate(formula, coordinates, &vec![0.0; m], t))
+            .collect();
+        for node in 0..problem.grid.node_count() {
+            for (entry, column) in sigma.iter_mut().zip(&columns) {
+                *entry = column[node];
+            }
+            let margin = dominance_margin(&sigma, n, &inverse_spacing);
+            if margin < worst.0 {
+                worst = (margin, node);
+            }
+        }
+    }
+    if worst.0 < -1e-14 {
+        return Err(refuse(format!(
+            "the noise is not diagonally dominant at {:?}: min_i (a_ii/h_i² − Σ_j |a_ij|/(h_i h_j))·h_min² = {:.3e} < 0 \
+             (a = σσᵀ/2), so the {} cross stencil would have negative weights; {pointer}, or change the \
+             spacing ratios h_i/h_j (the condition depends on them)",
+            problem.grid.point(worst.1),
+            worst.0,
+            settings.scheme_name()
+        )));
+    }
+    Ok(())
+}
+
+/// Solve `problem` with `settings`: the one entry point. Progress, checkpoints and partial
+/// results go through `observer` (see [`observer`]); stationary problems (`T = ∞`) settle to
+/// their fixed point, the others march from `V = g` at `t = T` back to `t = 0`.
+pub fn solve(problem: &Problem, settings: &Settings, observer: &mut dyn Observer) -> Result<Solution> {
+    let started = Instant::now();
+    if problem.is_stationary() {
+        stationary::settle(problem, settings, observer, started)
+    } else {
+        march::march(problem, settings, observer, started)
+    }
+}
+
+impl Diagnostics {
+    /// The run's numbers as planned: the caller overwrites what the run changed (steps, the worst
+    /// CFL number of a time-dependent problem, the implicit report).
+    fn planned(
+        problem: &Problem,
+        settings: &Settings,
+        model: &ControlModel,
+        plan: &TimeStepPlan,
+        stability: &StabilityReport,
+        memory_bytes: usize,
+        started: Instant,
+    ) -> Diagnostics {
+        Diagnostics {
+            settings: *settings,
+            hamiltonian: model.describe(),
+            time_step: plan.time_step,
+            steps: plan.steps,
+            time_step_max: plan.time_step_max,
+            cfl_number: plan.cfl_number,
+            monotone: stability.monotone,
+            cfl_peak: problem.grid.point(plan.peak_node),
+            boundaries: problem.boundaries.iter().map(|b| b.name().to_string()).collect(),
+            outflow_nodes: stability.outflow_nodes.clone(),
+            memory_bytes,
+            seconds: started.elapsed().as_secs_f64(),
+            threads: rayon::current_num_threads(),
+            implicit: None,
+            semi_lagrangian: None,
+        }
+    }
+}
+
+/// The solution with its reference and errors (none when the run stopped early).
+pub(crate) fn finish(
+    problem: &Problem,
+    coordinates: &[Vec<f64>],
+    values: Vec<f64>,
+    policy: Vec<Vec<f64>>,
+    diagnostics: Diagnostics,
+    snapshots: Option<Snapshots>,
+) -> Solution {
+    let reference = problem.reference_values(coordinates);
+    let error = match (&reference, &problem.reference) {
+        (Some(exact), Some(spec)) => Some(error_norms(&problem.grid, &values, exact, &spec.region)),
+        _ => None,
+    };
+    Solution { values, policy, reference, error, diagnostics, stopped: None, snapshots }
+}
+
+/// Run `work` on a pool of `threads` threads (or the global pool when `None`).
+pub fn with_threads<T: Send>(threads: Option<usize>, work: impl FnOnce() -> T + Send) -> Result<T> {
+    match threads {
+        None => Ok(work()),
+        Some(count) => {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(count).build().map_err(|error| {
+                HjbError::InvalidOption { option: "--threads".to_string(), message: error.to_string() }
+            })?;
+            Ok(pool.install(work))
+        }
+    }
+}
