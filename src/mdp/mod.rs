@@ -38,6 +38,7 @@ pub use solve::{solve, MdpSolution, Method, SolveOptions};
 
 use crate::error::{HjbError, Result};
 use crate::problem::Problem;
+use crate::scheme::closure::Closure;
 use crate::scheme::constraint::{admissibility, required_level, StateConstraints};
 use crate::scheme::hamiltonian::control_samples;
 use crate::scheme::{upwind_weights, ControlModel, Tabulation};
@@ -263,7 +264,7 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64, characteristic: Ch
     }
     let shape = grid.shape();
     let strides = grid.strides().to_vec();
-    let periodic: Vec<bool> = grid.axes().iter().map(|a| a.periodic).collect();
+    let closures: Vec<Closure> = problem.boundaries.iter().map(Closure::of).collect();
     let mut transitions = Vec::with_capacity(action_count);
     let mut closed_rows = 0;
     for a in 0..action_count {
@@ -295,23 +296,9 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64, characteristic: Ch
                                 if weight == 0.0 {
                                     continue;
                                 }
-                                let at_end = if forward { index[k] + 1 == shape[k] } else { index[k] == 0 };
-                                let target = if !at_end {
-                                    if forward {
-                                        x + strides[k]
-                                    } else {
-                                        x - strides[k]
-                                    }
-                                } else if periodic[k] {
-                                    if forward {
-                                        x - (shape[k] - 1) * strides[k]
-                                    } else {
-                                        x + (shape[k] - 1) * strides[k]
-                                    }
-                                } else {
-                                    closed = true;
-                                    x
-                                };
+                                let (target, closed_here) =
+                                    closures[k].chain_neighbour(x, index[k], shape[k], strides[k], forward);
+                                closed |= closed_here;
                                 pairs.push((target, weight));
                             }
                         }

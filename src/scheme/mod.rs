@@ -5,6 +5,7 @@
 //! * [`constraint`] — admissible controls at state-constrained box ends.
 //! * [`hamiltonian`] — closed-form or sampled minimisation, and the tabulated coefficients.
 
+pub mod closure;
 pub mod constraint;
 pub mod hamiltonian;
 pub mod weights;

@@ -23,7 +23,8 @@
 //! so the result is bit-identical whatever the number of threads.
 
 use crate::grid::MAX_DIMENSIONS;
-use crate::problem::{Boundary, Problem};
+use crate::problem::Problem;
+use crate::scheme::closure::Closure;
 use crate::scheme::constraint::{admissibility, admissible_interval, required_level, StateConstraints};
 use crate::scheme::hamiltonian::{minimise_piecewise, minimise_quadratic, minimise_single, MAX_CONTROLS};
 use crate::scheme::{cross_diffusion, lax_friedrichs_weights, upwind_weights, ControlModel, Tabulation};
@@ -33,16 +34,6 @@ use rayon::prelude::*;
 
 /// Nodes per parallel task.
 pub const CHUNK: usize = 2048;
-
-/// Per-axis boundary kind, as the stepper needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Closure {
-    Extrapolate,
-    Periodic,
-    Dirichlet,
-    /// State constraint: the ghost equals the node value (see [`crate::scheme::constraint`]).
-    Reflect,
-}
 
 /// The explicit stepper of one problem on one grid.
 #[derive(Debug)]
@@ -71,16 +62,7 @@ impl<'a> ExplicitStepper<'a> {
         time_step: f64,
     ) -> Self {
         let grid = &problem.grid;
-        let closures = problem
-            .boundaries
-            .iter()
-            .map(|boundary| match boundary {
-                Boundary::Extrapolate => Closure::Extrapolate,
-                Boundary::Periodic => Closure::Periodic,
-                Boundary::Dirichlet(_) => Closure::Dirichlet,
-                Boundary::StateConstraint => Closure::Reflect,
-            })
-            .collect();
+        let closures = problem.boundaries.iter().map(Closure::of).collect();
         let mut driven = [[0usize; MAX_DIMENSIONS]; MAX_CONTROLS];
         let mut driven_count = [0usize; MAX_CONTROLS];
         if let ControlModel::ClosedForm { control_of_state } = model {
@@ -239,12 +221,11 @@ impl<'a> ExplicitStepper<'a> {
             let mut inward = offsets;
             inward[position].1 = 0;
             let on_end = self.value_at::<D>(old, index, inward);
-            return match self.closures[axis] {
-                Closure::Extrapolate => {
-                    inward[position].1 = -step;
-                    2.0 * on_end - self.value_at::<D>(old, index, inward)
-                }
-                _ => on_end,
+            return if self.closures[axis].extrapolates() {
+                inward[position].1 = -step;
+                2.0 * on_end - self.value_at::<D>(old, index, inward)
+            } else {
+                on_end
             };
         }
         let mut flat = 0;
@@ -294,25 +275,16 @@ impl<'a> ExplicitStepper<'a> {
         let mut backward = [0.0f64; MAX_DIMENSIONS];
         for k in 0..n {
             let (i, size, stride) = (index[k], self.shape[k], self.strides[k]);
-            let at_lower = i == 0;
-            let at_upper = i + 1 == size;
-            forward[k] = if !at_upper {
+            // Interior nodes read their neighbours directly; the ends go through the closure.
+            forward[k] = if i + 1 < size {
                 old[node + stride]
-            } else if self.closures[k] == Closure::Periodic {
-                old[node - (size - 1) * stride]
-            } else if self.closures[k] == Closure::Reflect {
-                center
             } else {
-                2.0 * center - old[node - stride]
+                self.closures[k].forward(node, i, size, stride).value(old, center)
             };
-            backward[k] = if !at_lower {
+            backward[k] = if i > 0 {
                 old[node - stride]
-            } else if self.closures[k] == Closure::Periodic {
-                old[node + (size - 1) * stride]
-            } else if self.closures[k] == Closure::Reflect {
-                center
             } else {
-                2.0 * center - old[node + stride]
+                self.closures[k].backward(node, i, size, stride).value(old, center)
             };
         }
         let beta = self.discount_factor;

@@ -29,6 +29,7 @@
 use crate::error::{HjbError, Result};
 use crate::grid::MAX_DIMENSIONS;
 use crate::problem::{Boundary, Problem};
+use crate::scheme::closure::{Closure, Neighbour};
 use crate::scheme::constraint::{admissibility, admissible_interval, required_level, StateConstraints};
 use crate::scheme::hamiltonian::{minimise_piecewise, minimise_single, MAX_CONTROLS};
 use crate::scheme::{upwind_weights, ControlModel, Tabulation};
@@ -143,33 +144,14 @@ impl<'a> ImplicitStepper<'a> {
             dirichlet_node[node] = fixed;
             for k in 0..n {
                 let (i, size, stride) = (index[k], shape[k], strides[k]);
-                let periodic = matches!(problem.boundaries[k], Boundary::Periodic);
-                // A state-constrained end reflects: the ghost is the node itself.
-                let reflected = matches!(problem.boundaries[k], Boundary::StateConstraint);
-                let forward = if fixed {
-                    Slot::Unused
-                } else if i + 1 < size {
-                    Slot::Neighbour(node + stride)
-                } else if periodic {
-                    Slot::Neighbour(node - (size - 1) * stride)
-                } else if reflected {
-                    Slot::Neighbour(node)
-                } else {
-                    Slot::Extrapolated(node - stride)
+                let closure = Closure::of(&problem.boundaries[k]);
+                let slot = |neighbour: Neighbour| match neighbour {
+                    _ if fixed => Slot::Unused,
+                    Neighbour::Node(c) => Slot::Neighbour(c),
+                    Neighbour::Ghost { opposite } => Slot::Extrapolated(opposite),
                 };
-                let backward = if fixed {
-                    Slot::Unused
-                } else if i > 0 {
-                    Slot::Neighbour(node - stride)
-                } else if periodic {
-                    Slot::Neighbour(node + (size - 1) * stride)
-                } else if reflected {
-                    Slot::Neighbour(node)
-                } else {
-                    Slot::Extrapolated(node + stride)
-                };
-                slots.push(forward);
-                slots.push(backward);
+                slots.push(slot(closure.forward(node, i, size, stride)));
+                slots.push(slot(closure.backward(node, i, size, stride)));
             }
         }
         // Pattern: per row the centre, then one entry per slot (duplicates are summed), then one
