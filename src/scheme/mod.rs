@@ -8,6 +8,7 @@
 pub mod closure;
 pub mod constraint;
 pub mod hamiltonian;
+pub mod minimiser;
 pub mod weights;
 
 pub use hamiltonian::{ControlModel, DriftBounds, Tabulation};

@@ -25,8 +25,8 @@
 use crate::grid::MAX_DIMENSIONS;
 use crate::problem::Problem;
 use crate::scheme::closure::Closure;
-use crate::scheme::constraint::{admissibility, admissible_interval, required_level, StateConstraints};
-use crate::scheme::hamiltonian::{minimise_piecewise, minimise_quadratic, minimise_single, MAX_CONTROLS};
+use crate::scheme::constraint::{admissibility, required_level, StateConstraints};
+use crate::scheme::minimiser::{closed_form_control, Driven};
 use crate::scheme::{cross_diffusion, lax_friedrichs_weights, upwind_weights, ControlModel, Tabulation};
 use crate::settings::Differencing;
 use crate::time::{StepContext, StepOutcome, Stepper};
@@ -45,9 +45,8 @@ pub struct ExplicitStepper<'a> {
     strides: Vec<usize>,
     inverse_spacing: Vec<f64>,
     closures: Vec<Closure>,
-    /// Closed form: the states driven by each control (`driven[j][..driven_count[j]]`).
-    driven: [[usize; MAX_DIMENSIONS]; MAX_CONTROLS],
-    driven_count: [usize; MAX_CONTROLS],
+    /// Closed form: the states driven by each control.
+    driven: Driven,
     control_bounds: Vec<(f64, f64)>,
     time_step: f64,
     discount_factor: f64,
@@ -63,16 +62,10 @@ impl<'a> ExplicitStepper<'a> {
     ) -> Self {
         let grid = &problem.grid;
         let closures = problem.boundaries.iter().map(Closure::of).collect();
-        let mut driven = [[0usize; MAX_DIMENSIONS]; MAX_CONTROLS];
-        let mut driven_count = [0usize; MAX_CONTROLS];
-        if let ControlModel::ClosedForm { control_of_state } = model {
-            for (i, control) in control_of_state.iter().enumerate() {
-                if let Some(j) = control {
-                    driven[*j][driven_count[*j]] = i;
-                    driven_count[*j] += 1;
-                }
-            }
-        }
+        let driven = match model {
+            ControlModel::ClosedForm { control_of_state } => Driven::of(control_of_state),
+            ControlModel::Sampled { .. } => Driven::of(&[]),
+        };
         ExplicitStepper {
             problem,
             differencing,
@@ -82,7 +75,6 @@ impl<'a> ExplicitStepper<'a> {
             inverse_spacing: grid.spacings().iter().map(|h| 1.0 / h).collect(),
             closures,
             driven,
-            driven_count,
             control_bounds: problem.controls.iter().map(|c| (c.lower, c.upper)).collect(),
             time_step,
             discount_factor: (-problem.discount * time_step).exp(),
@@ -307,61 +299,20 @@ impl<'a> ExplicitStepper<'a> {
                 drift[..n].copy_from_slice(base);
                 let mut cost = table.cost_base[node];
                 for j in 0..m {
-                    let driven = &self.driven[j][..self.driven_count[j]];
-                    let (mut lower, mut upper) = self.control_bounds[j];
-                    if let Some(sides) = &sides {
-                        if let Some(interval) = admissible_interval(base, gain, driven, sides, lower, upper) {
-                            (lower, upper) = interval;
-                        }
-                    }
-                    let u = match (self.differencing, driven) {
-                        (Differencing::Upwind, [i]) => minimise_single(
-                            base[*i],
-                            gain[*i],
-                            forward_difference[*i],
-                            backward_difference[*i],
-                            beta,
-                            linear[j],
-                            quadratic[j],
-                            lower,
-                            upper,
-                        ),
-                        (Differencing::Upwind, _) => {
-                            // Several states driven by this control: gather them contiguously.
-                            let mut b = [0.0f64; MAX_DIMENSIONS];
-                            let mut g = [0.0f64; MAX_DIMENSIONS];
-                            let mut fd = [0.0f64; MAX_DIMENSIONS];
-                            let mut bd = [0.0f64; MAX_DIMENSIONS];
-                            for (k, i) in driven.iter().enumerate() {
-                                b[k] = base[*i];
-                                g[k] = gain[*i];
-                                fd[k] = forward_difference[*i];
-                                bd[k] = backward_difference[*i];
-                            }
-                            let count = driven.len();
-                            minimise_piecewise(
-                                &b[..count],
-                                &g[..count],
-                                &fd[..count],
-                                &bd[..count],
-                                beta,
-                                linear[j],
-                                quadratic[j],
-                                lower,
-                                upper,
-                            )
-                        }
-                        (Differencing::LaxFriedrichs, _) => {
-                            let mut slope = linear[j];
-                            for i in driven {
-                                slope += beta
-                                    * gain[*i]
-                                    * 0.5
-                                    * (forward_difference[*i] + backward_difference[*i]);
-                            }
-                            minimise_quadratic(slope, quadratic[j], lower, upper)
-                        }
-                    };
+                    let driven = self.driven.states(j);
+                    let u = closed_form_control(
+                        self.differencing,
+                        base,
+                        gain,
+                        driven,
+                        &forward_difference[..n],
+                        &backward_difference[..n],
+                        sides.as_ref(),
+                        self.control_bounds[j],
+                        beta,
+                        linear[j],
+                        quadratic[j],
+                    );
                     controls[j] = u;
                     cost += linear[j] * u + quadratic[j] * u * u;
                     for i in driven {

@@ -30,9 +30,11 @@ use crate::error::{HjbError, Result};
 use crate::grid::MAX_DIMENSIONS;
 use crate::problem::{Boundary, Problem};
 use crate::scheme::closure::{Closure, Neighbour};
-use crate::scheme::constraint::{admissibility, admissible_interval, required_level, StateConstraints};
-use crate::scheme::hamiltonian::{minimise_piecewise, minimise_single, MAX_CONTROLS};
+use crate::scheme::constraint::{admissibility, required_level, StateConstraints};
+use crate::scheme::hamiltonian::MAX_CONTROLS;
+use crate::scheme::minimiser::{closed_form_control, Driven};
 use crate::scheme::{upwind_weights, ControlModel, Tabulation};
+use crate::settings::Differencing;
 use crate::time::{CoefficientLevel, StepContext, StepOutcome, Stepper, StepperReport};
 use faer::linalg::solvers::Solve;
 use faer::sparse::linalg::solvers::{Lu, SymbolicLu};
@@ -91,6 +93,8 @@ pub struct ImplicitStepper<'a> {
     constraints: StateConstraints,
     /// The policy's sample index per node (sampled model).
     samples: Vec<usize>,
+    /// Closed form: the states driven by each control.
+    driven: Driven,
 }
 
 impl<'a> ImplicitStepper<'a> {
@@ -199,6 +203,10 @@ impl<'a> ImplicitStepper<'a> {
             steps_taken: 0,
             total_iterations: 0,
             samples: vec![0; nodes],
+            driven: match model {
+                ControlModel::ClosedForm { control_of_state } => Driven::of(control_of_state),
+                ControlModel::Sampled { .. } => Driven::of(&[]),
+            },
         })
     }
 
@@ -245,52 +253,30 @@ impl<'a> ImplicitStepper<'a> {
                 None
             };
             match self.model {
-                ControlModel::ClosedForm { control_of_state } => {
+                ControlModel::ClosedForm { .. } => {
                     let base = &table.drift_base[node * n..(node + 1) * n];
                     let gain = &table.drift_gain[node * n..(node + 1) * n];
+                    let mut forward_difference = [0.0; MAX_DIMENSIONS];
+                    let mut backward_difference = [0.0; MAX_DIMENSIONS];
+                    for i in 0..n {
+                        forward_difference[i] = (forward[i] - center) * self.inverse_spacing[i];
+                        backward_difference[i] = (center - backward[i]) * self.inverse_spacing[i];
+                    }
                     for (j, control) in self.problem.controls.iter().enumerate() {
-                        let (mut lower, mut upper) = (control.lower, control.upper);
-                        if let Some(sides) = &sides {
-                            let driven: Vec<usize> =
-                                (0..n).filter(|i| control_of_state[*i] == Some(j)).collect();
-                            if let Some(interval) =
-                                admissible_interval(base, gain, &driven, sides, lower, upper)
-                            {
-                                (lower, upper) = interval;
-                            }
-                        }
-                        let mut count = 0;
-                        let (mut b, mut g, mut fd, mut bd) = (
-                            [0.0; MAX_DIMENSIONS],
-                            [0.0; MAX_DIMENSIONS],
-                            [0.0; MAX_DIMENSIONS],
-                            [0.0; MAX_DIMENSIONS],
-                        );
-                        for i in 0..n {
-                            if control_of_state[i] == Some(j) {
-                                b[count] = base[i];
-                                g[count] = gain[i];
-                                fd[count] = (forward[i] - center) * self.inverse_spacing[i];
-                                bd[count] = (center - backward[i]) * self.inverse_spacing[i];
-                                count += 1;
-                            }
-                        }
                         let (c, r) = (table.cost_linear[node * m + j], table.cost_quadratic[node * m + j]);
-                        policy[node * m + j] = if count == 1 {
-                            minimise_single(b[0], g[0], fd[0], bd[0], 1.0, c, r, lower, upper)
-                        } else {
-                            minimise_piecewise(
-                                &b[..count],
-                                &g[..count],
-                                &fd[..count],
-                                &bd[..count],
-                                1.0,
-                                c,
-                                r,
-                                lower,
-                                upper,
-                            )
-                        };
+                        policy[node * m + j] = closed_form_control(
+                            Differencing::Upwind,
+                            base,
+                            gain,
+                            self.driven.states(j),
+                            &forward_difference[..n],
+                            &backward_difference[..n],
+                            sides.as_ref(),
+                            (control.lower, control.upper),
+                            1.0,
+                            c,
+                            r,
+                        );
                     }
                 }
                 ControlModel::Sampled { values: controls, count } => {

@@ -52,6 +52,7 @@
 //! bit-identical whatever the number of threads.
 
 use crate::error::Result;
+use crate::grid::interpolation::{AxisRule, Cell};
 use crate::grid::MAX_DIMENSIONS;
 use crate::problem::{Boundary, Problem};
 use crate::scheme::constraint::{admissibility, required_level, StateConstraints};
@@ -68,14 +69,6 @@ const GOLDEN_ITERATIONS: usize = 24;
 pub const CHUNK: usize = 128;
 /// Most interpolation corners of one foot (2^MAX_DIMENSIONS).
 pub const MAX_CORNERS: usize = 1 << MAX_DIMENSIONS;
-
-/// Per-axis treatment of a foot outside the box.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Closure {
-    Extrapolate,
-    Periodic,
-    Project,
-}
 
 /// What the semi-Lagrangian run measured about its feet.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -118,7 +111,7 @@ pub struct SemiLagrangianStepper<'a> {
     lower: Vec<f64>,
     spacing: Vec<f64>,
     inverse_spacing: Vec<f64>,
-    closures: Vec<Closure>,
+    closures: Vec<AxisRule>,
     /// Axes with a diffusion coefficient that is not identically zero.
     noisy: Vec<usize>,
     control_bounds: Vec<(f64, f64)>,
@@ -182,45 +175,6 @@ pub struct Stencil {
 
 /// The grid cell around a point: lower and upper node per axis and the fractions in between
 /// (outside `[0, 1]` only on an extrapolated axis).
-#[derive(Debug, Clone, Copy)]
-struct Cell<const D: usize> {
-    base: [usize; D],
-    upper: [usize; D],
-    fraction: [f64; D],
-    outside: bool,
-    extrapolated: bool,
-}
-
-impl<const D: usize> Cell<D> {
-    /// Flat node index and weight of corner `corner` (bit k set: upper node on axis k).
-    #[inline(always)]
-    fn corner(&self, corner: usize, strides: &[usize]) -> (usize, f64) {
-        let mut weight = 1.0;
-        let mut flat = 0;
-        for k in 0..D {
-            if corner >> k & 1 == 1 {
-                weight *= self.fraction[k];
-                flat += self.upper[k] * strides[k];
-            } else {
-                weight *= 1.0 - self.fraction[k];
-                flat += self.base[k] * strides[k];
-            }
-        }
-        (flat, weight)
-    }
-
-    /// `Σ_corners weight · field[node]`.
-    #[inline(always)]
-    fn apply(&self, field: &[f64], strides: &[usize]) -> f64 {
-        let mut total = 0.0;
-        for corner in 0..(1usize << D) {
-            let (flat, weight) = self.corner(corner, strides);
-            total += weight * field[flat];
-        }
-        total
-    }
-}
-
 /// Coefficients of one (node, control) pair.
 #[derive(Debug, Clone, Copy)]
 struct Coefficients<'t> {
@@ -250,10 +204,10 @@ impl<'a> SemiLagrangianStepper<'a> {
             .iter()
             .zip(grid.axes())
             .map(|(boundary, axis)| match boundary {
-                _ if axis.periodic => Closure::Periodic,
-                Boundary::Periodic => Closure::Periodic,
-                Boundary::Extrapolate => Closure::Extrapolate,
-                Boundary::Dirichlet(_) | Boundary::StateConstraint => Closure::Project,
+                _ if axis.periodic => AxisRule::Periodic,
+                Boundary::Periodic => AxisRule::Periodic,
+                Boundary::Extrapolate => AxisRule::Extrapolate,
+                Boundary::Dirichlet(_) | Boundary::StateConstraint => AxisRule::Clamp,
             })
             .collect();
         let diffusion = if table.diffusion.is_empty() { &table.sample_diffusion } else { &table.diffusion };
@@ -811,41 +765,14 @@ impl<'a> SemiLagrangianStepper<'a> {
         }
     }
 
-    /// The cell of `point` and its fractions, with the per-axis closure for points outside the
-    /// box (see the module docs): the one place the interpolation rule is written.
+    /// The interpolation cell of `point` (see [`crate::grid::interpolation`]).
     #[inline(always)]
     fn locate<const D: usize>(&self, point: &[f64; D]) -> Cell<D> {
-        let mut cell =
-            Cell { base: [0; D], upper: [0; D], fraction: [0.0; D], outside: false, extrapolated: false };
+        let mut position = [0.0f64; D];
         for k in 0..D {
-            let points = self.shape[k];
-            let position = (point[k] - self.lower[k]) * self.inverse_spacing[k];
-            match self.closures[k] {
-                Closure::Periodic => {
-                    let wrapped = position.rem_euclid(points as f64);
-                    let index = (wrapped.floor() as usize).min(points - 1);
-                    cell.base[k] = index;
-                    cell.upper[k] = (index + 1) % points;
-                    cell.fraction[k] = wrapped - index as f64;
-                }
-                Closure::Project | Closure::Extrapolate => {
-                    let last = (points - 1) as f64;
-                    let beyond = !(0.0..=last).contains(&position);
-                    cell.outside |= beyond;
-                    let position = if self.closures[k] == Closure::Project || !position.is_finite() {
-                        position.clamp(0.0, last)
-                    } else {
-                        cell.extrapolated |= beyond;
-                        position
-                    };
-                    let index = (position.floor().clamp(0.0, last - 1.0)) as usize;
-                    cell.base[k] = index;
-                    cell.upper[k] = index + 1;
-                    cell.fraction[k] = position - index as f64;
-                }
-            }
+            position[k] = (point[k] - self.lower[k]) * self.inverse_spacing[k];
         }
-        cell
+        Cell::<D>::locate(&position, &self.shape, &self.closures)
     }
 
     /// The multilinear interpolation stencil at `point` (nodes and weights; the Markov chain's
@@ -871,8 +798,8 @@ impl<'a> SemiLagrangianStepper<'a> {
     /// state-constrained chain the MDP bridge needs: every weight ≥ 0).
     pub fn projecting_feet(mut self) -> Self {
         for closure in &mut self.closures {
-            if *closure == Closure::Extrapolate {
-                *closure = Closure::Project;
+            if *closure == AxisRule::Extrapolate {
+                *closure = AxisRule::Clamp;
             }
         }
         self

@@ -5,7 +5,10 @@
 //! and `upper_k` is identified with `lower_k` (it is not a node). Nodes are stored in row-major
 //! (C) order — the last axis varies fastest — which is also the order of the HDF5 datasets.
 
+pub mod interpolation;
+
 use crate::error::{HjbError, Result};
+use interpolation::{AxisRule, Cell};
 
 /// Largest number of state dimensions the solver supports.
 pub const MAX_DIMENSIONS: usize = 6;
@@ -162,47 +165,31 @@ impl Grid {
 
     /// Multilinear interpolation of nodal `values` at `point` (clamped to the box on bounded
     /// axes, wrapped on periodic ones). Monotone: the weights are nonnegative and sum to one.
+    /// See [`interpolation`].
     pub fn interpolate(&self, values: &[f64], point: &[f64]) -> f64 {
-        let dimension = self.dimension();
-        let mut base = [0usize; MAX_DIMENSIONS];
-        let mut upper = [0usize; MAX_DIMENSIONS];
-        let mut fraction = [0.0f64; MAX_DIMENSIONS];
-        for k in 0..dimension {
+        match self.dimension() {
+            1 => self.interpolate_in::<1>(values, point),
+            2 => self.interpolate_in::<2>(values, point),
+            3 => self.interpolate_in::<3>(values, point),
+            4 => self.interpolate_in::<4>(values, point),
+            5 => self.interpolate_in::<5>(values, point),
+            _ => self.interpolate_in::<6>(values, point),
+        }
+    }
+
+    fn interpolate_in<const D: usize>(&self, values: &[f64], point: &[f64]) -> f64 {
+        let mut position = [0.0f64; D];
+        let mut shape = [0usize; D];
+        let mut rules = [AxisRule::Clamp; D];
+        for k in 0..D {
             let axis = &self.axes[k];
-            let h = axis.spacing();
-            let mut position = (point[k] - axis.lower) / h;
+            position[k] = (point[k] - axis.lower) / axis.spacing();
+            shape[k] = axis.points;
             if axis.periodic {
-                position = position.rem_euclid(axis.points as f64);
-                let cell = (position.floor() as usize).min(axis.points - 1);
-                base[k] = cell;
-                upper[k] = (cell + 1) % axis.points;
-                fraction[k] = position - cell as f64;
-            } else {
-                position = position.clamp(0.0, (axis.points - 1) as f64);
-                let cell = (position.floor() as usize).min(axis.points - 2);
-                base[k] = cell;
-                upper[k] = cell + 1;
-                fraction[k] = position - cell as f64;
+                rules[k] = AxisRule::Periodic;
             }
         }
-        let mut total = 0.0;
-        for corner in 0..(1usize << dimension) {
-            let mut weight = 1.0;
-            let mut flat = 0;
-            for k in 0..dimension {
-                if corner >> k & 1 == 1 {
-                    weight *= fraction[k];
-                    flat += upper[k] * self.strides[k];
-                } else {
-                    weight *= 1.0 - fraction[k];
-                    flat += base[k] * self.strides[k];
-                }
-            }
-            if weight != 0.0 {
-                total += weight * values[flat];
-            }
-        }
-        total
+        Cell::<D>::locate(&position, &shape, &rules).apply(values, &self.strides)
     }
 }
 
