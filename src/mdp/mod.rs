@@ -303,11 +303,9 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64, characteristic: Ch
                             }
                         }
                         if let Some(switching) = &problem.switching {
-                            for (k, rate) in switching.rates[switching.regime_of(x)].iter().enumerate() {
-                                if *rate > 0.0 {
-                                    pairs.push((switching.node_in(x, k), time_step * rate));
-                                    pairs[0].1 -= time_step * rate;
-                                }
+                            for (target, _, rate) in switching.jumps(x) {
+                                pairs.push((target, time_step * rate));
+                                pairs[0].1 -= time_step * rate;
                             }
                         }
                         (merge(pairs), closed)

@@ -130,9 +130,8 @@ impl Switching {
         self.rates.iter().map(|row| row.iter().sum::<f64>()).fold(0.0, f64::max)
     }
 
-    /// `β Δt Σ_k λ_jk (V(x, k) − V(x, j))` at `node` (regime `j` from the node's index on the
-    /// regime axis, which is the last, so regime `k` lies at `node + (k − j)`).
-    /// The regime of `node` (the regime axis is the last, stride 1).
+    /// The regime of `node` (the regime axis is the last, stride 1, so regime `k` of the same
+    /// continuous state lies at `node + (k − j)`).
     #[inline]
     pub fn regime_of(&self, node: usize) -> usize {
         node % self.rates.len()
@@ -144,6 +143,19 @@ impl Switching {
         node - self.regime_of(node) + k
     }
 
+    /// The jumps out of `node`'s regime with a positive rate: `(node of regime k, k, λ_jk)`.
+    /// The one description of the switching, read by every scheme (the explicit step through
+    /// [`Switching::jump`], the implicit matrix rows, the semi-Lagrangian feet and the MDP chain).
+    #[inline]
+    pub fn jumps(&self, node: usize) -> impl Iterator<Item = (usize, usize, f64)> + '_ {
+        self.rates[self.regime_of(node)]
+            .iter()
+            .enumerate()
+            .filter(|(_, rate)| **rate > 0.0)
+            .map(move |(k, rate)| (self.node_in(node, k), k, *rate))
+    }
+
+    /// `Σ_k λ_jk (V(x, k) − V(x, j))` at `node` of regime `j` (zero rates included).
     #[inline]
     pub fn jump(&self, values: &[f64], node: usize, regime: usize) -> f64 {
         let center = values[node];

@@ -551,16 +551,14 @@ impl<'a> SemiLagrangianStepper<'a> {
         self.foot::<D>(x, coefficients, t, controls, scratch, &mut foot);
         if let Some(switching) = &self.problem.switching {
             // Regimes: jump at the foot, `(1 − Δtλ_j) E[V_j(feet)] + Σ_k Δtλ_jk E[V_k(feet)]`.
-            let (axis, regime) = (switching.axis, switching.regime_of(node));
+            let axis = switching.axis;
             let mut mixed = 0.0;
             let mut stay = 1.0;
-            for (k, rate) in switching.rates[regime].iter().enumerate() {
-                if *rate > 0.0 {
-                    let mut shifted = foot;
-                    shifted[axis] = self.lower[axis] + k as f64 * self.spacing[axis];
-                    mixed += self.time_step * rate * self.expectation::<D>(old, &shifted, coefficients);
-                    stay -= self.time_step * rate;
-                }
+            for (_, k, rate) in switching.jumps(node) {
+                let mut shifted = foot;
+                shifted[axis] = self.lower[axis] + k as f64 * self.spacing[axis];
+                mixed += self.time_step * rate * self.expectation::<D>(old, &shifted, coefficients);
+                stay -= self.time_step * rate;
             }
             mixed += stay * self.expectation::<D>(old, &foot, coefficients);
             return self.discount_factor * mixed + self.time_step * coefficients.cost;
@@ -842,14 +840,12 @@ impl<'a> SemiLagrangianStepper<'a> {
         // Regime jumps at the foot (weights Δtλ_jk, stay 1 − Δt Σλ), as in the step.
         let mut regimes = vec![(foot, 1.0)];
         if let Some(switching) = &self.problem.switching {
-            let (axis, regime) = (switching.axis, switching.regime_of(node));
-            for (k, rate) in switching.rates[regime].iter().enumerate() {
-                if *rate > 0.0 {
-                    let mut shifted = foot;
-                    shifted[axis] = self.lower[axis] + k as f64 * self.spacing[axis];
-                    regimes.push((shifted, self.time_step * rate));
-                    regimes[0].1 -= self.time_step * rate;
-                }
+            let axis = switching.axis;
+            for (_, k, rate) in switching.jumps(node) {
+                let mut shifted = foot;
+                shifted[axis] = self.lower[axis] + k as f64 * self.spacing[axis];
+                regimes.push((shifted, self.time_step * rate));
+                regimes[0].1 -= self.time_step * rate;
             }
         }
         for (foot, probability) in regimes {
