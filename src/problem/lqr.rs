@@ -75,6 +75,39 @@ fn trace(matrix: &Mat<f64>) -> f64 {
 }
 
 impl Lqr {
+    /// The LQ problem `dx = (Ax + Bu) dt`, cost `∫ e^{−ρt}(xᵀQx + uᵀRu) dt + x_Tᵀ S x_T`, from
+    /// matrices given by rows; checked like the file's `[lqr]` table.
+    pub fn from_rows(
+        a: &[Vec<f64>],
+        b: &[Vec<f64>],
+        q: &[Vec<f64>],
+        r: &[Vec<f64>],
+        s: &[Vec<f64>],
+        discount: f64,
+        final_time: f64,
+    ) -> Result<Lqr> {
+        for (name, rows) in [("A", a), ("B", b), ("Q", q), ("R", r), ("S", s)] {
+            if rows.iter().any(|row| row.len() != rows[0].len()) {
+                return Err(HjbError::InvalidProblem {
+                    field: format!("lqr.{name}"),
+                    message: "rows of different lengths".to_string(),
+                });
+            }
+        }
+        let lqr = Lqr {
+            a: matrix_from_rows(a),
+            b: matrix_from_rows(b),
+            q: matrix_from_rows(q),
+            r: matrix_from_rows(r),
+            s: matrix_from_rows(s),
+            sigma: None,
+            discount,
+            final_time,
+        };
+        lqr.validate()?;
+        Ok(lqr)
+    }
+
     pub fn state_dimension(&self) -> usize {
         self.a.nrows()
     }
@@ -498,7 +531,7 @@ pub fn from_formulas(problem: &super::Problem) -> std::result::Result<Lqr, Strin
             }
         }
     }
-    let hessian = |formula: &super::formula::Formula, dimension: usize| {
+    let hessian = |formula: &super::PointFunction, dimension: usize| {
         let base = formula.evaluate(&origin);
         let mut matrix = Mat::zeros(dimension, dimension);
         for k in 0..dimension {
@@ -532,7 +565,7 @@ pub fn from_formulas(problem: &super::Problem) -> std::result::Result<Lqr, Strin
     let q = running.submatrix(0, 0, n, n).to_owned();
     let r = running.submatrix(n, n, m, m).to_owned();
     let s = hessian(&problem.terminal_cost, n)?;
-    let constant = |formula: &super::formula::Formula, what: String| {
+    let constant = |formula: &super::PointFunction, what: String| {
         formula
             .constant_value()
             .ok_or_else(|| format!("the noise {what} is not constant (multiplicative noise)"))

@@ -10,14 +10,19 @@
 //! Every formula is compiled over the same variable list: the states (in axis order), the
 //! controls (in order), then `t` (physical time). Parameters are folded in as constants.
 
+pub mod builder;
 pub mod formula;
+pub mod function;
 pub mod lqr;
 pub mod min_time;
 pub mod spec;
 
 use crate::error::{HjbError, Result};
 use crate::grid::{Axis, Grid};
-use formula::{Column, Formula};
+use formula::Column;
+
+pub use builder::ProblemBuilder;
+pub use function::{Code, PointFunction};
 
 pub use spec::{load_problem, parse_problem, ProblemFile};
 
@@ -30,7 +35,7 @@ pub enum Boundary {
     /// The axis wraps around.
     Periodic,
     /// The boundary nodes hold a prescribed value `V = formula(x, t)`.
-    Dirichlet(Formula),
+    Dirichlet(PointFunction),
     /// State constraint (Achdou–Moll): at the ends only controls with inward drift are
     /// admissible; the diffusion's outer weight is reflected (see [`crate::scheme::constraint`]).
     StateConstraint,
@@ -104,7 +109,7 @@ pub enum ReferenceSolution {
     /// `V(x, t) = xᵀP(t)x + c(t)` from the Riccati equation of an LQ problem.
     Lqr(Box<lqr::Lqr>),
     /// A user formula for `V(x, 0)` (variables: states, controls unused, `t` = 0).
-    Formula(Formula),
+    Formula(PointFunction),
     /// Minimum time of `ẍ = u, |u| ≤ 1` to the disc `x² + v² ≤ r²` (see [`min_time`]).
     DoubleIntegratorMinTime { radius: f64 },
 }
@@ -177,21 +182,21 @@ pub struct Problem {
     pub boundaries: Vec<Boundary>,
     pub controls: Vec<Control>,
     /// One formula per state: `f_i(x, u, t)`.
-    pub dynamics: Vec<Formula>,
+    pub dynamics: Vec<PointFunction>,
     /// Diagonal diffusion, one formula per state: `σ_i(x, u, t)` in `dX_i = f_i dt + σ_i dW_i`
     /// (independent Brownian motions); `None` for deterministic problems.
-    pub diffusion: Option<Vec<Formula>>,
-    pub running_cost: Formula,
+    pub diffusion: Option<Vec<PointFunction>>,
+    pub running_cost: PointFunction,
     /// Terminal cost `g(x)`; on a target set also the exit cost.
-    pub terminal_cost: Formula,
+    pub terminal_cost: PointFunction,
     /// Target set `{x : target(x) ≤ 0}` (exit-time problems): its nodes hold `V = g`.
-    pub target: Option<Formula>,
+    pub target: Option<PointFunction>,
     /// Regime switching (`[regimes]`), the last grid axis.
     pub switching: Option<Switching>,
     /// Correlated noise: the full `σ` (n rows × k columns) of `dX = f dt + σ dW`; `None` when the
     /// noise is diagonal (`diffusion`) or absent. Semi-Lagrangian feet along its columns, or the
     /// explicit schemes' cross stencil where it is diagonally dominant (not the implicit scheme).
-    pub diffusion_matrix: Option<Vec<Vec<Formula>>>,
+    pub diffusion_matrix: Option<Vec<Vec<PointFunction>>>,
     pub discount: f64,
     /// Horizon T; `f64::INFINITY` for a stationary (infinite-horizon, discounted) problem.
     pub final_time: f64,
@@ -291,7 +296,7 @@ impl Problem {
     /// Tabulate a formula over all grid nodes at time `t` with the controls held at `controls`.
     pub fn tabulate(
         &self,
-        formula: &Formula,
+        formula: &PointFunction,
         coordinates: &[Vec<f64>],
         controls: &[f64],
         t: f64,

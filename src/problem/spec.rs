@@ -7,6 +7,7 @@
 //! wrong types) come from the TOML deserializer with its span.
 
 use super::formula::Formula;
+use super::function::PointFunction;
 use super::lqr::{matrix_from_rows, Lqr};
 use super::{Boundary, Control, ErrorRegion, Problem, Reference, ReferenceSolution, Switching};
 use crate::error::{HjbError, Location, Result};
@@ -262,8 +263,8 @@ impl Context<'_> {
         field: &str,
         variables: &[&str],
         constants: &[(&str, f64)],
-    ) -> Result<Formula> {
-        Formula::compile(source.get_ref(), variables, constants).map_err(|error| {
+    ) -> Result<PointFunction> {
+        compile(source.get_ref(), variables, constants).map_err(|error| {
             let span = source.span();
             let raw = &self.text[span.start..span.end.min(self.text.len())];
             let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") { 3 } else { 1 };
@@ -647,7 +648,7 @@ impl Context<'_> {
                 }
                 let text = lqr_formulas(lqr, &state_names, &control_names);
                 let compile = |source: &str| {
-                    Formula::compile(source, &variables, &constant_refs).map_err(|error| {
+                    compile(source, &variables, &constant_refs).map_err(|error| {
                         HjbError::Numerical(format!("generated LQR formula failed: {error}"))
                     })
                 };
@@ -686,7 +687,7 @@ impl Context<'_> {
                                     "remove this line",
                                 ));
                             }
-                            dynamics.push(Formula::compile("0", &variables, &[]).expect("constant formula"));
+                            dynamics.push(compile("0", &variables, &[]).expect("constant formula"));
                             continue;
                         }
                     }
@@ -729,7 +730,7 @@ impl Context<'_> {
                         }
                         formula
                     }
-                    None => Formula::compile("0", &variables, &[]).expect("constant formula"),
+                    None => compile("0", &variables, &[]).expect("constant formula"),
                 };
                 (dynamics, running, terminal)
             }
@@ -929,16 +930,14 @@ impl Context<'_> {
                 for (i, row) in rows.iter().enumerate() {
                     let mut compiled = Vec::new();
                     for (k, source) in row.iter().enumerate() {
-                        compiled.push(Formula::compile(source, &variables, &constant_refs).map_err(
-                            |error| {
-                                self.invalid(
-                                    matrix.get_ref().sigma.span(),
-                                    &format!("diffusion_matrix.sigma[{i}][{k}]"),
-                                    format!("`{source}`: {error}"),
-                                    "write σ_ik as a formula of the states, controls, parameters and t",
-                                )
-                            },
-                        )?);
+                        compiled.push(compile(source, &variables, &constant_refs).map_err(|error| {
+                            self.invalid(
+                                matrix.get_ref().sigma.span(),
+                                &format!("diffusion_matrix.sigma[{i}][{k}]"),
+                                format!("`{source}`: {error}"),
+                                "write σ_ik as a formula of the states, controls, parameters and t",
+                            )
+                        })?);
                     }
                     formulas.push(compiled);
                 }
@@ -949,7 +948,7 @@ impl Context<'_> {
                     .map(|i| {
                         (0..sigma.ncols())
                             .map(|k| {
-                                Formula::compile(&format!("{:e}", sigma[(i, k)]), &variables, &[])
+                                compile(&format!("{:e}", sigma[(i, k)]), &variables, &[])
                                     .expect("a number compiles")
                             })
                             .collect()
@@ -963,8 +962,7 @@ impl Context<'_> {
             (Some(lqr), None) => lqr.sigma.as_ref().map(|sigma| {
                 (0..grid.dimension())
                     .map(|i| {
-                        Formula::compile(&format!("{:e}", sigma[(i, i)]), &variables, &[])
-                            .expect("a number compiles")
+                        compile(&format!("{:e}", sigma[(i, i)]), &variables, &[]).expect("a number compiles")
                     })
                     .collect()
             }),
@@ -1002,7 +1000,7 @@ impl Context<'_> {
                         Some(source) => {
                             self.formula(source, &format!("diffusion.{state}"), &variables, &constant_refs)?
                         }
-                        None => Formula::compile("0", &variables, &[]).expect("constant formula"),
+                        None => compile("0", &variables, &[]).expect("constant formula"),
                     });
                 }
                 Some(formulas)
@@ -1237,4 +1235,13 @@ fn lqr_formulas(lqr: &Lqr, states: &[String], controls: &[String]) -> (Vec<Strin
     running.extend(quadratic(&lqr.r, controls));
     let join = |terms: Vec<String>| if terms.is_empty() { "0".to_string() } else { terms.join(" + ") };
     (dynamics, join(running), join(quadratic(&lqr.s, states)))
+}
+
+/// Compile a formula into a model function.
+fn compile(
+    source: &str,
+    variables: &[&str],
+    constants: &[(&str, f64)],
+) -> std::result::Result<PointFunction, super::formula::FormulaError> {
+    Formula::compile(source, variables, constants).map(PointFunction::from)
 }

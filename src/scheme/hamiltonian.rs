@@ -24,7 +24,7 @@
 
 use crate::error::{HjbError, Result};
 use crate::grid::MAX_DIMENSIONS;
-use crate::problem::formula::Formula;
+use crate::problem::PointFunction;
 use crate::problem::Problem;
 use crate::settings::Minimisation;
 use rayon::prelude::*;
@@ -133,7 +133,7 @@ pub fn control_samples(problem: &Problem) -> Result<(Vec<f64>, usize)> {
 }
 
 /// Whether `ℓ` has no control–control cross terms at any node (at t = 0 and T).
-fn is_separable(problem: &Problem, cost: &Formula, coordinates: &[Vec<f64>]) -> bool {
+fn is_separable(problem: &Problem, cost: &PointFunction, coordinates: &[Vec<f64>]) -> bool {
     let m = problem.controls.len();
     for t in [0.0, problem.tabulation_time()] {
         let at = |controls: &[f64]| problem.tabulate(cost, coordinates, controls, t);
@@ -221,7 +221,7 @@ impl Tabulation {
         model: &ControlModel,
         coordinates: &[Vec<f64>],
         t: f64,
-        matrix: &[Vec<Formula>],
+        matrix: &[Vec<PointFunction>],
     ) {
         let nodes = problem.grid.node_count();
         let n = problem.grid.dimension();

@@ -180,7 +180,7 @@ fn check_cross_stencil(
     problem: &Problem,
     settings: &Settings,
     coordinates: &[Vec<f64>],
-    matrix: &[Vec<crate::problem::formula::Formula>],
+    matrix: &[Vec<crate::problem::PointFunction>],
 ) -> Result<()> {
     if matches!(settings.stepping, Stepping::SemiLagrangian { .. }) {
         return Ok(());

@@ -900,7 +900,7 @@ impl Scratch {
     }
 
     /// Evaluate a formula at the loaded `(x, u, t)`.
-    fn evaluate(&mut self, formula: &crate::problem::formula::Formula) -> f64 {
+    fn evaluate(&mut self, formula: &crate::problem::PointFunction) -> f64 {
         formula.evaluate_point(&self.variables, &mut self.stack)
     }
 }
