@@ -12,8 +12,25 @@
 
 use crate::error::{HjbError, Result};
 use crate::grid::{Axis, Grid};
-use crate::io::hdf5::StoredResult;
 use crate::problem::Problem;
+
+/// The parts of a result file that hjb itself reads back (`simulate`, tests).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResult {
+    pub state_names: Vec<String>,
+    pub control_names: Vec<String>,
+    pub scheme: String,
+    pub coordinates: Vec<Vec<f64>>,
+    pub shape: Vec<usize>,
+    pub values: Vec<f64>,
+    pub policy: Vec<Vec<f64>>,
+    pub problem_toml: String,
+    pub reference: Option<Vec<f64>>,
+    /// Why the run stopped early, when the file holds a partial result.
+    pub stopped: Option<String>,
+    /// Stored time levels (`/time`, `/snapshots/...`), when the run kept them.
+    pub snapshots: Option<crate::solver::Snapshots>,
+}
 
 /// A simulated closed-loop trajectory.
 #[derive(Debug, Clone, PartialEq)]

@@ -336,23 +336,7 @@ fn write_contents(
     file.close()
 }
 
-/// The parts of a result file that hjb itself reads back (`simulate`, tests).
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredResult {
-    pub state_names: Vec<String>,
-    pub control_names: Vec<String>,
-    pub scheme: String,
-    pub coordinates: Vec<Vec<f64>>,
-    pub shape: Vec<usize>,
-    pub values: Vec<f64>,
-    pub policy: Vec<Vec<f64>>,
-    pub problem_toml: String,
-    pub reference: Option<Vec<f64>>,
-    /// Why the run stopped early, when the file holds a partial result.
-    pub stopped: Option<String>,
-    /// Stored time levels (`/time`, `/snapshots/...`), when the run kept them.
-    pub snapshots: Option<crate::solver::Snapshots>,
-}
+pub use crate::simulate::StoredResult;
 
 /// Read a result file written by [`write_result`].
 pub fn read_result(path: &Path) -> Result<StoredResult> {

@@ -43,6 +43,7 @@ use crate::scheme::constraint::{admissibility, required_level, StateConstraints}
 use crate::scheme::hamiltonian::control_samples;
 use crate::scheme::{upwind_weights, ControlModel, Tabulation};
 use crate::settings::{Characteristic, Settings, Stepping};
+use crate::time::semi_lagrangian::merge;
 use crate::time::SemiLagrangianStepper;
 use rayon::prelude::*;
 
@@ -348,18 +349,4 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64, characteristic: Ch
         terminal_value,
         closed_rows,
     })
-}
-
-/// Sort by target and add up duplicate targets.
-pub(crate) fn merge(mut pairs: Vec<(usize, f64)>) -> Vec<(usize, f64)> {
-    pairs.sort_by_key(|pair| pair.0);
-    let mut merged: Vec<(usize, f64)> = Vec::with_capacity(pairs.len());
-    for (target, weight) in pairs {
-        match merged.last_mut() {
-            Some(last) if last.0 == target => last.1 += weight,
-            _ => merged.push((target, weight)),
-        }
-    }
-    merged.retain(|pair| pair.1 != 0.0);
-    merged
 }

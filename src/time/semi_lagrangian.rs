@@ -862,7 +862,7 @@ impl<'a> SemiLagrangianStepper<'a> {
                 pair.1 *= probability / feet as f64;
             }
         }
-        (crate::mdp::merge(pairs), outside)
+        (merge(pairs), outside)
     }
 }
 
@@ -939,4 +939,18 @@ impl Stepper for SemiLagrangianStepper<'_> {
     fn report(&self) -> StepperReport {
         StepperReport::SemiLagrangian(self.report())
     }
+}
+
+/// Sort by target and add up duplicate targets.
+pub(crate) fn merge(mut pairs: Vec<(usize, f64)>) -> Vec<(usize, f64)> {
+    pairs.sort_by_key(|pair| pair.0);
+    let mut merged: Vec<(usize, f64)> = Vec::with_capacity(pairs.len());
+    for (target, weight) in pairs {
+        match merged.last_mut() {
+            Some(last) if last.0 == target => last.1 += weight,
+            _ => merged.push((target, weight)),
+        }
+    }
+    merged.retain(|pair| pair.1 != 0.0);
+    merged
 }
