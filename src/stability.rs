@@ -1,4 +1,4 @@
-//! Stability numbers a user can read (DESIGN §3, "Stability analysis").
+//! Stability numbers a user can read (`docs/numerics.md` §5).
 //!
 //! For the explicit schemes the step `V^{n+1} = β Σ_y p(y|x,u) V^n(y) + Δt ℓ` is monotone when
 //! every weight is nonnegative. The neighbour weights are nonnegative by construction (upwind:

@@ -1,4 +1,4 @@
-//! The MDP bridge (DESIGN §3, "the link to discrete value iteration"): the controlled Markov
+//! The MDP bridge (`docs/numerics.md` §6): the controlled Markov
 //! chain of a scheme, as an explicit discrete MDP.
 //!
 //! States are the grid nodes, actions the control samples (the file's `samples` per control,

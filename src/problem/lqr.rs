@@ -1,4 +1,4 @@
-//! Linear–quadratic problems and their exact references (DESIGN §4).
+//! Linear–quadratic problems and their exact references (`docs/numerics.md` §7.1).
 //!
 //! `dx = (Ax + Bu) dt + Σ dW`, cost `∫ e^{−ρt}(xᵀQx + uᵀRu) dt + e^{−ρT} x_Tᵀ S x_T`:
 //! `V(x, t) = xᵀP(t)x + c(t)` with, in time-to-go `τ = T − t`,

@@ -1,7 +1,7 @@
 //! The control problem, pointwise: dynamics `f(x,u,t)`, running cost `ℓ(x,u,t)`, terminal cost
 //! `g(x)`, discount `ρ`, horizon `T`, the control box, the grid and its boundary handling.
 //!
-//! The value function solves (DESIGN §2)
+//! The value function solves (`docs/numerics.md` §1)
 //!
 //! ```text
 //! −V_t + ρV − min_u { f·∇V + ℓ } = 0,   V(x, T) = g(x),

@@ -12,9 +12,9 @@
 //! `α_i`: `p(x±h_i e_i) = Δt ((α_i ± f_i)/(2h_i) + a_i/h_i²)`. In both, `p(x) = 1 − Σ(others)`, and
 //! the scheme is monotone exactly when every weight is ≥ 0 — for upwind
 //! `Δt Σ_i (|f_i|/h_i + 2a_i/h_i²) ≤ 1`, for Lax–Friedrichs `α_i ≥ |f_i|` and
-//! `Δt Σ_i (α_i/h_i + 2a_i/h_i²) ≤ 1` (the CFL conditions of DESIGN §3).
+//! `Δt Σ_i (α_i/h_i + 2a_i/h_i²) ≤ 1` (the CFL conditions of `docs/numerics.md` §4.1).
 //! The weights sum to one: they are the transition probabilities of a controlled Markov chain,
-//! which the MDP solvers reuse (DESIGN §3, "the link to discrete value iteration").
+//! which the MDP solvers reuse (`docs/numerics.md` §6).
 
 use crate::grid::MAX_DIMENSIONS;
 

@@ -1,4 +1,4 @@
-//! Semi-Lagrangian stepper, deterministic and stochastic (DESIGN §3).
+//! Semi-Lagrangian stepper, deterministic and stochastic (`docs/numerics.md` §4.4).
 //!
 //! One step from `τ_n` to `τ_{n+1} = τ_n + Δt` in time-to-go is, at every free node `x`,
 //!
