@@ -14,7 +14,7 @@
 //! resume from; the solver itself never touches files.
 
 use crate::error::{HjbError, Result};
-use crate::solver::{MarchState, Observer, RunView, StepView};
+use crate::solver::{MarchState, Observer, RunView, StepView, StoredLevel};
 use rust_hdf5::H5File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -101,7 +101,7 @@ pub fn write(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
             .shape([checkpoint.values.len()])
             .create("values")?
             .write_raw(&checkpoint.values)?;
-        for (k, (step, values, policy)) in checkpoint.stored.iter().enumerate() {
+        for (k, StoredLevel { step, values, policy }) in checkpoint.stored.iter().enumerate() {
             scalar(&format!("stored_{k}_step"), *step as f64)?;
             file.new_dataset::<f64>()
                 .shape([values.len()])
@@ -151,7 +151,7 @@ pub fn read(path: &Path) -> Result<Checkpoint> {
                 Some(flat.chunks(nodes.max(1)).map(<[f64]>::to_vec).collect())
             }
         };
-        stored.push((step, values, policy));
+        stored.push(StoredLevel { step, values, policy });
     }
     Ok(Checkpoint {
         fingerprint,

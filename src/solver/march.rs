@@ -8,7 +8,8 @@
 //! [`Observer::resume`] continues bit for bit.
 
 use super::observer::{BlowUpDetector, MarchState, Observer, RunView, StepView};
-use super::{finish, prepare, snapshot_steps, split_policy, Diagnostics, Preparation, Snapshots, Solution};
+use super::snapshots::{split_policy, Recorder};
+use super::{finish, prepare, Diagnostics, Preparation, Solution};
 use crate::error::{HjbError, Result};
 use crate::problem::Problem;
 use crate::scheme::Tabulation;
@@ -65,7 +66,7 @@ pub(super) fn march(
         time_step: plan.time_step,
         time_step_max: plan.time_step_max,
     };
-    let wanted = snapshot_steps(settings.snapshots, plan.steps);
+    let recorder = Recorder::new(settings.snapshots, plan.steps, m, nodes);
     let fingerprint = fingerprint(problem, settings, &plan);
     let mut state = MarchState {
         fingerprint: fingerprint.clone(),
@@ -74,9 +75,7 @@ pub(super) fn march(
         stored: Vec::new(),
         worst_cfl: plan.cfl_number,
     };
-    if wanted.first() == Some(&0) {
-        state.stored.push((0, state.values.clone(), None));
-    }
+    recorder.start(&mut state.stored, &state.values);
     let run = RunView { steps: plan.steps, nodes, fingerprint: &fingerprint };
     observer.started(&run);
     if let Some(resumed) = observer.resume(&run)? {
@@ -147,15 +146,7 @@ pub(super) fn march(
         }
         std::mem::swap(&mut state.values, &mut new);
         state.completed = step + 1;
-        if step == 0 {
-            // The decision at t = T is taken one step earlier; reuse the first step's policy.
-            if let Some(first) = state.stored.first_mut().filter(|entry| entry.0 == 0) {
-                first.2 = Some(split_policy(&policy, m, nodes));
-            }
-        }
-        if wanted.binary_search(&state.completed).is_ok() {
-            state.stored.push((state.completed, state.values.clone(), Some(split_policy(&policy, m, nodes))));
-        }
+        recorder.stepped(&mut state.stored, state.completed, &state.values, &policy);
         observer.stepped(&StepView { completed: state.completed, steps: plan.steps, state: Some(&state) })?;
     }
     observer.finished(stopped.is_none());
@@ -166,19 +157,7 @@ pub(super) fn march(
     diagnostics.cfl_number = state.worst_cfl;
     diagnostics.take_report(stepper.report());
     diagnostics.monotone = stepper.monotone(state.worst_cfl);
-    let mut stored = state.stored;
-    let snapshots = (!stored.is_empty()).then(|| {
-        // Increasing physical time: the last step taken (t closest to 0) first.
-        stored.reverse();
-        Snapshots {
-            times: stored.iter().map(|(n, _, _)| problem.final_time - *n as f64 * plan.time_step).collect(),
-            values: stored.iter().map(|(_, v, _)| v.clone()).collect(),
-            policies: stored
-                .into_iter()
-                .map(|(_, _, p)| p.unwrap_or_else(|| vec![vec![f64::NAN; nodes]; m]))
-                .collect(),
-        }
-    });
+    let snapshots = recorder.finish(state.stored, problem.final_time, plan.time_step);
     let policy_fields = split_policy(&policy, m, nodes);
     let mut solution = finish(problem, &coordinates, state.values, policy_fields, diagnostics, snapshots);
     match stopped {

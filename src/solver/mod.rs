@@ -7,9 +7,12 @@
 
 mod march;
 pub mod observer;
+mod snapshots;
 mod stationary;
 
-pub use observer::{KeepPartial, MarchState, Observer, RunView, Silent, StepView, StoredLevel};
+pub use observer::{KeepPartial, MarchState, Observer, RunView, Silent, StepView};
+use snapshots::split_policy;
+pub use snapshots::{Snapshots, StoredLevel};
 
 use crate::error::{HjbError, Result};
 use crate::norms::{error_norms, ErrorNorms};
@@ -73,31 +76,6 @@ pub struct Solution {
     pub stopped: Option<String>,
     /// Stored time levels, when the problem asks for them.
     pub snapshots: Option<Snapshots>,
-}
-
-/// V and the policy at several times, in increasing physical time.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Snapshots {
-    pub times: Vec<f64>,
-    /// `values[k]`: V at `times[k]`.
-    pub values: Vec<Vec<f64>>,
-    /// `policies[k][j]`: control j at `times[k]` (at t = T: the first decision, made at T − Δt).
-    pub policies: Vec<Vec<Vec<f64>>>,
-}
-
-/// Steps after which a snapshot is taken: `round(k·N/(K−1))`, k = 0 … K−1.
-fn snapshot_steps(count: usize, steps: usize) -> Vec<usize> {
-    if count < 2 {
-        return Vec::new();
-    }
-    let mut chosen: Vec<usize> =
-        (0..count).map(|k| ((k as f64) * steps as f64 / (count - 1) as f64).round() as usize).collect();
-    chosen.dedup();
-    chosen
-}
-
-fn split_policy(policy: &[f64], m: usize, nodes: usize) -> Vec<Vec<f64>> {
-    (0..m).map(|j| (0..nodes).map(|node| policy[node * m + j]).collect()).collect()
 }
 
 /// Everything decided before the first step (also what `hjb check` reports).

@@ -5,13 +5,9 @@
 //! Every method has a do-nothing default, so an observer implements only what it needs.
 //! Two observers run together as a pair `(a, b)`.
 
-use super::Solution;
+use super::{Solution, StoredLevel};
 use crate::error::{HjbError, Result};
 use crate::problem::Problem;
-
-/// A stored time level in the making: step count, V after it, the policy of that step (`None`
-/// until known; the decision at `t = T` is the one taken in the first step).
-pub type StoredLevel = (usize, Vec<f64>, Option<Vec<Vec<f64>>>);
 
 /// Everything a transient march needs to continue where it stopped (what a checkpoint holds).
 #[derive(Debug, Clone, PartialEq)]
