@@ -14,35 +14,39 @@ mod common;
 
 use common::{median_seconds, triad_run};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use hjb::problem::{load_problem, Problem, Scheme};
+use hjb::problem::{load_problem, Problem};
 use hjb::solver::prepare;
 use hjb::time::ExplicitStepper;
+use hjb::Settings;
 use std::path::Path;
 
 const POINTS: usize = 501;
 const CLOSED_FORM_BYTES_PER_UPDATE: f64 = 80.0;
 const TRIAD_BYTES_PER_ELEMENT: f64 = 24.0;
 
-fn problem(scheme: Scheme, sampled: bool) -> Problem {
+fn problem(scheme: &str, sampled: bool) -> (Problem, Settings) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("problems/lqr_double_integrator.toml");
-    let mut problem =
-        load_problem(&path).expect("shipped problem").with_points(&[POINTS, POINTS]).expect("grid");
-    problem.settings.scheme = scheme;
-    problem.settings.force_sampled = sampled;
-    problem
+    let file = load_problem(&path).expect("shipped problem");
+    let mut options = file.solver.clone();
+    options.scheme = Some(scheme.to_string());
+    options.differencing = None;
+    options.stepping = None;
+    options.force_sampled = sampled;
+    let settings = options.settings().expect("settings");
+    (file.problem.with_points(&[POINTS, POINTS]).expect("grid"), settings)
 }
 
 /// One step of `problem`'s explicit scheme, as a closure over prepared buffers.
-fn stepper_run(problem: &Problem) -> impl FnMut() + '_ {
+fn stepper_run((problem, settings): &(Problem, Settings)) -> impl FnMut() + '_ {
     // Leaked once per bench function: the stepper borrows it for the closure's lifetime.
     let preparation: &'static hjb::solver::Preparation =
-        Box::leak(Box::new(prepare(problem).expect("prepare")));
+        Box::leak(Box::new(prepare(problem, settings).expect("prepare")));
     let nodes = problem.grid.node_count();
     let mut old = problem.tabulate(&problem.terminal_cost, &preparation.coordinates, &[0.0], 1.0);
     let mut new = vec![0.0; nodes];
     let mut policy = vec![0.0; nodes * problem.controls.len()];
     let stepper =
-        ExplicitStepper::new(problem, problem.settings.scheme, &preparation.model, &preparation.plan);
+        ExplicitStepper::new(problem, settings.differencing, &preparation.model, preparation.plan.time_step);
     move || {
         let outcome = stepper.step(&preparation.table, &old, &mut new, &mut policy, None);
         black_box(outcome);
@@ -52,9 +56,9 @@ fn stepper_run(problem: &Problem) -> impl FnMut() + '_ {
 
 fn benches(criterion: &mut Criterion) {
     let nodes = POINTS * POINTS;
-    let upwind = problem(Scheme::Upwind, false);
-    let lax_friedrichs = problem(Scheme::LaxFriedrichs, false);
-    let sampled = problem(Scheme::Upwind, true);
+    let upwind = problem("upwind", false);
+    let lax_friedrichs = problem("lax_friedrichs", false);
+    let sampled = problem("upwind", true);
     let mut group = criterion.benchmark_group("double_integrator_501x501_step");
     group.throughput(Throughput::Elements(nodes as u64));
     group.sample_size(20);

@@ -6,25 +6,29 @@
 //! Run: `cargo bench --bench implicit_policy_iteration`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use hjb::problem::{load_problem, Problem, Scheme};
+use hjb::problem::{load_problem, Problem};
 use hjb::solver::prepare;
 use hjb::time::ImplicitStepper;
+use hjb::Settings;
 use std::path::Path;
 
-fn problem(points: usize) -> Problem {
+fn problem(points: usize) -> (Problem, Settings) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("problems/lqr_double_integrator.toml");
-    let mut problem =
-        load_problem(&path).expect("shipped problem").with_points(&[points, points]).expect("grid");
-    problem.settings.scheme = Scheme::Implicit;
-    problem
+    let file = load_problem(&path).expect("shipped problem");
+    let mut options = file.solver.clone();
+    options.scheme = Some("implicit".to_string());
+    options.differencing = None;
+    options.stepping = None;
+    let settings = options.settings().expect("settings");
+    (file.problem.with_points(&[points, points]).expect("grid"), settings)
 }
 
 fn benches(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("double_integrator_implicit_step");
     group.sample_size(10);
     for points in [201, 401] {
-        let problem = problem(points);
-        let preparation = prepare(&problem).expect("prepare");
+        let (problem, settings) = problem(points);
+        let preparation = prepare(&problem, &settings).expect("prepare");
         let nodes = problem.grid.node_count();
         let terminal = problem.tabulate(&problem.terminal_cost, &preparation.coordinates, &[0.0], 1.0);
         let mut stepper =

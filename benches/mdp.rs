@@ -7,17 +7,20 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use hjb::mdp::{build, solve, Chain, Method, SolveOptions};
 use hjb::problem::load_problem;
+use hjb::settings::Characteristic;
 use std::path::Path;
 use std::time::Instant;
 
-fn shipped(name: &str) -> hjb::Problem {
-    load_problem(&Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("problems/{name}.toml")))
-        .expect("problem")
+/// A shipped problem and the foot rule of its file (Euler unless it asks for Heun).
+fn shipped(name: &str) -> (hjb::Problem, Characteristic) {
+    let file = load_problem(&Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("problems/{name}.toml")))
+        .expect("problem");
+    (file.problem, file.solver.characteristic.unwrap_or(Characteristic::Euler))
 }
 
 fn benches(criterion: &mut Criterion) {
-    let problem = shipped("lqr_1d_discounted");
-    let mdp = build(&problem, Chain::SemiLagrangian, 0.05).expect("mdp");
+    let (problem, characteristic) = shipped("lqr_1d_discounted");
+    let mdp = build(&problem, Chain::SemiLagrangian, 0.05, characteristic).expect("mdp");
     let options = SolveOptions::default();
     let methods = [
         Method::ValueIteration,
@@ -45,11 +48,12 @@ fn benches(criterion: &mut Criterion) {
     }
 
     // 10⁶ states: build, memory, one Jacobi backup, and modified policy iteration to tolerance.
-    let mut ball = shipped("min_time_ball").with_points(&[1001, 1001]).expect("grid");
+    let (ball, ball_characteristic) = shipped("min_time_ball");
+    let mut ball = ball.with_points(&[1001, 1001]).expect("grid");
     ball.controls[0].samples = 17; // 16 distinct headings (0 and 2π coincide)
     let step = 4.0 * ball.grid.spacings()[0];
     let started = Instant::now();
-    let large = build(&ball, Chain::SemiLagrangian, step).expect("large mdp");
+    let large = build(&ball, Chain::SemiLagrangian, step, ball_characteristic).expect("large mdp");
     let build_seconds = started.elapsed().as_secs_f64();
     let values = vec![0.0; large.nodes];
     let mut out = vec![0.0; large.nodes];

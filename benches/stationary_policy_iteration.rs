@@ -14,9 +14,11 @@ use hjb::problem::load_problem;
 use std::path::Path;
 use std::time::Instant;
 
-fn problem(points: usize) -> hjb::Problem {
+fn problem(points: usize) -> (hjb::Problem, hjb::Settings) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("problems/lqr_stochastic_2d.toml");
-    load_problem(&path).expect("shipped problem").with_points(&[points, points]).expect("grid")
+    let file = load_problem(&path).expect("shipped problem");
+    let settings = file.settings().expect("settings");
+    (file.problem.with_points(&[points, points]).expect("grid"), settings)
 }
 
 fn peak_memory_megabytes() -> Option<f64> {
@@ -30,17 +32,17 @@ fn benches(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("stationary_policy_iteration");
     group.sample_size(10);
     for points in [201, 301] {
-        let problem = problem(points);
+        let (problem, settings) = problem(points);
         group.throughput(Throughput::Elements(problem.grid.node_count() as u64));
         group.bench_function(format!("lqr_stochastic_2d_{points}x{points}"), |bencher| {
-            bencher.iter(|| black_box(hjb::solve(&problem, &mut hjb::Silent).expect("solve")))
+            bencher.iter(|| black_box(hjb::solve(&problem, &settings, &mut hjb::Silent).expect("solve")))
         });
     }
     group.finish();
 
-    let large = problem(1001);
+    let (large, settings) = problem(1001);
     let started = Instant::now();
-    let solution = hjb::solve(&large, &mut hjb::Silent).expect("10⁶-node solve");
+    let solution = hjb::solve(&large, &settings, &mut hjb::Silent).expect("10⁶-node solve");
     let seconds = started.elapsed().as_secs_f64();
     let report = solution.diagnostics.implicit.expect("policy-iteration report");
     println!(

@@ -9,9 +9,9 @@ mod common;
 use hjb::validate::convergence_study;
 
 fn assert_order(text: &str, name: &str, levels: &[usize], minimum_order: f64) -> Vec<hjb::validate::Level> {
-    let problem = hjb::parse_problem(text, std::path::Path::new(name)).unwrap();
+    let (problem, settings) = common::parse(text, std::path::Path::new(name));
     let levels: Vec<Vec<usize>> = levels.iter().map(|n| vec![*n]).collect();
-    let study = convergence_study(&problem, &levels).unwrap();
+    let study = convergence_study(&problem, &settings, &levels).unwrap();
     for level in &study {
         eprintln!("{name}: {:?} L∞ {:.3e} order {:?}", level.points, level.linf, level.order_linf);
     }

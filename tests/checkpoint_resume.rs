@@ -32,7 +32,7 @@ fn killed_solve_resumes_to_identical_bits() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let checkpoint = hjb::checkpoint::checkpoint_path(&interrupted);
+    let checkpoint = hjb::io::checkpoint::checkpoint_path(&interrupted);
     let started = Instant::now();
     while !checkpoint.exists() {
         assert!(started.elapsed() < Duration::from_secs(120), "no checkpoint appeared");
@@ -42,7 +42,7 @@ fn killed_solve_resumes_to_identical_bits() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!interrupted.exists(), "an interrupted solve must not leave a result file");
-    let saved = hjb::checkpoint::read(&checkpoint).unwrap();
+    let saved = hjb::io::checkpoint::read(&checkpoint).unwrap();
     assert!(saved.completed >= 40 && saved.completed % 40 == 0);
 
     let resumed = Command::new(env!("CARGO_BIN_EXE_hjb"))
@@ -76,11 +76,11 @@ fn killed_solve_resumes_to_identical_bits() {
         .output()
         .unwrap();
     assert!(output.status.success());
-    assert!(!hjb::checkpoint::checkpoint_path(&timed).exists());
+    assert!(!hjb::io::checkpoint::checkpoint_path(&timed).exists());
     assert!(same(&hjb::io::hdf5::read_result(&timed).unwrap().values, &b.values));
 
     // A checkpoint from other settings is refused (bad input).
-    hjb::checkpoint::write(&checkpoint, &saved).unwrap();
+    hjb::io::checkpoint::write(&checkpoint, &saved).unwrap();
     let mismatched = Command::new(env!("CARGO_BIN_EXE_hjb"))
         .args(arguments(&interrupted))
         .args(["--resume", "--cfl", "0.5"])

@@ -8,7 +8,7 @@ mod common;
 use hjb::{parse_problem, solve, Silent};
 use std::path::Path;
 
-fn double_integrator(points: usize, sigma: &str, scheme: &str) -> hjb::Problem {
+fn double_integrator(points: usize, sigma: &str, scheme: &str) -> (hjb::Problem, hjb::Settings) {
     let text = format!(
         r#"[[state]]
 name = "x"
@@ -39,7 +39,7 @@ kind = "lqr"
 region = {{ x = [-1.0, 1.0], v = [-1.0, 1.0] }}
 "#
     );
-    parse_problem(&text, Path::new("correlated.toml")).unwrap()
+    common::split(parse_problem(&text, Path::new("correlated.toml")).unwrap())
 }
 
 const CORRELATED: &str = "[[0.3, 0.0], [0.2, 0.3]]";
@@ -53,8 +53,8 @@ fn correlated_noise_converges_to_the_riccati_value() {
     for scheme in ["semi_lagrangian", "upwind"] {
         let mut errors = Vec::new();
         for points in [31, 61, 121, 241] {
-            let problem = double_integrator(points, CORRELATED, scheme);
-            let solution = solve(&problem, &mut Silent).unwrap();
+            let (problem, settings) = double_integrator(points, CORRELATED, scheme);
+            let solution = solve(&problem, &settings, &mut Silent).unwrap();
             let error = solution.error.unwrap();
             errors.push((problem.grid.spacings()[0], error.linf));
         }
@@ -77,9 +77,12 @@ fn correlation_gap(scheme: &str) {
     // Solve with the correlated Σ and with an independent Σ of the same marginal variances. The
     // references differ by the constant ∫ 2(ΣΣᵀ)₁₂P₁₂ dt; the discretisation errors of the two
     // solves nearly cancel in their difference, which must reproduce that constant.
-    let correlated = double_integrator(121, CORRELATED, scheme);
-    let independent = double_integrator(121, INDEPENDENT, scheme);
-    let (a, b) = (solve(&correlated, &mut Silent).unwrap(), solve(&independent, &mut Silent).unwrap());
+    let (correlated, correlated_settings) = double_integrator(121, CORRELATED, scheme);
+    let (independent, independent_settings) = double_integrator(121, INDEPENDENT, scheme);
+    let (a, b) = (
+        solve(&correlated, &correlated_settings, &mut Silent).unwrap(),
+        solve(&independent, &independent_settings, &mut Silent).unwrap(),
+    );
     let (reference_a, reference_b) = (a.reference.unwrap(), b.reference.unwrap());
     let grid = &correlated.grid;
     let (mut gap, mut mismatch) = (0.0f64, 0.0f64);
@@ -98,8 +101,8 @@ fn correlation_gap(scheme: &str) {
 
 #[test]
 fn the_implicit_scheme_refuses_correlated_noise_with_the_pointer() {
-    let problem = double_integrator(31, CORRELATED, "implicit");
-    let error = solve(&problem, &mut Silent).unwrap_err();
+    let (problem, settings) = double_integrator(31, CORRELATED, "implicit");
+    let error = solve(&problem, &settings, &mut Silent).unwrap_err();
     assert_eq!(error.exit_code(), 2);
     assert!(error.to_string().contains("semi_lagrangian"), "{error}");
 }
@@ -173,12 +176,14 @@ refine = false
 "#
         )
     };
-    let matrix =
-        parse_problem(&text("[diffusion_matrix]\nsigma = [[\"0.1*u\", \"0.2\"]]"), Path::new("m.toml"))
-            .unwrap();
-    let diagonal =
-        parse_problem(&text("[diffusion]\nx = \"sqrt(0.01*u^2 + 0.04)\""), Path::new("d.toml")).unwrap();
-    let (a, b) = (solve(&matrix, &mut Silent).unwrap(), solve(&diagonal, &mut Silent).unwrap());
+    let (matrix, matrix_settings) =
+        common::parse(&text("[diffusion_matrix]\nsigma = [[\"0.1*u\", \"0.2\"]]"), Path::new("m.toml"));
+    let (diagonal, diagonal_settings) =
+        common::parse(&text("[diffusion]\nx = \"sqrt(0.01*u^2 + 0.04)\""), Path::new("d.toml"));
+    let (a, b) = (
+        solve(&matrix, &matrix_settings, &mut Silent).unwrap(),
+        solve(&diagonal, &diagonal_settings, &mut Silent).unwrap(),
+    );
     let report = a.diagnostics.semi_lagrangian.as_ref().unwrap();
     assert_eq!(report.noisy_axes, 2, "two noise columns");
     assert!(report.noise_spread_cells.is_finite());

@@ -7,15 +7,19 @@ use hjb::solver::with_threads;
 #[test]
 fn one_and_two_threads_give_identical_bits() {
     for (name, scheme) in [
-        ("lqr_double_integrator", hjb::Scheme::Upwind),
-        ("lqr_double_integrator", hjb::Scheme::LaxFriedrichs),
-        ("lqr_1d", hjb::Scheme::Upwind),
+        ("lqr_double_integrator", "upwind"),
+        ("lqr_double_integrator", "lax_friedrichs"),
+        ("lqr_1d", "upwind"),
     ] {
-        let mut problem = common::shipped(name);
-        problem.settings.scheme = scheme;
-        let one = with_threads(Some(1), || hjb::solve(&problem, &mut hjb::Silent)).unwrap().unwrap();
-        let two = with_threads(Some(2), || hjb::solve(&problem, &mut hjb::Silent)).unwrap().unwrap();
-        let three = with_threads(Some(3), || hjb::solve(&problem, &mut hjb::Silent)).unwrap().unwrap();
+        let file = common::shipped_file(name);
+        let settings = common::settings(&common::with_scheme(&file.solver, scheme));
+        let problem = file.problem;
+        let one =
+            with_threads(Some(1), || hjb::solve(&problem, &settings, &mut hjb::Silent)).unwrap().unwrap();
+        let two =
+            with_threads(Some(2), || hjb::solve(&problem, &settings, &mut hjb::Silent)).unwrap().unwrap();
+        let three =
+            with_threads(Some(3), || hjb::solve(&problem, &settings, &mut hjb::Silent)).unwrap().unwrap();
         assert_eq!(one.diagnostics.threads, 1);
         assert_eq!(two.diagnostics.threads, 2);
         for other in [&two, &three] {

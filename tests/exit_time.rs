@@ -4,9 +4,9 @@ mod common;
 
 #[test]
 fn minimum_time_to_a_ball_converges_at_first_order() {
-    let problem = common::shipped("min_time_ball");
+    let (problem, settings) = common::shipped("min_time_ball");
     let levels: Vec<Vec<usize>> = [81, 161].iter().map(|n| vec![*n, *n]).collect();
-    let study = hjb::validate::convergence_study(&problem, &levels).unwrap();
+    let study = hjb::validate::convergence_study(&problem, &settings, &levels).unwrap();
     for level in &study {
         eprintln!("min time {:?}: L∞ {:.4e} order {:?}", level.points, level.linf, level.order_linf);
     }
@@ -15,7 +15,7 @@ fn minimum_time_to_a_ball_converges_at_first_order() {
     // First order with C ≈ 0.9: 2.2e-2 at h = 0.025.
     assert!(study[1].linf < 0.03);
     // Target nodes hold V = g = 0 exactly.
-    let solution = hjb::solve(&problem.with_points(&[81, 81]).unwrap(), &mut hjb::Silent).unwrap();
+    let solution = hjb::solve(&problem.with_points(&[81, 81]).unwrap(), &settings, &mut hjb::Silent).unwrap();
     let grid = problem.with_points(&[81, 81]).unwrap().grid;
     for node in 0..grid.node_count() {
         let p = grid.point(node);
@@ -29,8 +29,9 @@ fn minimum_time_to_a_ball_converges_at_first_order() {
 fn an_empty_target_is_refused() {
     let path = common::repository_path("problems/min_time_ball.toml");
     let text = std::fs::read_to_string(&path).unwrap().replace("r = 0.5", "r = 0.001");
-    let problem = hjb::parse_problem(&text, &path).unwrap().with_points(&[40, 40]).unwrap();
-    let error = hjb::solve(&problem, &mut hjb::Silent).unwrap_err();
+    let (problem, settings) = common::parse(&text, &path);
+    let problem = problem.with_points(&[40, 40]).unwrap();
+    let error = hjb::solve(&problem, &settings, &mut hjb::Silent).unwrap_err();
     assert_eq!(error.exit_code(), 2);
     assert!(error.to_string().contains("contains no grid node"), "{error}");
 }
@@ -38,9 +39,9 @@ fn an_empty_target_is_refused() {
 #[test]
 fn double_integrator_minimum_time_converges_in_l1_and_at_order_one_half_in_l_infinity() {
     // The value is Hölder-½ across the switching curve: L∞ orders near ½, L1 orders near 1.
-    let problem = common::shipped("double_integrator_min_time");
+    let (problem, settings) = common::shipped("double_integrator_min_time");
     let levels: Vec<Vec<usize>> = [61, 121, 241].iter().map(|n| vec![*n, *n]).collect();
-    let study = hjb::validate::convergence_study(&problem, &levels).unwrap();
+    let study = hjb::validate::convergence_study(&problem, &settings, &levels).unwrap();
     for level in &study[1..] {
         let (l1, linf) = (level.order_l1.unwrap(), level.order_linf.unwrap());
         eprintln!(

@@ -6,14 +6,18 @@
 
 mod common;
 
-fn gap(name: &str, scheme: hjb::Scheme, samples: usize) -> (f64, f64) {
-    let mut closed = common::shipped(name);
-    closed.settings.scheme = scheme;
+fn gap(name: &str, scheme: &str, samples: usize) -> (f64, f64) {
+    let file = common::shipped_file(name);
+    let closed_options = common::with_scheme(&file.solver, scheme);
+    let closed_settings = common::settings(&closed_options);
+    let closed = file.problem;
+    let mut sampled_options = closed_options.clone();
+    sampled_options.force_sampled = true;
+    let sampled_settings = common::settings(&sampled_options);
     let mut sampled = closed.clone();
-    sampled.settings.force_sampled = true;
     sampled.controls[0].samples = samples;
-    let a = hjb::solve(&closed, &mut hjb::Silent).unwrap();
-    let b = hjb::solve(&sampled, &mut hjb::Silent).unwrap();
+    let a = hjb::solve(&closed, &closed_settings, &mut hjb::Silent).unwrap();
+    let b = hjb::solve(&sampled, &sampled_settings, &mut hjb::Silent).unwrap();
     assert_eq!(a.diagnostics.hamiltonian, "closed_form");
     assert_eq!(b.diagnostics.hamiltonian, format!("sampled({samples})"));
     assert_eq!(a.diagnostics.time_step, b.diagnostics.time_step);
@@ -24,9 +28,9 @@ fn gap(name: &str, scheme: hjb::Scheme, samples: usize) -> (f64, f64) {
 
 #[test]
 fn sampled_upwind_bounds_the_closed_form_from_above_and_converges() {
-    let (smallest, coarse) = gap("lqr_1d", hjb::Scheme::Upwind, 41);
+    let (smallest, coarse) = gap("lqr_1d", "upwind", 41);
     assert!(smallest >= -1e-12, "sampled value below the exact minimum by {smallest}");
-    let (smallest, fine) = gap("lqr_1d", hjb::Scheme::Upwind, 401);
+    let (smallest, fine) = gap("lqr_1d", "upwind", 401);
     assert!(smallest >= -1e-12, "sampled value below the exact minimum by {smallest}");
     eprintln!("gap with 41 samples {coarse:.3e}, with 401 samples {fine:.3e}");
     // The quadratic cost makes the per-step gap O(Δu²): ten times finer, ≥ 20 times smaller.
@@ -36,7 +40,7 @@ fn sampled_upwind_bounds_the_closed_form_from_above_and_converges() {
 
 #[test]
 fn sampled_path_in_two_dimensions() {
-    let (smallest, largest) = gap("lqr_double_integrator", hjb::Scheme::Upwind, 201);
+    let (smallest, largest) = gap("lqr_double_integrator", "upwind", 201);
     eprintln!("double integrator gap: [{smallest:.3e}, {largest:.3e}]");
     assert!(smallest >= -1e-12);
     assert!(largest < 1e-3);

@@ -4,11 +4,13 @@ mod common;
 
 #[test]
 fn result_file_round_trips() {
-    let problem = common::shipped("lqr_double_integrator").with_points(&[41, 31]).unwrap();
-    let solution = hjb::solve(&problem, &mut hjb::Silent).unwrap();
+    let file = common::shipped_file("lqr_double_integrator");
+    let settings = file.settings().unwrap();
+    let problem = file.problem.with_points(&[41, 31]).unwrap();
+    let solution = hjb::solve(&problem, &settings, &mut hjb::Silent).unwrap();
     let directory = common::scratch_directory("hdf5_roundtrip");
     let path = directory.join("result.h5");
-    hjb::io::hdf5::write_result(&path, &problem, &solution).unwrap();
+    hjb::io::hdf5::write_result(&path, &problem, &solution, &file.output).unwrap();
     // Only the result and its XDMF sidecar remain: the temporary files were renamed into place.
     let mut entries: Vec<_> =
         std::fs::read_dir(&directory).unwrap().map(|e| e.unwrap().file_name()).collect();

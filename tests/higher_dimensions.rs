@@ -5,10 +5,10 @@ mod common;
 use hjb::validate::convergence_study;
 
 fn study(text: &str, name: &str, levels: &[usize]) -> Vec<hjb::validate::Level> {
-    let problem = hjb::parse_problem(text, std::path::Path::new(name)).unwrap();
+    let (problem, settings) = common::parse(text, std::path::Path::new(name));
     let dimension = problem.grid.dimension();
     let levels: Vec<Vec<usize>> = levels.iter().map(|n| vec![*n; dimension]).collect();
-    let study = convergence_study(&problem, &levels).unwrap();
+    let study = convergence_study(&problem, &settings, &levels).unwrap();
     for level in &study {
         eprintln!("{name}: {:?} L∞ {:.4e} order {:?}", level.points, level.linf, level.order_linf);
     }
@@ -112,8 +112,8 @@ final_time = 0.5
 kind = "lqr"
 region = { x1 = [-0.5, 0.5], v1 = [-0.5, 0.5] }
 "#;
-    let planar = hjb::parse_problem(planar, std::path::Path::new("planar")).unwrap();
-    let error_2d = hjb::solve(&planar, &mut hjb::Silent).unwrap().error.unwrap().linf;
+    let (planar, planar_settings) = common::parse(planar, std::path::Path::new("planar"));
+    let error_2d = hjb::solve(&planar, &planar_settings, &mut hjb::Silent).unwrap().error.unwrap().linf;
     // V₄(z) = V₂(z₁) + V₂(z₂): the 4-D error is at most about twice the 2-D one (the time
     // step is smaller in 4-D, which only helps).
     assert!(levels[2].linf <= 2.5 * error_2d, "4-D {} vs 2-D {error_2d}", levels[2].linf);

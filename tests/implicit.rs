@@ -5,17 +5,17 @@ mod common;
 
 use hjb::solver::with_threads;
 
-fn solve(name: &str, scheme: hjb::Scheme, time_step: Option<f64>) -> hjb::Solution {
-    let mut problem = common::shipped(name);
-    problem.settings.scheme = scheme;
-    problem.settings.time_step = time_step;
-    hjb::solve(&problem, &mut hjb::Silent).unwrap()
+fn solve(name: &str, scheme: &str, time_step: Option<f64>) -> hjb::Solution {
+    let file = common::shipped_file(name);
+    let mut options = common::with_scheme(&file.solver, scheme);
+    options.time_step = time_step;
+    hjb::solve(&file.problem, &common::settings(&options), &mut hjb::Silent).unwrap()
 }
 
 #[test]
 fn implicit_double_integrator_matches_riccati_as_the_explicit_scheme_does() {
-    let explicit = solve("lqr_double_integrator", hjb::Scheme::Upwind, None);
-    let implicit = solve("lqr_double_integrator", hjb::Scheme::Implicit, None);
+    let explicit = solve("lqr_double_integrator", "upwind", None);
+    let implicit = solve("lqr_double_integrator", "implicit", None);
     let (e, i) = (explicit.error.unwrap().linf, implicit.error.unwrap().linf);
     eprintln!(
         "explicit L∞ {e:.4e} ({} steps), implicit L∞ {i:.4e} ({} steps)",
@@ -37,8 +37,8 @@ fn backward_and_forward_euler_agree_to_first_order_in_the_time_step() {
     // same spatial discretisation: their difference shrinks linearly with Δt.
     let mut differences = Vec::new();
     for time_step in [2e-3, 1e-3] {
-        let explicit = solve("lqr_1d", hjb::Scheme::Upwind, Some(time_step));
-        let implicit = solve("lqr_1d", hjb::Scheme::Implicit, Some(time_step));
+        let explicit = solve("lqr_1d", "upwind", Some(time_step));
+        let implicit = solve("lqr_1d", "implicit", Some(time_step));
         let difference =
             explicit.values.iter().zip(&implicit.values).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         differences.push(difference);
@@ -50,9 +50,10 @@ fn backward_and_forward_euler_agree_to_first_order_in_the_time_step() {
 
 #[test]
 fn implicit_is_deterministic_across_thread_counts() {
-    let mut problem = common::shipped("lqr_double_integrator").with_points(&[61, 61]).unwrap();
-    problem.settings.scheme = hjb::Scheme::Implicit;
-    let one = with_threads(Some(1), || hjb::solve(&problem, &mut hjb::Silent)).unwrap().unwrap();
-    let two = with_threads(Some(2), || hjb::solve(&problem, &mut hjb::Silent)).unwrap().unwrap();
+    let file = common::shipped_file("lqr_double_integrator");
+    let settings = common::settings(&common::with_scheme(&file.solver, "implicit"));
+    let problem = file.problem.with_points(&[61, 61]).unwrap();
+    let one = with_threads(Some(1), || hjb::solve(&problem, &settings, &mut hjb::Silent)).unwrap().unwrap();
+    let two = with_threads(Some(2), || hjb::solve(&problem, &settings, &mut hjb::Silent)).unwrap().unwrap();
     assert!(one.values.iter().zip(&two.values).all(|(a, b)| a.to_bits() == b.to_bits()));
 }

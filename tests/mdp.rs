@@ -4,14 +4,30 @@
 mod common;
 
 use hjb::mdp::{build, solve, Chain, Method, SolveOptions};
-use hjb::{parse_problem, Problem, Scheme, Silent};
+use hjb::settings::Characteristic;
+use hjb::{parse_problem, Problem, ProblemFile, Settings, Silent, Stepping};
 
-/// The shipped MDP example at another grid / step / sample count.
-fn discounted(points: usize, samples: usize) -> Problem {
+/// The shipped MDP example file at another sample count.
+fn discounted_file(samples: usize) -> ProblemFile {
     let path = common::repository_path("problems/lqr_1d_discounted.toml");
     let text =
         std::fs::read_to_string(&path).unwrap().replace("samples = 41", &format!("samples = {samples}"));
-    parse_problem(&text, &path).unwrap().with_points(&[points]).unwrap()
+    parse_problem(&text, &path).unwrap()
+}
+
+/// The shipped MDP example at another grid / step / sample count, with its file's settings.
+fn discounted(points: usize, samples: usize) -> (Problem, Settings) {
+    let file = discounted_file(samples);
+    let settings = file.settings().unwrap();
+    (file.problem.with_points(&[points]).unwrap(), settings)
+}
+
+/// The foot rule and refinement of semi-Lagrangian settings.
+fn semi_lagrangian(settings: &Settings) -> (Characteristic, bool) {
+    match settings.stepping {
+        Stepping::SemiLagrangian { characteristic, refine, .. } => (characteristic, refine),
+        other => panic!("not semi-Lagrangian stepping: {other:?}"),
+    }
 }
 
 fn interior(problem: &Problem, half_width: f64) -> Vec<usize> {
@@ -21,16 +37,20 @@ fn interior(problem: &Problem, half_width: f64) -> Vec<usize> {
 #[test]
 fn one_explicit_upwind_step_is_one_value_iteration_backup() {
     // Sampled Hamiltonian (the MDP's actions are the samples), a step under the CFL bound.
-    let mut problem = discounted(201, 41);
-    problem.settings.scheme = Scheme::Upwind;
-    problem.settings.time_step = None;
-    problem.settings.force_sampled = true;
-    let preparation = hjb::solver::prepare(&problem).unwrap();
+    let file = discounted_file(41);
+    let mut options = common::with_scheme(&file.solver, "upwind");
+    options.time_step = None;
+    options.force_sampled = true;
+    let settings = common::settings(&options);
+    let characteristic = file.solver.characteristic.unwrap_or(Characteristic::Euler);
+    let problem = file.problem.with_points(&[201]).unwrap();
+    let preparation = hjb::solver::prepare(&problem, &settings).unwrap();
     let plan = &preparation.plan;
-    let mdp = build(&problem, Chain::Upwind, plan.time_step).unwrap();
+    let mdp = build(&problem, Chain::Upwind, plan.time_step, characteristic).unwrap();
     let start: Vec<f64> =
         (0..problem.grid.node_count()).map(|x| (3.0 * problem.grid.point(x)[0]).sin()).collect();
-    let stepper = hjb::time::ExplicitStepper::new(&problem, Scheme::Upwind, &preparation.model, plan);
+    let stepper =
+        hjb::time::ExplicitStepper::new(&problem, settings.differencing, &preparation.model, plan.time_step);
     let mut stepped = vec![0.0; start.len()];
     let mut controls = vec![0.0; start.len()];
     stepper.step(&preparation.table, &start, &mut stepped, &mut controls, None);
@@ -44,9 +64,10 @@ fn one_explicit_upwind_step_is_one_value_iteration_backup() {
 
 #[test]
 fn one_semi_lagrangian_step_is_one_backup_of_its_chain() {
-    let problem = discounted(401, 41);
-    let preparation = hjb::solver::prepare(&problem).unwrap();
-    let mdp = build(&problem, Chain::SemiLagrangian, 0.05).unwrap();
+    let (problem, settings) = discounted(401, 41);
+    let (characteristic, refine) = semi_lagrangian(&settings);
+    let preparation = hjb::solver::prepare(&problem, &settings).unwrap();
+    let mdp = build(&problem, Chain::SemiLagrangian, 0.05, characteristic).unwrap();
     let start: Vec<f64> = (0..problem.grid.node_count()).map(|x| problem.grid.point(x)[0].powi(2)).collect();
     let mut stepper = hjb::time::SemiLagrangianStepper::new(
         &problem,
@@ -54,6 +75,8 @@ fn one_semi_lagrangian_step_is_one_backup_of_its_chain() {
         &preparation.table,
         0.05,
         preparation.plan.time_step_max,
+        characteristic,
+        refine,
     )
     .unwrap();
     let mut stepped = vec![0.0; start.len()];
@@ -70,11 +93,12 @@ fn one_semi_lagrangian_step_is_one_backup_of_its_chain() {
 
 #[test]
 fn the_solvers_agree_within_their_bounds_and_with_the_stationary_pde_solution() {
-    let problem = discounted(1001, 41);
-    let mdp = build(&problem, Chain::SemiLagrangian, 0.05).unwrap();
+    let (problem, settings) = discounted(1001, 41);
+    let (characteristic, _) = semi_lagrangian(&settings);
+    let mdp = build(&problem, Chain::SemiLagrangian, 0.05, characteristic).unwrap();
     let options = SolveOptions::default();
     let pi = solve(&mdp, Method::PolicyIteration, &options).unwrap();
-    let pde = hjb::solve(&problem, &mut Silent).unwrap();
+    let pde = hjb::solve(&problem, &settings, &mut Silent).unwrap();
     for method in [Method::ValueIteration, Method::GaussSeidel, Method::ModifiedPolicyIteration(20)] {
         let other = solve(&mdp, method, &options).unwrap();
         let difference = other.value.iter().zip(&pi.value).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
@@ -111,9 +135,10 @@ fn the_mdp_value_converges_to_riccati_as_step_and_grid_shrink() {
     let exact_p = (0.9 + (0.81f64 + 4.0).sqrt()) / 2.0;
     let mut errors = Vec::new();
     for points in [101, 201, 401, 801] {
-        let problem = discounted(points, 161);
+        let (problem, settings) = discounted(points, 161);
+        let (characteristic, _) = semi_lagrangian(&settings);
         let h = problem.grid.spacings()[0];
-        let mdp = build(&problem, Chain::SemiLagrangian, 2.5 * h).unwrap();
+        let mdp = build(&problem, Chain::SemiLagrangian, 2.5 * h, characteristic).unwrap();
         let solution = solve(&mdp, Method::PolicyIteration, &SolveOptions::default()).unwrap();
         let error = interior(&problem, 1.0)
             .iter()
@@ -135,16 +160,18 @@ fn an_undiscounted_mdp_without_a_target_is_refused() {
     // The file itself is refused already (stationary needs a discount or a target) …
     assert_eq!(parse_problem(&text, &path).unwrap_err().exit_code(), 2);
     // … and so is the MDP of a problem whose discount is removed afterwards.
-    let mut problem = discounted(101, 5);
+    let (mut problem, settings) = discounted(101, 5);
+    let (characteristic, _) = semi_lagrangian(&settings);
     problem.discount = 0.0;
-    let error = build(&problem, Chain::SemiLagrangian, 0.05).unwrap_err();
+    let error = build(&problem, Chain::SemiLagrangian, 0.05, characteristic).unwrap_err();
     assert_eq!(error.exit_code(), 2, "{error}");
 }
 
 #[test]
 fn an_upwind_chain_above_its_cfl_bound_is_refused_with_the_bound() {
-    let problem = discounted(1001, 41);
-    let error = build(&problem, Chain::Upwind, 0.05).unwrap_err();
+    let (problem, settings) = discounted(1001, 41);
+    let (characteristic, _) = semi_lagrangian(&settings);
+    let error = build(&problem, Chain::Upwind, 0.05, characteristic).unwrap_err();
     assert_eq!(error.exit_code(), 2, "{error}");
     assert!(error.to_string().contains("Δt"), "{error}");
 }

@@ -3,7 +3,8 @@
 
 mod common;
 
-use hjb::{parse_problem, solve, Problem, Scheme, Silent};
+use hjb::settings::Characteristic;
+use hjb::{parse_problem, solve, Problem, ProblemFile, Settings, Silent};
 use std::path::Path;
 
 const A: [f64; 2] = [0.5, -0.3];
@@ -11,7 +12,11 @@ const RATES: [f64; 2] = [0.4, 0.7]; // λ_01, λ_10
 const SIGMA: f64 = 0.5;
 const RHO: f64 = 0.2;
 
-fn switching_lqr(points: usize, scheme: &str, rates: [f64; 2]) -> Problem {
+fn switching_lqr(points: usize, scheme: &str, rates: [f64; 2]) -> (Problem, Settings) {
+    common::split(switching_lqr_file(points, scheme, rates))
+}
+
+fn switching_lqr_file(points: usize, scheme: &str, rates: [f64; 2]) -> ProblemFile {
     let text = format!(
         r#"[[state]]
 name = "x"
@@ -101,8 +106,8 @@ fn the_riccati_reference_solves_its_equations() {
 fn markov_jump_lqr_converges_at_first_order_with_policy_iteration() {
     let mut errors = Vec::new();
     for points in [76, 151, 301, 601] {
-        let problem = switching_lqr(points, "implicit", RATES);
-        let solution = solve(&problem, &mut Silent).unwrap();
+        let (problem, settings) = switching_lqr(points, "implicit", RATES);
+        let solution = solve(&problem, &settings, &mut Silent).unwrap();
         errors.push((problem.grid.spacings()[0], error_on_interior(&problem, &solution.values, RATES)));
     }
     for k in 1..errors.len() {
@@ -118,8 +123,8 @@ fn explicit_and_semi_lagrangian_steps_agree_with_the_reference() {
     // Value iteration of the explicit and semi-Lagrangian steps at 301 points: first-order errors
     // of the size the implicit scheme has there (≈ 5e-2 for the single-regime problem).
     for scheme in ["upwind", "semi_lagrangian"] {
-        let problem = switching_lqr(301, scheme, RATES);
-        let solution = solve(&problem, &mut Silent).unwrap();
+        let (problem, settings) = switching_lqr(301, scheme, RATES);
+        let solution = solve(&problem, &settings, &mut Silent).unwrap();
         let error = error_on_interior(&problem, &solution.values, RATES);
         eprintln!("{scheme}: L∞ {error:.4e}");
         assert!(error < 0.12, "{scheme}: {error}");
@@ -128,8 +133,8 @@ fn explicit_and_semi_lagrangian_steps_agree_with_the_reference() {
 
 #[test]
 fn without_switching_the_regimes_are_two_independent_problems() {
-    let both = switching_lqr(151, "implicit", [0.0, 0.0]);
-    let solution = solve(&both, &mut Silent).unwrap();
+    let (both, settings) = switching_lqr(151, "implicit", [0.0, 0.0]);
+    let solution = solve(&both, &settings, &mut Silent).unwrap();
     for (regime, a) in A.iter().enumerate() {
         let path = common::repository_path("problems/lqr_stochastic.toml");
         let text = std::fs::read_to_string(&path)
@@ -137,7 +142,8 @@ fn without_switching_the_regimes_are_two_independent_problems() {
             .replace("points = 601", "points = 151\nboundary = \"state_constraint\"")
             .replace("\na = 0.5", &format!("\na = {a}"))
             .replace("scheme = \"upwind\"", "scheme = \"implicit\"");
-        let single = solve(&parse_problem(&text, &path).unwrap(), &mut Silent).unwrap();
+        let (single, single_settings) = common::parse(&text, &path);
+        let single = solve(&single, &single_settings, &mut Silent).unwrap();
         let largest = single
             .values
             .iter()
@@ -150,22 +156,27 @@ fn without_switching_the_regimes_are_two_independent_problems() {
 
 #[test]
 fn the_mdp_chain_with_jumps_has_the_pde_fixed_point() {
-    let mut problem = switching_lqr(151, "semi_lagrangian", RATES);
-    problem.settings.refine_controls = false;
+    let file = switching_lqr_file(151, "semi_lagrangian", RATES);
+    let mut options = file.solver.clone();
+    options.refine = Some(false);
+    let settings = common::settings(&options);
+    let characteristic = options.characteristic.unwrap_or(Characteristic::Euler);
+    let mut problem = file.problem;
     problem.controls[0].samples = 41;
-    let pde = solve(&problem, &mut Silent).unwrap();
+    let pde = solve(&problem, &settings, &mut Silent).unwrap();
     let step = pde.diagnostics.time_step;
-    let mdp = hjb::mdp::build(&problem, hjb::mdp::Chain::SemiLagrangian, step).unwrap();
+    let mdp = hjb::mdp::build(&problem, hjb::mdp::Chain::SemiLagrangian, step, characteristic).unwrap();
     let solution = hjb::mdp::solve(&mdp, hjb::mdp::Method::PolicyIteration, &Default::default()).unwrap();
     let size = solution.value.iter().fold(0.0f64, |a, v| a.max(v.abs()));
     let difference = solution.value.iter().zip(&pde.values).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
     assert!(difference <= 2e-9 * (1.0 + size), "{difference:e}");
     // The upwind chain with jumps too (under its CFL bound).
-    let mut upwind = problem.clone();
-    upwind.settings.scheme = Scheme::Upwind;
-    upwind.settings.force_sampled = true;
-    let plan = hjb::solver::prepare(&upwind).unwrap().plan;
-    hjb::mdp::build(&upwind, hjb::mdp::Chain::Upwind, plan.time_step).unwrap();
+    let upwind = problem.clone();
+    let mut upwind_options = common::with_scheme(&options, "upwind");
+    upwind_options.force_sampled = true;
+    let upwind_settings = common::settings(&upwind_options);
+    let plan = hjb::solver::prepare(&upwind, &upwind_settings).unwrap().plan;
+    hjb::mdp::build(&upwind, hjb::mdp::Chain::Upwind, plan.time_step, characteristic).unwrap();
 }
 
 #[test]
@@ -195,7 +206,7 @@ fn the_regime_variable_takes_no_noise_and_keeps_its_points() {
     assert_eq!(error.exit_code(), 2);
     assert!(error.to_string().contains("regime variable"), "{error}");
     // `--points N` refines the asset axis only; asking for 5 regime nodes is refused.
-    let problem = parse_problem(&good, &path).unwrap();
+    let problem = parse_problem(&good, &path).unwrap().problem;
     assert!(problem.with_points(&[101, 5]).is_err());
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_hjb"))
         .args(["check", "problems/consumption_saving_two_income_states.toml", "--points", "101", "--json"])

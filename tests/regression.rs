@@ -17,7 +17,8 @@ fn assert_pinned(measured: f64, pinned: f64, what: &str) {
 
 #[test]
 fn lqr_1d_errors_are_pinned() {
-    let solution = hjb::solve(&common::shipped("lqr_1d"), &mut hjb::Silent).unwrap();
+    let (problem, settings) = common::shipped("lqr_1d");
+    let solution = hjb::solve(&problem, &settings, &mut hjb::Silent).unwrap();
     let error = solution.error.unwrap();
     assert_eq!(solution.diagnostics.steps, 556);
     assert_pinned(error.linf, 1.892509e-3, "L∞");
@@ -26,7 +27,8 @@ fn lqr_1d_errors_are_pinned() {
 
 #[test]
 fn double_integrator_errors_are_pinned() {
-    let solution = hjb::solve(&common::shipped("lqr_double_integrator"), &mut hjb::Silent).unwrap();
+    let (problem, settings) = common::shipped("lqr_double_integrator");
+    let solution = hjb::solve(&problem, &settings, &mut hjb::Silent).unwrap();
     let error = solution.error.unwrap();
     assert_eq!(solution.diagnostics.steps, 259);
     assert_pinned(error.linf, 9.352146e-2, "L∞");

@@ -7,8 +7,8 @@ mod common;
 use hjb::{parse_problem, solve, Silent};
 use std::path::Path;
 
-fn problem(text: &str) -> hjb::Problem {
-    parse_problem(text, Path::new("inline.toml")).expect("inline problem parses")
+fn problem(text: &str) -> (hjb::Problem, hjb::Settings) {
+    common::split(parse_problem(text, Path::new("inline.toml")).expect("inline problem parses"))
 }
 
 /// A problem without an active control: `dx = drift dt + sigma dW`, `ℓ = 0`, `g = terminal`.
@@ -62,8 +62,8 @@ fn interior_error(
 fn linear_data_are_transported_exactly() {
     // dx = 0.7 dt, g = x: V(x, 0) = x + 0.7 T. Interpolation is exact for linear functions, so
     // only round-off remains (also at feet beyond the box: extrapolation is exact for lines).
-    let problem = problem(&passive("0.7", None, "x", 41, "time_step = 0.13"));
-    let solution = solve(&problem, &mut Silent).unwrap();
+    let (problem, settings) = problem(&passive("0.7", None, "x", 41, "time_step = 0.13"));
+    let solution = solve(&problem, &settings, &mut Silent).unwrap();
     let error = interior_error(&problem, &solution.values, |x| x + 0.7, 2.0);
     assert!(error < 1e-12, "error {error:e}");
     let report = solution.diagnostics.semi_lagrangian.expect("semi-Lagrangian report");
@@ -82,8 +82,8 @@ fn camilli_falcone_feet_reproduce_the_noise_term() {
                           // A wide box (241 points, h = 0.05): 25 steps of ±2 cells cannot reach |x| ≤ 0.5 from ±6.
     let text = passive("0", Some("0.5"), "x^2", 241, &format!("time_step = {step}"))
         .replace("bounds = [-2.0, 2.0]", "bounds = [-6.0, 6.0]");
-    let problem = problem(&text);
-    let solution = solve(&problem, &mut Silent).unwrap();
+    let (problem, settings) = problem(&text);
+    let solution = solve(&problem, &settings, &mut Silent).unwrap();
     let error = interior_error(&problem, &solution.values, |x| x * x + sigma * sigma, 0.5);
     assert!(error < 1e-12, "error {error:e}");
     let report = solution.diagnostics.semi_lagrangian.unwrap();
@@ -100,8 +100,8 @@ fn heun_feet_are_second_order_in_time() {
             .iter()
             .map(|step| {
                 let extra = format!("time_step = {step}\ncharacteristic = \"{characteristic}\"");
-                let problem = problem(&passive("-x", None, "x", 81, &extra));
-                let solution = solve(&problem, &mut Silent).unwrap();
+                let (problem, settings) = problem(&passive("-x", None, "x", 81, &extra));
+                let solution = solve(&problem, &settings, &mut Silent).unwrap();
                 interior_error(&problem, &solution.values, |x| x * (-1.0f64).exp(), 1.0)
             })
             .collect()
@@ -137,8 +137,8 @@ fn hopf_lax_two_wells_matches_the_brute_force_minimum() {
     // The shipped problem (601 points, Δt = h) against an independent minimisation over y.
     // Error bound from the rarefaction fans out of the kinks of g (V'' = 1/τ there; linear
     // interpolation adds at most h²V''/8 per step): (h²/8Δt) Σ_{n=1}^{N} 1/n.
-    let problem = common::shipped("hopf_lax_two_wells");
-    let solution = solve(&problem, &mut Silent).unwrap();
+    let (problem, settings) = common::shipped("hopf_lax_two_wells");
+    let solution = solve(&problem, &settings, &mut Silent).unwrap();
     let grid = &problem.grid;
     let mut error = 0.0f64;
     for node in 0..grid.node_count() {
@@ -168,13 +168,15 @@ fn a_large_step_beats_the_explicit_scheme_on_minimum_time() {
     // semi-Lagrangian scheme at a step ≥ 5 × the explicit bound (samples only, exit rule at
     // the target). The error must stay within 2× of the explicit one, with fewer
     // node × control evaluations (wall-clock cost is in `cargo bench --bench semi_lagrangian`).
-    let explicit_problem = common::shipped("min_time_ball");
-    let explicit = solve(&explicit_problem, &mut Silent).unwrap();
-    let mut semi_lagrangian_problem = explicit_problem.clone();
-    semi_lagrangian_problem.settings.scheme = hjb::Scheme::SemiLagrangian;
-    semi_lagrangian_problem.settings.courant = Some(8.0);
-    semi_lagrangian_problem.settings.refine_controls = false;
-    let semi_lagrangian = solve(&semi_lagrangian_problem, &mut Silent).unwrap();
+    let file = common::shipped_file("min_time_ball");
+    let explicit_problem = file.problem.clone();
+    let explicit = solve(&explicit_problem, &file.settings().unwrap(), &mut Silent).unwrap();
+    let semi_lagrangian_problem = explicit_problem.clone();
+    let mut semi_lagrangian_options = common::with_scheme(&file.solver, "semi_lagrangian");
+    semi_lagrangian_options.courant = Some(8.0);
+    semi_lagrangian_options.refine = Some(false);
+    let semi_lagrangian_settings = common::settings(&semi_lagrangian_options);
+    let semi_lagrangian = solve(&semi_lagrangian_problem, &semi_lagrangian_settings, &mut Silent).unwrap();
     let (explicit_error, semi_lagrangian_error) =
         (explicit.error.unwrap().linf, semi_lagrangian.error.unwrap().linf);
     let ratio = semi_lagrangian.diagnostics.time_step / explicit.diagnostics.time_step_max;
@@ -195,11 +197,15 @@ fn a_large_step_beats_the_explicit_scheme_on_minimum_time() {
 
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
-    let mut problem = common::shipped("lqr_double_integrator").with_points(&[61, 61]).unwrap();
-    problem.settings.scheme = hjb::Scheme::SemiLagrangian;
-    let one = hjb::solver::with_threads(Some(1), || solve(&problem, &mut Silent)).unwrap().unwrap();
-    let two = hjb::solver::with_threads(Some(2), || solve(&problem, &mut Silent)).unwrap().unwrap();
-    let three = hjb::solver::with_threads(Some(3), || solve(&problem, &mut Silent)).unwrap().unwrap();
+    let file = common::shipped_file("lqr_double_integrator");
+    let settings = common::settings(&common::with_scheme(&file.solver, "semi_lagrangian"));
+    let problem = file.problem.with_points(&[61, 61]).unwrap();
+    let one =
+        hjb::solver::with_threads(Some(1), || solve(&problem, &settings, &mut Silent)).unwrap().unwrap();
+    let two =
+        hjb::solver::with_threads(Some(2), || solve(&problem, &settings, &mut Silent)).unwrap().unwrap();
+    let three =
+        hjb::solver::with_threads(Some(3), || solve(&problem, &settings, &mut Silent)).unwrap().unwrap();
     assert!(one.values.iter().zip(&two.values).all(|(a, b)| a.to_bits() == b.to_bits()));
     assert!(one.values.iter().zip(&three.values).all(|(a, b)| a.to_bits() == b.to_bits()));
     assert_eq!(one.policy, three.policy);
@@ -208,8 +214,8 @@ fn results_do_not_depend_on_the_thread_count() {
 #[test]
 fn a_step_that_sends_every_foot_out_of_the_box_is_refused() {
     // dx = 10 dt on [-2, 2] with Δt = 1: every foot lands beyond x = 2 + 6.
-    let problem = problem(&passive("10", None, "x", 41, "time_step = 1.0"));
-    let error = solve(&problem, &mut Silent).unwrap_err();
+    let (problem, settings) = problem(&passive("10", None, "x", 41, "time_step = 1.0"));
+    let error = solve(&problem, &settings, &mut Silent).unwrap_err();
     assert_eq!(error.exit_code(), 2, "{error}");
     assert!(error.to_string().contains("leave the box"), "{error}");
 }

@@ -25,16 +25,18 @@ fn riccati_value(problem: &hjb::Problem, x: &[f64]) -> f64 {
 
 #[test]
 fn closed_loop_cost_matches_the_riccati_value() {
-    let problem = common::shipped("lqr_double_integrator");
-    assert_eq!(problem.output.snapshots, 21);
-    let solution = hjb::solve(&problem, &mut hjb::Silent).unwrap();
+    let file = common::shipped_file("lqr_double_integrator");
+    let settings = file.settings().unwrap();
+    let problem = &file.problem;
+    assert_eq!(settings.snapshots, 21);
+    let solution = hjb::solve(problem, &settings, &mut hjb::Silent).unwrap();
     let directory = common::scratch_directory("simulate");
     let path = directory.join("result.h5");
-    hjb::io::hdf5::write_result(&path, &problem, &solution).unwrap();
+    hjb::io::hdf5::write_result(&path, problem, &solution, &file.output).unwrap();
     let stored = read_result(&path).unwrap();
     let start = [1.0, 0.0];
-    let exact = riccati_value(&problem, &start);
-    let trajectory = hjb::simulate::simulate(&problem, &stored, &start, problem.final_time, 5e-4).unwrap();
+    let exact = riccati_value(problem, &start);
+    let trajectory = hjb::simulate::simulate(problem, &stored, &start, problem.final_time, 5e-4).unwrap();
     assert!(trajectory.time_dependent_policy);
     let cost_error = (trajectory.cost - exact).abs() / exact;
     let value_error = (trajectory.value_at_start - exact).abs() / exact;
@@ -69,12 +71,14 @@ fn closed_loop_cost_matches_the_riccati_value() {
 
 #[test]
 fn compressed_snapshots_and_sidecar_read_back() {
-    let problem = common::shipped("lqr_double_integrator").with_points(&[33, 25]).unwrap();
-    let solution = hjb::solve(&problem, &mut hjb::Silent).unwrap();
+    let file = common::shipped_file("lqr_double_integrator");
+    let settings = file.settings().unwrap();
+    let problem = file.problem.with_points(&[33, 25]).unwrap();
+    let solution = hjb::solve(&problem, &settings, &mut hjb::Silent).unwrap();
     let directory = common::scratch_directory("compressed");
     let path = directory.join("small.h5");
     // Threshold 0: every field is chunked and deflated.
-    write_result_with(&path, &problem, &solution, 0).unwrap();
+    write_result_with(&path, &problem, &solution, &file.output, 0).unwrap();
     let stored = read_result(&path).unwrap();
     assert_eq!(stored.values, solution.values);
     assert_eq!(stored.policy, solution.policy);
@@ -98,11 +102,13 @@ fn compressed_snapshots_and_sidecar_read_back() {
 
 #[test]
 fn plot_slices_a_stored_field() {
-    let problem = common::shipped("lqr_double_integrator").with_points(&[41, 41]).unwrap();
-    let solution = hjb::solve(&problem, &mut hjb::Silent).unwrap();
+    let file = common::shipped_file("lqr_double_integrator");
+    let settings = file.settings().unwrap();
+    let problem = file.problem.with_points(&[41, 41]).unwrap();
+    let solution = hjb::solve(&problem, &settings, &mut hjb::Silent).unwrap();
     let directory = common::scratch_directory("plot_slice");
     let path = directory.join("r.h5");
-    hjb::io::hdf5::write_result(&path, &problem, &solution).unwrap();
+    hjb::io::hdf5::write_result(&path, &problem, &solution, &file.output).unwrap();
     let run = |arguments: &[&str]| Command::new(env!("CARGO_BIN_EXE_hjb")).args(arguments).output().unwrap();
     let output = run(&["plot", path.to_str().unwrap(), "--slice", "v=0"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -125,12 +131,15 @@ fn gradients_converge_to_the_riccati_gradient() {
     // first-order solution converges at first order.
     let mut errors = Vec::new();
     for points in [61, 121] {
-        let mut problem = common::shipped("lqr_double_integrator").with_points(&[points, points]).unwrap();
-        problem.output.gradients = true;
-        let solution = hjb::solve(&problem, &mut hjb::Silent).unwrap();
+        let file = common::shipped_file("lqr_double_integrator");
+        let settings = file.settings().unwrap();
+        let problem = file.problem.with_points(&[points, points]).unwrap();
+        let mut output = file.output.clone();
+        output.gradients = true;
+        let solution = hjb::solve(&problem, &settings, &mut hjb::Silent).unwrap();
         let directory = common::scratch_directory(&format!("gradient_{points}"));
         let path = directory.join("g.h5");
-        hjb::io::hdf5::write_result(&path, &problem, &solution).unwrap();
+        hjb::io::hdf5::write_result(&path, &problem, &solution, &output).unwrap();
         let file = rust_hdf5::H5File::open(&path).unwrap();
         let derivative = file.dataset("gradient/x").unwrap().read_raw::<f64>().unwrap();
         let (p, _) = match &problem.reference.as_ref().unwrap().solution {
@@ -156,11 +165,13 @@ fn gradients_converge_to_the_riccati_gradient() {
 
 #[test]
 fn stochastic_paths_estimate_the_value_and_are_reproducible() {
-    let problem = common::shipped("lqr_1d_noisy").with_points(&[301]).unwrap();
-    let solution = hjb::solve(&problem, &mut hjb::Silent).unwrap();
+    let file = common::shipped_file("lqr_1d_noisy");
+    let settings = file.settings().unwrap();
+    let problem = file.problem.with_points(&[301]).unwrap();
+    let solution = hjb::solve(&problem, &settings, &mut hjb::Silent).unwrap();
     let directory = common::scratch_directory("stochastic_paths");
     let path = directory.join("noisy.h5");
-    hjb::io::hdf5::write_result(&path, &problem, &solution).unwrap();
+    hjb::io::hdf5::write_result(&path, &problem, &solution, &file.output).unwrap();
     let stored = read_result(&path).unwrap();
     let exact = riccati_value(&problem, &[1.0]);
     let run = |seed| hjb::simulate::simulate_paths(&problem, &stored, &[1.0], 1.0, 2e-3, seed, 1000).unwrap();

@@ -130,11 +130,12 @@ fn without_a_reference_richardson_estimates_the_true_error() {
     let path = common::repository_path("problems/lqr_1d.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let without: String = text.split("\n[reference]").next().unwrap().to_string();
-    let problem = hjb::parse_problem(&without, &path).unwrap();
+    let (problem, settings) = common::parse(&without, &path);
     assert!(problem.reference.is_none());
     let levels: Vec<Vec<usize>> = [51, 101, 201, 401, 801].iter().map(|n| vec![*n]).collect();
-    let study = hjb::validate::self_convergence_study(&problem, &levels).unwrap();
-    let truth = hjb::solve(&common::shipped("lqr_1d").with_points(&[801]).unwrap(), &mut hjb::Silent)
+    let study = hjb::validate::self_convergence_study(&problem, &settings, &levels).unwrap();
+    let (shipped, shipped_settings) = common::shipped("lqr_1d");
+    let truth = hjb::solve(&shipped.with_points(&[801]).unwrap(), &shipped_settings, &mut hjb::Silent)
         .unwrap()
         .error
         .unwrap()

@@ -5,13 +5,13 @@
 
 mod common;
 
-use hjb::{parse_problem, solve, Scheme, Silent};
+use hjb::{parse_problem, solve, Silent};
 use std::path::Path;
 
 /// dx = u, |u| ≤ 1, ℓ = x, ρ = 1 on [0, 1], wealth-like floor at 0: run left at full speed, then
 /// stay. V(x) = x − 1 + e^{−x}. Without the constraint the path would go on below 0 and
 /// V = x − 1 (off by up to 1).
-fn walk_to_the_floor(points: usize, scheme: &str) -> hjb::Problem {
+fn walk_to_the_floor(points: usize, scheme: &str) -> (hjb::Problem, hjb::Settings) {
     let text = format!(
         r#"[[state]]
 name = "x"
@@ -43,14 +43,15 @@ value = "x - 1 + exp(-x)"
 region = {{ x = [0.0, 1.0] }}
 "#
     );
-    parse_problem(&text, Path::new("walk.toml")).unwrap()
+    common::split(parse_problem(&text, Path::new("walk.toml")).unwrap())
 }
 
 #[test]
 fn every_scheme_respects_the_floor_at_first_order() {
     for scheme in ["upwind", "implicit", "semi_lagrangian"] {
         let levels: Vec<Vec<usize>> = [51, 101, 201, 401].iter().map(|n| vec![*n]).collect();
-        let study = hjb::validate::convergence_study(&walk_to_the_floor(51, scheme), &levels).unwrap();
+        let (problem, settings) = walk_to_the_floor(51, scheme);
+        let study = hjb::validate::convergence_study(&problem, &settings, &levels).unwrap();
         for level in &study {
             eprintln!("{scheme}: {:?} L∞ {:.4e} order {:?}", level.points, level.linf, level.order_linf);
         }
@@ -70,11 +71,13 @@ fn implicit_stationary_policy_iteration_agrees_with_long_time_explicit_marching(
     let text = std::fs::read_to_string(&path)
         .unwrap()
         .replace("points = 601", "points = 151\nboundary = \"state_constraint\"");
-    let mut problem = parse_problem(&text, &path).unwrap();
-    problem.settings.scheme = Scheme::Implicit;
-    let implicit = solve(&problem, &mut Silent).unwrap();
-    problem.settings.scheme = Scheme::Upwind;
-    let explicit = solve(&problem, &mut Silent).unwrap();
+    let file = parse_problem(&text, &path).unwrap();
+    let problem = &file.problem;
+    let implicit =
+        solve(problem, &common::settings(&common::with_scheme(&file.solver, "implicit")), &mut Silent)
+            .unwrap();
+    let explicit =
+        solve(problem, &common::settings(&common::with_scheme(&file.solver, "upwind")), &mut Silent).unwrap();
     // Explicit marching converges to the fixed point of V = e^{−ρΔt}(V + ΔtAV) + Δtℓ, which
     // differs from (ρ − A)V = ℓ by O(ρΔt‖V‖∞); value iteration stops at a 1e-9 relative bound.
     let size = implicit.values.iter().fold(0.0f64, |a, v| a.max(v.abs()));
@@ -99,17 +102,17 @@ fn implicit_stationary_policy_iteration_agrees_with_long_time_explicit_marching(
 
 #[test]
 fn stationary_policy_iteration_refuses_extrapolated_ends_with_the_fix() {
-    let mut problem = common::shipped("lqr_stochastic");
-    problem.settings.scheme = Scheme::Implicit;
-    let error = solve(&problem, &mut Silent).unwrap_err();
+    let file = common::shipped_file("lqr_stochastic");
+    let settings = common::settings(&common::with_scheme(&file.solver, "implicit"));
+    let error = solve(&file.problem, &settings, &mut Silent).unwrap_err();
     assert_eq!(error.exit_code(), 2);
     assert!(error.to_string().contains("state_constraint"), "{error}");
 }
 
 #[test]
 fn merton_matches_the_closed_form_within_half_a_percent() {
-    let problem = common::shipped("merton");
-    let solution = solve(&problem, &mut Silent).unwrap();
+    let (problem, settings) = common::shipped("merton");
+    let solution = solve(&problem, &settings, &mut Silent).unwrap();
     let grid = &problem.grid;
     let nu = 0.0428125;
     let mut worst = 0.0f64;

@@ -28,7 +28,7 @@ region = { x = [-1.0, 1.0], v = [-1.0, 1.0] }
 
 #[test]
 fn noisy_double_integrator_converges_with_the_noise_term() {
-    let problem = hjb::parse_problem(NOISY_DOUBLE_INTEGRATOR, std::path::Path::new("noisy.toml")).unwrap();
+    let (problem, settings) = common::parse(NOISY_DOUBLE_INTEGRATOR, std::path::Path::new("noisy.toml"));
     // The reference includes c(0) = ∫ tr(ΣΣᵀP) dt > 0.
     let c = match &problem.reference.as_ref().unwrap().solution {
         hjb::problem::ReferenceSolution::Lqr(lqr) => lqr.value_coefficients_at_start().unwrap().1,
@@ -36,7 +36,7 @@ fn noisy_double_integrator_converges_with_the_noise_term() {
     };
     assert!(c > 0.1, "noise constant {c}");
     let levels: Vec<Vec<usize>> = [31, 61, 121].iter().map(|n| vec![*n, *n]).collect();
-    let study = hjb::validate::convergence_study(&problem, &levels).unwrap();
+    let study = hjb::validate::convergence_study(&problem, &settings, &levels).unwrap();
     for level in &study {
         eprintln!(
             "noisy double integrator {:?}: L∞ {:.4e} order {:?}",
@@ -48,7 +48,7 @@ fn noisy_double_integrator_converges_with_the_noise_term() {
         assert!((0.85..=1.5).contains(&order), "order {order}");
     }
     // The diffusion enters the CFL bound: the diffusion number is reported.
-    let preparation = hjb::solver::prepare(&problem).unwrap();
+    let preparation = hjb::solver::prepare(&problem, &settings).unwrap();
     let h: f64 = 0.1;
     let expected = preparation.plan.time_step * 2.0 * (0.5 * 0.4 * 0.4) / (h * h);
     assert!((preparation.stability.diffusion_number - expected).abs() < 1e-12);
@@ -61,9 +61,9 @@ fn correlated_noise_without_diagonal_dominance_is_refused_with_the_reason() {
     // the scheme that solves it (tests/correlated_noise.rs checks both schemes' accuracy).
     let text = NOISY_DOUBLE_INTEGRATOR
         .replace("Sigma = [[0.0, 0.0], [0.0, 0.4]]", "Sigma = [[0.1, 0.5], [0.0, 0.3]]");
-    let problem = hjb::parse_problem(&text, std::path::Path::new("correlated.toml")).unwrap();
+    let (problem, settings) = common::parse(&text, std::path::Path::new("correlated.toml"));
     assert!(problem.diffusion_matrix.is_some());
-    let error = hjb::solve(&problem, &mut hjb::Silent).unwrap_err();
+    let error = hjb::solve(&problem, &settings, &mut hjb::Silent).unwrap_err();
     let message = error.to_string();
     assert!(message.contains("diagonally dominant") && message.contains("semi_lagrangian"), "{message}");
     assert!(message.contains("-3.000e-2"), "a_22 − |a_12| = 0.045 − 0.075: {message}");
@@ -114,8 +114,8 @@ terminal = "x^2"
 [horizon]
 final_time = 0.5
 "#;
-    let problem = hjb::parse_problem(text, std::path::Path::new("control_noise.toml")).unwrap();
-    let solution = hjb::solve(&problem, &mut hjb::Silent).unwrap();
+    let (problem, settings) = common::parse(text, std::path::Path::new("control_noise.toml"));
+    let solution = hjb::solve(&problem, &settings, &mut hjb::Silent).unwrap();
     assert_eq!(solution.diagnostics.hamiltonian, "sampled(41)");
     assert!(solution.diagnostics.monotone);
     for node in 0..problem.grid.node_count() {
@@ -150,7 +150,8 @@ discount = 0.1
 [horizon]
 stationary = true
 "#;
-    let problem = hjb::parse_problem(base, std::path::Path::new("ok.toml")).unwrap();
+    let file = hjb::parse_problem(base, std::path::Path::new("ok.toml")).unwrap();
+    let problem = &file.problem;
     assert!(problem.is_stationary());
     let message =
         hjb::parse_problem(&base.replace("discount = 0.1\n", ""), std::path::Path::new("no_discount.toml"))
@@ -170,21 +171,23 @@ stationary = true
     .to_string();
     assert!(message.contains("both `final_time` and `stationary = true`"), "{message}");
     // The implicit scheme refuses stationary problems in this build (bad input, exit 2).
-    let mut implicit = problem.clone();
-    implicit.settings.scheme = hjb::Scheme::Implicit;
-    assert_eq!(hjb::solve(&implicit, &mut hjb::Silent).unwrap_err().exit_code(), 2);
+    let implicit = common::settings(&common::with_scheme(&file.solver, "implicit"));
+    assert_eq!(hjb::solve(problem, &implicit, &mut hjb::Silent).unwrap_err().exit_code(), 2);
 }
 
 #[test]
 fn stationary_value_iteration_is_the_long_time_limit_of_explicit_marching() {
     // The stationary solution equals explicit marching run long enough (here 60/ρ time units,
     // e^{−ρT} ≈ 1e-26) on the same grid and step: the same discrete operator, iterated.
-    let stationary = common::shipped("lqr_stochastic").with_points(&[61]).unwrap();
-    let solution = hjb::solve(&stationary, &mut hjb::Silent).unwrap();
+    let file = common::shipped_file("lqr_stochastic");
+    let settings = file.settings().unwrap();
+    let stationary = file.problem.with_points(&[61]).unwrap();
+    let solution = hjb::solve(&stationary, &settings, &mut hjb::Silent).unwrap();
     let mut marching = stationary.clone();
     marching.final_time = 300.0;
-    marching.settings.time_step = Some(solution.diagnostics.time_step);
-    let long = hjb::solve(&marching, &mut hjb::Silent).unwrap();
+    let mut marching_options = file.solver.clone();
+    marching_options.time_step = Some(solution.diagnostics.time_step);
+    let long = hjb::solve(&marching, &common::settings(&marching_options), &mut hjb::Silent).unwrap();
     let difference = solution.values.iter().zip(&long.values).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     let size = solution.values.iter().fold(0.0f64, |a, v| a.max(v.abs()));
     eprintln!("max |V_stationary − V(T = 300)| = {difference:.3e} (|V| ≤ {size:.3})");
