@@ -42,8 +42,9 @@
 //! kind = "lqr"
 //! region = { x = [-1.0, 1.0] }
 //! "#;
-//! let problem = hjb::parse_problem(text, std::path::Path::new("example.toml"))?;
-//! let solution = hjb::solve(&problem, &mut hjb::Silent)?;
+//! let file = hjb::parse_problem(text, std::path::Path::new("example.toml"))?;
+//! let settings = file.settings()?; // the file's [solver] table: explicit upwind by default
+//! let solution = hjb::solve(&file.problem, &settings, &mut hjb::Silent)?;
 //! assert!(solution.diagnostics.monotone);
 //! // First order: the max error on |x| ≤ 1 is about 0.19·h with h = 0.02.
 //! let error = solution.error.expect("the problem has a reference");
