@@ -2,8 +2,9 @@
 //!
 //! Every error a user can provoke carries the information needed to fix it: the file, line and
 //! column for a malformed problem file, the violated bound for an unstable setting, the grid
-//! location for a non-finite value. [`HjbError::exit_code`] maps them onto the CLI contract of
-//! `DESIGN.md` §6: `2` for bad input, `1` for a numerical failure.
+//! location for a non-finite value. Messages state the bound, node or field involved and never
+//! name command-line flags: the binary maps each error onto its exit code (`DESIGN.md` §6: `2`
+//! for bad input, `1` for a numerical failure) and appends the flag advice itself.
 
 use std::path::PathBuf;
 
@@ -44,15 +45,36 @@ pub enum HjbError {
     #[error("invalid solver settings: {0}")]
     Settings(#[from] crate::settings::SettingsError),
 
-    /// A command-line override is not acceptable.
+    /// An option (a command-line override, or a solver option such as the scheme or time step)
+    /// is not acceptable.
     #[error("invalid option {option}: {message}")]
     InvalidOption { option: String, message: String },
+
+    /// Point counts that do not make a grid for this problem (wrong number of axes, a regime axis
+    /// without one node per regime, an axis the grid refuses).
+    #[error("invalid grid: {message}")]
+    InvalidGrid { message: String },
+
+    /// A refinement study without an exact reference, with fewer levels than it needs.
+    #[error("without an exact reference a study needs at least {needed} levels ({levels} given)")]
+    TooFewLevels { levels: usize, needed: usize },
+
+    /// A worker pool of the requested size could not be built.
+    #[error("cannot start a pool of {threads} worker threads: {message}")]
+    ThreadPool { threads: usize, message: String },
+
+    /// A simulation start state that does not fit the result's grid.
+    #[error("invalid start state: {message}")]
+    InvalidStart { message: String },
+
+    /// A simulation horizon or integration step that is not a positive number.
+    #[error("horizon ({horizon}) and time step ({time_step}) must be positive")]
+    InvalidHorizon { horizon: f64, time_step: f64 },
 
     /// The requested explicit time step violates the monotonicity (CFL) bound.
     #[error(
         "time step {time_step:e} exceeds the CFL bound {time_step_max:e} of the {scheme} scheme \
-         (Δt · max Σ_i |f_i|/h_i = {cfl:.3} > 1); use --time-step ≤ {time_step_max:e}, or drop \
-         --time-step and let --cfl (≤ 1) choose it"
+         (Δt · max Σ_i |f_i|/h_i = {cfl:.3} > 1)"
     )]
     CflViolated { scheme: String, time_step: f64, time_step_max: f64, cfl: f64 },
 
@@ -74,8 +96,7 @@ pub enum HjbError {
     #[error(
         "blow-up at step {step} (t = {time:.6}): V = {value:.4e} at grid node {index:?} = {point:?} \
          exceeds 10× the bound ‖g‖∞ + (T − t)·max|ℓ| = {bound:.4e} that a monotone scheme respects; \
-         the run's CFL number is {cfl:.3} with Δt = {time_step:.4e}, above the bound Δt ≤ {time_step_max:.4e} \
-         (drop --allow-unstable, or use --time-step ≤ {time_step_max:.4e})"
+         the run's CFL number is {cfl:.3} with Δt = {time_step:.4e}, above the bound Δt ≤ {time_step_max:.4e}"
     )]
     BlowUp {
         step: usize,
@@ -114,29 +135,6 @@ pub enum HjbError {
     /// Writing a result failed.
     #[error("cannot write {path}: {message}")]
     Output { path: PathBuf, message: String },
-}
-
-impl HjbError {
-    /// Exit code per the CLI contract: 2 = bad input, 1 = numerical failure or I/O trouble.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            HjbError::ReadFile { .. }
-            | HjbError::ProblemFile { .. }
-            | HjbError::InvalidField { .. }
-            | HjbError::InvalidProblem { .. }
-            | HjbError::InvalidOption { .. }
-            | HjbError::Settings(_)
-            | HjbError::FeetOutside { .. }
-            | HjbError::ResumeMismatch
-            | HjbError::ReadResult { .. }
-            | HjbError::CflViolated { .. } => 2,
-            HjbError::NonFinite { .. }
-            | HjbError::BlowUp { .. }
-            | HjbError::Numerical(_)
-            | HjbError::NotConverged { .. }
-            | HjbError::Output { .. } => 1,
-        }
-    }
 }
 
 /// Result alias of the library.

@@ -12,9 +12,8 @@ fn main() -> ExitCode {
     match cli::run(arguments) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
-            let code = error.downcast_ref::<hjb::HjbError>().map_or(1, hjb::HjbError::exit_code);
-            ExitCode::from(code as u8)
+            eprintln!("{}", cli::exit::describe(&error));
+            ExitCode::from(cli::exit::exit_code_of(&error))
         }
     }
 }

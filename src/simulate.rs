@@ -97,8 +97,7 @@ pub fn simulate(
     let n = grid.dimension();
     let m = problem.controls.len();
     if start.len() != n {
-        return Err(HjbError::InvalidOption {
-            option: "--from".to_string(),
+        return Err(HjbError::InvalidStart {
             message: format!(
                 "{} coordinates given for {n} states ({})",
                 start.len(),
@@ -108,17 +107,13 @@ pub fn simulate(
     }
     for (axis, x) in grid.axes().iter().zip(start) {
         if !(x.is_finite() && *x >= axis.lower && *x <= axis.upper) {
-            return Err(HjbError::InvalidOption {
-                option: "--from".to_string(),
+            return Err(HjbError::InvalidStart {
                 message: format!("{} = {x} is outside the grid [{}, {}]", axis.name, axis.lower, axis.upper),
             });
         }
     }
     if !(horizon > 0.0 && horizon.is_finite() && time_step > 0.0 && time_step.is_finite()) {
-        return Err(HjbError::InvalidOption {
-            option: "--horizon/--time-step".to_string(),
-            message: "horizon and time step must be positive".to_string(),
-        });
+        return Err(HjbError::InvalidHorizon { horizon, time_step });
     }
     let time_dependent_policy = stored.snapshots.as_ref().is_some_and(|s| s.times.len() >= 2);
     let mut variables = vec![0.0; n + m + 1];

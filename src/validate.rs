@@ -259,10 +259,7 @@ pub fn self_convergence_study(
     levels: &[Vec<usize>],
 ) -> Result<SelfStudy> {
     if levels.len() < 3 {
-        return Err(HjbError::InvalidOption {
-            option: "--levels".to_string(),
-            message: "without an exact reference a study needs at least 3 levels".to_string(),
-        });
+        return Err(HjbError::TooFewLevels { levels: levels.len(), needed: 3 });
     }
     let region = match &problem.reference {
         Some(reference) => reference.region.clone(),

@@ -1,6 +1,9 @@
-//! Files and pictures: the HDF5 result file, PNG plots, JSON summaries.
+//! Files and pictures: the HDF5 result file, PNG plots and which plots a result gets, JSON
+//! summaries and text reports.
 
 pub mod checkpoint;
+pub mod figures;
 pub mod hdf5;
 pub mod plot;
+pub mod report;
 pub mod summary;

@@ -167,3 +167,118 @@ pub fn validate_summary(outcomes: &[crate::validate::StudyOutcome], seconds: f64
         })).collect::<Vec<_>>(),
     })
 }
+
+/// The differencing of the run's scheme, for the von Neumann summary.
+fn run_differencing(settings: &Settings) -> crate::stability::Differencing {
+    use crate::settings::Stepping;
+    match (settings.stepping, settings.differencing) {
+        (Stepping::Explicit { .. }, crate::Differencing::LaxFriedrichs) => {
+            crate::stability::Differencing::LaxFriedrichs
+        }
+        _ => crate::stability::Differencing::Upwind,
+    }
+}
+
+/// Summary of `hjb check --von-neumann`: [`check_summary`] with `max_amplification` (for the
+/// run's differencing) and the `von_neumann` analysis frozen at the CFL peak.
+pub fn check_summary_with_von_neumann(
+    problem: &Problem,
+    settings: &Settings,
+    preparation: &Preparation,
+    analysis: &crate::stability::VonNeumann,
+    picture: &Path,
+) -> Value {
+    let mut object = check_summary(problem, settings, preparation);
+    object["max_amplification"] = json!(analysis.maximum(run_differencing(settings)));
+    object["von_neumann"] = json!({
+        "courant": analysis.courant,
+        "dissipation": analysis.dissipation,
+        "frozen_at": preparation.stability.cfl_peak,
+        "max_amplification": analysis
+            .maxima
+            .iter()
+            .map(|(d, g)| (d.name().to_string(), *g))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+        "plot": Some(picture.display().to_string()),
+    });
+    object
+}
+
+/// Summary of `hjb converge` with its files: [`converge_summary`], `reference` (`analytic` or
+/// `finest_level`), the Richardson estimate when there is no exact reference, `output` and `plot`.
+pub fn converge_study_summary(
+    problem: &Problem,
+    settings: &Settings,
+    levels: &[Level],
+    richardson_order: Option<f64>,
+    seconds: f64,
+    output: &Path,
+    plot: &Path,
+) -> Value {
+    let mut object = converge_summary(problem, settings, levels, seconds);
+    object["reference"] = json!(if richardson_order.is_some() { "finest_level" } else { "analytic" });
+    if let Some(order) = richardson_order {
+        object["richardson"] = json!({
+            "order": order,
+            "finest_linf_estimate": levels.last().map(|l| l.linf),
+        });
+    }
+    object["output"] = json!(output.display().to_string());
+    object["plot"] = json!(plot.display().to_string());
+    object
+}
+
+/// Summary of `hjb mdp`.
+pub fn mdp_summary(
+    problem: &Problem,
+    comparison: &crate::mdp::MdpComparison,
+    export: Option<&Path>,
+) -> Value {
+    let (mdp, solution) = (&comparison.mdp, &comparison.solution);
+    json!({
+        "problem": problem.name,
+        "chain": mdp.chain.name(),
+        "method": solution.method.name(),
+        "states": mdp.nodes,
+        "actions": mdp.action_count,
+        "nonzeros": mdp.nonzeros(),
+        "memory_bytes": mdp.bytes(),
+        "time_step": mdp.time_step,
+        "discount": mdp.discount,
+        "closed_rows": mdp.closed_rows,
+        "iterations": solution.iterations,
+        "error_bound": solution.error_bound,
+        "seconds": solution.seconds,
+        "build_seconds": comparison.build_seconds,
+        "max_difference_from_pde": comparison.max_difference_from_pde,
+        "error": comparison.reference_error.as_ref().map(|e| json!({"linf": e.linf, "l1": e.l1, "l2": e.l2, "nodes": e.nodes})),
+        "export": export.map(|p| p.display().to_string()),
+    })
+}
+
+/// Summary of `hjb simulate` from `start` over `[0, horizon]`; `output` lists its files.
+pub fn simulate_summary(
+    problem: &Problem,
+    statistics: &crate::simulate::PathStatistics,
+    start: &[f64],
+    horizon: f64,
+    seed: u64,
+    output: &[String],
+) -> Value {
+    let trajectory = &statistics.trajectory;
+    json!({
+        "problem": problem.name,
+        "from": start,
+        "horizon": horizon,
+        "time_step": horizon / (trajectory.times.len() - 1) as f64,
+        "steps": trajectory.times.len() - 1,
+        "policy": if trajectory.time_dependent_policy { "time-dependent (snapshots)" } else { "t = 0 only (no snapshots in the result)" },
+        "cost": statistics.cost_mean,
+        "cost_standard_error": statistics.cost_standard_error,
+        "paths": statistics.paths,
+        "seed": seed,
+        "value_at_start": trajectory.value_at_start,
+        "final_state": trajectory.states.last(),
+        "output": output,
+    })
+}

@@ -32,8 +32,10 @@
 //! the HDF5 export, whose layout (`indptr`, `indices`, `data`) is exactly scipy.sparse's; sprs
 //! would add a second ndarray version to the build for no operation we need.
 
+pub mod compare;
 pub mod solve;
 
+pub use compare::{compare_with_pde, matching_pde_settings, MdpComparison};
 pub use solve::{solve, MdpSolution, Method, SolveOptions};
 
 use crate::error::{HjbError, Result};

@@ -256,8 +256,7 @@ impl Problem {
     /// The same problem on a grid with other point counts (one per axis).
     pub fn with_points(&self, points: &[usize]) -> Result<Problem> {
         if points.len() != self.grid.dimension() {
-            return Err(HjbError::InvalidOption {
-                option: "--points".to_string(),
+            return Err(HjbError::InvalidGrid {
                 message: format!(
                     "{} counts given for {} axes; give one number for all axes or one per axis",
                     points.len(),
@@ -268,11 +267,9 @@ impl Problem {
         if let Some(switching) = &self.switching {
             let regimes = switching.rates.len();
             if points[switching.axis] != regimes {
-                return Err(HjbError::InvalidOption {
-                    option: "--points".to_string(),
+                return Err(HjbError::InvalidGrid {
                     message: format!(
-                        "axis `{}` is the regime variable with {regimes} regimes; give it {regimes} points \
-                         (a single --points N applies to the continuous axes only)",
+                        "axis `{}` is the regime variable with {regimes} regimes; give it {regimes} points",
                         self.grid.axes()[switching.axis].name
                     ),
                 });
@@ -286,10 +283,8 @@ impl Problem {
             .map(|(axis, points)| Axis { points: *points, ..axis.clone() })
             .collect();
         let mut problem = self.clone();
-        problem.grid = Grid::new(axes).map_err(|error| HjbError::InvalidOption {
-            option: "--points".to_string(),
-            message: error.to_string(),
-        })?;
+        problem.grid =
+            Grid::new(axes).map_err(|error| HjbError::InvalidGrid { message: error.to_string() })?;
         Ok(problem)
     }
 

@@ -283,9 +283,10 @@ pub fn with_threads<T: Send>(threads: Option<usize>, work: impl FnOnce() -> T + 
     match threads {
         None => Ok(work()),
         Some(count) => {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(count).build().map_err(|error| {
-                HjbError::InvalidOption { option: "--threads".to_string(), message: error.to_string() }
-            })?;
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(count)
+                .build()
+                .map_err(|error| HjbError::ThreadPool { threads: count, message: error.to_string() })?;
             Ok(pool.install(work))
         }
     }

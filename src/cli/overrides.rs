@@ -1,0 +1,113 @@
+//! The overrides every solving verb accepts, and how they apply to a problem file.
+
+use super::invalid;
+use clap::Args;
+use hjb::problem::{Problem, ProblemFile};
+use hjb::settings::{OutputSettings, Settings};
+use hjb::HjbError;
+
+/// Overrides every solving verb accepts.
+#[derive(Debug, Args)]
+pub struct Overrides {
+    /// Scheme: upwind, lax_friedrichs, implicit or semi_lagrangian.
+    #[arg(long)]
+    pub scheme: Option<String>,
+    /// Grid points: one number for every axis, or one per axis (N,N,…).
+    #[arg(long)]
+    pub points: Option<String>,
+    /// Fixed time step (refused above the CFL bound for the explicit schemes).
+    #[arg(long)]
+    pub time_step: Option<f64>,
+    /// Explicit schemes: target CFL number in (0, 1].
+    #[arg(long)]
+    pub cfl: Option<f64>,
+    /// Semi-Lagrangian and implicit: Δt = courant / max Σ_i |f_i|/h_i, the largest displacement
+    /// per step in cells (any positive number; default Δt = min h).
+    #[arg(long)]
+    pub courant: Option<f64>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Accept a --time-step above the CFL bound (a demonstration of instability: the blow-up
+    /// detector stops the run, exit 1, and the last finite state is saved flagged `partial`).
+    #[arg(long)]
+    pub allow_unstable: bool,
+}
+
+impl Overrides {
+    /// The file's problem with the overrides applied, its checked settings and output settings.
+    pub fn apply(&self, file: ProblemFile) -> Result<(Problem, Settings, OutputSettings), HjbError> {
+        let ProblemFile { mut problem, solver: mut options, output } = file;
+        if let Some(name) = &self.scheme {
+            // The command-line scheme replaces whatever the file chose on both axes.
+            (options.scheme, options.differencing, options.stepping) = (Some(name.clone()), None, None);
+        }
+        if let Some(cfl) = self.cfl {
+            if !(cfl > 0.0 && cfl <= 1.0) {
+                return Err(invalid("--cfl", format!("{cfl} is outside (0, 1]; above 1 the explicit schemes are not monotone (semi_lagrangian and implicit take --courant, any positive number; --time-step forces a step, which is checked)")));
+            }
+            options.cfl = Some(cfl);
+            options.time_step = None;
+        }
+        if let Some(courant) = self.courant {
+            if !(courant.is_finite() && courant > 0.0) {
+                return Err(invalid("--courant", format!("{courant} must be a positive number")));
+            }
+            options.courant = Some(courant);
+            options.time_step = None;
+        }
+        if let Some(step) = self.time_step {
+            if !(step.is_finite() && step > 0.0) {
+                return Err(invalid("--time-step", format!("{step} must be a positive number")));
+            }
+            options.time_step = Some(step);
+        }
+        if let Some(points) = &self.points {
+            let counts: Vec<usize> = points
+                .split(',')
+                .map(|part| part.trim().parse::<usize>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| {
+                    invalid("--points", format!("`{points}` is not N or N,N,… with whole numbers"))
+                })?;
+            if counts.iter().any(|c| *c < 2) {
+                return Err(invalid("--points", "every axis needs at least 2 points"));
+            }
+            // A single N refines the continuous axes; a regime axis keeps one node per regime.
+            let counts = if counts.len() == 1 {
+                (0..problem.grid.dimension())
+                    .map(|axis| match &problem.switching {
+                        Some(switching) if switching.axis == axis => switching.rates.len(),
+                        _ => counts[0],
+                    })
+                    .collect()
+            } else {
+                counts
+            };
+            // The library states what is wrong with the counts; the flag is ours to name.
+            problem = problem.with_points(&counts).map_err(|error| match error {
+                HjbError::InvalidGrid { message } if problem.switching.is_some() => invalid(
+                    "--points",
+                    format!("{message} (a single --points N applies to the continuous axes only)"),
+                ),
+                HjbError::InvalidGrid { message } => invalid("--points", message),
+                other => other,
+            })?;
+        }
+        if self.allow_unstable {
+            if self.time_step.is_none() {
+                return Err(invalid("--allow-unstable", "only meaningful with --time-step X"));
+            }
+            options.allow_unstable = true;
+        }
+        if self.threads == Some(0) {
+            return Err(invalid("--threads", "use at least 1 thread"));
+        }
+        if let Some(threads) = self.threads {
+            // The sparse LU of the implicit scheme runs on faer's own (process-wide) setting.
+            faer::set_global_parallelism(faer::Par::rayon(threads));
+        }
+        let settings = options.settings().map_err(|error| invalid("--scheme", error.to_string()))?;
+        Ok((problem, settings, output))
+    }
+}

@@ -1,0 +1,84 @@
+//! `hjb simulate RESULT.h5 --from x0,…`: closed-loop trajectory from the stored policy, written
+//! as CSV, HDF5 and PNG.
+
+use super::{invalid, print_json};
+use hjb::io::{figures, hdf5, report, summary};
+use hjb::problem::{parse_problem, ProblemFile};
+use hjb::simulate::{simulate_paths, stored_grid, to_csv};
+use hjb::HjbError;
+use std::path::{Path, PathBuf};
+
+/// The flags of `hjb simulate` besides the result and start.
+pub struct Options {
+    pub horizon: Option<f64>,
+    pub time_step: Option<f64>,
+    pub seed: u64,
+    pub paths: Option<usize>,
+    pub out: Option<PathBuf>,
+    pub json: bool,
+}
+
+pub fn run(result: &Path, from: &str, options: Options) -> anyhow::Result<()> {
+    let stored = hdf5::read_result(result)?;
+    let ProblemFile { problem, output, .. } = parse_problem(&stored.problem_toml, result)?;
+    if let Some(switching) = &problem.switching {
+        return Err(invalid(
+            "result",
+            format!(
+                "this problem switches regimes (`{}`); simulate does not draw the Poisson jumps yet, \
+                 so its paths would hold the regime fixed — read /policy from the file instead",
+                problem.grid.axes()[switching.axis].name
+            ),
+        )
+        .into());
+    }
+    let start: Vec<f64> = from
+        .split(',')
+        .map(|part| part.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| invalid("--from", format!("`{from}` is not a list of numbers x0,y0,…")))?;
+    let horizon = match (options.horizon, problem.is_stationary()) {
+        (Some(horizon), _) => horizon,
+        (None, false) => problem.final_time,
+        (None, true) => {
+            return Err(invalid("--horizon", "the problem is stationary: give the simulation horizon").into())
+        }
+    };
+    let time_step = options.time_step.unwrap_or(horizon / 2000.0);
+    if options.paths == Some(0) {
+        return Err(invalid("--paths", "use at least one path").into());
+    }
+    let paths = options.paths.unwrap_or(if problem.diffusion.is_some() { 400 } else { 1 });
+    let statistics = simulate_paths(&problem, &stored, &start, horizon, time_step, options.seed, paths)
+        .map_err(|error| match error {
+            HjbError::InvalidStart { message } => invalid("--from", message),
+            HjbError::InvalidHorizon { .. } => {
+                invalid("--horizon/--time-step", "horizon and time step must be positive")
+            }
+            other => other,
+        })?;
+    let trajectory = &statistics.trajectory;
+    let stem = options.out.unwrap_or_else(|| {
+        let base = result.with_extension("");
+        PathBuf::from(format!("{}_trajectory", base.display()))
+    });
+    let (csv, h5, png) = (stem.with_extension("csv"), stem.with_extension("h5"), stem.with_extension("png"));
+    std::fs::write(&csv, to_csv(&problem, trajectory))
+        .map_err(|error| HjbError::Output { path: csv.clone(), message: error.to_string() })?;
+    hdf5::write_trajectory(&h5, &problem, trajectory, result)?;
+    let grid = stored_grid(&problem, &stored)?;
+    figures::write_trajectory_plot(&png, &problem, &output, &grid, &stored, trajectory, &start)?;
+    let outputs = [csv.display().to_string(), h5.display().to_string(), png.display().to_string()];
+    if options.json {
+        return print_json(&summary::simulate_summary(
+            &problem,
+            &statistics,
+            &start,
+            horizon,
+            options.seed,
+            &outputs,
+        ));
+    }
+    print!("{}", report::simulate_report(&problem, &statistics, &start, horizon, options.seed, &outputs));
+    Ok(())
+}

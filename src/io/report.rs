@@ -1,0 +1,392 @@
+//! The human-readable reports of the verbs (what `hjb solve`, `check`, `converge`, `mdp`,
+//! `validate` and `simulate` print without `--json`), as text: the binary only prints them.
+
+use crate::mdp::MdpComparison;
+use crate::problem::Problem;
+use crate::settings::Settings;
+use crate::simulate::PathStatistics;
+use crate::solver::{Preparation, Solution};
+use crate::stability::VonNeumann;
+use crate::validate::{Level, StudyOutcome};
+use std::fmt::Write;
+use std::path::Path;
+
+/// Append one formatted line.
+macro_rules! line {
+    ($text:expr, $($argument:tt)*) => {
+        writeln!($text, $($argument)*).expect("writing to a String")
+    };
+}
+
+/// `401 × 201 (h = 0.0100, 0.0200)`.
+pub fn format_grid(problem: &Problem) -> String {
+    let shape: Vec<String> = problem.grid.shape().iter().map(usize::to_string).collect();
+    let spacing: Vec<String> = problem.grid.spacings().iter().map(|h| format!("{h:.4}")).collect();
+    format!("{} (h = {})", shape.join(" × "), spacing.join(", "))
+}
+
+/// The boundary kinds, with a note when extrapolated boundary nodes can see outflow.
+pub fn describe_boundaries(boundaries: &[String], outflow_nodes: &[usize]) -> String {
+    let mut text = boundaries.join(", ");
+    let outflow: usize = outflow_nodes.iter().sum();
+    if outflow > 0 {
+        text.push_str(&format!(
+            " ({outflow} extrapolated boundary nodes can see outflow; not monotone there — measure errors away from them)"
+        ));
+    }
+    text
+}
+
+fn monotone(flag: bool) -> &'static str {
+    if flag {
+        "monotone"
+    } else {
+        "NOT monotone"
+    }
+}
+
+/// Report of a solve; `written` lists the result file and its plots.
+pub fn solve_report(problem: &Problem, solution: &Solution, written: &[String]) -> String {
+    let mut text = String::new();
+    let d = &solution.diagnostics;
+    line!(
+        text,
+        "hjb solve {}: {} scheme, {} Hamiltonian",
+        problem.name,
+        d.settings.scheme_name(),
+        d.hamiltonian
+    );
+    line!(text, "  grid        {}", format_grid(problem));
+    if problem.is_stationary() {
+        line!(
+            text,
+            "  stationary  ρ = {}; {} — {}",
+            problem.discount,
+            if d.implicit.is_some() {
+                "policy iteration on (ρI − A(u))V = ℓ(u)".to_string()
+            } else {
+                format!(
+                    "value iteration: {} sweeps of Δt = {:.4e} (CFL number {:.3})",
+                    d.steps, d.time_step, d.cfl_number
+                )
+            },
+            monotone(d.monotone)
+        );
+    } else if d.semi_lagrangian.is_some() {
+        line!(
+            text,
+            "  time        Δt = {:.4e} × {} steps to T = {}; {:.2} × the explicit upwind bound {:.4e} (no CFL limit) — {}",
+            d.time_step,
+            d.steps,
+            problem.final_time,
+            d.cfl_number,
+            d.time_step_max,
+            monotone(d.monotone)
+        );
+    } else {
+        line!(
+            text,
+            "  time        Δt = {:.4e} × {} steps to T = {}; CFL number {:.3} (bound Δt ≤ {:.4e}) — {}",
+            d.time_step,
+            d.steps,
+            problem.final_time,
+            d.cfl_number,
+            d.time_step_max,
+            monotone(d.monotone)
+        );
+    }
+    if let Some(report) = &d.semi_lagrangian {
+        line!(
+            text,
+            "  semi-Lag.   feet move ≤ {:.2} cells per step, h²/Δt = {:.3e}; {} {} feet, {} control refinement; {} nodes' feet leave the box ({} extrapolated)",
+            report.displacement_cells,
+            report.consistency_term,
+            report.characteristic,
+            if report.noisy_axes == 0 { "single".to_string() } else { format!("2×{} Camilli–Falcone", report.noisy_axes) },
+            if report.refine { "golden-section" } else { "no" },
+            report.feet_outside,
+            report.extrapolated_nodes
+        );
+    }
+    if let Some(report) = &d.implicit {
+        line!(
+            text,
+            "  implicit    policy iteration: {} sweeps at most, {:.2} on average; M-matrix margin {:.3e} ({} extrapolated outflow rows)",
+            report.most_iterations,
+            report.mean_iterations,
+            report.margin,
+            report.positive_off_diagonal_rows
+        );
+    }
+    line!(text, "  boundaries  {}", describe_boundaries(&d.boundaries, &d.outflow_nodes));
+    if let Some(error) = &solution.error {
+        line!(
+            text,
+            "  error       L∞ {:.4e}, L1 {:.4e}, L2 {:.4e} on {} ({} nodes)",
+            error.linf,
+            error.l1,
+            error.l2,
+            error.region.describe(&problem.state_names()),
+            error.nodes
+        );
+    }
+    line!(text, "  wrote       {}", written.join(", "));
+    line!(text, "  took        {:.3} s on {} threads", d.seconds, d.threads);
+    text
+}
+
+/// Report of `hjb check`, with the von Neumann analysis and its picture when there is one.
+pub fn check_report(
+    problem: &Problem,
+    settings: &Settings,
+    preparation: &Preparation,
+    von_neumann: Option<(&VonNeumann, &Path)>,
+) -> String {
+    let mut text = String::new();
+    let plan = &preparation.plan;
+    let stability = &preparation.stability;
+    line!(
+        text,
+        "hjb check {}: {} scheme, {} Hamiltonian",
+        problem.name,
+        settings.scheme_name(),
+        preparation.model.describe()
+    );
+    line!(text, "  grid         {} = {} nodes", format_grid(problem), problem.grid.node_count());
+    line!(text, "  CFL bound    Δt ≤ {:.4e} (Σ rates peak at {:?})", plan.time_step_max, stability.cfl_peak);
+    if problem.is_stationary() {
+        line!(
+            text,
+            "  time step    Δt = {:.4e}; stationary (ρ = {}): value iteration until the contraction bound is met",
+            plan.time_step,
+            problem.discount
+        );
+    } else {
+        line!(
+            text,
+            "  time step    Δt = {:.4e} × {} steps to T = {}",
+            plan.time_step,
+            plan.steps,
+            problem.final_time
+        );
+    }
+    line!(
+        text,
+        "  CFL number   {:.3}; smallest weight {:.3}",
+        stability.cfl_number,
+        stability.minimum_weight
+    );
+    line!(
+        text,
+        "  monotone     {}",
+        if stability.monotone {
+            "yes (all interior transition weights ≥ 0)"
+        } else {
+            "NO (a weight is negative: reduce --time-step or --cfl)"
+        }
+    );
+    let boundaries: Vec<String> = problem.boundaries.iter().map(|b| b.name().to_string()).collect();
+    line!(text, "  boundaries   {}", describe_boundaries(&boundaries, &stability.outflow_nodes));
+    line!(
+        text,
+        "  max |f_i|    {}",
+        plan.largest_drift
+            .iter()
+            .zip(problem.state_names())
+            .map(|(f, n)| format!("{n}: {f:.4}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    line!(text, "  memory       ≈ {:.1} MiB", preparation.memory_bytes as f64 / (1024.0 * 1024.0));
+    line!(text, "  work         {:.3e} node updates", plan.steps as f64 * problem.grid.node_count() as f64);
+    if let Some((analysis, picture)) = von_neumann {
+        line!(
+            text,
+            "  von Neumann  frozen coefficients at {:?}: Courant numbers Δt f_i/h_i = {:?}",
+            stability.cfl_peak,
+            analysis.courant.iter().map(|c| format!("{c:.3}")).collect::<Vec<_>>()
+        );
+        for (differencing, maximum) in &analysis.maxima {
+            line!(
+                text,
+                "               max |g| {:<15} {maximum:.6} {}",
+                differencing.name(),
+                if *maximum <= 1.0 + 1e-12 { "(no amplification)" } else { "(AMPLIFIES: unstable)" }
+            );
+        }
+        line!(text, "               wrote {}", picture.display());
+    }
+    text
+}
+
+/// Report of `hjb converge`; `richardson_order` is set when the study ran against its finest level.
+pub fn converge_report(
+    problem: &Problem,
+    settings: &Settings,
+    study: &[Level],
+    richardson_order: Option<f64>,
+    written: &[&Path],
+    seconds: f64,
+) -> String {
+    let mut text = String::new();
+    line!(text, "hjb converge {}: {} scheme", problem.name, settings.scheme_name());
+    line!(
+        text,
+        "  {:>14} {:>10} {:>11} {:>11} {:>11} {:>7} {:>7}",
+        "points",
+        "h",
+        "Δt",
+        "L∞",
+        "L2",
+        "p(L∞)",
+        "p(L2)"
+    );
+    for level in study {
+        let order = |o: Option<f64>| o.map_or("—".to_string(), |v| format!("{v:.3}"));
+        let points: Vec<String> = level.points.iter().map(usize::to_string).collect();
+        line!(
+            text,
+            "  {:>14} {:>10.4e} {:>11.4e} {:>11.4e} {:>11.4e} {:>7} {:>7}",
+            points.join("×"),
+            level.h,
+            level.time_step,
+            level.linf,
+            level.l2,
+            order(level.order_linf),
+            order(level.order_l2)
+        );
+    }
+    if let Some(order) = richardson_order {
+        line!(
+            text,
+            "  no exact reference: errors are differences to the finest level; its own error is the \
+             Richardson estimate {:.4e} (order {order:.3} from successive differences)",
+            study.last().map_or(f64::NAN, |l| l.linf)
+        );
+    }
+    let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    line!(text, "  wrote {}", written.join(", "));
+    line!(text, "  took {seconds:.2} s");
+    text
+}
+
+/// Report of `hjb mdp`; `export` is the file the MDP was written to, if any.
+pub fn mdp_report(problem: &Problem, comparison: &MdpComparison, export: Option<&Path>) -> String {
+    let mut text = String::new();
+    let (mdp, solution) = (&comparison.mdp, &comparison.solution);
+    line!(
+        text,
+        "hjb mdp {}: {} chain, Δt = {:.4e}, γ = {:.6}",
+        problem.name,
+        mdp.chain.name(),
+        mdp.time_step,
+        mdp.discount
+    );
+    line!(
+        text,
+        "  size        {} states × {} actions, {} nonzeros, {:.1} MB (built in {:.3} s; {} state-action rows closed at the box ends)",
+        mdp.nodes,
+        mdp.action_count,
+        mdp.nonzeros(),
+        mdp.bytes() as f64 / 1e6,
+        comparison.build_seconds,
+        mdp.closed_rows
+    );
+    line!(
+        text,
+        "  {}          {} iterations in {:.3} s; error bound {:.3e}",
+        solution.method.name(),
+        solution.iterations,
+        solution.seconds,
+        solution.error_bound
+    );
+    line!(
+        text,
+        "  vs PDE      max |V_mdp − V_pde| = {:.3e} ({} scheme, same grid and Δt)",
+        comparison.max_difference_from_pde,
+        mdp.chain.name()
+    );
+    if let Some(error) = &comparison.reference_error {
+        line!(
+            text,
+            "  error       L∞ {:.4e}, L1 {:.4e}, L2 {:.4e} on {} ({} nodes)",
+            error.linf,
+            error.l1,
+            error.l2,
+            error.region.describe(&problem.state_names()),
+            error.nodes
+        );
+    }
+    if let Some(path) = export {
+        line!(text, "  wrote       {}", path.display());
+    }
+    text
+}
+
+/// Report of `hjb validate`: one row per study against its bar.
+pub fn validate_report(outcomes: &[StudyOutcome], quick: bool, seconds: f64) -> String {
+    let mut text = String::new();
+    line!(text, "hjb validate{}: {} studies", if quick { " --quick" } else { "" }, outcomes.len());
+    line!(text, "  {:<40} {:>12} {:>15} {:>9} {:>9}  result", "study", "finest", "error", "min p", "bar p");
+    for outcome in outcomes {
+        let finest = outcome.levels.last().expect("levels");
+        let (error, smallest) = outcome.finest_and_smallest_order();
+        let points: Vec<String> = finest.points.iter().map(usize::to_string).collect();
+        line!(
+            text,
+            "  {:<40} {:>12} {:>4} {:>10.3e} {:>9.3} {:>9.2}  {}",
+            outcome.name,
+            points.join("×"),
+            if outcome.uses_l1() { "L1" } else { "L∞" },
+            error,
+            smallest,
+            outcome.study.minimum_order,
+            if outcome.passed() {
+                "pass".to_string()
+            } else {
+                format!("FAIL: {}", outcome.failures.join("; "))
+            }
+        );
+    }
+    let failed = outcomes.iter().filter(|o| !o.passed()).count();
+    line!(text, "  {} passed, {} failed ({seconds:.1} s)", outcomes.len() - failed, failed);
+    text
+}
+
+/// Report of `hjb simulate` from `start` over `[0, horizon]`; `written` lists its files.
+pub fn simulate_report(
+    problem: &Problem,
+    statistics: &PathStatistics,
+    start: &[f64],
+    horizon: f64,
+    seed: u64,
+    written: &[String],
+) -> String {
+    let mut text = String::new();
+    let trajectory = &statistics.trajectory;
+    line!(text, "hjb simulate {} from {start:?} over [0, {horizon}]", problem.name);
+    line!(
+        text,
+        "  policy          {}",
+        if trajectory.time_dependent_policy {
+            "time-dependent (interpolated between snapshots)"
+        } else {
+            "the t = 0 policy throughout (solve with [output] snapshots = K for time-dependent feedback)"
+        }
+    );
+    if statistics.paths > 1 {
+        line!(
+            text,
+            "  realised cost   {:.6} ± {:.6} (mean ± standard error over {} paths, seed {seed})",
+            statistics.cost_mean,
+            statistics.cost_standard_error,
+            statistics.paths
+        );
+    } else {
+        line!(text, "  realised cost   {:.6}", statistics.cost_mean);
+    }
+    line!(text, "  V(x0, 0)        {:.6} (interpolated from the result)", trajectory.value_at_start);
+    line!(text, "  final state     {:?}", trajectory.states.last().expect("at least one state"));
+    line!(text, "  wrote           {}", written.join(", "));
+    text
+}

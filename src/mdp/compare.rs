@@ -1,0 +1,86 @@
+//! The scheme's MDP next to the PDE solver: the PDE settings whose chain it is, the MDP built
+//! and solved with the same grid and time step, and the largest difference of the two values.
+
+use super::{build, solve, Chain, Mdp, MdpSolution, Method, SolveOptions};
+use crate::error::Result;
+use crate::norms::{error_norms, ErrorNorms};
+use crate::problem::Problem;
+use crate::settings::{Characteristic, Settings, Stepping, DEFAULT_CFL};
+use crate::solver::{prepare, Silent, Solution};
+use std::time::Instant;
+
+/// An MDP, its solution and the PDE solution of the matching scheme.
+#[derive(Debug)]
+pub struct MdpComparison {
+    pub mdp: Mdp,
+    pub solution: MdpSolution,
+    /// The PDE solution on the same grid and time step.
+    pub pde: Solution,
+    /// The settings of that PDE solve (the scheme whose chain the MDP is).
+    pub pde_settings: Settings,
+    /// Seconds spent building the MDP.
+    pub build_seconds: f64,
+    /// `max |V_mdp − V_pde|` over all nodes.
+    pub max_difference_from_pde: f64,
+    /// Errors of the MDP value against the problem's exact reference, when it has one.
+    pub reference_error: Option<ErrorNorms>,
+}
+
+/// The PDE settings whose transition probabilities are `chain`'s rows: the semi-Lagrangian
+/// scheme on the same control samples (no refinement), or explicit upwind at the run's CFL
+/// number (the default when the run is not explicit).
+pub fn matching_pde_settings(settings: &Settings, chain: Chain) -> (Settings, Characteristic) {
+    let characteristic = match settings.stepping {
+        Stepping::SemiLagrangian { characteristic, .. } => characteristic,
+        _ => Characteristic::Euler,
+    };
+    let mut pde_settings = *settings;
+    if chain == Chain::SemiLagrangian {
+        // The MDP's actions are the samples: compare with the scheme on the same set.
+        let courant = settings.stepping.courant();
+        pde_settings.stepping = Stepping::SemiLagrangian { courant, characteristic, refine: false };
+    } else {
+        let cfl = match settings.stepping {
+            Stepping::Explicit { cfl } => cfl,
+            _ => DEFAULT_CFL,
+        };
+        pde_settings.stepping = Stepping::Explicit { cfl };
+        pde_settings.differencing = crate::Differencing::Upwind;
+    }
+    (pde_settings, characteristic)
+}
+
+/// Build `problem`'s MDP for `chain` with the time step of the matching PDE scheme, solve it
+/// with `method`, solve the PDE with that scheme, and compare the two values (and the MDP's
+/// value with the exact reference, when there is one).
+pub fn compare_with_pde(
+    problem: &Problem,
+    settings: &Settings,
+    chain: Chain,
+    method: Method,
+    options: &SolveOptions,
+) -> Result<MdpComparison> {
+    let (pde_settings, characteristic) = matching_pde_settings(settings, chain);
+    let preparation = prepare(problem, &pde_settings)?;
+    let time_step = preparation.plan.time_step;
+    let built = Instant::now();
+    let mdp = build(problem, chain, time_step, characteristic)?;
+    let build_seconds = built.elapsed().as_secs_f64();
+    let solution = solve(&mdp, method, options)?;
+    let pde = crate::solver::solve(problem, &pde_settings, &mut Silent)?;
+    let max_difference_from_pde =
+        solution.value.iter().zip(&pde.values).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
+    let reference_error = match (&pde.reference, &problem.reference) {
+        (Some(exact), Some(spec)) => Some(error_norms(&problem.grid, &solution.value, exact, &spec.region)),
+        _ => None,
+    };
+    Ok(MdpComparison {
+        mdp,
+        solution,
+        pde,
+        pde_settings,
+        build_seconds,
+        max_difference_from_pde,
+        reference_error,
+    })
+}
