@@ -3,8 +3,9 @@
 //! Every error a user can provoke carries the information needed to fix it: the file, line and
 //! column for a malformed problem file, the violated bound for an unstable setting, the grid
 //! location for a non-finite value. Messages state the bound, node or field involved and never
-//! name command-line flags: the binary maps each error onto its exit code (`DESIGN.md` §6: `2`
-//! for bad input, `1` for a numerical failure) and appends the flag advice itself.
+//! name command-line flags. [`HjbError::kind`] classifies each error (bad input, numerical
+//! failure, output trouble); the binary turns the kind into its exit code (2 for bad input, 1
+//! otherwise) and appends the flag advice itself.
 
 use std::path::PathBuf;
 
@@ -135,6 +136,45 @@ pub enum HjbError {
     /// Writing a result failed.
     #[error("cannot write {path}: {message}")]
     Output { path: PathBuf, message: String },
+}
+
+/// What kind of failure an error is (the CLI turns it into an exit code and advice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input (file, settings, options, a stored result) cannot be used as given.
+    BadInput,
+    /// The numerics failed (non-finite value, blow-up, no convergence).
+    Numerical,
+    /// A result could not be written.
+    Output,
+}
+
+impl HjbError {
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            HjbError::ReadFile { .. }
+            | HjbError::ProblemFile { .. }
+            | HjbError::InvalidField { .. }
+            | HjbError::InvalidProblem { .. }
+            | HjbError::InvalidOption { .. }
+            | HjbError::InvalidGrid { .. }
+            | HjbError::TooFewLevels { .. }
+            | HjbError::ThreadPool { .. }
+            | HjbError::InvalidStart { .. }
+            | HjbError::InvalidHorizon { .. }
+            | HjbError::Settings(_)
+            | HjbError::FeetOutside { .. }
+            | HjbError::ResumeMismatch
+            | HjbError::ReadResult { .. }
+            | HjbError::CflViolated { .. } => ErrorKind::BadInput,
+            HjbError::NonFinite { .. }
+            | HjbError::BlowUp { .. }
+            | HjbError::Numerical(_)
+            | HjbError::NotConverged { .. } => ErrorKind::Numerical,
+            HjbError::Output { .. } => ErrorKind::Output,
+        }
+    }
 }
 
 /// Result alias of the library.

@@ -103,7 +103,7 @@ fn correlation_gap(scheme: &str) {
 fn the_implicit_scheme_refuses_correlated_noise_with_the_pointer() {
     let (problem, settings) = double_integrator(31, CORRELATED, "implicit");
     let error = solve(&problem, &settings, &mut Silent).unwrap_err();
-    assert_eq!(error.exit_code(), 2);
+    assert_eq!(error.kind(), hjb::error::ErrorKind::BadInput);
     assert!(error.to_string().contains("semi_lagrangian"), "{error}");
 }
 
@@ -137,7 +137,7 @@ running = "x^2 + u^2"
 final_time = 1.0
 "#;
     let error = parse_problem(text, Path::new("bad_noise.toml")).unwrap_err();
-    assert_eq!(error.exit_code(), 2);
+    assert_eq!(error.kind(), hjb::error::ErrorKind::BadInput);
     assert!(error.to_string().contains("diffusion_matrix.sigma"), "{error}");
 }
 

@@ -32,7 +32,7 @@ fn an_empty_target_is_refused() {
     let (problem, settings) = common::parse(&text, &path);
     let problem = problem.with_points(&[40, 40]).unwrap();
     let error = hjb::solve(&problem, &settings, &mut hjb::Silent).unwrap_err();
-    assert_eq!(error.exit_code(), 2);
+    assert_eq!(error.kind(), hjb::error::ErrorKind::BadInput);
     assert!(error.to_string().contains("contains no grid node"), "{error}");
 }
 

@@ -158,13 +158,13 @@ fn an_undiscounted_mdp_without_a_target_is_refused() {
     let path = common::repository_path("problems/lqr_1d_discounted.toml");
     let text = std::fs::read_to_string(&path).unwrap().replace("discount = 0.1", "discount = 0.0");
     // The file itself is refused already (stationary needs a discount or a target) …
-    assert_eq!(parse_problem(&text, &path).unwrap_err().exit_code(), 2);
+    assert_eq!(parse_problem(&text, &path).unwrap_err().kind(), hjb::error::ErrorKind::BadInput);
     // … and so is the MDP of a problem whose discount is removed afterwards.
     let (mut problem, settings) = discounted(101, 5);
     let (characteristic, _) = semi_lagrangian(&settings);
     problem.discount = 0.0;
     let error = build(&problem, Chain::SemiLagrangian, 0.05, characteristic).unwrap_err();
-    assert_eq!(error.exit_code(), 2, "{error}");
+    assert_eq!(error.kind(), hjb::error::ErrorKind::BadInput, "{error}");
 }
 
 #[test]
@@ -172,7 +172,7 @@ fn an_upwind_chain_above_its_cfl_bound_is_refused_with_the_bound() {
     let (problem, settings) = discounted(1001, 41);
     let (characteristic, _) = semi_lagrangian(&settings);
     let error = build(&problem, Chain::Upwind, 0.05, characteristic).unwrap_err();
-    assert_eq!(error.exit_code(), 2, "{error}");
+    assert_eq!(error.kind(), hjb::error::ErrorKind::BadInput, "{error}");
     assert!(error.to_string().contains("Δt"), "{error}");
 }
 

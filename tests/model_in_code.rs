@@ -114,5 +114,5 @@ fn builder_refuses_inconsistent_models_with_the_field_named() {
         .build()
         .unwrap_err();
     assert!(stationary.to_string().contains("discount"), "{stationary}");
-    assert_eq!(missing_drift.exit_code(), 2);
+    assert_eq!(missing_drift.kind(), hjb::error::ErrorKind::BadInput);
 }

@@ -192,7 +192,7 @@ fn malformed_regimes_are_refused_with_the_field() {
     ] {
         assert!(good.contains(from), "fixture changed: {from}");
         let error = parse_problem(&good.replace(from, to), Path::new("bad.toml")).unwrap_err();
-        assert_eq!(error.exit_code(), 2);
+        assert_eq!(error.kind(), hjb::error::ErrorKind::BadInput);
         assert!(error.to_string().contains(field), "{error}");
     }
 }
@@ -203,7 +203,7 @@ fn the_regime_variable_takes_no_noise_and_keeps_its_points() {
     let good = std::fs::read_to_string(&path).unwrap();
     let noisy = good.replace("[cost]", "[diffusion]\nz = \"0.1\"\n\n[cost]");
     let error = parse_problem(&noisy, Path::new("noisy_regime.toml")).unwrap_err();
-    assert_eq!(error.exit_code(), 2);
+    assert_eq!(error.kind(), hjb::error::ErrorKind::BadInput);
     assert!(error.to_string().contains("regime variable"), "{error}");
     // `--points N` refines the asset axis only; asking for 5 regime nodes is refused.
     let problem = parse_problem(&good, &path).unwrap().problem;

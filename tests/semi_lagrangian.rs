@@ -216,7 +216,7 @@ fn a_step_that_sends_every_foot_out_of_the_box_is_refused() {
     // dx = 10 dt on [-2, 2] with Δt = 1: every foot lands beyond x = 2 + 6.
     let (problem, settings) = problem(&passive("10", None, "x", 41, "time_step = 1.0"));
     let error = solve(&problem, &settings, &mut Silent).unwrap_err();
-    assert_eq!(error.exit_code(), 2, "{error}");
+    assert_eq!(error.kind(), hjb::error::ErrorKind::BadInput, "{error}");
     assert!(error.to_string().contains("leave the box"), "{error}");
 }
 
@@ -225,6 +225,6 @@ fn explicit_cfl_above_one_is_refused_with_the_courant_hint() {
     let text = passive("0.5", None, "x", 41, "")
         .replace("scheme = \"semi_lagrangian\"", "scheme = \"upwind\"\ncfl = 3.0");
     let error = parse_problem(&text, Path::new("inline.toml")).unwrap_err();
-    assert_eq!(error.exit_code(), 2);
+    assert_eq!(error.kind(), hjb::error::ErrorKind::BadInput);
     assert!(error.to_string().contains("courant"), "{error}");
 }

@@ -67,7 +67,7 @@ fn correlated_noise_without_diagonal_dominance_is_refused_with_the_reason() {
     let message = error.to_string();
     assert!(message.contains("diagonally dominant") && message.contains("semi_lagrangian"), "{message}");
     assert!(message.contains("-3.000e-2"), "a_22 − |a_12| = 0.045 − 0.075: {message}");
-    assert_eq!(error.exit_code(), 2);
+    assert_eq!(error.kind(), hjb::error::ErrorKind::BadInput);
     let text = r#"
 [[state]]
 name = "x"
@@ -172,7 +172,7 @@ stationary = true
     assert!(message.contains("both `final_time` and `stationary = true`"), "{message}");
     // The implicit scheme refuses stationary problems in this build (bad input, exit 2).
     let implicit = common::settings(&common::with_scheme(&file.solver, "implicit"));
-    assert_eq!(hjb::solve(problem, &implicit, &mut hjb::Silent).unwrap_err().exit_code(), 2);
+    assert_eq!(hjb::solve(problem, &implicit, &mut hjb::Silent).unwrap_err().kind(), hjb::error::ErrorKind::BadInput);
 }
 
 #[test]

@@ -1,31 +1,14 @@
-//! Errors → exit codes (DESIGN §6: 0 ok, 1 numerical failure or I/O trouble, 2 bad input) and
+//! Errors → exit codes (README, "Command line": 0 ok, 1 numerical failure or I/O trouble, 2 bad input) and
 //! the command-line advice printed under an error.
 
+use hjb::error::ErrorKind;
 use hjb::HjbError;
 
 /// Exit code of a library error: 2 = bad input, 1 = numerical failure or output trouble.
 pub fn exit_code(error: &HjbError) -> u8 {
-    match error {
-        HjbError::ReadFile { .. }
-        | HjbError::ProblemFile { .. }
-        | HjbError::InvalidField { .. }
-        | HjbError::InvalidProblem { .. }
-        | HjbError::InvalidOption { .. }
-        | HjbError::InvalidGrid { .. }
-        | HjbError::TooFewLevels { .. }
-        | HjbError::ThreadPool { .. }
-        | HjbError::InvalidStart { .. }
-        | HjbError::InvalidHorizon { .. }
-        | HjbError::Settings(_)
-        | HjbError::FeetOutside { .. }
-        | HjbError::ResumeMismatch
-        | HjbError::ReadResult { .. }
-        | HjbError::CflViolated { .. } => 2,
-        HjbError::NonFinite { .. }
-        | HjbError::BlowUp { .. }
-        | HjbError::Numerical(_)
-        | HjbError::NotConverged { .. }
-        | HjbError::Output { .. } => 1,
+    match error.kind() {
+        ErrorKind::BadInput => 2,
+        ErrorKind::Numerical | ErrorKind::Output => 1,
     }
 }
 
