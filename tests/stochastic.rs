@@ -172,7 +172,10 @@ stationary = true
     assert!(message.contains("both `final_time` and `stationary = true`"), "{message}");
     // The implicit scheme refuses stationary problems in this build (bad input, exit 2).
     let implicit = common::settings(&common::with_scheme(&file.solver, "implicit"));
-    assert_eq!(hjb::solve(problem, &implicit, &mut hjb::Silent).unwrap_err().kind(), hjb::error::ErrorKind::BadInput);
+    assert_eq!(
+        hjb::solve(problem, &implicit, &mut hjb::Silent).unwrap_err().kind(),
+        hjb::error::ErrorKind::BadInput
+    );
 }
 
 #[test]

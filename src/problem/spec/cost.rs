@@ -110,7 +110,11 @@ impl Context<'_> {
     }
 
     /// The running and terminal costs of `[cost]` (formula problems; `[lqr]` generates its own).
-    pub(super) fn costs(&self, cost: Option<&CostSpec>, symbols: &Symbols) -> Result<(PointFunction, PointFunction)> {
+    pub(super) fn costs(
+        &self,
+        cost: Option<&CostSpec>,
+        symbols: &Symbols,
+    ) -> Result<(PointFunction, PointFunction)> {
         let running = match cost.and_then(|c| c.running.as_ref()) {
             Some(source) => self.formula(source, "cost.running", symbols)?,
             None => {

@@ -9,8 +9,8 @@
 
 use super::{compile, Context, FileSpec, FormulaTable, Symbols};
 use crate::error::Result;
-use crate::problem::PointFunction;
 use crate::problem::lqr::Lqr;
+use crate::problem::PointFunction;
 use crate::problem::Switching;
 use serde::Deserialize;
 use toml::Spanned;
@@ -130,18 +130,16 @@ impl Context<'_> {
                 for (i, row) in rows.iter().enumerate() {
                     let mut compiled = Vec::new();
                     for (k, source) in row.iter().enumerate() {
-                        compiled.push(
-                            compile(source, &symbols.variables, &symbols.constants).map_err(
-                                |error| {
-                                    self.invalid(
-                                        matrix.get_ref().sigma.span(),
-                                        &format!("diffusion_matrix.sigma[{i}][{k}]"),
-                                        format!("`{source}`: {error}"),
-                                        "write σ_ik as a formula of the states, controls, parameters and t",
-                                    )
-                                },
-                            )?,
-                        );
+                        compiled.push(compile(source, &symbols.variables, &symbols.constants).map_err(
+                            |error| {
+                                self.invalid(
+                                    matrix.get_ref().sigma.span(),
+                                    &format!("diffusion_matrix.sigma[{i}][{k}]"),
+                                    format!("`{source}`: {error}"),
+                                    "write σ_ik as a formula of the states, controls, parameters and t",
+                                )
+                            },
+                        )?);
                     }
                     formulas.push(compiled);
                 }

@@ -3,13 +3,14 @@
 //!
 //! Keys: `A` (n × n), `B` (n × m), `Q` (n × n), `R` (m × m, positive definite), `S` (n × n;
 //! default 0) and `Sigma` (n rows). Each matrix is written as rows. With `[lqr]`, `[dynamics]`
-//! and the `running`/`terminal` costs must be absent: they are generated here as formula text.
+//! and the `running`/`terminal` costs must be absent: they are generated here from the matrices
+//! as polynomials in Rust code (no formula text).
 
 use super::cost::Horizon;
-use super::{compile, Context, FileSpec, Symbols};
+use super::{Context, FileSpec, Symbols};
 use crate::error::{HjbError, Result};
-use crate::problem::PointFunction;
 use crate::problem::lqr::{matrix_from_rows, Lqr};
+use crate::problem::{Code, PointFunction};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -116,52 +117,87 @@ impl Context<'_> {
                 "keep either the [lqr] section or the formulas",
             ));
         }
-        let text = lqr_formulas(lqr, symbols.states, symbols.controls);
-        let compile = |source: &str| {
-            compile(source, &symbols.variables, &symbols.constants)
-                .map_err(|error| HjbError::Numerical(format!("generated LQR formula failed: {error}")))
+        let variables: Vec<String> = symbols.variables.iter().map(|name| name.to_string()).collect();
+        let n = symbols.states.len();
+        let m = symbols.controls.len();
+        let mut controls = vec![false; variables.len()];
+        controls[n..n + m].iter_mut().for_each(|flag| *flag = true);
+        let function = |polynomial: Polynomial, degree: u32| {
+            polynomial.code(&variables, degree).resolve(&variables, &controls).map_err(HjbError::Numerical)
         };
-        let dynamics = text.0.iter().map(|f| compile(f)).collect::<Result<Vec<_>>>()?;
-        Ok((dynamics, compile(&text.1)?, compile(&text.2)?))
+        let dynamics =
+            (0..n).map(|row| function(Polynomial::linear(lqr, row, n, m), 1)).collect::<Result<Vec<_>>>()?;
+        let running = Polynomial::quadratic(&[(&lqr.q, 0), (&lqr.r, n)]);
+        let terminal = Polynomial::quadratic(&[(&lqr.s, 0)]);
+        Ok((dynamics, function(running, 2)?, function(terminal, 2)?))
     }
 }
 
-/// Formulas of an LQ problem given by matrices: `f = Ax + Bu`, `ℓ = xᵀQx + uᵀRu`, `g = xᵀSx`.
-fn lqr_formulas(lqr: &Lqr, states: &[String], controls: &[String]) -> (Vec<String>, String, String) {
-    let n = states.len();
-    let m = controls.len();
-    let linear = |row: usize| {
+/// A polynomial of degree ≤ 2 in the variables: `Σ c·v_i` or `Σ c·v_i·v_j`, terms in order. As
+/// Rust code it evaluates `((c·v_i)·v_j)` term by term and adds from the left — the same
+/// operations as the formula text `(c)*x*y + …`, so the numbers are those a file with the
+/// written-out formulas gives.
+#[derive(Debug, Clone)]
+struct Polynomial {
+    /// `(coefficient, i, Some(j))` for `c·v_i·v_j`, `(c, i, None)` for `c·v_i`.
+    terms: Vec<(f64, usize, Option<usize>)>,
+}
+
+impl Polynomial {
+    /// Row `row` of `f = Ax + Bu` (states at 0…n−1, controls at n…n+m−1).
+    fn linear(lqr: &Lqr, row: usize, n: usize, m: usize) -> Polynomial {
         let mut terms = Vec::new();
         for k in 0..n {
             if lqr.a[(row, k)] != 0.0 {
-                terms.push(format!("({:e})*{}", lqr.a[(row, k)], states[k]));
+                terms.push((lqr.a[(row, k)], k, None));
             }
         }
         for j in 0..m {
             if lqr.b[(row, j)] != 0.0 {
-                terms.push(format!("({:e})*{}", lqr.b[(row, j)], controls[j]));
+                terms.push((lqr.b[(row, j)], n + j, None));
             }
         }
-        if terms.is_empty() {
-            "0".to_string()
-        } else {
-            terms.join(" + ")
-        }
-    };
-    let quadratic = |matrix: &faer::Mat<f64>, names: &[String]| {
+        Polynomial { terms }
+    }
+
+    /// `Σ_blocks vᵀ M v` over the variables of each block, starting at the given offsets.
+    fn quadratic(blocks: &[(&faer::Mat<f64>, usize)]) -> Polynomial {
         let mut terms = Vec::new();
-        for i in 0..names.len() {
-            for j in 0..names.len() {
-                if matrix[(i, j)] != 0.0 {
-                    terms.push(format!("({:e})*{}*{}", matrix[(i, j)], names[i], names[j]));
+        for (matrix, offset) in blocks {
+            for i in 0..matrix.nrows() {
+                for j in 0..matrix.ncols() {
+                    if matrix[(i, j)] != 0.0 {
+                        terms.push((matrix[(i, j)], offset + i, Some(offset + j)));
+                    }
                 }
             }
         }
-        terms
-    };
-    let dynamics = (0..n).map(linear).collect();
-    let mut running = quadratic(&lqr.q, states);
-    running.extend(quadratic(&lqr.r, controls));
-    let join = |terms: Vec<String>| if terms.is_empty() { "0".to_string() } else { terms.join(" + ") };
-    (dynamics, join(running), join(quadratic(&lqr.s, states)))
+        Polynomial { terms }
+    }
+
+    /// The polynomial as declared code over `variables`.
+    fn code(self, variables: &[String], degree_in_controls: u32) -> Code {
+        let mut used: Vec<&str> = Vec::new();
+        for (_, i, j) in &self.terms {
+            for k in std::iter::once(*i).chain(*j) {
+                if !used.contains(&variables[k].as_str()) {
+                    used.push(&variables[k]);
+                }
+            }
+        }
+        let name = if self.terms.is_empty() { "0".to_string() } else { "LQR polynomial".to_string() };
+        let terms = self.terms;
+        Code::new(&name, move |p: &[f64]| {
+            let term = |(c, i, j): &(f64, usize, Option<usize>)| match j {
+                Some(j) => c * p[*i] * p[*j],
+                None => c * p[*i],
+            };
+            match terms.split_first() {
+                None => 0.0,
+                Some((first, rest)) => rest.iter().fold(term(first), |total, t| total + term(t)),
+            }
+        })
+        .uses(&used)
+        .degree_in_controls(degree_in_controls)
+    }
 }
