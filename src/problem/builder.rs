@@ -43,8 +43,11 @@ pub struct ProblemBuilder {
     target: Option<Code>,
     discount: f64,
     final_time: Option<f64>,
-    reference: Option<(ReferenceSolution, Option<Vec<(f64, f64)>>)>,
+    reference: Option<(ReferenceSolution, Option<Region>)>,
 }
+
+/// `(lower, upper)` per state.
+type Region = Vec<(f64, f64)>;
 
 #[derive(Clone)]
 enum BoundaryChoice {

@@ -28,11 +28,14 @@ enum Kind {
     Code(Code),
 }
 
+/// The closure behind a [`Code`] function.
+type Closure = Arc<dyn Fn(&[f64]) -> f64 + Send + Sync>;
+
 /// Rust code as a model function, with what it declares about itself.
 #[derive(Clone)]
 pub struct Code {
     name: String,
-    function: Arc<dyn Fn(&[f64]) -> f64 + Send + Sync>,
+    function: Closure,
     /// Variables read (`None`: all of them).
     uses: Option<Vec<bool>>,
     /// Length of the variable vector (set when resolved).
