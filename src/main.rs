@@ -1,4 +1,4 @@
-//! The `hjb` binary: parses the command line and maps errors onto the exit codes of DESIGN §6
+//! The `hjb` binary: parses the command line and maps errors onto the exit codes of the README ("Command line": 0 ok, 1 numerical failure, 2 bad input)
 //! (0 ok, 1 numerical failure, 2 bad input).
 
 mod cli;

@@ -1,4 +1,4 @@
-//! The command line (DESIGN §6): the clap definitions and one short function per verb.
+//! The command line (README, "Command line"): the clap definitions and one short function per verb.
 //!
 //! Exit codes: 0 ok, 1 numerical failure (or an output that could not be written), 2 bad input
 //! (see [`exit`]).

@@ -1,4 +1,4 @@
-//! The HDF5 result file of DESIGN §6, written atomically.
+//! The HDF5 result file (README, "Results you can use outside hjb"), written atomically.
 //!
 //! Layout: root attributes `state_names`, `control_names`, `hjb_version`, `scheme`,
 //! `problem_toml`, `final_time`; `/grid/<state>` (1-D coordinates, marked as dimension scales and
@@ -444,7 +444,7 @@ pub fn write_trajectory(
     })
 }
 
-/// Write the MDP of DESIGN §6 (`/mdp/...`, CSR per action as scipy.sparse reads it) and the
+/// Write the MDP of the README's MDP bridge (`/mdp/...`, CSR per action as scipy.sparse reads it) and the
 /// solution of one method, atomically.
 pub fn write_mdp(
     path: &Path,

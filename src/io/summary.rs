@@ -1,4 +1,4 @@
-//! The JSON summaries of DESIGN §6 (one object on stdout with `--json`).
+//! The JSON summaries (README, "Results you can use outside hjb") (one object on stdout with `--json`).
 
 use crate::problem::Problem;
 use crate::settings::Settings;
