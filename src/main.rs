@@ -1,5 +1,5 @@
-//! The `hjb` binary: parses the command line and maps errors onto the exit codes of the README ("Command line": 0 ok, 1 numerical failure, 2 bad input)
-//! (0 ok, 1 numerical failure, 2 bad input).
+//! The `hjb` binary: parses the command line and maps errors onto the exit codes of the README's
+//! "Command line" section (0 ok, 1 numerical failure, 2 bad input).
 
 mod cli;
 
