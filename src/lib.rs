@@ -53,6 +53,7 @@
 //! ```
 
 #![warn(missing_debug_implementations)]
+#![warn(missing_docs)]
 // Comparisons written as `!(a <= b)` are deliberate: they reject NaN as well.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 // Numerical kernels index several arrays with one loop variable.
