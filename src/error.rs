@@ -12,8 +12,11 @@ use std::path::PathBuf;
 /// Where in a problem file something was found (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
+    /// The problem file.
     pub file: PathBuf,
+    /// The line in the file (1-based).
     pub line: usize,
+    /// The column in the line, in characters (1-based).
     pub column: usize,
 }
 
@@ -28,19 +31,44 @@ impl std::fmt::Display for Location {
 pub enum HjbError {
     /// The problem file could not be read at all.
     #[error("cannot read problem file {path}: {source}")]
-    ReadFile { path: PathBuf, source: std::io::Error },
+    ReadFile {
+        /// The problem file that was asked for.
+        path: PathBuf,
+        /// The input/output error that stopped the read.
+        source: std::io::Error,
+    },
 
     /// The problem file is not valid TOML or does not match the schema.
     #[error("{location}: {message}")]
-    ProblemFile { location: Location, message: String },
+    ProblemFile {
+        /// Where in the file the problem was found.
+        location: Location,
+        /// What is wrong there.
+        message: String,
+    },
 
     /// A value in the problem file is well-formed TOML but not acceptable.
     #[error("{location}: field `{field}`: {message}\n  hint: {hint}")]
-    InvalidField { location: Location, field: String, message: String, hint: String },
+    InvalidField {
+        /// Where in the file the value was found.
+        location: Location,
+        /// The name of the field that holds the value.
+        field: String,
+        /// Why the value is not acceptable.
+        message: String,
+        /// How to write an acceptable value.
+        hint: String,
+    },
 
     /// A problem built in code (not from a file) is inconsistent.
     #[error("invalid problem: {field}: {message}")]
-    InvalidProblem { field: String, message: String },
+    InvalidProblem {
+        /// The part of the problem that is inconsistent (the name of the corresponding problem
+        /// file field).
+        field: String,
+        /// What is inconsistent.
+        message: String,
+    },
 
     /// A combination of solver settings that is refused (see [`crate::settings`]).
     #[error("invalid solver settings: {0}")]
@@ -49,49 +77,102 @@ pub enum HjbError {
     /// An option (a command-line override, or a solver option such as the scheme or time step)
     /// is not acceptable.
     #[error("invalid option {option}: {message}")]
-    InvalidOption { option: String, message: String },
+    InvalidOption {
+        /// The name of the option.
+        option: String,
+        /// Why its value is not acceptable.
+        message: String,
+    },
 
     /// Point counts that do not make a grid for this problem (wrong number of axes, a regime axis
     /// without one node per regime, an axis the grid refuses).
     #[error("invalid grid: {message}")]
-    InvalidGrid { message: String },
+    InvalidGrid {
+        /// Why the point counts do not make a grid.
+        message: String,
+    },
 
     /// A refinement study without an exact reference, with fewer levels than it needs.
     #[error("without an exact reference a study needs at least {needed} levels ({levels} given)")]
-    TooFewLevels { levels: usize, needed: usize },
+    TooFewLevels {
+        /// The number of levels that were given.
+        levels: usize,
+        /// The smallest number of levels the study needs.
+        needed: usize,
+    },
 
     /// A worker pool of the requested size could not be built.
     #[error("cannot start a pool of {threads} worker threads: {message}")]
-    ThreadPool { threads: usize, message: String },
+    ThreadPool {
+        /// The number of worker threads that was asked for.
+        threads: usize,
+        /// Why the pool could not be built.
+        message: String,
+    },
 
     /// A simulation start state that does not fit the result's grid.
     #[error("invalid start state: {message}")]
-    InvalidStart { message: String },
+    InvalidStart {
+        /// Why the start state does not fit the grid.
+        message: String,
+    },
 
     /// A simulation horizon or integration step that is not a positive number.
     #[error("horizon ({horizon}) and time step ({time_step}) must be positive")]
-    InvalidHorizon { horizon: f64, time_step: f64 },
+    InvalidHorizon {
+        /// The simulation horizon that was asked for.
+        horizon: f64,
+        /// The integration step that was asked for.
+        time_step: f64,
+    },
 
     /// The requested explicit time step violates the monotonicity (CFL) bound.
     #[error(
         "time step {time_step:e} exceeds the CFL bound {time_step_max:e} of the {scheme} scheme \
          (Δt · max Σ_i |f_i|/h_i = {cfl:.3} > 1)"
     )]
-    CflViolated { scheme: String, time_step: f64, time_step_max: f64, cfl: f64 },
+    CflViolated {
+        /// The name of the scheme.
+        scheme: String,
+        /// The time step `Δt` that was asked for.
+        time_step: f64,
+        /// The CFL bound `Δt_max` of the scheme on this grid.
+        time_step_max: f64,
+        /// The CFL number `Δt / Δt_max` of the requested step (above 1).
+        cfl: f64,
+    },
 
     /// A semi-Lagrangian step so large that every free node's feet leave the box.
     #[error(
         "with Δt = {time_step:.4e} the feet of every free node ({free_nodes}) leave the box (largest \
          displacement {displacement_cells:.1} cells); use a smaller time step or a larger box"
     )]
-    FeetOutside { time_step: f64, free_nodes: usize, displacement_cells: f64 },
+    FeetOutside {
+        /// The time step `Δt` of the run.
+        time_step: f64,
+        /// The number of free (not fixed) nodes, all of whose feet leave the box.
+        free_nodes: usize,
+        /// The largest displacement of a foot from its node, in grid cells.
+        displacement_cells: f64,
+    },
 
     /// A value became NaN or infinite during a solve.
     #[error(
         "non-finite value {value} at step {step} (t = {time:.6}) at grid node {index:?} = {point:?}; \
          the scheme blew up or a formula is undefined there (check divisions, log, sqrt)"
     )]
-    NonFinite { step: usize, time: f64, index: Vec<usize>, point: Vec<f64>, value: f64 },
+    NonFinite {
+        /// The step (or iteration) that produced the value, counted from 1.
+        step: usize,
+        /// The physical time `t` of that step (NaN where the solve has no time).
+        time: f64,
+        /// The multi-index of the grid node.
+        index: Vec<usize>,
+        /// The coordinates of the grid node.
+        point: Vec<f64>,
+        /// The non-finite value.
+        value: f64,
+    },
 
     /// The solution grew past the bound every monotone run respects.
     #[error(
@@ -100,14 +181,23 @@ pub enum HjbError {
          the run's CFL number is {cfl:.3} with Δt = {time_step:.4e}, above the bound Δt ≤ {time_step_max:.4e}"
     )]
     BlowUp {
+        /// The step that produced the value, counted from 1.
         step: usize,
+        /// The physical time `t` of that step.
         time: f64,
+        /// The multi-index of the grid node where `|V|` is largest.
         index: Vec<usize>,
+        /// The coordinates of that node.
         point: Vec<f64>,
+        /// The value `V` at that node.
         value: f64,
+        /// The bound `‖g‖∞ + (T − t)·max|ℓ|` that a monotone scheme respects.
         bound: f64,
+        /// The largest CFL number `Δt / Δt_max` of the run so far.
         cfl: f64,
+        /// The time step `Δt` of the run.
         time_step: f64,
+        /// The CFL bound `Δt_max` of the scheme on this grid.
         time_step_max: f64,
     },
 
@@ -123,7 +213,14 @@ pub enum HjbError {
         "{method} stopped at its limit of {limit} sweeps with ‖ΔV‖∞ = {last_change:.3e}; refine the \
          control set or check that the target is reachable"
     )]
-    NotConverged { method: &'static str, limit: usize, last_change: f64 },
+    NotConverged {
+        /// The name of the iteration.
+        method: &'static str,
+        /// The largest number of sweeps it was allowed.
+        limit: usize,
+        /// The sup-norm change `‖ΔV‖∞` of the last sweep.
+        last_change: f64,
+    },
 
     /// A numerical procedure (Riccati solver, reference) failed.
     #[error("numerical failure: {0}")]
@@ -131,11 +228,21 @@ pub enum HjbError {
 
     /// A result or checkpoint file could not be read (missing, not HDF5, or without a field).
     #[error("cannot read {path}: {message}")]
-    ReadResult { path: PathBuf, message: String },
+    ReadResult {
+        /// The file that was read.
+        path: PathBuf,
+        /// Why it could not be used.
+        message: String,
+    },
 
     /// Writing a result failed.
     #[error("cannot write {path}: {message}")]
-    Output { path: PathBuf, message: String },
+    Output {
+        /// The file that was written.
+        path: PathBuf,
+        /// Why writing failed.
+        message: String,
+    },
 }
 
 /// What kind of failure an error is (the CLI turns it into an exit code and advice).

@@ -11,11 +11,15 @@ use crate::problem::ErrorRegion;
 /// Error norms on a region.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ErrorNorms {
+    /// `‖e‖∞ = max |e|` over the nodes in the region.
     pub linf: f64,
+    /// `‖e‖₁ = Σ |e| Π_k h_k` over the nodes in the region.
     pub l1: f64,
+    /// `‖e‖₂ = (Σ e² Π_k h_k)^{1/2}` over the nodes in the region.
     pub l2: f64,
     /// Nodes inside the region.
     pub nodes: usize,
+    /// The region `Ω_r` the norms are taken on.
     pub region: ErrorRegion,
 }
 

@@ -19,7 +19,9 @@ use crate::time::TimeStepPlan;
 /// The stability numbers of one explicit run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StabilityReport {
+    /// The time step `Δt` of the run.
     pub time_step: f64,
+    /// The CFL bound `Δt_max` (infinite when nothing moves).
     pub time_step_max: f64,
     /// `Δt / Δt_max`.
     pub cfl_number: f64,
@@ -114,10 +116,10 @@ pub enum Differencing {
 }
 
 impl Differencing {
-    pub const ALL: [Differencing; 3] =
+    pub(crate) const ALL: [Differencing; 3] =
         [Differencing::Upwind, Differencing::LaxFriedrichs, Differencing::Central];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Differencing::Upwind => "upwind",
             Differencing::LaxFriedrichs => "lax_friedrichs",
@@ -233,7 +235,7 @@ impl VonNeumann {
         VonNeumann::new(courant, dissipation, diffusion)
     }
 
-    pub fn maximum(&self, differencing: Differencing) -> f64 {
+    pub(crate) fn maximum(&self, differencing: Differencing) -> f64 {
         self.maxima.iter().find(|(d, _)| *d == differencing).map_or(f64::NAN, |(_, g)| *g)
     }
 }

@@ -59,7 +59,7 @@ pub enum Chain {
 }
 
 impl Chain {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Chain::Upwind => "upwind",
             Chain::SemiLagrangian => "semi_lagrangian",
@@ -79,8 +79,12 @@ impl Chain {
 /// A square sparse matrix in compressed sparse row form (scipy's layout).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Csr {
+    /// Row starts: the entries of row `x` are at `indptr[x]..indptr[x + 1]` (one more entry than
+    /// rows).
     pub indptr: Vec<usize>,
+    /// Column of each stored entry.
     pub indices: Vec<usize>,
+    /// Value of each stored entry.
     pub data: Vec<f64>,
 }
 
@@ -92,7 +96,7 @@ impl Csr {
         self.indices[start..end].iter().zip(&self.data[start..end]).map(|(y, p)| p * values[*y]).sum()
     }
 
-    pub fn nonzeros(&self) -> usize {
+    pub(crate) fn nonzeros(&self) -> usize {
         self.data.len()
     }
 }
@@ -100,13 +104,17 @@ impl Csr {
 /// The discrete MDP of a scheme on a grid.
 #[derive(Debug, Clone)]
 pub struct Mdp {
+    /// The scheme whose Markov chain this is.
     pub chain: Chain,
+    /// The time step `Δt` of one transition.
     pub time_step: f64,
     /// `γ = e^{−ρΔt}`.
     pub discount: f64,
+    /// Number of states (the grid nodes).
     pub nodes: usize,
     /// `actions[a * m + j]`: control `j` of action `a`.
     pub actions: Vec<f64>,
+    /// Number of actions (control samples).
     pub action_count: usize,
     /// One transition matrix per action.
     pub transitions: Vec<Csr>,
@@ -114,6 +122,8 @@ pub struct Mdp {
     pub cost: Vec<f64>,
     /// Terminal (absorbing) states and their values (NaN where not terminal).
     pub terminal: Vec<bool>,
+    /// Value of each terminal state (the exit cost `g` or the Dirichlet boundary formula); NaN
+    /// where not terminal.
     pub terminal_value: Vec<f64>,
     /// State-action pairs whose row was closed at a box end (an extrapolated or state-constrained
     /// end for the upwind chain; a foot outside the box for the semi-Lagrangian chain).
@@ -128,6 +138,7 @@ impl Mdp {
         matrices + 8 * self.cost.len() + 9 * self.nodes
     }
 
+    /// Number of stored transition probabilities over all actions.
     pub fn nonzeros(&self) -> usize {
         self.transitions.iter().map(Csr::nonzeros).sum()
     }

@@ -29,14 +29,18 @@ use std::time::Instant;
 /// Which MDP solver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// Jacobi value iteration `V_{k+1} = T V_k`, parallel over states.
     ValueIteration,
+    /// Gauss–Seidel value iteration: in place, in node order, sequential.
     GaussSeidel,
+    /// Howard's policy iteration: exact policy evaluation by sparse LU, greedy improvement.
     PolicyIteration,
     /// Modified policy iteration with this many evaluation sweeps per improvement.
     ModifiedPolicyIteration(usize),
 }
 
 impl Method {
+    /// Short name of the method: `vi`, `gs`, `pi` or `mpi`.
     pub fn name(self) -> &'static str {
         match self {
             Method::ValueIteration => "vi",
@@ -52,6 +56,7 @@ impl Method {
 pub struct SolveOptions {
     /// Stop when the error bound is below `tolerance · (1 + ‖V‖∞)`.
     pub tolerance: f64,
+    /// Largest number of iterations (sweeps or policy improvements) before the solve fails.
     pub max_iterations: usize,
 }
 
@@ -64,16 +69,20 @@ impl Default for SolveOptions {
 /// The solution of one method.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MdpSolution {
+    /// The method that produced the solution.
     pub method: Method,
+    /// Value `V` per state.
     pub value: Vec<f64>,
     /// Action index per state (0 at terminal states).
     pub policy: Vec<usize>,
+    /// Number of iterations (sweeps or policy improvements) taken.
     pub iterations: usize,
     /// Bound on `‖V* − value‖∞` at the stop (see the module docs).
     pub error_bound: f64,
     /// Per iteration: the bound (value iteration) or the number of changed actions (policy
     /// iteration).
     pub history: Vec<f64>,
+    /// Wall-clock time of the solve, in seconds.
     pub seconds: f64,
 }
 

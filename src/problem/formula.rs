@@ -31,7 +31,10 @@ pub const BLOCK: usize = 256;
 /// A parse or name-resolution error at a character column (1-based) of the formula text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FormulaError {
+    /// The character column of the formula text where the error was found (1-based; one past
+    /// the end when the formula ends too early).
     pub column: usize,
+    /// What is wrong there.
     pub message: String,
 }
 
@@ -43,7 +46,7 @@ impl fmt::Display for FormulaError {
 
 /// One-argument functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Function {
+pub(crate) enum Function {
     Sin,
     Cos,
     Tan,
@@ -100,7 +103,7 @@ impl Function {
 
 /// Binary operations (including `min`/`max`, which take two or more arguments in the text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Binary {
+pub(crate) enum Binary {
     Add,
     Subtract,
     Multiply,
@@ -137,7 +140,7 @@ fn power(base: f64, exponent: f64) -> f64 {
 
 /// Expression tree. Variables are indices into the formula's variable list.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Expression {
+pub(crate) enum Expression {
     Constant(f64),
     Variable(usize),
     Negate(Box<Expression>),
@@ -242,7 +245,9 @@ enum Instruction {
 /// point.
 #[derive(Debug, Clone, Copy)]
 pub enum Column<'a> {
+    /// The same value at every point.
     Scalar(f64),
+    /// One value per point.
     Values(&'a [f64]),
 }
 

@@ -29,14 +29,21 @@ use faer::Mat;
 /// A linear–quadratic problem.
 #[derive(Debug, Clone)]
 pub struct Lqr {
+    /// State matrix `A` (n × n) of the drift `Ax + Bu`.
     pub a: Mat<f64>,
+    /// Control matrix `B` (n × m) of the drift `Ax + Bu`.
     pub b: Mat<f64>,
+    /// State weight `Q` (n × n) of the running cost `xᵀQx + uᵀRu`.
     pub q: Mat<f64>,
+    /// Control weight `R` (m × m, symmetric positive definite) of the running cost.
     pub r: Mat<f64>,
+    /// Terminal weight `S` (n × n) of the terminal cost `x_Tᵀ S x_T`.
     pub s: Mat<f64>,
     /// Noise matrix Σ (n × k); `None` for deterministic problems.
     pub sigma: Option<Mat<f64>>,
+    /// Discount rate `ρ`.
     pub discount: f64,
+    /// Horizon `T`; `f64::INFINITY` for the discounted stationary problem.
     pub final_time: f64,
 }
 
@@ -45,7 +52,9 @@ pub struct Lqr {
 pub struct RiccatiPath {
     /// Time-to-go of each entry (`τ_k = k·T/steps`).
     pub time_to_go: Vec<f64>,
+    /// `P` of the value `xᵀPx + c` at each entry.
     pub p: Vec<Mat<f64>>,
+    /// `c` of the value `xᵀPx + c` at each entry.
     pub c: Vec<f64>,
 }
 
@@ -55,7 +64,7 @@ impl RiccatiPath {
         self.p.last().expect("path is never empty")
     }
 
-    pub fn c_at_start(&self) -> f64 {
+    pub(crate) fn c_at_start(&self) -> f64 {
         *self.c.last().expect("path is never empty")
     }
 }
@@ -108,11 +117,11 @@ impl Lqr {
         Ok(lqr)
     }
 
-    pub fn state_dimension(&self) -> usize {
+    pub(crate) fn state_dimension(&self) -> usize {
         self.a.nrows()
     }
 
-    pub fn control_dimension(&self) -> usize {
+    pub(crate) fn control_dimension(&self) -> usize {
         self.b.ncols()
     }
 
@@ -401,10 +410,15 @@ fn solve_lyapunov(a: &Mat<f64>, c: &Mat<f64>) -> Result<Mat<f64>> {
 /// `x' = F z + f`, stage cost `½ zᵀCz + cᵀz`, future discounted by `discount`.
 #[derive(Debug, Clone)]
 pub struct DiscreteLqrStage {
+    /// `F` (n × (n + m)) of the dynamics `x' = F z + f`.
     pub dynamics: Mat<f64>,
+    /// `f` (n × 1) of the dynamics `x' = F z + f`.
     pub offset: Mat<f64>,
+    /// `C` ((n + m) × (n + m)) of the stage cost `½ zᵀCz + cᵀz`.
     pub cost_hessian: Mat<f64>,
+    /// `c` ((n + m) × 1) of the stage cost `½ zᵀCz + cᵀz`.
     pub cost_gradient: Mat<f64>,
+    /// Discount factor `γ` of the next stage's value.
     pub discount: f64,
 }
 
@@ -413,9 +427,11 @@ pub struct DiscreteLqrStage {
 pub struct DiscreteLqrSolution {
     /// `V_t` of the value `½xᵀV_t x + v_tᵀx + const`.
     pub value_hessians: Vec<Mat<f64>>,
+    /// `v_t` of the value `½xᵀV_t x + v_tᵀx + const`.
     pub value_gradients: Vec<Mat<f64>>,
     /// Feedback `u = K_t x + k_t`.
     pub gains: Vec<Mat<f64>>,
+    /// Feedforward `k_t` of the feedback `u = K_t x + k_t`.
     pub feedforwards: Vec<Mat<f64>>,
 }
 

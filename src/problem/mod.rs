@@ -42,7 +42,7 @@ pub enum Boundary {
 }
 
 impl Boundary {
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Boundary::Extrapolate => "extrapolate",
             Boundary::Periodic => "periodic",
@@ -55,8 +55,11 @@ impl Boundary {
 /// A control component with box bounds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Control {
+    /// The name of the control in formulas.
     pub name: String,
+    /// The lower bound of the control box.
     pub lower: f64,
+    /// The upper bound of the control box.
     pub upper: f64,
     /// Number of samples in `[lower, upper]` used when the Hamiltonian has no closed form.
     pub samples: usize,
@@ -87,6 +90,7 @@ impl ErrorRegion {
         }
     }
 
+    /// Whether `point` lies in the box (bounds included, with a slack of 1e-12).
     pub fn contains(&self, point: &[f64]) -> bool {
         const SLACK: f64 = 1e-12;
         self.bounds.iter().zip(point).all(|((lower, upper), x)| *x >= lower - SLACK && *x <= upper + SLACK)
@@ -111,13 +115,18 @@ pub enum ReferenceSolution {
     /// A user formula for `V(x, 0)` (variables: states, controls unused, `t` = 0).
     Formula(PointFunction),
     /// Minimum time of `ẍ = u, |u| ≤ 1` to the disc `x² + v² ≤ r²` (see [`min_time`]).
-    DoubleIntegratorMinTime { radius: f64 },
+    DoubleIntegratorMinTime {
+        /// The radius `r` of the target disc.
+        radius: f64,
+    },
 }
 
 /// Reference plus the region where errors are measured.
 #[derive(Debug, Clone)]
 pub struct Reference {
+    /// The exact solution.
     pub solution: ReferenceSolution,
+    /// The box on which errors against it are measured.
     pub region: ErrorRegion,
 }
 
@@ -125,7 +134,10 @@ pub struct Reference {
 /// regime; `rates[j][k]` = λ_jk. The generator adds `Σ_k λ_jk (V(x, k) − V(x, j))`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Switching {
+    /// The index of the regime axis (the last grid axis).
     pub axis: usize,
+    /// The switching rates: `rates[j][k]` = `λ_jk`, the rate of jumps from regime `j` to
+    /// regime `k`.
     pub rates: Vec<Vec<f64>>,
 }
 
@@ -175,17 +187,22 @@ impl Switching {
 /// A complete problem: the model and its grid (solver settings are separate: [`crate::Settings`]).
 #[derive(Debug, Clone)]
 pub struct Problem {
+    /// The name of the problem; output files are named after it.
     pub name: String,
     /// Free text from the file (`description = "..."`), stored in result files.
     pub description: String,
+    /// The state grid.
     pub grid: Grid,
+    /// The boundary closure of each state axis.
     pub boundaries: Vec<Boundary>,
+    /// The control components, in the order of the variable list.
     pub controls: Vec<Control>,
     /// One formula per state: `f_i(x, u, t)`.
     pub dynamics: Vec<PointFunction>,
     /// Diagonal diffusion, one formula per state: `σ_i(x, u, t)` in `dX_i = f_i dt + σ_i dW_i`
     /// (independent Brownian motions); `None` for deterministic problems.
     pub diffusion: Option<Vec<PointFunction>>,
+    /// Running cost `ℓ(x, u, t)`.
     pub running_cost: PointFunction,
     /// Terminal cost `g(x)`; on a target set also the exit cost.
     pub terminal_cost: PointFunction,
@@ -197,19 +214,23 @@ pub struct Problem {
     /// noise is diagonal (`diffusion`) or absent. Semi-Lagrangian feet along its columns, or the
     /// explicit schemes' cross stencil where it is diagonally dominant (not the implicit scheme).
     pub diffusion_matrix: Option<Vec<Vec<PointFunction>>>,
+    /// Discount rate `ρ` (`ρ ≥ 0`; the cost is weighted by `e^{−ρ(s−t)}`).
     pub discount: f64,
     /// Horizon T; `f64::INFINITY` for a stationary (infinite-horizon, discounted) problem.
     pub final_time: f64,
+    /// The exact solution to compare against, when there is one.
     pub reference: Option<Reference>,
     /// The problem file text (stored in result files).
     pub source_text: String,
 }
 
 impl Problem {
+    /// The names of the states, in axis order.
     pub fn state_names(&self) -> Vec<String> {
         self.grid.axes().iter().map(|axis| axis.name.clone()).collect()
     }
 
+    /// The names of the controls, in order.
     pub fn control_names(&self) -> Vec<String> {
         self.controls.iter().map(|control| control.name.clone()).collect()
     }

@@ -25,7 +25,7 @@ pub struct StateConstraints {
 }
 
 impl StateConstraints {
-    pub fn new(problem: &Problem) -> StateConstraints {
+    pub(crate) fn new(problem: &Problem) -> StateConstraints {
         StateConstraints {
             constrained: problem.boundaries.iter().map(|b| matches!(b, Boundary::StateConstraint)).collect(),
             shape: problem.grid.shape(),

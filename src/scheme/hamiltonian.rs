@@ -43,7 +43,12 @@ pub enum ControlModel {
         control_of_state: Vec<Option<usize>>,
     },
     /// Minimum over `count` samples; `values[s * m + j]` is control `j` of sample `s`.
-    Sampled { values: Vec<f64>, count: usize },
+    Sampled {
+        /// The control samples: `values[s * m + j]` is control `j` of sample `s`.
+        values: Vec<f64>,
+        /// The number of samples.
+        count: usize,
+    },
 }
 
 impl ControlModel {
@@ -92,7 +97,7 @@ impl ControlModel {
         Ok(ControlModel::Sampled { values, count })
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             ControlModel::ClosedForm { .. } => "closed_form".to_string(),
             ControlModel::Sampled { count, .. } => format!("sampled({count})"),

@@ -54,6 +54,8 @@ pub struct ExplicitStepper<'a> {
 }
 
 impl<'a> ExplicitStepper<'a> {
+    /// The stepper for explicit steps of `time_step` with the given differencing (upwind or local
+    /// Lax–Friedrichs) and control model.
     pub fn new(
         problem: &'a Problem,
         differencing: Differencing,

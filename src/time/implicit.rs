@@ -210,6 +210,7 @@ impl<'a> ImplicitStepper<'a> {
         })
     }
 
+    /// The policy-iteration and M-matrix numbers of the steps taken so far.
     pub fn report(&self) -> ImplicitReport {
         let mut report = self.report;
         report.mean_iterations = self.total_iterations as f64 / self.steps_taken.max(1) as f64;

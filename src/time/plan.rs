@@ -13,7 +13,10 @@ use crate::settings::{Differencing, Settings, Stepping};
 /// Time step, number of steps and the stability numbers behind them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeStepPlan {
+    /// The time step `Δt` (for a finite horizon, rounded down so that `N Δt = T`).
     pub time_step: f64,
+    /// The number of steps `N` (0 for a stationary problem, whose step count is decided by
+    /// convergence).
     pub steps: usize,
     /// CFL bound `Δt_max` (infinite when nothing moves).
     pub time_step_max: f64,
@@ -25,6 +28,7 @@ pub struct TimeStepPlan {
     pub largest_drift: Vec<f64>,
     /// Frozen coefficients at the peak: drift and Lax–Friedrichs dissipation.
     pub peak_drift: Vec<f64>,
+    /// Local Lax–Friedrichs dissipation `α_i` at the peak.
     pub peak_dissipation: Vec<f64>,
     /// Diagonal diffusion `a_i` at the peak.
     pub peak_diffusion: Vec<f64>,
