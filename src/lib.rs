@@ -75,6 +75,9 @@ pub mod validate;
 
 pub use error::{HjbError, Result};
 pub use grid::{Axis, Grid};
+/// The array crate of the fields in [`Solution`] and [`simulate::StoredResult`] (re-exported so
+/// users name the same version).
+pub use ndarray;
 pub use problem::{load_problem, parse_problem, Problem, ProblemFile};
 pub use settings::{Differencing, OutputSettings, Settings, SolverOptions, Stepping};
 pub use solver::{solve, Diagnostics, Observer, Silent, Solution};

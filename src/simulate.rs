@@ -13,19 +13,26 @@
 use crate::error::{HjbError, Result};
 use crate::grid::{Axis, Grid};
 use crate::problem::Problem;
+use ndarray::ArrayD;
 
-/// The parts of a result file that hjb itself reads back (`simulate`, tests).
+/// The parts of a result file that hjb itself reads back (`simulate`, tests). Every field has
+/// the stored shape `shape` (one entry per state, row-major as in the file).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredResult {
     pub state_names: Vec<String>,
     pub control_names: Vec<String>,
     pub scheme: String,
+    /// Node coordinates per axis (`/grid/<state>`).
     pub coordinates: Vec<Vec<f64>>,
+    /// Points per axis.
     pub shape: Vec<usize>,
-    pub values: Vec<f64>,
-    pub policy: Vec<Vec<f64>>,
+    /// `/value`.
+    pub values: ArrayD<f64>,
+    /// `/policy/<control>`, one field per control.
+    pub policy: Vec<ArrayD<f64>>,
     pub problem_toml: String,
-    pub reference: Option<Vec<f64>>,
+    /// `/reference/value`, when the result has a reference.
+    pub reference: Option<ArrayD<f64>>,
     /// Why the run stopped early, when the file holds a partial result.
     pub stopped: Option<String>,
     /// Stored time levels (`/time`, `/snapshots/...`), when the run kept them.
@@ -59,7 +66,25 @@ pub fn stored_grid(problem: &Problem, stored: &StoredResult) -> Result<Grid> {
         .zip(&stored.shape)
         .map(|(axis, points)| Axis { points: *points, ..axis.clone() })
         .collect();
-    Grid::new(axes)
+    let grid = Grid::new(axes)?;
+    let shape = grid.shape();
+    let snapshot_fields =
+        stored.snapshots.iter().flat_map(|s| s.values.iter().chain(s.policies.iter().flatten()));
+    let mismatched = std::iter::once(&stored.values)
+        .chain(&stored.policy)
+        .chain(&stored.reference)
+        .chain(snapshot_fields)
+        .find(|field| field.shape() != shape.as_slice());
+    if stored.shape.len() != problem.grid.dimension() || mismatched.is_some() {
+        return Err(HjbError::InvalidGrid {
+            message: format!(
+                "the stored fields do not all have the stored grid's shape {:?} for {} states",
+                stored.shape,
+                problem.grid.dimension()
+            ),
+        });
+    }
+    Ok(grid)
 }
 
 /// The stored feedback `u(x, t)`: the policy interpolated multilinearly in x and, with
@@ -72,12 +97,12 @@ fn feedback(problem: &Problem, grid: &Grid, stored: &StoredResult, x: &[f64], t:
         .enumerate()
         .map(|(j, control)| {
             let value = match snapshots {
-                None => grid.interpolate(&stored.policy[j], x),
+                None => grid.interpolate_field(&stored.policy[j], x),
                 Some(s) => {
                     let k = s.times.partition_point(|time| *time <= t).clamp(1, s.times.len() - 1);
                     let weight = ((t - s.times[k - 1]) / (s.times[k] - s.times[k - 1])).clamp(0.0, 1.0);
-                    (1.0 - weight) * grid.interpolate(&s.policies[k - 1][j], x)
-                        + weight * grid.interpolate(&s.policies[k][j], x)
+                    (1.0 - weight) * grid.interpolate_field(&s.policies[k - 1][j], x)
+                        + weight * grid.interpolate_field(&s.policies[k][j], x)
                 }
             };
             value.clamp(control.lower, control.upper)
@@ -136,7 +161,7 @@ pub fn simulate(
         controls: Vec::with_capacity(steps + 1),
         running_cost: Vec::with_capacity(steps + 1),
         cost: 0.0,
-        value_at_start: grid.interpolate(&stored.values, start),
+        value_at_start: grid.interpolate_field(&stored.values, start),
         time_dependent_policy,
     };
     let shifted = |x: &[f64], k: &[f64], scale: f64| -> Vec<f64> {

@@ -6,6 +6,7 @@
 //! Sums are taken sequentially in node order, so the numbers do not depend on the thread count.
 
 use crate::error::{HjbError, Result};
+use crate::grid::row_major;
 pub use crate::norms::{error_norms, ErrorNorms};
 use crate::problem::{ErrorRegion, Problem};
 use crate::settings::Settings;
@@ -273,10 +274,11 @@ pub fn self_convergence_study(
     }
     let norms = |coarse: &(Problem, crate::solver::Solution), fine: &(Problem, crate::solver::Solution)| {
         let grid = &coarse.0.grid;
+        let fine_values = row_major(&fine.1.values);
         let interpolated: Vec<f64> = (0..grid.node_count())
-            .map(|node| fine.0.grid.interpolate(&fine.1.values, &grid.point(node)))
+            .map(|node| fine.0.grid.interpolate(&fine_values, &grid.point(node)))
             .collect();
-        error_norms(grid, &coarse.1.values, &interpolated, &region)
+        error_norms(grid, &row_major(&coarse.1.values), &interpolated, &region)
     };
     let successive: Vec<ErrorNorms> = solved.windows(2).map(|pair| norms(&pair[0], &pair[1])).collect();
     let finest = solved.last().expect("levels");

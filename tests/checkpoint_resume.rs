@@ -3,6 +3,7 @@
 
 mod common;
 
+use hjb::ndarray::ArrayD;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -57,8 +58,9 @@ fn killed_solve_resumes_to_identical_bits() {
 
     let a = hjb::io::hdf5::read_result(&interrupted).unwrap();
     let b = hjb::io::hdf5::read_result(&reference).unwrap();
-    let same =
-        |x: &[f64], y: &[f64]| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits());
+    let same = |x: &ArrayD<f64>, y: &ArrayD<f64>| {
+        x.shape() == y.shape() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+    };
     assert!(same(&a.values, &b.values), "values differ after resume");
     assert!(same(&a.policy[0], &b.policy[0]), "policy differs after resume");
     let (sa, sb) = (a.snapshots.unwrap(), b.snapshots.unwrap());

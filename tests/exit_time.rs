@@ -20,7 +20,7 @@ fn minimum_time_to_a_ball_converges_at_first_order() {
     for node in 0..grid.node_count() {
         let p = grid.point(node);
         if p[0] * p[0] + p[1] * p[1] <= 0.25 {
-            assert_eq!(solution.values[node], 0.0);
+            assert_eq!(solution.values.as_slice().unwrap()[node], 0.0);
         }
     }
 }

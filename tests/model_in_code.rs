@@ -70,7 +70,8 @@ fn closures_with_declared_structure_reproduce_the_file_in_closed_form() {
     assert_eq!(from_code.diagnostics.steps, from_file.diagnostics.steps);
     // The file's formulas are the same polynomials with unit coefficients: the tabulated
     // coefficients agree to rounding, so the fields agree to a few ulps of |V| ≤ 40.
-    let difference = largest_difference(&from_code.values, &from_file.values);
+    let difference =
+        largest_difference(from_code.values.as_slice().unwrap(), from_file.values.as_slice().unwrap());
     assert!(difference <= 1e-12, "{difference:e}");
     let (a, b) = (from_code.error.unwrap(), from_file.error.unwrap());
     assert!((a.linf - b.linf).abs() <= 1e-12, "{} vs {}", a.linf, b.linf);
@@ -88,7 +89,8 @@ fn undeclared_closures_fall_back_to_the_sampled_minimum() {
     settings.minimisation = Minimisation::Sampled;
     let sampled_file = file.problem.with_points(&[41, 41]).unwrap();
     let from_file = hjb::solve(&sampled_file, &settings, &mut Silent).unwrap();
-    let difference = largest_difference(&from_code.values, &from_file.values);
+    let difference =
+        largest_difference(from_code.values.as_slice().unwrap(), from_file.values.as_slice().unwrap());
     assert!(difference <= 1e-12, "{difference:e}");
 }
 

@@ -108,7 +108,10 @@ fn markov_jump_lqr_converges_at_first_order_with_policy_iteration() {
     for points in [76, 151, 301, 601] {
         let (problem, settings) = switching_lqr(points, "implicit", RATES);
         let solution = solve(&problem, &settings, &mut Silent).unwrap();
-        errors.push((problem.grid.spacings()[0], error_on_interior(&problem, &solution.values, RATES)));
+        errors.push((
+            problem.grid.spacings()[0],
+            error_on_interior(&problem, solution.values.as_slice().unwrap(), RATES),
+        ));
     }
     for k in 1..errors.len() {
         let order = (errors[k - 1].1 / errors[k].1).ln() / (errors[k - 1].0 / errors[k].0).ln();
@@ -125,7 +128,7 @@ fn explicit_and_semi_lagrangian_steps_agree_with_the_reference() {
     for scheme in ["upwind", "semi_lagrangian"] {
         let (problem, settings) = switching_lqr(301, scheme, RATES);
         let solution = solve(&problem, &settings, &mut Silent).unwrap();
-        let error = error_on_interior(&problem, &solution.values, RATES);
+        let error = error_on_interior(&problem, solution.values.as_slice().unwrap(), RATES);
         eprintln!("{scheme}: L∞ {error:.4e}");
         assert!(error < 0.12, "{scheme}: {error}");
     }
@@ -148,7 +151,7 @@ fn without_switching_the_regimes_are_two_independent_problems() {
             .values
             .iter()
             .enumerate()
-            .map(|(i, v)| (solution.values[i * 2 + regime] - v).abs() / (1.0 + v.abs()))
+            .map(|(i, v)| (solution.values[[i, regime]] - v).abs() / (1.0 + v.abs()))
             .fold(0.0, f64::max);
         assert!(largest < 1e-10, "regime {regime}: {largest:e}");
     }

@@ -64,7 +64,7 @@ fn linear_data_are_transported_exactly() {
     // only round-off remains (also at feet beyond the box: extrapolation is exact for lines).
     let (problem, settings) = problem(&passive("0.7", None, "x", 41, "time_step = 0.13"));
     let solution = solve(&problem, &settings, &mut Silent).unwrap();
-    let error = interior_error(&problem, &solution.values, |x| x + 0.7, 2.0);
+    let error = interior_error(&problem, solution.values.as_slice().unwrap(), |x| x + 0.7, 2.0);
     assert!(error < 1e-12, "error {error:e}");
     let report = solution.diagnostics.semi_lagrangian.expect("semi-Lagrangian report");
     // Δt = 1/8 (T/Δt rounded up to 8 steps): 0.7·0.125/0.1 = 0.875 cells per step.
@@ -84,7 +84,7 @@ fn camilli_falcone_feet_reproduce_the_noise_term() {
         .replace("bounds = [-2.0, 2.0]", "bounds = [-6.0, 6.0]");
     let (problem, settings) = problem(&text);
     let solution = solve(&problem, &settings, &mut Silent).unwrap();
-    let error = interior_error(&problem, &solution.values, |x| x * x + sigma * sigma, 0.5);
+    let error = interior_error(&problem, solution.values.as_slice().unwrap(), |x| x * x + sigma * sigma, 0.5);
     assert!(error < 1e-12, "error {error:e}");
     let report = solution.diagnostics.semi_lagrangian.unwrap();
     assert_eq!(report.noisy_axes, 1);
@@ -102,7 +102,7 @@ fn heun_feet_are_second_order_in_time() {
                 let extra = format!("time_step = {step}\ncharacteristic = \"{characteristic}\"");
                 let (problem, settings) = problem(&passive("-x", None, "x", 81, &extra));
                 let solution = solve(&problem, &settings, &mut Silent).unwrap();
-                interior_error(&problem, &solution.values, |x| x * (-1.0f64).exp(), 1.0)
+                interior_error(&problem, solution.values.as_slice().unwrap(), |x| x * (-1.0f64).exp(), 1.0)
             })
             .collect()
     };
@@ -144,7 +144,7 @@ fn hopf_lax_two_wells_matches_the_brute_force_minimum() {
     for node in 0..grid.node_count() {
         let x = grid.point(node)[0];
         if x.abs() <= 2.0 {
-            error = error.max((solution.values[node] - hopf_lax_brute_force(x, 0.5)).abs());
+            error = error.max((solution.values[[node]] - hopf_lax_brute_force(x, 0.5)).abs());
         }
     }
     let h = grid.spacings()[0];
@@ -158,7 +158,7 @@ fn hopf_lax_two_wells_matches_the_brute_force_minimum() {
     let reference = solution.reference.as_ref().unwrap();
     for node in (0..grid.node_count()).step_by(37) {
         let x = grid.point(node)[0];
-        assert!((reference[node] - hopf_lax_brute_force(x, 0.5)).abs() < 1e-7, "x = {x}");
+        assert!((reference[[node]] - hopf_lax_brute_force(x, 0.5)).abs() < 1e-7, "x = {x}");
     }
 }
 

@@ -93,7 +93,7 @@ fn compressed_snapshots_and_sidecar_read_back() {
     let grid = &problem.grid;
     for node in [0, 100, grid.node_count() - 1] {
         let p = grid.point(node);
-        assert!((snapshots.values[20][node] - (p[0] * p[0] + p[1] * p[1])).abs() < 1e-12);
+        assert!((snapshots.values[20][&*grid.unravel(node)] - (p[0] * p[0] + p[1] * p[1])).abs() < 1e-12);
     }
     let sidecar = std::fs::read_to_string(directory.join("small.xmf")).unwrap();
     assert!(sidecar.contains("TopologyType=\"2DCoRectMesh\" Dimensions=\"33 25\""));

@@ -120,9 +120,9 @@ fn merton_matches_the_closed_form_within_half_a_percent() {
         let w = grid.point(node)[0];
         if (1.0..=5.0).contains(&w) {
             let exact = 1.0 / (nu * nu * w);
-            worst = worst.max((solution.values[node] - exact).abs() / exact);
+            worst = worst.max((solution.values[[node]] - exact).abs() / exact);
             // The policy: π* = 0.625 lies between the samples 0.6 and 0.65, k* = ν within 0.001.
-            let (k, share) = (solution.policy[0][node], solution.policy[1][node]);
+            let (k, share) = (solution.policy[0][[node]], solution.policy[1][[node]]);
             assert!((k - nu).abs() <= 0.0021, "k = {k} at w = {w}");
             assert!((share - 0.625).abs() <= 0.051, "π = {share} at w = {w}");
         }

@@ -120,7 +120,7 @@ final_time = 0.5
     assert!(solution.diagnostics.monotone);
     for node in 0..problem.grid.node_count() {
         let x = problem.grid.point(node)[0];
-        let value = solution.values[node];
+        let value = solution.values[[node]];
         assert!(value >= -1e-12 && value <= x * x + 1e-12, "V({x}) = {value}");
     }
     // Exact value for |x| large enough to steer at full speed: with u = −sign(x) the drift is
@@ -129,7 +129,7 @@ final_time = 0.5
     let node = problem.grid.node_count() - 1 - 10; // x = 1.5
     let x = problem.grid.point(node)[0];
     let bang = (x - 0.5f64).powi(2) + 0.25 * 0.5;
-    assert!(solution.values[node] <= bang + 0.05, "V({x}) = {} > {bang}", solution.values[node]);
+    assert!(solution.values[[node]] <= bang + 0.05, "V({x}) = {} > {bang}", solution.values[[node]]);
 }
 
 #[test]

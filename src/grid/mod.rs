@@ -4,11 +4,18 @@
 //! lower_k)/(n_k − 1)` and both ends are nodes; on a periodic axis `h_k = (upper_k − lower_k)/n_k`
 //! and `upper_k` is identified with `lower_k` (it is not a node). Nodes are stored in row-major
 //! (C) order — the last axis varies fastest — which is also the order of the HDF5 datasets.
+//!
+//! Fields in the public API are `ndarray` arrays of shape [`Grid::shape`] in that order
+//! ([`Grid::field`] wraps a flat vector without copying): `field[[i, j]]` is the value at
+//! `(x_i, y_j)`, and its contiguous slice (`field.as_slice()`) is the flat vector the kernels
+//! index with [`Grid::strides`].
 
 pub mod interpolation;
 
 use crate::error::{HjbError, Result};
 use interpolation::{AxisRule, Cell};
+use ndarray::{ArrayD, IxDyn};
+use std::borrow::Cow;
 
 /// Largest number of state dimensions the solver supports.
 pub const MAX_DIMENSIONS: usize = 6;
@@ -106,14 +113,29 @@ impl Grid {
         self.node_count
     }
 
-    /// Points per axis (the array shape).
+    /// Points per axis: the shape of every field on the grid (`Solution::values`, each policy,
+    /// the reference, each snapshot) and of the HDF5 datasets. Its product is
+    /// [`Grid::node_count`].
     pub fn shape(&self) -> Vec<usize> {
         self.axes.iter().map(|axis| axis.points).collect()
     }
 
-    /// Flat-index step of a unit move along each axis.
+    /// Flat-index step of a unit move along each axis: the element strides of a field of shape
+    /// [`Grid::shape`] in standard (row-major) layout, so `field.as_slice()[grid.ravel(index)]
+    /// == field[index]`.
     pub fn strides(&self) -> &[usize] {
         &self.strides
+    }
+
+    /// A flat row-major vector of nodal values as an array of shape [`Grid::shape`], without
+    /// copying.
+    ///
+    /// The solver's fields always hold one value per node, so for them this cannot fail; a
+    /// vector of another length is a bug in the caller, and panics. Data read from outside (a
+    /// file) must be checked first, or wrapped with `ArrayD::from_shape_vec`, which reports the
+    /// mismatch.
+    pub fn field(&self, values: Vec<f64>) -> ArrayD<f64> {
+        ArrayD::from_shape_vec(IxDyn(&self.shape()), values).expect("the field has the grid's shape")
     }
 
     pub fn spacings(&self) -> Vec<f64> {
@@ -177,6 +199,12 @@ impl Grid {
         }
     }
 
+    /// Multilinear interpolation of a field (an array of shape [`Grid::shape`]) at `point`; see
+    /// [`Grid::interpolate`].
+    pub fn interpolate_field(&self, field: &ArrayD<f64>, point: &[f64]) -> f64 {
+        self.interpolate(&row_major(field), point)
+    }
+
     fn interpolate_in<const D: usize>(&self, values: &[f64], point: &[f64]) -> f64 {
         let mut position = [0.0f64; D];
         let mut shape = [0usize; D];
@@ -190,6 +218,16 @@ impl Grid {
             }
         }
         Cell::<D>::locate(&position, &shape, &rules).apply(values, &self.strides)
+    }
+}
+
+/// The nodal values of a field in row-major order: its own contiguous slice for an array in
+/// standard layout (every array hjb builds), a copy in logical order otherwise (a transposed or
+/// sliced view a user built).
+pub fn row_major(field: &ArrayD<f64>) -> Cow<'_, [f64]> {
+    match field.as_slice() {
+        Some(slice) => Cow::Borrowed(slice),
+        None => Cow::Owned(field.iter().copied().collect()),
     }
 }
 

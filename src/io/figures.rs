@@ -3,7 +3,7 @@
 //! trajectory, and slices of a stored field.
 
 use crate::error::{HjbError, Result};
-use crate::grid::Grid;
+use crate::grid::{row_major, Grid};
 use crate::io::hdf5::StoredResult;
 use crate::io::plot::{
     write_amplification_png, write_field_png, write_lines_png, write_time_series_png, write_time_strip_png,
@@ -15,6 +15,7 @@ use crate::simulate::Trajectory;
 use crate::solver::Solution;
 use crate::stability::VonNeumann;
 use crate::time::TimeStepPlan;
+use ndarray::ArrayD;
 use std::path::{Path, PathBuf};
 
 /// The plots of a solved result written to `out`: `<stem>_value.png`, `<stem>_value_time.png`
@@ -39,7 +40,7 @@ pub fn write_solution_plots(
         &FieldPlot {
             grid: &problem.grid,
             values: &solution.values,
-            reference: solution.reference.as_deref(),
+            reference: solution.reference.as_ref(),
             title: if problem.is_stationary() {
                 format!("{}: stationary value ({scheme})", problem.name)
             } else {
@@ -98,11 +99,11 @@ fn write_regime_plots(stem: &Path, problem: &Problem, solution: &Solution) -> Re
     let (state, regime) = (&axes[0], &axes[1]);
     let coordinates = state.coordinates();
     let regimes = regime.points;
-    let curves = |field: &[f64]| -> Vec<(String, Vec<f64>)> {
+    let curves = |field: &ArrayD<f64>| -> Vec<(String, Vec<f64>)> {
         (0..regimes)
             .map(|k| {
                 let label = format!("{} = {}", regime.name, regime.coordinate(k));
-                (label, (0..state.points).map(|i| field[i * regimes + k]).collect())
+                (label, (0..state.points).map(|i| field[[i, k]]).collect())
             })
             .collect()
     };
@@ -222,15 +223,13 @@ impl StoredField {
         }
     }
 
-    /// The field's values on the stored grid; `None` when it needs a reference the result lacks.
-    pub fn values(self, stored: &StoredResult) -> Option<Vec<f64>> {
+    /// The field on the stored grid (the stored shape); `None` when it needs a reference the
+    /// result lacks.
+    pub fn values(self, stored: &StoredResult) -> Option<ArrayD<f64>> {
         match self {
             StoredField::Value => Some(stored.values.clone()),
             StoredField::Reference => stored.reference.clone(),
-            StoredField::Error => {
-                let reference = stored.reference.as_ref()?;
-                Some(stored.values.iter().zip(reference).map(|(v, r)| v - r).collect())
-            }
+            StoredField::Error => Some(&stored.values - stored.reference.as_ref()?),
             StoredField::Policy(j) => Some(stored.policy[j].clone()),
         }
     }
@@ -241,8 +240,8 @@ impl StoredField {
 pub struct Slice {
     /// The grid of the free states.
     pub grid: Grid,
-    /// The field interpolated (multilinearly) on that grid.
-    pub values: Vec<f64>,
+    /// The field interpolated (multilinearly) on that grid (of its shape).
+    pub values: ArrayD<f64>,
     /// Indices of the free states.
     pub free: Vec<usize>,
     /// `name=value,…` of the fixed states (empty when none is fixed).
@@ -252,8 +251,13 @@ pub struct Slice {
 /// `values` on `grid`, with the states whose entry in `fixed` is `Some` held at that coordinate
 /// (multilinear interpolation). At least one state must stay free and fixed coordinates must lie
 /// in their axis' bounds.
-pub fn slice_field(grid: &Grid, values: &[f64], fixed: &[Option<f64>]) -> Result<Slice> {
+pub fn slice_field(grid: &Grid, values: &ArrayD<f64>, fixed: &[Option<f64>]) -> Result<Slice> {
     let axes = grid.axes();
+    if values.shape() != grid.shape().as_slice() {
+        return Err(HjbError::InvalidGrid {
+            message: format!("a field of shape {:?} on a grid of shape {:?}", values.shape(), grid.shape()),
+        });
+    }
     for (axis, value) in axes.iter().zip(fixed) {
         if let Some(value) = value {
             if !(*value >= axis.lower && *value <= axis.upper) {
@@ -268,6 +272,7 @@ pub fn slice_field(grid: &Grid, values: &[f64], fixed: &[Option<f64>]) -> Result
         return Err(HjbError::InvalidGrid { message: "a slice needs at least one free state".to_string() });
     }
     let sliced_grid = Grid::new(free.iter().map(|k| axes[*k].clone()).collect())?;
+    let flat = row_major(values);
     let mut point = vec![0.0; axes.len()];
     let sliced: Vec<f64> = (0..sliced_grid.node_count())
         .map(|node| {
@@ -280,7 +285,7 @@ pub fn slice_field(grid: &Grid, values: &[f64], fixed: &[Option<f64>]) -> Result
             for (slot, k) in free.iter().enumerate() {
                 point[*k] = coordinates[slot];
             }
-            grid.interpolate(values, &point)
+            grid.interpolate(&flat, &point)
         })
         .collect();
     let label: String = fixed
@@ -289,7 +294,7 @@ pub fn slice_field(grid: &Grid, values: &[f64], fixed: &[Option<f64>]) -> Result
         .filter_map(|(value, axis)| value.map(|v| format!("{}={v}", axis.name)))
         .collect::<Vec<_>>()
         .join(",");
-    Ok(Slice { grid: sliced_grid, values: sliced, free, label })
+    Ok(Slice { values: sliced_grid.field(sliced), grid: sliced_grid, free, label })
 }
 
 /// Default picture of a slice: beside the result, named after field and slice.

@@ -11,6 +11,7 @@
 //! module.
 
 use crate::error::{HjbError, Result};
+use crate::grid::row_major;
 use crate::problem::Problem;
 use crate::settings::{OutputSettings, Settings};
 use crate::solver::Solution;
@@ -246,21 +247,21 @@ fn write_contents(
     };
 
     let value = field_builder(file.new_dataset::<f64>(), &shape, compress_above).create("value")?;
-    value.write_raw(&solution.values)?;
+    value.write_raw(&row_major(&solution.values))?;
     attach(&value)?;
 
     let policy_group = file.create_group("policy")?;
     for (name, field) in control_names.iter().zip(&solution.policy) {
         let dataset =
             field_builder(policy_group.new_dataset::<f64>(), &shape, compress_above).create(name)?;
-        dataset.write_raw(field)?;
+        dataset.write_raw(&row_major(field))?;
         attach(&dataset)?;
     }
 
     if let Some(reference) = &solution.reference {
         let group = file.create_group("reference")?;
         let dataset = field_builder(group.new_dataset::<f64>(), &shape, compress_above).create("value")?;
-        dataset.write_raw(reference)?;
+        dataset.write_raw(&row_major(reference))?;
         attach(&dataset)?;
         let error: Vec<f64> = solution.values.iter().zip(reference).map(|(v, r)| v - r).collect();
         let dataset = field_builder(file.new_dataset::<f64>(), &shape, compress_above).create("error")?;
@@ -277,7 +278,7 @@ fn write_contents(
     if gradients {
         let group = file.create_group("gradient")?;
         for (k, axis) in problem.grid.axes().iter().enumerate() {
-            let derivative = gradient(&problem.grid, &solution.values, k);
+            let derivative = gradient(&problem.grid, &row_major(&solution.values), k);
             let dataset =
                 field_builder(group.new_dataset::<f64>(), &shape, compress_above).create(&axis.name)?;
             dataset.write_raw(&derivative)?;
@@ -357,36 +358,62 @@ pub fn read_result(path: &Path) -> Result<StoredResult> {
         coordinates
             .push(file.dataset(&format!("grid/{name}")).map_err(fail)?.read_raw::<f64>().map_err(fail)?);
     }
-    let value = file.dataset("value").map_err(fail)?;
-    let shape = value.shape();
-    let values = value.read_raw::<f64>().map_err(fail)?;
+    // The grid is what /grid says; every field must have its shape (a malformed file is refused
+    // here rather than indexed out of bounds later).
+    let shape: Vec<usize> = coordinates.iter().map(Vec::len).collect();
+    let nodes: usize = shape.iter().product();
+    let malformed = |message: String| HjbError::ReadResult { path: path.to_path_buf(), message };
+    let field = |name: &str| -> Result<ndarray::ArrayD<f64>> {
+        let dataset = file.dataset(name).map_err(fail)?;
+        let stored_shape = dataset.shape();
+        let flat = dataset.read_raw::<f64>().map_err(fail)?;
+        if stored_shape != shape || flat.len() != nodes {
+            return Err(malformed(format!(
+                "/{name} has shape {stored_shape:?} and {} values; the grid ({}) has shape {shape:?}",
+                flat.len(),
+                state_names.join(", ")
+            )));
+        }
+        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), flat)
+            .map_err(|error| malformed(format!("/{name}: {error}")))
+    };
+    let values = field("value")?;
     let mut policy = Vec::new();
     for name in &control_names {
-        policy.push(file.dataset(&format!("policy/{name}")).map_err(fail)?.read_raw::<f64>().map_err(fail)?);
+        policy.push(field(&format!("policy/{name}"))?);
     }
     let reference = match file.dataset("reference/value") {
-        Ok(dataset) => Some(dataset.read_raw::<f64>().map_err(fail)?),
+        Ok(_) => Some(field("reference/value")?),
         Err(_) => None,
     };
     let stopped = file.attr_string("stopped").ok();
-    let nodes: usize = shape.iter().product();
     let snapshots = match file.dataset("time") {
         Err(_) => None,
         Ok(time) => {
             let times = time.read_raw::<f64>().map_err(fail)?;
-            let split = |flat: Vec<f64>| -> Vec<Vec<f64>> {
-                flat.chunks(nodes.max(1)).map(<[f64]>::to_vec).collect()
+            // A stack of `times.len()` fields of the grid's shape, split into one array per level.
+            let stack = |name: &str| -> Result<Vec<ndarray::ArrayD<f64>>> {
+                let flat = file.dataset(name).map_err(fail)?.read_raw::<f64>().map_err(fail)?;
+                if flat.len() != times.len() * nodes {
+                    return Err(malformed(format!(
+                        "/{name} has {} values; {} levels of the grid's shape {shape:?} need {}",
+                        flat.len(),
+                        times.len(),
+                        times.len() * nodes
+                    )));
+                }
+                (0..times.len())
+                    .map(|k| {
+                        let level = flat[k * nodes..(k + 1) * nodes].to_vec();
+                        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), level)
+                            .map_err(|error| malformed(format!("/{name}: {error}")))
+                    })
+                    .collect()
             };
-            let values =
-                split(file.dataset("snapshots/value").map_err(fail)?.read_raw::<f64>().map_err(fail)?);
+            let values = stack("snapshots/value")?;
             let mut per_control = Vec::new();
             for name in &control_names {
-                per_control.push(split(
-                    file.dataset(&format!("snapshots/policy/{name}"))
-                        .map_err(fail)?
-                        .read_raw::<f64>()
-                        .map_err(fail)?,
-                ));
+                per_control.push(stack(&format!("snapshots/policy/{name}"))?);
             }
             let policies =
                 (0..times.len()).map(|k| per_control.iter().map(|c| c[k].clone()).collect()).collect();

@@ -5,7 +5,8 @@
 //! first two. Axes carry the state names; the colour bar and the y axis carry the field's name.
 
 use crate::error::{HjbError, Result};
-use crate::grid::Grid;
+use crate::grid::{row_major, Grid};
+use ndarray::ArrayD;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 use std::path::Path;
@@ -34,9 +35,10 @@ fn plot_error(path: &Path, error: impl std::fmt::Display) -> HjbError {
 #[derive(Debug)]
 pub struct FieldPlot<'a> {
     pub grid: &'a Grid,
-    pub values: &'a [f64],
+    /// The field, of shape `grid.shape()`.
+    pub values: &'a ArrayD<f64>,
     /// Drawn dashed on 1-D plots.
-    pub reference: Option<&'a [f64]>,
+    pub reference: Option<&'a ArrayD<f64>>,
     pub title: String,
     /// Name of the field, e.g. `V(x, t = 0)`.
     pub field_name: String,
@@ -162,7 +164,7 @@ impl<'a> Plane<'a> {
 fn draw_line(path: &Path, plot: &FieldPlot) -> DrawResult {
     let axis = &plot.grid.axes()[0];
     let coordinates = axis.coordinates();
-    let all = plot.values.iter().chain(plot.reference.unwrap_or(&[]).iter()).copied();
+    let all = plot.values.iter().chain(plot.reference.into_iter().flatten()).copied();
     let (low, high) = finite_range(all);
     let margin = 0.05 * (high - low);
     let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
@@ -209,7 +211,8 @@ fn draw_heatmap(path: &Path, plot: &FieldPlot) -> DrawResult {
     let plane = Plane::new(grid, MAX_CELLS);
     let (xs, ys, base) = (&plane.xs, &plane.ys, &plane.base);
     let node = |i: usize, j: usize| plane.node(i, j);
-    let (low, high) = plane.range(plot.values);
+    let values = row_major(plot.values);
+    let (low, high) = plane.range(&values);
     let mut title = plot.title.clone();
     if grid.dimension() > 2 {
         let fixed: Vec<String> = (2..grid.dimension())
@@ -235,10 +238,10 @@ fn draw_heatmap(path: &Path, plot: &FieldPlot) -> DrawResult {
         .axis_desc_style(("sans-serif", 22))
         .label_style(("sans-serif", 18))
         .draw()?;
-    let cells = plane.cells(plot.values, low, high);
+    let cells = plane.cells(&values, low, high);
     chart.draw_series(cells)?;
     // Contours by marching squares on the drawn samples.
-    let sample_value = |a: usize, b: usize| plot.values[node(xs[a], ys[b])];
+    let sample_value = |a: usize, b: usize| values[node(xs[a], ys[b])];
     let sample_point = |a: usize, b: usize| (x_axis.coordinate(xs[a]), y_axis.coordinate(ys[b]));
     let mut levels: Vec<(f64, ShapeStyle)> = (1..=plot.contours)
         .map(|k| (low + (high - low) * k as f64 / (plot.contours + 1) as f64, WHITE.mix(0.7).stroke_width(1)))
@@ -559,7 +562,7 @@ pub fn write_time_strip_png(
                 .y_desc(y_axis.label())
                 .label_style(("sans-serif", 14))
                 .draw()?;
-            let cells = plane.cells(&snapshots.values[*k], low, high);
+            let cells = plane.cells(&row_major(&snapshots.values[*k]), low, high);
             chart.draw_series(cells)?;
         }
         root.present()?;

@@ -3,6 +3,7 @@
 
 use super::{build, solve, Chain, Mdp, MdpSolution, Method, SolveOptions};
 use crate::error::Result;
+use crate::grid::row_major;
 use crate::norms::{error_norms, ErrorNorms};
 use crate::problem::Problem;
 use crate::settings::{Characteristic, Settings, Stepping, DEFAULT_CFL};
@@ -71,7 +72,9 @@ pub fn compare_with_pde(
     let max_difference_from_pde =
         solution.value.iter().zip(&pde.values).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
     let reference_error = match (&pde.reference, &problem.reference) {
-        (Some(exact), Some(spec)) => Some(error_norms(&problem.grid, &solution.value, exact, &spec.region)),
+        (Some(exact), Some(spec)) => {
+            Some(error_norms(&problem.grid, &solution.value, &row_major(exact), &spec.region))
+        }
         _ => None,
     };
     Ok(MdpComparison {

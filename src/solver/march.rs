@@ -157,7 +157,7 @@ pub(super) fn march(
     diagnostics.cfl_number = state.worst_cfl;
     diagnostics.take_report(stepper.report());
     diagnostics.monotone = stepper.monotone(state.worst_cfl);
-    let snapshots = recorder.finish(state.stored, problem.final_time, plan.time_step);
+    let snapshots = recorder.finish(state.stored, &problem.grid, problem.final_time, plan.time_step);
     let policy_fields = split_policy(&policy, m, nodes);
     let mut solution = finish(problem, &coordinates, state.values, policy_fields, diagnostics, snapshots);
     match stopped {

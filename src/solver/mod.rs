@@ -4,6 +4,16 @@
 //! the CFL bound → march `V^0 = g`, `V^{n+1} = S(V^n)` for `n = 0 … N−1` (time-to-go) → the value
 //! and policy at `t = 0`, the stability numbers of the run and, when the problem has a
 //! reference, the errors on its region.
+//!
+//! The fields of a [`Solution`] (and of its [`Snapshots`]) are `ndarray` arrays of shape
+//! [`Grid::shape`](crate::Grid::shape), in row-major order with the last axis fastest, so users
+//! get shapes, indexing (`values[[i, j]]`) and views (`values.index_axis(Axis(0), i)`). The
+//! kernels work on the contiguous slices of these arrays: the drivers (`march`, `stationary`),
+//! the time steppers and the schemes keep flat `Vec<f64>`s indexed with
+//! [`Grid::strides`](crate::Grid::strides), which is where the speed is, and the arrays are
+//! built from those vectors at the end without copying ([`Grid::field`](crate::Grid::field));
+//! `values.as_slice()` gives the flat data back. The resumable state of a march
+//! ([`MarchState`]) stays flat.
 
 mod march;
 pub mod observer;
@@ -21,6 +31,7 @@ use crate::scheme::{dominance_margin, ControlModel, Tabulation};
 use crate::settings::{Settings, Stepping};
 use crate::stability::StabilityReport;
 use crate::time::{SemiLagrangianReport, StepperReport, TimeStepPlan};
+use ndarray::ArrayD;
 use std::time::Instant;
 
 /// What the run did and whether its stability conditions held.
@@ -63,13 +74,16 @@ impl Diagnostics {
     }
 }
 
-/// The result of a solve, on the problem's grid (row-major, last axis fastest).
+/// The result of a solve, on the problem's grid: every field has shape
+/// [`Grid::shape`](crate::Grid::shape) (row-major, last axis fastest).
 #[derive(Debug, Clone)]
 pub struct Solution {
-    pub values: Vec<f64>,
-    /// One field per control.
-    pub policy: Vec<Vec<f64>>,
-    pub reference: Option<Vec<f64>>,
+    /// `V` at `t = 0` (the fixed point of a stationary problem).
+    pub values: ArrayD<f64>,
+    /// One field per control, in the order of `[[control]]`.
+    pub policy: Vec<ArrayD<f64>>,
+    /// The reference solution on the grid, when the problem has one.
+    pub reference: Option<ArrayD<f64>>,
     pub error: Option<ErrorNorms>,
     pub diagnostics: Diagnostics,
     /// Set when the run stopped early: why, and which step the fields belong to.
@@ -275,7 +289,16 @@ pub(crate) fn finish(
         (Some(exact), Some(spec)) => Some(error_norms(&problem.grid, &values, exact, &spec.region)),
         _ => None,
     };
-    Solution { values, policy, reference, error, diagnostics, stopped: None, snapshots }
+    let grid = &problem.grid;
+    Solution {
+        values: grid.field(values),
+        policy: policy.into_iter().map(|field| grid.field(field)).collect(),
+        reference: reference.map(|field| grid.field(field)),
+        error,
+        diagnostics,
+        stopped: None,
+        snapshots,
+    }
 }
 
 /// Run `work` on a pool of `threads` threads (or the global pool when `None`).

@@ -3,17 +3,22 @@
 //! simulations and for pictures of `V(·, t)`.
 //!
 //! The levels are part of the march's resumable state ([`super::MarchState`]), so a resumed
-//! solve stores the same levels as an uninterrupted one.
+//! solve stores the same levels as an uninterrupted one. Stored levels are flat vectors there;
+//! the finished [`Snapshots`] wrap them as arrays of the grid's shape without copying.
 
-/// V and the policy at several times, in increasing physical time.
+use crate::grid::Grid;
+use ndarray::ArrayD;
+
+/// V and the policy at several times, in increasing physical time; every field has the grid's
+/// shape ([`Grid::shape`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshots {
     /// Physical times.
     pub times: Vec<f64>,
     /// `values[k]`: V at `times[k]`.
-    pub values: Vec<Vec<f64>>,
+    pub values: Vec<ArrayD<f64>>,
     /// `policies[k][j]`: control j at `times[k]` (at t = T: the first decision, made at T − Δt).
-    pub policies: Vec<Vec<Vec<f64>>>,
+    pub policies: Vec<Vec<ArrayD<f64>>>,
 }
 
 /// A stored level in the making.
@@ -82,6 +87,7 @@ impl Recorder {
     pub(super) fn finish(
         &self,
         mut levels: Vec<StoredLevel>,
+        grid: &Grid,
         final_time: f64,
         time_step: f64,
     ) -> Option<Snapshots> {
@@ -91,14 +97,15 @@ impl Recorder {
         // Increasing physical time: the last step taken (t closest to 0) first.
         levels.reverse();
         let (m, nodes) = (self.controls, self.nodes);
-        Some(Snapshots {
-            times: levels.iter().map(|level| final_time - level.step as f64 * time_step).collect(),
-            values: levels.iter().map(|level| level.values.clone()).collect(),
-            policies: levels
-                .into_iter()
-                .map(|level| level.policy.unwrap_or_else(|| vec![vec![f64::NAN; nodes]; m]))
-                .collect(),
-        })
+        let times = levels.iter().map(|level| final_time - level.step as f64 * time_step).collect();
+        let (values, policies) = levels
+            .into_iter()
+            .map(|level| {
+                let policy = level.policy.unwrap_or_else(|| vec![vec![f64::NAN; nodes]; m]);
+                (grid.field(level.values), policy.into_iter().map(|field| grid.field(field)).collect())
+            })
+            .unzip();
+        Some(Snapshots { times, values, policies })
     }
 }
 
