@@ -19,8 +19,11 @@ use ndarray::ArrayD;
 /// the stored shape `shape` (one entry per state, row-major as in the file).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredResult {
+    /// State names, in axis order.
     pub state_names: Vec<String>,
+    /// Control names, in order.
     pub control_names: Vec<String>,
+    /// The scheme name of the run that wrote it.
     pub scheme: String,
     /// Node coordinates per axis (`/grid/<state>`).
     pub coordinates: Vec<Vec<f64>>,
@@ -30,6 +33,7 @@ pub struct StoredResult {
     pub values: ArrayD<f64>,
     /// `/policy/<control>`, one field per control.
     pub policy: Vec<ArrayD<f64>>,
+    /// The problem file text (or the description of a model built in code).
     pub problem_toml: String,
     /// `/reference/value`, when the result has a reference.
     pub reference: Option<ArrayD<f64>>,
@@ -42,6 +46,7 @@ pub struct StoredResult {
 /// A simulated closed-loop trajectory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trajectory {
+    /// Physical times of the samples.
     pub times: Vec<f64>,
     /// `states[k]` at `times[k]`.
     pub states: Vec<Vec<f64>>,
@@ -229,6 +234,7 @@ pub struct PathStatistics {
     pub cost_mean: f64,
     /// Standard error of the mean (0 for a deterministic problem).
     pub cost_standard_error: f64,
+    /// Number of simulated paths.
     pub paths: usize,
 }
 

@@ -15,17 +15,25 @@ use crate::solver::{solve, Silent};
 /// One level of a refinement study.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Level {
+    /// Points per axis.
     pub points: Vec<usize>,
     /// Largest spacing.
     pub h: f64,
+    /// The time step of the level's solve.
     pub time_step: f64,
+    /// `‖e‖∞` on the region.
     pub linf: f64,
+    /// `‖e‖₁` on the region.
     pub l1: f64,
+    /// `‖e‖₂` on the region.
     pub l2: f64,
     /// Observed orders against the previous level (`None` on the first).
     pub order_linf: Option<f64>,
+    /// Observed L1 order against the previous level.
     pub order_l1: Option<f64>,
+    /// Observed L2 order against the previous level.
     pub order_l2: Option<f64>,
+    /// Wall time of the level's solve.
     pub seconds: f64,
 }
 
@@ -136,14 +144,18 @@ pub struct Study {
 /// The outcome of one study.
 #[derive(Debug, Clone)]
 pub struct StudyOutcome {
+    /// The study file's name without `.toml`.
     pub name: String,
+    /// What the study asked for.
     pub study: Study,
+    /// The measured levels.
     pub levels: Vec<Level>,
     /// Why it missed its bar (empty when it passed).
     pub failures: Vec<String>,
 }
 
 impl StudyOutcome {
+    /// Whether every level cleared the bar.
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
@@ -245,6 +257,7 @@ pub struct SelfStudy {
     pub levels: Vec<Level>,
     /// Order used for the Richardson estimate (from the last two successive differences, L∞).
     pub richardson_order: f64,
+    /// Where the differences are measured.
     pub region: ErrorRegion,
 }
 

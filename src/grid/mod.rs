@@ -23,10 +23,15 @@ pub const MAX_DIMENSIONS: usize = 6;
 /// One axis of the grid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Axis {
+    /// The state variable's name (used in formulas, files and labels).
     pub name: String,
+    /// The lower end of the axis.
     pub lower: f64,
+    /// The upper end (on a periodic axis identified with `lower`, not a node).
     pub upper: f64,
+    /// Number of nodes.
     pub points: usize,
+    /// Whether the axis wraps around.
     pub periodic: bool,
     /// Physical units for labels and files (`[[state]] units = "m"`), empty when not given.
     pub units: String,
@@ -101,14 +106,17 @@ impl Grid {
         Ok(Grid { axes, strides, node_count })
     }
 
+    /// The axes, in order.
     pub fn axes(&self) -> &[Axis] {
         &self.axes
     }
 
+    /// Number of axes.
     pub fn dimension(&self) -> usize {
         self.axes.len()
     }
 
+    /// Number of nodes, `Π_k points_k`.
     pub fn node_count(&self) -> usize {
         self.node_count
     }
@@ -138,6 +146,7 @@ impl Grid {
         ArrayD::from_shape_vec(IxDyn(&self.shape()), values).expect("the field has the grid's shape")
     }
 
+    /// The spacing `h_k` of each axis.
     pub fn spacings(&self) -> Vec<f64> {
         self.axes.iter().map(Axis::spacing).collect()
     }
@@ -155,6 +164,7 @@ impl Grid {
         index.iter().zip(self.strides()).map(|(i, stride)| i * stride).sum()
     }
 
+    /// The multi-index of the node with flat (row-major) index `flat`.
     pub fn unravel(&self, flat: usize) -> Vec<usize> {
         let mut index = vec![0; self.dimension()];
         self.unravel_inplace(flat, &mut index);

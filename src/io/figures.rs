@@ -201,7 +201,9 @@ pub fn write_trajectory_plot(
 /// A field stored in a result file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoredField {
+    /// `/value`.
     Value,
+    /// `/reference/value`.
     Reference,
     /// Value minus reference.
     Error,

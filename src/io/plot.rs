@@ -34,11 +34,13 @@ fn plot_error(path: &Path, error: impl std::fmt::Display) -> HjbError {
 /// What to draw.
 #[derive(Debug)]
 pub struct FieldPlot<'a> {
+    /// The grid the field lives on.
     pub grid: &'a Grid,
     /// The field, of shape `grid.shape()`.
     pub values: &'a ArrayD<f64>,
     /// Drawn dashed on 1-D plots.
     pub reference: Option<&'a ArrayD<f64>>,
+    /// The plot's title.
     pub title: String,
     /// Name of the field, e.g. `V(x, t = 0)`.
     pub field_name: String,

@@ -13,7 +13,9 @@ use std::time::Instant;
 /// An MDP, its solution and the PDE solution of the matching scheme.
 #[derive(Debug)]
 pub struct MdpComparison {
+    /// The scheme's Markov decision process.
     pub mdp: Mdp,
+    /// Its solution by the chosen method.
     pub solution: MdpSolution,
     /// The PDE solution on the same grid and time step.
     pub pde: Solution,

@@ -41,8 +41,11 @@ pub struct Diagnostics {
     pub settings: Settings,
     /// `closed_form` or `sampled(N)`.
     pub hamiltonian: String,
+    /// The time step Δt (infinite for stationary policy iteration).
     pub time_step: f64,
+    /// Steps taken (value-iteration sweeps, or policy-iteration sweeps when stationary).
     pub steps: usize,
+    /// The explicit CFL bound `Δt_max` (infinite when nothing moves).
     pub time_step_max: f64,
     /// `Δt / Δt_max`.
     pub cfl_number: f64,
@@ -54,8 +57,11 @@ pub struct Diagnostics {
     pub boundaries: Vec<String>,
     /// Per axis: extrapolated boundary nodes where the drift can point out (not monotone there).
     pub outflow_nodes: Vec<usize>,
+    /// Estimated memory of the run's fields and tables, in bytes.
     pub memory_bytes: usize,
+    /// Wall time of the solve.
     pub seconds: f64,
+    /// Worker threads used.
     pub threads: usize,
     /// Policy-iteration and M-matrix numbers (implicit scheme only).
     pub implicit: Option<crate::time::ImplicitReport>,
@@ -84,7 +90,9 @@ pub struct Solution {
     pub policy: Vec<ArrayD<f64>>,
     /// The reference solution on the grid, when the problem has one.
     pub reference: Option<ArrayD<f64>>,
+    /// Errors against the reference on its region (none for a partial result).
     pub error: Option<ErrorNorms>,
+    /// What the run did and whether its stability conditions held.
     pub diagnostics: Diagnostics,
     /// Set when the run stopped early: why, and which step the fields belong to.
     pub stopped: Option<String>,
@@ -95,11 +103,17 @@ pub struct Solution {
 /// Everything decided before the first step (also what `hjb check` reports).
 #[derive(Debug)]
 pub struct Preparation {
+    /// Node coordinates, one column per axis.
     pub coordinates: Vec<Vec<f64>>,
+    /// Closed-form or sampled minimisation.
     pub model: ControlModel,
+    /// The coefficients tabulated at the first time level.
     pub table: Tabulation,
+    /// The time step and the stability numbers behind it.
     pub plan: TimeStepPlan,
+    /// The stability report of the plan.
     pub stability: StabilityReport,
+    /// Estimated memory of the run, in bytes.
     pub memory_bytes: usize,
 }
 
