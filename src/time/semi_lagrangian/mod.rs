@@ -183,7 +183,6 @@ impl<'a> SemiLagrangianStepper<'a> {
     /// The stepper for steps of `time_step` (`explicit_step`: the explicit upwind bound, for the
     /// report), with the given foot rule and control refinement. Refuses a step with
     /// `Δt · Σ_k λ_jk > 1` under regime switching (the jump weights must be probabilities).
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         problem: &'a Problem,
         model: &'a ControlModel,
