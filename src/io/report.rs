@@ -18,6 +18,19 @@ macro_rules! line {
     };
 }
 
+/// `  error       L∞ …, L1 …, L2 … on <region> (<nodes> nodes)`.
+fn error_line(text: &mut String, error: &crate::norms::ErrorNorms, problem: &Problem) {
+    line!(
+        text,
+        "  error       L∞ {:.4e}, L1 {:.4e}, L2 {:.4e} on {} ({} nodes)",
+        error.linf,
+        error.l1,
+        error.l2,
+        error.region.describe(&problem.state_names()),
+        error.nodes
+    );
+}
+
 /// `401 × 201 (h = 0.0100, 0.0200)`.
 pub fn format_grid(problem: &Problem) -> String {
     let shape: Vec<String> = problem.grid.shape().iter().map(usize::to_string).collect();
@@ -120,15 +133,7 @@ pub fn solve_report(problem: &Problem, solution: &Solution, written: &[String]) 
     }
     line!(text, "  boundaries  {}", describe_boundaries(&d.boundaries, &d.outflow_nodes));
     if let Some(error) = &solution.error {
-        line!(
-            text,
-            "  error       L∞ {:.4e}, L1 {:.4e}, L2 {:.4e} on {} ({} nodes)",
-            error.linf,
-            error.l1,
-            error.l2,
-            error.region.describe(&problem.state_names()),
-            error.nodes
-        );
+        error_line(&mut text, error, problem);
     }
     line!(text, "  wrote       {}", written.join(", "));
     line!(text, "  took        {:.3} s on {} threads", d.seconds, d.threads);
@@ -307,15 +312,7 @@ pub fn mdp_report(problem: &Problem, comparison: &MdpComparison, export: Option<
         mdp.chain.name()
     );
     if let Some(error) = &comparison.reference_error {
-        line!(
-            text,
-            "  error       L∞ {:.4e}, L1 {:.4e}, L2 {:.4e} on {} ({} nodes)",
-            error.linf,
-            error.l1,
-            error.l2,
-            error.region.describe(&problem.state_names()),
-            error.nodes
-        );
+        error_line(&mut text, error, problem);
     }
     if let Some(path) = export {
         line!(text, "  wrote       {}", path.display());
