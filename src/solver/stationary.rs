@@ -111,10 +111,7 @@ pub(super) fn settle(
     observer.finished(true);
     diagnostics.steps = iterations;
     diagnostics.take_report(stepper.report());
-    diagnostics.monotone = match stepper.report() {
-        crate::time::StepperReport::SemiLagrangian(_) => true,
-        _ => stability.monotone,
-    };
+    diagnostics.monotone = stepper.monotone(plan.cfl_number);
     diagnostics.seconds = started.elapsed().as_secs_f64();
     Ok(finish(problem, &coordinates, values, split_policy(&policy, m, nodes), diagnostics, None))
 }
