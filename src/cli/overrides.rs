@@ -12,6 +12,19 @@ pub struct Overrides {
     /// Scheme: upwind, lax_friedrichs, implicit or semi_lagrangian.
     #[arg(long)]
     pub scheme: Option<String>,
+    /// High-order preset (explicit stepping): low, medium (ENO2 + TVD-RK2), high (ENO3 +
+    /// TVD-RK3) or very_high (WENO5 + TVD-RK3).
+    #[arg(long)]
+    pub accuracy: Option<String>,
+    /// One-sided derivatives: first_order, eno2, eno3 or weno5.
+    #[arg(long)]
+    pub derivatives: Option<String>,
+    /// Explicit time integrator: euler, tvd_rk2 or tvd_rk3.
+    #[arg(long)]
+    pub time_integrator: Option<String>,
+    /// Lax–Friedrichs dissipation: global, local or local_local.
+    #[arg(long)]
+    pub dissipation: Option<String>,
     /// Grid points: one number for every axis, or one per axis (N,N,…).
     #[arg(long)]
     pub points: Option<String>,
@@ -41,6 +54,16 @@ impl Overrides {
         if let Some(name) = &self.scheme {
             // The command-line scheme replaces whatever the file chose on both axes.
             (options.scheme, options.differencing, options.stepping) = (Some(name.clone()), None, None);
+            (options.derivatives, options.time_integrator, options.accuracy, options.dissipation) =
+                (None, None, None, None);
+        }
+        if self.accuracy.is_some() || self.derivatives.is_some() || self.time_integrator.is_some() {
+            // High-order choices on the command line replace the file's (and its preset).
+            (options.derivatives, options.time_integrator, options.accuracy) =
+                (self.derivatives.clone(), self.time_integrator.clone(), self.accuracy.clone());
+        }
+        if self.dissipation.is_some() {
+            options.dissipation = self.dissipation.clone();
         }
         if let Some(cfl) = self.cfl {
             if !(cfl > 0.0 && cfl <= 1.0) {
@@ -107,7 +130,20 @@ impl Overrides {
             // The sparse LU of the implicit scheme runs on faer's own (process-wide) setting.
             faer::set_global_parallelism(faer::Par::rayon(threads));
         }
-        let settings = options.settings().map_err(|error| invalid("--scheme", error.to_string()))?;
+        let flag = if self.scheme.is_some() {
+            "--scheme"
+        } else if self.accuracy.is_some() {
+            "--accuracy"
+        } else if self.derivatives.is_some() {
+            "--derivatives"
+        } else if self.time_integrator.is_some() {
+            "--time-integrator"
+        } else if self.dissipation.is_some() {
+            "--dissipation"
+        } else {
+            "--scheme"
+        };
+        let settings = options.settings().map_err(|error| invalid(flag, error.to_string()))?;
         Ok((problem, settings, output))
     }
 }

@@ -115,7 +115,7 @@ pub fn write_convergence(
         let file = H5File::create(temporary)?;
         file.set_attr_string_array("state_names", &as_str(&problem.state_names()))?;
         file.set_attr_string("hjb_version", env!("CARGO_PKG_VERSION"))?;
-        file.set_attr_string("scheme", settings.scheme_name())?;
+        file.set_attr_string("scheme", &settings.scheme_name())?;
         file.set_attr_string("problem_toml", &problem.source_text)?;
         let group = file.create_group("levels")?;
         let column = |name: &str, values: Vec<f64>| -> rust_hdf5::Result<()> {
@@ -211,7 +211,7 @@ fn write_contents(
     file.set_attr_string_array("state_names", &as_str(&state_names))?;
     file.set_attr_string_array("control_names", &as_str(&control_names))?;
     file.set_attr_string("hjb_version", env!("CARGO_PKG_VERSION"))?;
-    file.set_attr_string("scheme", solution.diagnostics.settings.scheme_name())?;
+    file.set_attr_string("scheme", &solution.diagnostics.settings.scheme_name())?;
     file.set_attr_string("problem_name", &problem.name)?;
     file.set_attr_string("description", &problem.description)?;
     file.set_attr_string("problem_toml", &problem.source_text)?;
@@ -307,7 +307,7 @@ fn write_contents(
 
     let diagnostics = &solution.diagnostics;
     let group = file.create_group("diagnostics")?;
-    group.set_attr_string("scheme", diagnostics.settings.scheme_name())?;
+    group.set_attr_string("scheme", &diagnostics.settings.scheme_name())?;
     group.set_attr_string("hamiltonian", &diagnostics.hamiltonian)?;
     group.set_attr_numeric("time_step", &diagnostics.time_step)?;
     group.set_attr_numeric("steps", &(diagnostics.steps as u64))?;
@@ -321,6 +321,13 @@ fn write_contents(
         group.set_attr_numeric("iterations_mean", &report.mean_iterations)?;
         group.set_attr_numeric("residual", &report.last_change)?;
         group.set_attr_numeric("m_matrix_margin", &report.margin)?;
+    }
+    if let Some(report) = &diagnostics.high_order {
+        group.set_attr_string("derivatives", report.derivatives.name())?;
+        group.set_attr_string("time_integrator", report.integrator.name())?;
+        if let Some(dissipation) = report.dissipation {
+            group.set_attr_string("dissipation", dissipation.name())?;
+        }
     }
     if let Some(report) = &diagnostics.semi_lagrangian {
         group.set_attr_numeric("displacement_cells", &report.displacement_cells)?;

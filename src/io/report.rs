@@ -50,6 +50,27 @@ pub fn describe_boundaries(boundaries: &[String], outflow_nodes: &[usize]) -> St
     text
 }
 
+/// The high-order scheme in words, with the stability condition actually used.
+pub fn describe_high_order(report: &crate::time::HighOrderReport) -> String {
+    let hamiltonian = match report.dissipation {
+        None => "upwind Hamiltonian".to_string(),
+        Some(dissipation) => format!("Lax–Friedrichs Hamiltonian ({} dissipation)", dissipation.name()),
+    };
+    let stability = if report.derivatives == crate::settings::Derivatives::FirstOrder {
+        "monotone Euler stages under the CFL bound, convex TVD combination"
+    } else {
+        "not monotone (ENO/WENO stencils); stability from the CFL bound Δt·(rate + ρ) ≤ 1 per Euler stage \
+         (SSP coefficient 1), blow-up detector on"
+    };
+    format!(
+        "{} derivatives, {} ({} stage{}), {hamiltonian}; {stability}",
+        report.derivatives.name(),
+        report.integrator.name(),
+        report.stages,
+        if report.stages == 1 { "" } else { "s" }
+    )
+}
+
 fn monotone(flag: bool) -> &'static str {
     if flag {
         "monotone"
@@ -121,6 +142,9 @@ pub fn solve_report(problem: &Problem, solution: &Solution, written: &[String]) 
             report.extrapolated_nodes
         );
     }
+    if let Some(report) = &d.high_order {
+        line!(text, "  high order  {}", describe_high_order(report));
+    }
     if let Some(report) = &d.implicit {
         line!(
             text,
@@ -186,6 +210,8 @@ pub fn check_report(
         "  monotone     {}",
         if stability.monotone {
             "yes (all interior transition weights ≥ 0)"
+        } else if settings.derivatives != crate::settings::Derivatives::FirstOrder {
+            "NO (ENO/WENO stencils are not monotone at any step; the CFL bound per stage is the stability condition)"
         } else {
             "NO (a weight is negative: reduce --time-step or --cfl)"
         }

@@ -63,6 +63,15 @@ pub fn solve_summary(
             "positive_off_diagonal_rows": report.positive_off_diagonal_rows,
         });
     }
+    if let Some(report) = &diagnostics.high_order {
+        summary["high_order"] = json!({
+            "derivatives": report.derivatives.name(),
+            "time_integrator": report.integrator.name(),
+            "stages": report.stages,
+            "hamiltonian": report.differencing.name(),
+            "dissipation": report.dissipation.map(|d| d.name()),
+        });
+    }
     if let Some(report) = &diagnostics.semi_lagrangian {
         summary["semi_lagrangian"] = json!({
             "displacement_cells": report.displacement_cells,

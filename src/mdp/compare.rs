@@ -44,11 +44,14 @@ pub fn matching_pde_settings(settings: &Settings, chain: Chain) -> (Settings, Ch
         pde_settings.stepping = Stepping::SemiLagrangian { courant, characteristic, refine: false };
     } else {
         let cfl = match settings.stepping {
-            Stepping::Explicit { cfl } => cfl,
+            Stepping::Explicit { cfl, .. } => cfl,
             _ => DEFAULT_CFL,
         };
-        pde_settings.stepping = Stepping::Explicit { cfl };
+        pde_settings.stepping = Stepping::Explicit { cfl, integrator: crate::settings::Integrator::Euler };
         pde_settings.differencing = crate::Differencing::Upwind;
+        // The chain is the monotone first-order scheme: compare with exactly that.
+        pde_settings.derivatives = crate::settings::Derivatives::FirstOrder;
+        pde_settings.dissipation = crate::settings::Dissipation::Local;
     }
     (pde_settings, characteristic)
 }

@@ -9,6 +9,11 @@
 //! fixed         never read: the end nodes hold their Dirichlet values (extrapolated if asked)
 //! ```
 //!
+//! Wide stencils (the high-order reconstructions, [`Closure::line_value`]) read `k` nodes
+//! beyond an end with the same rules: the wrapped node; the line through the two end nodes,
+//! `V_{N−1+k} = V_{N−1} + k(V_{N−1} − V_{N−2})` (extrapolated and Dirichlet ends); the end value
+//! (reflecting ends).
+//!
 //! A Markov chain cannot carry the extrapolated ghost (its weight would be negative), so the
 //! chain closes extrapolated ends as reflecting ([`Closure::chain_neighbour`]).
 //! See `docs/numerics.md` §2.2.
@@ -89,6 +94,24 @@ impl Closure {
         }
     }
 
+    /// `V_j` on a line of `size` nodes starting at `start` with `stride`, for any `j` (ghosts
+    /// beyond either end by the rules in the module docs). Both ends of an axis share a closure.
+    #[inline]
+    pub fn line_value(self, values: &[f64], start: usize, size: usize, stride: usize, j: isize) -> f64 {
+        let last = size as isize - 1;
+        if (0..=last).contains(&j) {
+            return values[start + j as usize * stride];
+        }
+        let at = |k: isize| values[start + k as usize * stride];
+        match self {
+            Closure::Periodic => at(j.rem_euclid(size as isize)),
+            Closure::Reflect => at(j.clamp(0, last)),
+            Closure::Extrapolate | Closure::Fixed if size == 1 => at(0),
+            Closure::Extrapolate | Closure::Fixed if j < 0 => at(0) + j as f64 * (at(1) - at(0)),
+            Closure::Extrapolate | Closure::Fixed => at(last) + (j - last) as f64 * (at(last) - at(last - 1)),
+        }
+    }
+
     /// Whether a step beyond the end reads an extrapolated ghost (rather than a node value).
     #[inline(always)]
     pub fn extrapolates(self) -> bool {
@@ -141,5 +164,22 @@ mod tests {
         assert_eq!(Closure::Extrapolate.chain_neighbour(4, 4, 5, 1, true), (4, true));
         assert_eq!(Closure::Periodic.chain_neighbour(4, 4, 5, 1, true), (0, false));
         assert_eq!(Closure::Fixed.chain_neighbour(1, 1, 5, 1, false), (0, false));
+    }
+
+    #[test]
+    fn wide_ghosts_extend_the_one_node_rules() {
+        let values = [0.0, 1.0, 4.0, 9.0, 16.0];
+        let line = |closure: Closure, j: isize| closure.line_value(&values, 0, 5, 1, j);
+        for closure in [Closure::Periodic, Closure::Reflect, Closure::Extrapolate] {
+            // One node out, the wide rule agrees with the neighbour rule.
+            assert_eq!(line(closure, 5), closure.forward(4, 4, 5, 1).value(&values, 16.0));
+            assert_eq!(line(closure, -1), closure.backward(0, 0, 5, 1).value(&values, 0.0));
+        }
+        assert_eq!(line(Closure::Periodic, -3), 4.0);
+        assert_eq!(line(Closure::Periodic, 7), 4.0);
+        assert_eq!(line(Closure::Reflect, 7), 16.0);
+        assert_eq!(line(Closure::Extrapolate, 7), 37.0);
+        assert_eq!(line(Closure::Extrapolate, -3), -3.0);
+        assert_eq!(line(Closure::Extrapolate, 2), 4.0);
     }
 }

@@ -535,9 +535,12 @@ impl Tabulation {
                     (largest, rate, peak)
                 },
             );
+        let largest_global_rate =
+            (0..n).map(|i| largest[i] * inverse_spacing[i]).sum::<f64>() + largest_diffusion_rate;
         DriftBounds {
             largest_drift: largest[..n].to_vec(),
             largest_rate: rate,
+            largest_global_rate,
             largest_dissipation_rate: dissipation_rate,
             largest_diffusion_rate,
             peak_node: peak,
@@ -614,6 +617,8 @@ pub struct DriftBounds {
     pub largest_rate: f64,
     /// `max_x Σ_i (α_i(x)/h_i + 2a_i(x)/h_i²)` (the local Lax–Friedrichs CFL rate).
     pub largest_dissipation_rate: f64,
+    /// `Σ_i max_{x,u} |f_i|/h_i + max_x Σ_i 2a_i/h_i²` (the global Lax–Friedrichs CFL rate).
+    pub largest_global_rate: f64,
     /// `max_{x,u} Σ_i 2a_i/h_i²` (the diffusion part alone; × Δt = the diffusion number).
     pub largest_diffusion_rate: f64,
     /// Node where the rate peaks.

@@ -4,11 +4,13 @@
 //! * [`weights`] — upwind and Lax–Friedrichs weights (the single source of the Markov chain).
 //! * [`constraint`] — admissible controls at state-constrained box ends.
 //! * [`hamiltonian`] — closed-form or sampled minimisation, and the tabulated coefficients.
+//! * [`reconstruction`] — one-sided derivatives of high order (ENO2, ENO3, WENO5).
 
 pub mod closure;
 pub mod constraint;
 pub mod hamiltonian;
 pub mod minimiser;
+pub mod reconstruction;
 pub mod weights;
 
 pub use hamiltonian::{ControlModel, DriftBounds, Tabulation};

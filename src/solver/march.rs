@@ -13,7 +13,8 @@ use super::{finish, prepare, Diagnostics, Preparation, Solution};
 use crate::error::{HjbError, Result};
 use crate::problem::Problem;
 use crate::scheme::Tabulation;
-use crate::settings::{Differencing, Settings};
+use crate::settings::Settings;
+use crate::time::plan::cfl_rate;
 use crate::time::{stepper, CoefficientLevel, StepContext, TimeStepPlan};
 use std::time::Instant;
 
@@ -107,10 +108,8 @@ pub(super) fn march(
             table = Tabulation::new(problem, &model, &coordinates, t_old);
             detector.cost_size = detector.cost_size.max(table.largest_cost(problem, &model));
             let bounds = table.drift_bounds(problem, &model, &inverse_spacing);
-            let rate = match settings.differencing {
-                Differencing::Upwind => bounds.largest_rate,
-                Differencing::LaxFriedrichs => bounds.largest_dissipation_rate,
-            } + problem.switching.as_ref().map_or(0.0, |s| s.largest_rate());
+            let rate = cfl_rate(settings, &bounds, problem.discount)
+                + problem.switching.as_ref().map_or(0.0, |s| s.largest_rate());
             state.worst_cfl = state.worst_cfl.max(rate * plan.time_step);
             if rate * plan.time_step > 1.0 + 1e-12 && !settings.allow_unstable && stepper.has_cfl_limit() {
                 return Err(HjbError::CflViolated {

@@ -30,7 +30,7 @@ use crate::problem::Problem;
 use crate::scheme::{dominance_margin, ControlModel, Tabulation};
 use crate::settings::{Settings, Stepping};
 use crate::stability::StabilityReport;
-use crate::time::{SemiLagrangianReport, StepperReport, TimeStepPlan};
+use crate::time::{HighOrderReport, SemiLagrangianReport, StepperReport, TimeStepPlan};
 use ndarray::ArrayD;
 use std::time::Instant;
 
@@ -67,6 +67,8 @@ pub struct Diagnostics {
     pub implicit: Option<crate::time::ImplicitReport>,
     /// Foot displacement and consistency numbers (semi-Lagrangian scheme only).
     pub semi_lagrangian: Option<SemiLagrangianReport>,
+    /// The high-order scheme's parts (ENO/WENO, TVD Runge–Kutta).
+    pub high_order: Option<HighOrderReport>,
 }
 
 impl Diagnostics {
@@ -76,6 +78,7 @@ impl Diagnostics {
             StepperReport::None => {}
             StepperReport::Implicit(report) => self.implicit = Some(report),
             StepperReport::SemiLagrangian(report) => self.semi_lagrangian = Some(report),
+            StepperReport::HighOrder(report) => self.high_order = Some(report),
         }
     }
 }
@@ -135,6 +138,9 @@ pub fn prepare(problem: &Problem, settings: &Settings) -> Result<Preparation> {
             });
         }
     }
+    if settings.is_high_order() {
+        check_high_order(problem, settings)?;
+    }
     let model = ControlModel::analyse(problem, settings.minimisation, &coordinates)?;
     let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
     let table = Tabulation::new(problem, &model, &coordinates, problem.tabulation_time());
@@ -158,6 +164,7 @@ pub fn prepare(problem: &Problem, settings: &Settings) -> Result<Preparation> {
             }
             bounds.largest_dissipation_rate =
                 bounds.largest_dissipation_rate.max(other.largest_dissipation_rate);
+            bounds.largest_global_rate = bounds.largest_global_rate.max(other.largest_global_rate);
             bounds.largest_diffusion_rate = bounds.largest_diffusion_rate.max(other.largest_diffusion_rate);
             for (a, b) in bounds.largest_drift.iter_mut().zip(&other.largest_drift) {
                 *a = a.max(*b);
@@ -168,14 +175,51 @@ pub fn prepare(problem: &Problem, settings: &Settings) -> Result<Preparation> {
         // Regime jumps leave the node at rate Σ_k λ_jk: part of every explicit CFL rate.
         bounds.largest_rate += switching.largest_rate();
         bounds.largest_dissipation_rate += switching.largest_rate();
+        bounds.largest_global_rate += switching.largest_rate();
     }
-    let plan = TimeStepPlan::new(settings, &bounds, problem.final_time, &problem.grid.spacings())?;
+    let plan = TimeStepPlan::new(settings, &bounds, problem, &problem.grid.spacings())?;
     let nodes = problem.grid.node_count();
     let snapshot_fields = settings.snapshots * (1 + problem.controls.len());
     let memory_bytes = 8 * nodes * (problem.grid.dimension() + 3 + problem.controls.len() + snapshot_fields)
         + table.bytes() * if problem.is_time_dependent() { 2 } else { 1 };
-    let stability = StabilityReport::new(problem, &model, &table, &plan);
+    let mut stability = StabilityReport::new(problem, &model, &table, &plan);
+    // ENO/WENO stencils are not monotone at any time step.
+    stability.monotone &= settings.derivatives == crate::settings::Derivatives::FirstOrder;
     Ok(Preparation { coordinates, model, table, plan, stability, memory_bytes })
+}
+
+/// The problems the high-order steps take: finite horizons, diagonal noise, axes long enough for
+/// the stencil (the regime axis takes no derivatives).
+fn check_high_order(problem: &Problem, settings: &Settings) -> Result<()> {
+    let refuse = |message: String| HjbError::InvalidOption { option: "derivatives".to_string(), message };
+    let scheme = settings.scheme_name();
+    if problem.is_stationary() {
+        return Err(refuse(format!(
+            "{scheme} marches a finite horizon; a stationary problem (no final_time) is solved by value \
+             iteration of the monotone scheme (scheme = \"upwind\") or by policy iteration (scheme = \"implicit\")"
+        )));
+    }
+    if problem.diffusion_matrix.is_some() {
+        return Err(refuse(format!(
+            "{scheme} has no cross-derivative stencil for correlated noise; use scheme = \"upwind\" (Kushner's \
+             cross stencil) or scheme = \"semi_lagrangian\""
+        )));
+    }
+    let needed = settings.derivatives.minimum_points();
+    for (k, axis) in problem.grid.axes().iter().enumerate() {
+        let regime = problem.switching.as_ref().is_some_and(|s| s.axis == k);
+        if !regime && axis.points < needed {
+            return Err(refuse(format!(
+                "{} derivatives read {} nodes on each side, so every axis needs at least {needed} points; \
+                 axis `{}` has {} — refine it or use derivatives = \"first_order\"",
+                settings.derivatives.name(),
+                settings.derivatives.half_width(),
+                axis.name,
+                axis.points
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Correlated noise in the finite-difference schemes: the explicit schemes take Kushner's cross
@@ -285,6 +329,7 @@ impl Diagnostics {
             threads: rayon::current_num_threads(),
             implicit: None,
             semi_lagrangian: None,
+            high_order: None,
         }
     }
 }

@@ -5,6 +5,8 @@
 //!
 //! * [`explicit`] — forward Euler with the monotone upwind or Lax–Friedrichs weights, under
 //!   the CFL bound.
+//! * [`high_order`] — ENO/WENO derivatives with TVD Runge–Kutta (not monotone), under the
+//!   CFL bound per stage.
 //! * [`implicit`] — backward Euler with Howard's policy iteration and sparse LU, any Δt.
 //! * [`semi_lagrangian`] — interpolation at the feet of the characteristics (Camilli–Falcone
 //!   with diffusion), any Δt.
@@ -15,11 +17,13 @@
 //! See `docs/numerics.md` §4.
 
 pub mod explicit;
+pub mod high_order;
 pub mod implicit;
 pub mod plan;
 pub mod semi_lagrangian;
 
 pub use explicit::ExplicitStepper;
+pub use high_order::{HighOrderReport, HighOrderStepper};
 pub use implicit::{ImplicitReport, ImplicitStepper};
 pub use plan::TimeStepPlan;
 pub use semi_lagrangian::{SemiLagrangianReport, SemiLagrangianStepper};
@@ -152,6 +156,8 @@ pub enum StepperReport {
     Implicit(ImplicitReport),
     /// Foot displacement and consistency.
     SemiLagrangian(SemiLagrangianReport),
+    /// Reconstruction, integrator and dissipation of a high-order step.
+    HighOrder(HighOrderReport),
 }
 
 /// The stepper for `settings`: the one factory. `plan.time_step` is infinite for stationary
@@ -164,6 +170,9 @@ pub fn stepper<'a>(
     plan: &TimeStepPlan,
 ) -> Result<Box<dyn Stepper + 'a>> {
     Ok(match settings.stepping {
+        Stepping::Explicit { .. } if settings.is_high_order() => {
+            Box::new(HighOrderStepper::new(problem, settings, model, plan.time_step))
+        }
         Stepping::Explicit { .. } => {
             Box::new(ExplicitStepper::new(problem, settings.differencing, model, plan.time_step))
         }

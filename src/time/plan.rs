@@ -7,8 +7,27 @@
 //! See `docs/numerics.md` §4.
 
 use crate::error::{HjbError, Result};
+use crate::problem::Problem;
 use crate::scheme::DriftBounds;
-use crate::settings::{Differencing, Settings, Stepping};
+use crate::settings::{Differencing, Dissipation, Settings, Stepping};
+
+/// The CFL rate `1/Δt_max` of the explicit step of `settings`: `max Σ_i (|f_i|/h_i + 2a_i/h_i²)`
+/// for upwind differencing, the same with `α_i` for Lax–Friedrichs (per node for local and
+/// local-local dissipation, the grid-wide maxima for global). The high-order steps add the
+/// discount `ρ`: each of their Euler stages is `V + Δt(Ĥ − ρV)`, whose weight on `V` is
+/// `1 − Δt(rate + ρ)`. (The first-order step discounts by `e^{−ρΔt}` instead, which needs no room.)
+pub fn cfl_rate(settings: &Settings, bounds: &DriftBounds, discount: f64) -> f64 {
+    let rate = match (settings.differencing, settings.dissipation) {
+        (Differencing::Upwind, _) => bounds.largest_rate,
+        (Differencing::LaxFriedrichs, Dissipation::Global) => bounds.largest_global_rate,
+        (Differencing::LaxFriedrichs, _) => bounds.largest_dissipation_rate,
+    };
+    if settings.is_high_order() {
+        rate + discount
+    } else {
+        rate
+    }
+}
 
 /// Time step, number of steps and the stability numbers behind them.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,18 +60,16 @@ impl TimeStepPlan {
     pub fn new(
         settings: &Settings,
         bounds: &DriftBounds,
-        final_time: f64,
+        problem: &Problem,
         spacings: &[f64],
     ) -> Result<TimeStepPlan> {
+        let final_time = problem.final_time;
         let fixed_time_step = settings.time_step;
         let minimum_spacing = spacings.iter().fold(f64::INFINITY, |a, h| a.min(*h));
         // Cells crossed per unit time at the fastest node (drift only): the Courant reference
         // of the schemes without a CFL limit.
         let drift_rate: f64 = bounds.largest_drift.iter().zip(spacings).map(|(f, h)| f / h).sum();
-        let rate = match settings.differencing {
-            Differencing::Upwind => bounds.largest_rate,
-            Differencing::LaxFriedrichs => bounds.largest_dissipation_rate,
-        };
+        let rate = cfl_rate(settings, bounds, problem.discount);
         let unlimited = !settings.stepping.has_cfl_limit();
         let courant = settings.stepping.courant();
         let time_step_max = if rate > 0.0 { 1.0 / rate } else { f64::INFINITY };
@@ -77,7 +94,7 @@ impl TimeStepPlan {
                 step
             }
             None => match settings.stepping {
-                Stepping::Explicit { cfl } => cfl * time_step_max,
+                Stepping::Explicit { cfl, .. } => cfl * time_step_max,
                 _ => unreachable!("the steppers without a CFL limit are handled above"),
             },
         };

@@ -3,11 +3,17 @@
 //! Keys: `scheme` (a named combination) or `differencing` with `stepping`; `cfl` (in (0, 1]),
 //! `courant` (> 0, cells per step for the schemes without a CFL limit), `time_step` (> 0),
 //! `hamiltonian` (`"auto"` or `"sampled"`), `refine` (bool) and `characteristic` (`"euler"` or
-//! `"heun"`). The combination is checked once, by [`SolverOptions::settings`].
+//! `"heun"`); the high-order choices `derivatives` (`"first_order"`, `"eno2"`, `"eno3"`,
+//! `"weno5"`), `dissipation` (`"global"`, `"local"`, `"local_local"`), `time_integrator`
+//! (`"euler"`, `"tvd_rk2"`, `"tvd_rk3"`) or the preset `accuracy` (`"low"`, `"medium"`, `"high"`,
+//! `"very_high"`). The combination is checked once, by [`SolverOptions::settings`].
 
 use super::Context;
 use crate::error::Result;
-use crate::settings::{Characteristic, SolverOptions, SCHEME_NAMES};
+use crate::settings::{
+    Accuracy, Characteristic, Derivatives, Dissipation, Integrator, SettingsError, SolverOptions,
+    SCHEME_NAMES,
+};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -23,6 +29,10 @@ pub(super) struct SolverSpec {
     refine: Option<bool>,
     characteristic: Option<Spanned<String>>,
     courant: Option<Spanned<f64>>,
+    derivatives: Option<Spanned<String>>,
+    dissipation: Option<Spanned<String>>,
+    time_integrator: Option<Spanned<String>>,
+    accuracy: Option<Spanned<String>>,
 }
 
 impl Context<'_> {
@@ -35,6 +45,10 @@ impl Context<'_> {
         options.scheme = solver.scheme.as_ref().map(|scheme| scheme.get_ref().clone());
         options.differencing = solver.differencing.as_ref().map(|name| name.get_ref().clone());
         options.stepping = solver.stepping.as_ref().map(|name| name.get_ref().clone());
+        options.derivatives = solver.derivatives.as_ref().map(|name| name.get_ref().clone());
+        options.dissipation = solver.dissipation.as_ref().map(|name| name.get_ref().clone());
+        options.time_integrator = solver.time_integrator.as_ref().map(|name| name.get_ref().clone());
+        options.accuracy = solver.accuracy.as_ref().map(|name| name.get_ref().clone());
         if let Some(cfl) = &solver.cfl {
             let value = self.finite(cfl, "solver.cfl")?;
             if !(value > 0.0 && value <= 1.0) {
@@ -103,22 +117,43 @@ impl Context<'_> {
             }
             options.time_step = Some(value);
         }
-        // The combination, checked in one place; located at the first naming key.
+        // The combination, checked in one place; located at the key a name error is about, else
+        // at the first naming key.
         if let Err(error) = options.settings() {
-            let span = [&solver.scheme, &solver.differencing, &solver.stepping]
-                .into_iter()
-                .flatten()
-                .next()
-                .map_or(0..0, |named| named.span());
-            return Err(self.invalid(
-                span,
-                "solver",
-                error.to_string(),
-                &format!(
+            let keys = [
+                ("scheme", &solver.scheme),
+                ("differencing", &solver.differencing),
+                ("stepping", &solver.stepping),
+                ("derivatives", &solver.derivatives),
+                ("accuracy", &solver.accuracy),
+                ("time_integrator", &solver.time_integrator),
+                ("dissipation", &solver.dissipation),
+            ];
+            let about = match &error {
+                SettingsError::UnknownName { what, .. } => Some(*what),
+                _ => None,
+            };
+            let (key, span) = keys
+                .iter()
+                .filter(|(key, _)| about.is_none_or(|what| what == *key))
+                .find_map(|(key, named)| named.as_ref().map(|named| (*key, named.span())))
+                .unwrap_or(("solver", 0..0));
+            let hint = match key {
+                "derivatives" | "accuracy" | "time_integrator" | "dissipation" => format!(
+                    "write `accuracy = \"very_high\"` (WENO5 + TVD-RK3; presets: {}), or `derivatives` ({}) with \
+                     `time_integrator` ({}); `dissipation` ({}) goes with differencing = \"lax_friedrichs\"",
+                    Accuracy::NAMES,
+                    Derivatives::NAMES,
+                    Integrator::NAMES,
+                    Dissipation::NAMES
+                ),
+                _ => format!(
                     "write `scheme = \"upwind\"` (available: {SCHEME_NAMES}), or `differencing` \
                      (upwind, lax_friedrichs) with `stepping` (explicit, implicit, semi_lagrangian)"
                 ),
-            ));
+            };
+            let field = if key == "solver" { "solver".to_string() } else { format!("solver.{key}") };
+            return Err(self.invalid(span, &field, error.to_string(), &hint));
         }
         Ok(options)
     }

@@ -14,7 +14,15 @@
 //! | `"implicit"`        | upwind           | implicit (policy iteration)   |
 //! | `"semi_lagrangian"` | — (interpolation)| semi-Lagrangian               |
 //!
-//! See `docs/numerics.md` §3–§4 for the schemes themselves.
+//! The high-order finite-difference schemes add three choices to explicit stepping
+//! ([`Derivatives`], [`Dissipation`], [`Integrator`]) and the presets [`Accuracy`]
+//! (`accuracy = "very_high"` is WENO5 with TVD-RK3); see [`high_order`].
+//!
+//! See `docs/numerics.md` §3–§4 and §10 for the schemes themselves.
+
+pub mod high_order;
+
+pub use high_order::{Accuracy, Derivatives, Dissipation, Integrator};
 
 use std::fmt;
 use std::path::PathBuf;
@@ -34,7 +42,7 @@ pub enum Differencing {
 
 impl Differencing {
     /// The names accepted in files and on the command line.
-    pub const NAMES: &'static str = "upwind, lax_friedrichs";
+    pub const NAMES: &'static str = "upwind, lax_friedrichs (or a derivatives name: eno2, eno3, weno5)";
 
     /// The name used in files, reports and result files.
     pub fn name(self) -> &'static str {
@@ -80,10 +88,12 @@ impl Characteristic {
 /// How the solution advances in time-to-go, with the parameters that belong to each way.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Stepping {
-    /// Forward Euler under the CFL bound: `Δt = cfl · Δt_max`, `cfl` in (0, 1].
+    /// Explicit steps under the CFL bound: `Δt = cfl · Δt_max`, `cfl` in (0, 1].
     Explicit {
         /// Fraction of the CFL bound used when no fixed time step is given.
         cfl: f64,
+        /// Forward Euler or a TVD Runge–Kutta method (the bound holds per stage).
+        integrator: Integrator,
     },
     /// Backward Euler with Howard's policy iteration (any Δt); stationary problems solve
     /// `(ρI − A(u))V = ℓ(u)` directly.
@@ -141,8 +151,13 @@ pub enum Minimisation {
 /// The solver settings of one run, chosen once and checked (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
-    /// Space differencing (ignored by the semi-Lagrangian stepping, which interpolates).
+    /// The numerical Hamiltonian: upwind or Lax–Friedrichs (ignored by the semi-Lagrangian
+    /// stepping, which interpolates).
     pub differencing: Differencing,
+    /// How one-sided derivatives are reconstructed (first order except for explicit stepping).
+    pub derivatives: Derivatives,
+    /// The Lax–Friedrichs dissipation (Lax–Friedrichs differencing only).
+    pub dissipation: Dissipation,
     /// Time stepping and its parameters.
     pub stepping: Stepping,
     /// A fixed time step (the explicit stepping refuses it above the CFL bound).
@@ -160,7 +175,9 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             differencing: Differencing::Upwind,
-            stepping: Stepping::Explicit { cfl: DEFAULT_CFL },
+            derivatives: Derivatives::FirstOrder,
+            dissipation: Dissipation::Local,
+            stepping: Stepping::Explicit { cfl: DEFAULT_CFL, integrator: Integrator::Euler },
             time_step: None,
             minimisation: Minimisation::Auto,
             allow_unstable: false,
@@ -180,14 +197,37 @@ impl Settings {
         SolverOptions { scheme: Some(name.to_string()), ..SolverOptions::default() }.settings()
     }
 
-    /// The historical scheme name of these settings (`upwind`, `lax_friedrichs`, `implicit`,
-    /// `semi_lagrangian`): what result files and JSON summaries call `scheme`.
-    pub fn scheme_name(&self) -> &'static str {
+    /// The scheme name of these settings: what result files and JSON summaries call `scheme`.
+    /// The monotone schemes keep their historical names (`upwind`, `lax_friedrichs`, `implicit`,
+    /// `semi_lagrangian`); a high-order scheme is named by its parts, e.g.
+    /// `weno5_tvd_rk3_upwind` or `eno2_tvd_rk2_lax_friedrichs_global`.
+    pub fn scheme_name(&self) -> String {
         match (self.stepping, self.differencing) {
-            (Stepping::Explicit { .. }, differencing) => differencing.name(),
-            (Stepping::Implicit { .. }, _) => "implicit",
-            (Stepping::SemiLagrangian { .. }, _) => "semi_lagrangian",
+            (Stepping::Explicit { .. }, differencing) if !self.is_high_order() => differencing.name().into(),
+            (Stepping::Explicit { integrator, .. }, Differencing::Upwind) => {
+                format!("{}_{}_upwind", self.derivatives.name(), integrator.name())
+            }
+            (Stepping::Explicit { integrator, .. }, Differencing::LaxFriedrichs) => format!(
+                "{}_{}_lax_friedrichs_{}",
+                self.derivatives.name(),
+                integrator.name(),
+                self.dissipation.name()
+            ),
+            (Stepping::Implicit { .. }, _) => "implicit".into(),
+            (Stepping::SemiLagrangian { .. }, _) => "semi_lagrangian".into(),
         }
+    }
+
+    /// Whether these settings leave the monotone first-order explicit scheme: a reconstruction
+    /// beyond first order, a Runge–Kutta integrator, or a dissipation other than local.
+    pub fn is_high_order(&self) -> bool {
+        let integrator = match self.stepping {
+            Stepping::Explicit { integrator, .. } => integrator,
+            _ => Integrator::Euler,
+        };
+        self.derivatives != Derivatives::FirstOrder
+            || integrator != Integrator::Euler
+            || (self.differencing == Differencing::LaxFriedrichs && self.dissipation != Dissipation::Local)
     }
 
     /// The same settings with a fixed time step.
@@ -226,6 +266,15 @@ pub struct SolverOptions {
     pub characteristic: Option<Characteristic>,
     /// Stored time levels (`[output] snapshots`).
     pub snapshots: usize,
+    /// `derivatives = "first_order" | "eno2" | "eno3" | "weno5"` (also accepted as a
+    /// `differencing` name, which then keeps the upwind Hamiltonian).
+    pub derivatives: Option<String>,
+    /// `dissipation = "global" | "local" | "local_local"` (Lax–Friedrichs only).
+    pub dissipation: Option<String>,
+    /// `time_integrator = "euler" | "tvd_rk1" | "tvd_rk2" | "tvd_rk3"` (explicit stepping).
+    pub time_integrator: Option<String>,
+    /// `accuracy = "low" | "medium" | "high" | "very_high"`: derivatives and integrator together.
+    pub accuracy: Option<String>,
 }
 
 impl SolverOptions {
@@ -247,7 +296,32 @@ impl SolverOptions {
                 })
             }
         };
-        if let Some(name) = &self.differencing {
+        let mut derivatives_named = None;
+        if let Some(name) = &self.derivatives {
+            derivatives_named = Some(Derivatives::parse(name).ok_or_else(|| SettingsError::UnknownName {
+                what: "derivatives",
+                name: name.clone(),
+                available: Derivatives::NAMES,
+            })?);
+        }
+        let differencing_name = match self.differencing.as_deref().and_then(Derivatives::parse) {
+            // `differencing = "weno5"`: the reconstruction, with the default (upwind) Hamiltonian.
+            Some(chosen) => {
+                if derivatives_named.is_some_and(|named| named != chosen) {
+                    return Err(SettingsError::Conflict {
+                        reason: format!(
+                            "differencing = `{}` and derivatives = `{}` disagree; give one of them",
+                            chosen.name(),
+                            derivatives_named.map_or("", Derivatives::name)
+                        ),
+                    });
+                }
+                derivatives_named = Some(chosen);
+                None
+            }
+            None => self.differencing.as_ref(),
+        };
+        if let Some(name) = differencing_name {
             let chosen = Differencing::parse(name)?;
             if differencing.is_some_and(|implied| implied != chosen) {
                 return Err(SettingsError::Conflict {
@@ -280,8 +354,51 @@ impl SolverOptions {
             }
             stepping_name = Some(chosen);
         }
+        let mut integrator_named = self.time_integrator.as_deref().map(Integrator::parse).transpose()?;
+        if let Some(name) = &self.accuracy {
+            let (preset_derivatives, preset_integrator) = Accuracy::parse(name)?.choices();
+            if derivatives_named.is_some_and(|named| named != preset_derivatives)
+                || integrator_named.is_some_and(|named| named != preset_integrator)
+            {
+                return Err(SettingsError::Conflict {
+                    reason: format!(
+                        "accuracy = `{name}` means {} derivatives with {}; drop `accuracy` or the \
+                         derivatives/time_integrator that contradict it",
+                        preset_derivatives.name(),
+                        preset_integrator.name()
+                    ),
+                });
+            }
+            derivatives_named = Some(preset_derivatives);
+            integrator_named = Some(preset_integrator);
+        }
+        let dissipation = self.dissipation.as_deref().map(Dissipation::parse).transpose()?;
+        if dissipation.is_some() && differencing != Some(Differencing::LaxFriedrichs) {
+            return Err(SettingsError::Conflict {
+                reason: "`dissipation` is the Lax–Friedrichs dissipation; add differencing = \
+                         \"lax_friedrichs\" or drop `dissipation` (upwind differencing needs none)"
+                    .to_string(),
+            });
+        }
+        let derivatives = derivatives_named.unwrap_or(Derivatives::FirstOrder);
+        let integrator = integrator_named.unwrap_or(Integrator::Euler);
+        let high_order = derivatives != Derivatives::FirstOrder
+            || integrator != Integrator::Euler
+            || dissipation.is_some_and(|d| d != Dissipation::Local);
+        if high_order && stepping_name.is_some_and(|name| name != "explicit") {
+            return Err(SettingsError::Conflict {
+                reason: format!(
+                    "{} derivatives with {} time integration are explicit schemes under a CFL bound; \
+                     {} stepping takes first-order (monotone) differences only — use stepping = \
+                     \"explicit\", or drop derivatives/time_integrator/accuracy",
+                    derivatives.name(),
+                    integrator.name(),
+                    stepping_name.unwrap_or_default()
+                ),
+            });
+        }
         let stepping = match stepping_name.unwrap_or("explicit") {
-            "explicit" => Stepping::Explicit { cfl: self.cfl.unwrap_or(DEFAULT_CFL) },
+            "explicit" => Stepping::Explicit { cfl: self.cfl.unwrap_or(DEFAULT_CFL), integrator },
             "implicit" => Stepping::Implicit { courant: self.courant },
             _ => Stepping::SemiLagrangian {
                 courant: self.courant,
@@ -312,7 +429,8 @@ impl SolverOptions {
                 return Err(SettingsError::OutOfRange {
                     setting: "cfl",
                     value: cfl,
-                    reason: "a CFL number must lie in (0, 1]; above 1 the explicit schemes are not monotone",
+                    reason: "a CFL number must lie in (0, 1]; above 1 the explicit schemes are not monotone \
+                             (and the TVD Runge–Kutta steps lose their stability bound: SSP coefficient 1)",
                 });
             }
         }
@@ -336,6 +454,8 @@ impl SolverOptions {
         }
         Ok(Settings {
             differencing: differencing.unwrap_or(Differencing::Upwind),
+            derivatives,
+            dissipation: dissipation.unwrap_or(Dissipation::Local),
             stepping,
             time_step: self.time_step,
             minimisation: if self.force_sampled { Minimisation::Sampled } else { Minimisation::Auto },
@@ -452,5 +572,39 @@ mod tests {
     fn parameters_of_another_stepping_are_ignored() {
         let options = SolverOptions { scheme: Some("implicit".into()), cfl: Some(0.5), ..Default::default() };
         assert_eq!(options.settings().unwrap().stepping, Stepping::Implicit { courant: None });
+    }
+
+    #[test]
+    fn presets_and_high_order_names() {
+        let very_high = SolverOptions { accuracy: Some("very_high".into()), ..Default::default() };
+        let settings = very_high.settings().unwrap();
+        assert_eq!(settings.derivatives, Derivatives::Weno5);
+        assert_eq!(settings.scheme_name(), "weno5_tvd_rk3_upwind");
+        let low = SolverOptions { accuracy: Some("low".into()), ..Default::default() };
+        assert_eq!(low.settings().unwrap(), Settings::default());
+        let shorthand = SolverOptions { differencing: Some("eno2".into()), ..Default::default() };
+        assert_eq!(shorthand.settings().unwrap().derivatives, Derivatives::Eno2);
+        let global = SolverOptions {
+            differencing: Some("lax_friedrichs".into()),
+            dissipation: Some("global".into()),
+            ..Default::default()
+        };
+        assert_eq!(global.settings().unwrap().scheme_name(), "first_order_euler_lax_friedrichs_global");
+        let implicit_weno = SolverOptions {
+            stepping: Some("implicit".into()),
+            derivatives: Some("weno5".into()),
+            ..Default::default()
+        };
+        assert!(implicit_weno.settings().unwrap_err().to_string().contains("stepping = \"explicit\""));
+        let contradiction = SolverOptions {
+            accuracy: Some("medium".into()),
+            derivatives: Some("weno5".into()),
+            ..Default::default()
+        };
+        assert!(matches!(contradiction.settings(), Err(SettingsError::Conflict { .. })));
+        let upwind_dissipation = SolverOptions { dissipation: Some("global".into()), ..Default::default() };
+        assert!(matches!(upwind_dissipation.settings(), Err(SettingsError::Conflict { .. })));
+        let unknown = SolverOptions { derivatives: Some("weno7".into()), ..Default::default() };
+        assert!(unknown.settings().unwrap_err().to_string().contains("first_order, eno2, eno3, weno5"));
     }
 }
