@@ -135,10 +135,15 @@ pub struct Study {
     /// Semi-Lagrangian control refinement on or off; the problem's own when absent.
     #[serde(default)]
     pub refine: Option<bool>,
-    /// The norm the bar applies to: `"linf"` (default) or `"l1"` (for values that are only
-    /// Hölder continuous somewhere, whose L∞ order is capped below 1 by the theory).
+    /// The norm the bar applies to: `"linf"` (default), `"l1"` (for values that are only
+    /// Hölder continuous somewhere, whose L∞ order is capped below 1 by the theory) or `"both"`
+    /// (L1 and L∞ each clear the bar).
     #[serde(default)]
     pub norm: Option<String>,
+    /// A high-order preset (`"medium"`, `"high"`, `"very_high"`; see
+    /// [`crate::settings::Accuracy`]) on top of `scheme`; first order when absent.
+    #[serde(default)]
+    pub accuracy: Option<String>,
 }
 
 /// The outcome of one study.
@@ -160,19 +165,40 @@ impl StudyOutcome {
         self.failures.is_empty()
     }
 
-    /// Whether the bar applies to the L1 norm (else L∞).
+    /// Whether the bar applies to the L1 norm (alone or with L∞).
     pub fn uses_l1(&self) -> bool {
-        self.study.norm.as_deref() == Some("l1")
+        matches!(self.study.norm.as_deref(), Some("l1") | Some("both"))
     }
 
-    /// The finest error and the smallest observed order in the study's norm.
+    /// Whether the bar applies to the L∞ norm (alone or with L1).
+    pub fn uses_linf(&self) -> bool {
+        matches!(self.study.norm.as_deref(), None | Some("linf") | Some("both"))
+    }
+
+    /// The norms the bar applies to, by name.
+    pub fn norm_name(&self) -> &'static str {
+        match (self.uses_l1(), self.uses_linf()) {
+            (true, true) => "L1 and L∞",
+            (true, false) => "L1",
+            _ => "L∞",
+        }
+    }
+
+    /// The finest error and the smallest observed order in the study's norm (the larger error
+    /// and the smaller order of the two when the bar applies to both).
     pub fn finest_and_smallest_order(&self) -> (f64, f64) {
-        let l1 = self.uses_l1();
-        let finest = self.levels.last().map_or(f64::NAN, |l| if l1 { l.l1 } else { l.linf });
-        let smallest = self.levels[1..]
-            .iter()
-            .filter_map(|l| if l1 { l.order_l1 } else { l.order_linf })
-            .fold(f64::INFINITY, f64::min);
+        let mut finest = f64::NEG_INFINITY;
+        let mut smallest = f64::INFINITY;
+        for l1 in [true, false] {
+            if (l1 && !self.uses_l1()) || (!l1 && !self.uses_linf()) {
+                continue;
+            }
+            finest = finest.max(self.levels.last().map_or(f64::NAN, |l| if l1 { l.l1 } else { l.linf }));
+            smallest = self.levels[1..]
+                .iter()
+                .filter_map(|l| if l1 { l.order_l1 } else { l.order_linf })
+                .fold(smallest, f64::min);
+        }
         (finest, smallest)
     }
 }
@@ -198,6 +224,9 @@ pub fn run_study(path: &std::path::Path) -> Result<StudyOutcome> {
     let file = crate::problem::load_problem(&directory.join(&study.problem))?;
     let mut options = file.solver.clone();
     (options.scheme, options.differencing, options.stepping) = (Some(study.scheme.clone()), None, None);
+    // The study names the whole scheme: the file's high-order choices do not carry over.
+    (options.derivatives, options.time_integrator, options.dissipation) = (None, None, None);
+    options.accuracy = study.accuracy.clone();
     if let Some(courant) = study.courant {
         options.courant = Some(courant);
         options.time_step = None;
@@ -207,31 +236,37 @@ pub fn run_study(path: &std::path::Path) -> Result<StudyOutcome> {
     }
     let settings = options.settings()?;
     let problem = file.problem;
-    let l1 = match study.norm.as_deref() {
-        None | Some("linf") => false,
-        Some("l1") => true,
+    let norms: &[bool] = match study.norm.as_deref() {
+        None | Some("linf") => &[false],
+        Some("l1") => &[true],
+        Some("both") => &[true, false],
         Some(other) => {
             return Err(HjbError::InvalidProblem {
                 field: "norm".to_string(),
-                message: format!("unknown norm `{other}` in {}; use \"linf\" or \"l1\"", path.display()),
+                message: format!(
+                    "unknown norm `{other}` in {}; use \"linf\", \"l1\" or \"both\"",
+                    path.display()
+                ),
             })
         }
     };
     let levels = convergence_study(&problem, &settings, &study.levels)?;
     let mut failures = Vec::new();
-    let name = if l1 { "L1" } else { "L∞" };
-    for level in &levels[1..] {
-        let order = if l1 { level.order_l1 } else { level.order_linf }.unwrap_or(f64::NAN);
-        if !(order >= study.minimum_order) {
-            failures.push(format!(
-                "observed order {order:.3} ({name}) < {} at {:?}",
-                study.minimum_order, level.points
-            ));
+    for &l1 in norms {
+        let name = if l1 { "L1" } else { "L∞" };
+        for level in &levels[1..] {
+            let order = if l1 { level.order_l1 } else { level.order_linf }.unwrap_or(f64::NAN);
+            if !(order >= study.minimum_order) {
+                failures.push(format!(
+                    "observed order {order:.3} ({name}) < {} at {:?}",
+                    study.minimum_order, level.points
+                ));
+            }
         }
-    }
-    let finest = levels.last().map_or(f64::NAN, |level| if l1 { level.l1 } else { level.linf });
-    if !(finest <= study.maximum_error) {
-        failures.push(format!("finest {name} error {finest:.3e} > {:.3e}", study.maximum_error));
+        let finest = levels.last().map_or(f64::NAN, |level| if l1 { level.l1 } else { level.linf });
+        if !(finest <= study.maximum_error) {
+            failures.push(format!("finest {name} error {finest:.3e} > {:.3e}", study.maximum_error));
+        }
     }
     let name = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
     Ok(StudyOutcome { name, study, levels, failures })

@@ -1,12 +1,18 @@
 //! Accuracy tests: the quick studies of `validation/` (the same files `hjb validate --quick`
-//! runs). Each asserts observed L∞ orders ≥ its minimum over four levels and the finest error
-//! under its bar; the explicit schemes are first order in h with Δt ∝ h.
+//! runs). Each asserts observed orders ≥ its minimum over four levels (L∞, L1 or both, as the
+//! study says) and the finest error under its bar; the monotone schemes are first order in h with
+//! Δt ∝ h, the high-order ones (`accuracy = ...`) up to the order of their reconstruction.
 
 mod common;
 
 use hjb::validate::{run_study, study_files};
 
 fn check(name: &str) {
+    check_up_to(name, 1.5);
+}
+
+/// [`check`] with `plausible` the largest observed order that is believable for the scheme.
+fn check_up_to(name: &str, plausible: f64) {
     let outcome =
         run_study(&common::repository_path(&format!("validation/{name}.toml"))).expect("study runs");
     for level in &outcome.levels {
@@ -21,8 +27,36 @@ fn check(name: &str) {
     for level in &outcome.levels[1..] {
         // A first-order scheme showing much more than order 1 would mean the reference or the
         // error measurement is off.
-        assert!(level.order_linf.unwrap() <= 1.5, "{name}: order {:?} is implausible", level.order_linf);
+        assert!(
+            level.order_linf.unwrap() <= plausible,
+            "{name}: order {:?} is implausible",
+            level.order_linf
+        );
     }
+}
+
+#[test]
+fn rotating_bump_weno5() {
+    // Smooth data: WENO5 in space, TVD-RK3 in time with Δt ∝ h; the observed order sits near 5
+    // because the time error (third order) is still far below the space error on these grids.
+    check_up_to("rotating_bump_weno5", 5.6);
+}
+
+#[test]
+fn rotating_bump_eno2() {
+    check_up_to("rotating_bump_eno2", 2.6);
+}
+
+#[test]
+fn lqr_1d_weno5() {
+    // A quadratic value is reconstructed exactly: what remains is the O(Δt³) of TVD-RK3.
+    check_up_to("lqr_1d_weno5", 3.6);
+}
+
+#[test]
+fn hopf_lax_two_wells_weno5() {
+    // Kinks in the data: first order, whatever the reconstruction.
+    check("hopf_lax_two_wells_weno5");
 }
 
 #[test]

@@ -360,7 +360,10 @@ pub fn validate_report(outcomes: &[StudyOutcome], quick: bool, seconds: f64) -> 
             "  {:<40} {:>12} {:>4} {:>10.3e} {:>9.3} {:>9.2}  {}",
             outcome.name,
             points.join("×"),
-            if outcome.uses_l1() { "L1" } else { "L∞" },
+            match outcome.norm_name() {
+                "L1 and L∞" => "both",
+                name => name,
+            },
             error,
             smallest,
             outcome.study.minimum_order,

@@ -5,12 +5,14 @@
 //! * [`constraint`] — admissible controls at state-constrained box ends.
 //! * [`hamiltonian`] — closed-form or sampled minimisation, and the tabulated coefficients.
 //! * [`reconstruction`] — one-sided derivatives of high order (ENO2, ENO3, WENO5).
+//! * [`row_hamiltonian`] — the closed-form numerical Hamiltonian over a row of nodes (vectorised).
 
 pub mod closure;
 pub mod constraint;
 pub mod hamiltonian;
 pub mod minimiser;
 pub mod reconstruction;
+pub mod row_hamiltonian;
 pub mod weights;
 
 pub use hamiltonian::{ControlModel, DriftBounds, Tabulation};

@@ -39,7 +39,8 @@ use crate::problem::Problem;
 use crate::scheme::closure::Closure;
 use crate::scheme::constraint::{admissibility, required_level, StateConstraints};
 use crate::scheme::minimiser::{closed_form_control, minimise_quadratic, Driven};
-use crate::scheme::reconstruction::one_sided;
+use crate::scheme::reconstruction::one_sided_row;
+use crate::scheme::row_hamiltonian::{RowHamiltonian, RowInputs};
 use crate::scheme::{ControlModel, Tabulation};
 use crate::settings::{Derivatives, Differencing, Dissipation, Integrator, Settings, Stepping};
 use crate::time::explicit::CHUNK;
@@ -92,6 +93,8 @@ pub struct HighOrderStepper<'a> {
     coordinates: Option<Vec<Vec<f64>>>,
     /// Intermediate stages `V¹`, `V²`.
     buffers: [Vec<f64>; 2],
+    /// The state each control drives, when the row rule applies ([`RowHamiltonian`]).
+    single_driven: Option<Vec<usize>>,
 }
 
 impl<'a> HighOrderStepper<'a> {
@@ -111,7 +114,20 @@ impl<'a> HighOrderStepper<'a> {
             if integrator.stages() > 1 { vec![0.0; nodes] } else { Vec::new() },
             if integrator.stages() > 2 { vec![0.0; nodes] } else { Vec::new() },
         ];
+        let constraints = StateConstraints::new(problem);
+        let single_driven = match model {
+            ControlModel::ClosedForm { .. }
+                if !constraints.any()
+                    && !(settings.differencing == Differencing::LaxFriedrichs
+                        && settings.dissipation == Dissipation::LocalLocal)
+                    && (0..problem.controls.len()).all(|j| driven.states(j).len() == 1) =>
+            {
+                Some((0..problem.controls.len()).map(|j| driven.states(j)[0]).collect())
+            }
+            _ => None,
+        };
         HighOrderStepper {
+            single_driven,
             problem,
             model,
             differencing: settings.differencing,
@@ -125,7 +141,7 @@ impl<'a> HighOrderStepper<'a> {
             driven,
             control_bounds: problem.controls.iter().map(|c| (c.lower, c.upper)).collect(),
             time_step,
-            constraints: StateConstraints::new(problem),
+            constraints,
             regime_axis: problem.switching.as_ref().map(|s| s.axis),
             coordinates: problem.is_time_dependent().then(|| grid.coordinate_columns()),
             buffers,
@@ -174,91 +190,211 @@ impl<'a> HighOrderStepper<'a> {
         stage: Stage,
     ) -> StepOutcome {
         let m = self.problem.controls.len();
-        let n = D;
         let global = (self.effective_dissipation() == Dissipation::Global
             && self.differencing == Differencing::LaxFriedrichs)
-            .then(|| global_dissipation(table, n));
-        let dt = self.time_step;
-        let discount = self.problem.discount;
-        out.par_chunks_mut(CHUNK)
-            .zip(policy.par_chunks_mut(CHUNK * m.max(1)))
+            .then(|| global_dissipation(table, D));
+        // Tasks are whole rows of the last (contiguous) axis, at least CHUNK nodes together.
+        let row = self.shape[D - 1];
+        let rows_per_task = CHUNK.div_ceil(row).max(1);
+        let task = Task { table, base, current, fixed, stage, global: global.as_deref() };
+        out.par_chunks_mut(rows_per_task * row)
+            .zip(policy.par_chunks_mut(rows_per_task * row * m.max(1)))
             .enumerate()
             .map(|(chunk, (values, controls))| {
-                let start = chunk * CHUNK;
-                let mut index = [0usize; D];
-                self.problem.grid.unravel_inplace(start, &mut index);
-                let mut first_bad = None;
-                let mut largest = (0.0f64, start);
-                for offset in 0..values.len() {
-                    let node = start + offset;
-                    let controls = &mut controls[offset * m..(offset + 1) * m];
-                    let held = fixed.map_or(f64::NAN, |fixed| fixed[node]);
-                    let value = if !held.is_nan() {
-                        controls.fill(0.0);
-                        held
-                    } else {
-                        let mut rate =
-                            self.hamiltonian::<D>(table, current, node, &index, controls, global.as_deref())
-                                - discount * current[node];
-                        if let Some(switching) = &self.problem.switching {
-                            rate += switching.jump(current, node, index[switching.axis]);
-                        }
-                        let euler = current[node] + dt * rate;
-                        if stage.base_weight == 0.0 {
-                            euler
-                        } else {
-                            stage.base_weight * base[node] + stage.stage_weight * euler
-                        }
-                    };
-                    if !value.is_finite() && first_bad.is_none() {
-                        first_bad = Some((node, value));
-                    }
-                    if value.abs() > largest.0 {
-                        largest = (value.abs(), node);
-                    }
-                    values[offset] = value;
-                    advance(&self.shape, &mut index);
+                let start = chunk * rows_per_task * row;
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2 (checked just above).
+                    return unsafe { self.rows_avx2::<D>(&task, start, values, controls) };
                 }
-                StepOutcome { first_non_finite: first_bad, largest }
+                self.rows::<D>(&task, start, values, controls)
             })
             .reduce(StepOutcome::empty, StepOutcome::combine)
     }
 
-    /// The numerical Hamiltonian `Ĥ` at `node` (module docs); the minimising control goes to
-    /// `controls`.
+    /// [`HighOrderStepper::rows`] compiled for AVX2: the same operations four lanes wide (Rust
+    /// never fuses multiply–adds on its own, so the bits equal the portable path's).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn rows_avx2<const D: usize>(
+        &self,
+        task: &Task<'_>,
+        start: usize,
+        values: &mut [f64],
+        controls: &mut [f64],
+    ) -> StepOutcome {
+        self.rows::<D>(task, start, values, controls)
+    }
+
+    /// One task: the whole rows starting at node `start` (`values.len()` nodes).
+    #[inline(always)]
+    fn rows<const D: usize>(
+        &self,
+        task: &Task<'_>,
+        start: usize,
+        values: &mut [f64],
+        controls: &mut [f64],
+    ) -> StepOutcome {
+        let m = self.problem.controls.len();
+        let row = self.shape[D - 1];
+        let mut work = RowWork::new(D, row);
+        let mut row_rule = self.single_driven.as_ref().map(|_| RowHamiltonian::new(row, D, m));
+        let mut first_bad = None;
+        let mut largest = (0.0f64, start);
+        let mut index = [0usize; D];
+        for (row_number, row_values) in values.chunks_mut(row).enumerate() {
+            let row_start = start + row_number * row;
+            self.problem.grid.unravel_inplace(row_start, &mut index);
+            self.row_derivatives::<D>(task.current, row_start, &index, &mut work);
+            if let (Some(rule), Some(driven)) = (row_rule.as_mut(), self.single_driven.as_deref()) {
+                let inputs = RowInputs {
+                    minus: &work.minus,
+                    plus: &work.plus,
+                    second: &work.second,
+                    driven,
+                    bounds: &self.control_bounds,
+                    differencing: self.differencing,
+                    global: task.global,
+                };
+                rule.evaluate(task.table, row_start, &inputs);
+            }
+            for (r, slot) in row_values.iter_mut().enumerate() {
+                let node = row_start + r;
+                index[D - 1] = r;
+                let node_controls = &mut controls[(row_number * row + r) * m..(row_number * row + r + 1) * m];
+                let held = task.fixed.map_or(f64::NAN, |fixed| fixed[node]);
+                let value = if !held.is_nan() {
+                    node_controls.fill(0.0);
+                    held
+                } else {
+                    let hamiltonian = match &row_rule {
+                        Some(rule) => {
+                            for (j, control) in node_controls.iter_mut().enumerate() {
+                                *control = rule.controls[j * row + r];
+                            }
+                            rule.hamiltonian[r]
+                        }
+                        None => {
+                            let mut minus = [0.0f64; MAX_DIMENSIONS];
+                            let mut plus = [0.0f64; MAX_DIMENSIONS];
+                            let mut second = [0.0f64; MAX_DIMENSIONS];
+                            for k in 0..D {
+                                minus[k] = work.minus[k * row + r];
+                                plus[k] = work.plus[k * row + r];
+                                second[k] = work.second[k * row + r];
+                            }
+                            let derivatives = NodeDerivatives { minus: &minus, plus: &plus, second: &second };
+                            self.hamiltonian::<D>(
+                                task.table,
+                                node,
+                                &index,
+                                &derivatives,
+                                node_controls,
+                                task.global,
+                            )
+                        }
+                    };
+                    let mut rate = hamiltonian - self.problem.discount * task.current[node];
+                    if let Some(switching) = &self.problem.switching {
+                        rate += switching.jump(task.current, node, index[switching.axis]);
+                    }
+                    let euler = task.current[node] + self.time_step * rate;
+                    if task.stage.base_weight == 0.0 {
+                        euler
+                    } else {
+                        task.stage.base_weight * task.base[node] + task.stage.stage_weight * euler
+                    }
+                };
+                if !value.is_finite() && first_bad.is_none() {
+                    first_bad = Some((node, value));
+                }
+                if value.abs() > largest.0 {
+                    largest = (value.abs(), node);
+                }
+                *slot = value;
+            }
+        }
+        StepOutcome { first_non_finite: first_bad, largest }
+    }
+
+    /// `p⁻`, `p⁺` and `D²V` along every axis for the row of nodes starting at `row_start`
+    /// (multi-index `index`, last entry 0), into `work`.
+    #[inline(always)]
+    fn row_derivatives<const D: usize>(
+        &self,
+        values: &[f64],
+        row_start: usize,
+        index: &[usize; D],
+        work: &mut RowWork,
+    ) {
+        let row = self.shape[D - 1];
+        for k in 0..D {
+            let (minus, plus, second) = (
+                &mut work.minus[k * row..(k + 1) * row],
+                &mut work.plus[k * row..(k + 1) * row],
+                &mut work.second[k * row..(k + 1) * row],
+            );
+            if self.regime_axis == Some(k) {
+                minus.fill(0.0);
+                plus.fill(0.0);
+                second.fill(0.0);
+                continue;
+            }
+            let (size, stride, closure) = (self.shape[k], self.strides[k], self.closures[k]);
+            if k == D - 1 {
+                // Along the row: pad it with three ghosts on each side.
+                let padded = &mut work.padded[..row + 6];
+                padded[3..row + 3].copy_from_slice(&values[row_start..row_start + row]);
+                for j in 0..3 {
+                    padded[j] = closure.line_value(values, row_start, size, stride, j as isize - 3);
+                    padded[row + 3 + j] =
+                        closure.line_value(values, row_start, size, stride, (row + j) as isize);
+                }
+                let padded = &work.padded[..row + 6];
+                let shifted: [&[f64]; 7] = std::array::from_fn(|j| &padded[j..j + row]);
+                one_sided_row(self.derivatives, shifted, self.inverse_spacing[k], minus, plus, second);
+            } else {
+                // Across rows: the neighbouring rows, or ghost rows beyond the ends.
+                let i = index[k];
+                for j in 0..7 {
+                    let target = i as isize + j as isize - 3;
+                    if !(0..size as isize).contains(&target) {
+                        let line_start = row_start - i * stride;
+                        for r in 0..row {
+                            work.ghosts[j * row + r] =
+                                closure.line_value(values, line_start + r, size, stride, target);
+                        }
+                    }
+                }
+                let ghosts = &work.ghosts;
+                let shifted: [&[f64]; 7] = std::array::from_fn(|j| {
+                    let target = i as isize + j as isize - 3;
+                    if (0..size as isize).contains(&target) {
+                        let first = (row_start as isize + (j as isize - 3) * stride as isize) as usize;
+                        &values[first..first + row]
+                    } else {
+                        &ghosts[j * row..(j + 1) * row]
+                    }
+                });
+                one_sided_row(self.derivatives, shifted, self.inverse_spacing[k], minus, plus, second);
+            }
+        }
+    }
+
+    /// The numerical Hamiltonian `Ĥ` at `node` (module docs) from its one-sided derivatives; the
+    /// minimising control goes to `controls`.
     #[inline(always)]
     fn hamiltonian<const D: usize>(
         &self,
         table: &Tabulation,
-        values: &[f64],
         node: usize,
         index: &[usize; D],
+        derivatives: &NodeDerivatives<'_>,
         controls: &mut [f64],
         global: Option<&[f64]>,
     ) -> f64 {
         let n = D;
-        let center = values[node];
-        let mut minus = [0.0f64; MAX_DIMENSIONS];
-        let mut plus = [0.0f64; MAX_DIMENSIONS];
-        let mut second = [0.0f64; MAX_DIMENSIONS];
-        for k in 0..n {
-            if self.regime_axis == Some(k) {
-                continue;
-            }
-            let (i, size, stride) = (index[k], self.shape[k], self.strides[k]);
-            let stencil: [f64; 7] = if i >= 3 && i + 3 < size {
-                let first = node - 3 * stride;
-                std::array::from_fn(|j| values[first + j * stride])
-            } else {
-                let start = node - i * stride;
-                std::array::from_fn(|j| {
-                    self.closures[k].line_value(values, start, size, stride, i as isize + j as isize - 3)
-                })
-            };
-            (minus[k], plus[k]) = one_sided(self.derivatives, &stencil, self.inverse_spacing[k]);
-            second[k] =
-                (stencil[4] - 2.0 * center + stencil[2]) * self.inverse_spacing[k] * self.inverse_spacing[k];
-        }
+        let NodeDerivatives { minus, plus, second } = *derivatives;
         let sides = if self.constraints.any() { self.constraints.sides(index) } else { None };
         let lax_friedrichs = self.differencing == Differencing::LaxFriedrichs;
         match self.model {
@@ -437,6 +573,45 @@ impl<'a> HighOrderStepper<'a> {
     }
 }
 
+/// What every node of a stage reads.
+struct Task<'t> {
+    table: &'t Tabulation,
+    base: &'t [f64],
+    current: &'t [f64],
+    fixed: Option<&'t [f64]>,
+    stage: Stage,
+    global: Option<&'t [f64]>,
+}
+
+/// One node's one-sided derivatives and second differences per axis.
+#[derive(Clone, Copy)]
+struct NodeDerivatives<'d> {
+    minus: &'d [f64; MAX_DIMENSIONS],
+    plus: &'d [f64; MAX_DIMENSIONS],
+    second: &'d [f64; MAX_DIMENSIONS],
+}
+
+/// Per-task scratch: derivatives of one row along every axis, a padded row, ghost rows.
+struct RowWork {
+    minus: Vec<f64>,
+    plus: Vec<f64>,
+    second: Vec<f64>,
+    padded: Vec<f64>,
+    ghosts: Vec<f64>,
+}
+
+impl RowWork {
+    fn new(dimension: usize, row: usize) -> RowWork {
+        RowWork {
+            minus: vec![0.0; dimension * row],
+            plus: vec![0.0; dimension * row],
+            second: vec![0.0; dimension * row],
+            padded: vec![0.0; row + 6],
+            ghosts: vec![0.0; 7 * row],
+        }
+    }
+}
+
 /// `max_x α_i(x)` per axis: the global Lax–Friedrichs dissipation.
 fn global_dissipation(table: &Tabulation, n: usize) -> Vec<f64> {
     let mut alpha = vec![0.0f64; n];
@@ -446,17 +621,6 @@ fn global_dissipation(table: &Tabulation, n: usize) -> Vec<f64> {
         }
     }
     alpha
-}
-
-#[inline(always)]
-fn advance<const D: usize>(shape: &[usize], index: &mut [usize; D]) {
-    for k in (0..D).rev() {
-        index[k] += 1;
-        if index[k] < shape[k] {
-            return;
-        }
-        index[k] = 0;
-    }
 }
 
 impl Stepper for HighOrderStepper<'_> {

@@ -1,0 +1,252 @@
+//! The closed-form numerical Hamiltonian over a row of nodes at once: the same arithmetic as the
+//! node rule ([`crate::scheme::minimiser::closed_form_control`] with scale 1, then the upwind or
+//! Lax–Friedrichs terms), written as straight-line loops over contiguous arrays with selects
+//! instead of branches, so that the compiler vectorises them. It applies when every control
+//! drives exactly one state (the common case: double integrators, cars, planes) and no state
+//! constraint restricts the controls; the high-order stepper uses the node rule otherwise.
+//!
+//! ```text
+//! u_j = argmin_u { c_j u + r_j u² + φ(a_i + b_i u) }   (upwind: φ(s) = s⁺p⁺_i + s⁻p⁻_i, pieces
+//!                                                       split at the root of a_i + b_i u)
+//! u_j = argmin_u { (c_j + b_i p̄_i) u + r_j u² }        (Lax–Friedrichs, p̄ = (p⁺ + p⁻)/2)
+//! Ĥ = ℓ_0 + Σ_j (c_j u_j + r_j u_j²) + Σ_i φ_i(f_i) + Σ_i a_i D²_i V [+ Σ_i α_i (p⁺_i − p⁻_i)/2]
+//! ```
+
+use crate::scheme::Tabulation;
+use crate::settings::Differencing;
+
+/// Scratch for one row: the drift per axis, gains, cost coefficients, controls and `Ĥ`.
+#[derive(Debug, Clone)]
+pub struct RowHamiltonian {
+    length: usize,
+    drift: Vec<f64>,
+    gain: Vec<f64>,
+    linear: Vec<f64>,
+    quadratic: Vec<f64>,
+    /// `u_j` at `j · length + r`.
+    pub controls: Vec<f64>,
+    /// `Ĥ` at each node of the row.
+    pub hamiltonian: Vec<f64>,
+}
+
+/// What the row rule reads besides the table: the row's one-sided derivatives and second
+/// differences (`[axis · length + r]`), the driven state of each control, the control bounds and
+/// the Lax–Friedrichs dissipation (`None` for upwind; `Some(None)` local, `Some(Some(α))` global).
+#[derive(Debug, Clone, Copy)]
+pub struct RowInputs<'a> {
+    /// `p⁻` per axis and node.
+    pub minus: &'a [f64],
+    /// `p⁺` per axis and node.
+    pub plus: &'a [f64],
+    /// `D²V` per axis and node.
+    pub second: &'a [f64],
+    /// The state driven by each control.
+    pub driven: &'a [usize],
+    /// `[lower, upper]` of each control.
+    pub bounds: &'a [(f64, f64)],
+    /// Upwind or Lax–Friedrichs.
+    pub differencing: Differencing,
+    /// Lax–Friedrichs only: the grid-wide `α_i` (global), or `None` for the table's local `α_i(x)`.
+    pub global: Option<&'a [f64]>,
+}
+
+impl RowHamiltonian {
+    /// Scratch for rows of `length` nodes, `dimension` axes and `controls` controls.
+    pub fn new(length: usize, dimension: usize, controls: usize) -> RowHamiltonian {
+        RowHamiltonian {
+            length,
+            drift: vec![0.0; dimension * length],
+            gain: vec![0.0; dimension * length],
+            linear: vec![0.0; length],
+            quadratic: vec![0.0; length],
+            controls: vec![0.0; controls * length],
+            hamiltonian: vec![0.0; length],
+        }
+    }
+
+    /// `Ĥ` and the minimising controls for the row of nodes `first .. first + length`.
+    #[inline(always)]
+    pub fn evaluate(&mut self, table: &Tabulation, first: usize, inputs: &RowInputs<'_>) {
+        let length = self.length;
+        let n = self.drift.len() / length;
+        let m = inputs.driven.len();
+        let lax_friedrichs = inputs.differencing == Differencing::LaxFriedrichs;
+        self.hamiltonian.copy_from_slice(&table.cost_base[first..first + length]);
+        for i in 0..n {
+            for r in 0..length {
+                self.drift[i * length + r] = table.drift_base[(first + r) * n + i];
+                self.gain[i * length + r] = table.drift_gain[(first + r) * n + i];
+            }
+        }
+        for (j, (&i, &(lower, upper))) in inputs.driven.iter().zip(inputs.bounds).enumerate() {
+            for r in 0..length {
+                self.linear[r] = table.cost_linear[(first + r) * m + j];
+                self.quadratic[r] = table.cost_quadratic[(first + r) * m + j];
+            }
+            let drift = &mut self.drift[i * length..(i + 1) * length];
+            let gain = &self.gain[i * length..(i + 1) * length];
+            let plus = &inputs.plus[i * length..(i + 1) * length];
+            let minus = &inputs.minus[i * length..(i + 1) * length];
+            let (linear, quadratic) = (&self.linear[..length], &self.quadratic[..length]);
+            let controls = &mut self.controls[j * length..(j + 1) * length];
+            let hamiltonian = &mut self.hamiltonian[..length];
+            for r in 0..length {
+                let (a, b, c, q) = (drift[r], gain[r], linear[r], quadratic[r]);
+                let u = if lax_friedrichs {
+                    quadratic_select(c + b * 0.5 * (plus[r] + minus[r]), q, lower, upper)
+                } else {
+                    single_select(a, b, plus[r], minus[r], c, q, lower, upper)
+                };
+                controls[r] = u;
+                hamiltonian[r] += c * u + q * u * u;
+                drift[r] = a + b * u;
+            }
+        }
+        for i in 0..n {
+            let drift = &self.drift[i * length..(i + 1) * length];
+            let plus = &inputs.plus[i * length..(i + 1) * length];
+            let minus = &inputs.minus[i * length..(i + 1) * length];
+            let hamiltonian = &mut self.hamiltonian[..length];
+            for r in 0..length {
+                let f = drift[r];
+                hamiltonian[r] += if lax_friedrichs {
+                    f * 0.5 * (plus[r] + minus[r])
+                } else if f > 0.0 {
+                    f * plus[r]
+                } else {
+                    f * minus[r]
+                };
+            }
+        }
+        if !table.diffusion.is_empty() {
+            for i in 0..n {
+                let second = &inputs.second[i * length..(i + 1) * length];
+                for r in 0..length {
+                    self.hamiltonian[r] += table.diffusion[(first + r) * n + i] * second[r];
+                }
+            }
+        }
+        if lax_friedrichs {
+            for i in 0..n {
+                let plus = &inputs.plus[i * length..(i + 1) * length];
+                let minus = &inputs.minus[i * length..(i + 1) * length];
+                for r in 0..length {
+                    let alpha = match inputs.global {
+                        Some(global) => global[i],
+                        None => table.dissipation[(first + r) * n + i],
+                    };
+                    self.hamiltonian[r] += alpha * 0.5 * (plus[r] - minus[r]);
+                }
+            }
+        }
+    }
+}
+
+/// [`crate::scheme::minimiser::minimise_quadratic`] with selects.
+#[inline(always)]
+fn quadratic_select(linear: f64, quadratic: f64, lower: f64, upper: f64) -> f64 {
+    let vertex = (-linear / (2.0 * quadratic)).max(lower).min(upper);
+    let at_lower = linear * lower + quadratic * lower * lower;
+    let at_upper = linear * upper + quadratic * upper * upper;
+    let linear_case = if at_upper < at_lower {
+        upper
+    } else if at_lower < at_upper {
+        lower
+    } else {
+        0.0f64.max(lower).min(upper)
+    };
+    if quadratic > 0.0 {
+        vertex
+    } else {
+        linear_case
+    }
+}
+
+/// `φ(s) = s⁺ forward + s⁻ backward` with a select.
+#[inline(always)]
+fn upwind(drift: f64, forward: f64, backward: f64) -> f64 {
+    if drift > 0.0 {
+        drift * forward
+    } else {
+        drift * backward
+    }
+}
+
+/// [`crate::scheme::minimiser::minimise_single`] (scale 1) with selects: both pieces are
+/// computed and the better one by the true objective is kept.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn single_select(
+    base: f64,
+    gain: f64,
+    forward: f64,
+    backward: f64,
+    linear: f64,
+    quadratic: f64,
+    lower: f64,
+    upper: f64,
+) -> f64 {
+    let root = (-base / gain).max(lower).min(upper);
+    let positive_slope = linear + gain * forward;
+    let negative_slope = linear + gain * backward;
+    let rising = gain > 0.0;
+    let (positive_low, positive_high) =
+        (if rising { root } else { lower }, if rising { upper } else { root });
+    let (negative_low, negative_high) =
+        (if rising { lower } else { root }, if rising { root } else { upper });
+    // As in the node rule: one division for both vertices when the cost is strictly convex.
+    let vertex_scale = -0.5 / quadratic;
+    let first = if quadratic > 0.0 {
+        (positive_slope * vertex_scale).max(positive_low).min(positive_high)
+    } else {
+        quadratic_select(positive_slope, quadratic, positive_low, positive_high)
+    };
+    let second = if quadratic > 0.0 {
+        (negative_slope * vertex_scale).max(negative_low).min(negative_high)
+    } else {
+        quadratic_select(negative_slope, quadratic, negative_low, negative_high)
+    };
+    let objective = |u: f64| linear * u + quadratic * u * u + upwind(base + gain * u, forward, backward);
+    let better = if objective(second) < objective(first) { second } else { first };
+    if gain == 0.0 {
+        quadratic_select(linear, quadratic, lower, upper)
+    } else {
+        better
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheme::minimiser::{minimise_quadratic, minimise_single};
+
+    #[test]
+    fn the_select_forms_equal_the_node_rules() {
+        // A grid of cases through every branch: signs of the gain and the drift, bang-bang
+        // (q = 0) and interior (q > 0) minima, roots inside and outside the box.
+        let values = [-2.0, -0.7, 0.0, 0.3, 1.5];
+        for base in values {
+            for gain in values {
+                for forward in values {
+                    for backward in values {
+                        for (linear, quadratic) in [(0.0, 0.0), (0.4, 0.0), (-0.3, 0.5), (1.0, 2.0)] {
+                            let expected = minimise_single(
+                                base, gain, forward, backward, 1.0, linear, quadratic, -1.0, 1.0,
+                            );
+                            let got =
+                                single_select(base, gain, forward, backward, linear, quadratic, -1.0, 1.0);
+                            assert_eq!(
+                                expected.to_bits(),
+                                got.to_bits(),
+                                "{base} {gain} {forward} {backward}"
+                            );
+                            let expected = minimise_quadratic(linear + forward, quadratic, -1.0, 1.0);
+                            let got = quadratic_select(linear + forward, quadratic, -1.0, 1.0);
+                            assert_eq!(expected.to_bits(), got.to_bits());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
