@@ -240,8 +240,8 @@ fn a_result_file_is_a_netcdf_dataset_over_the_grid_and_the_stored_times() {
         assert_eq!(view.dataset(root).shape(), vec![41, 31]);
     }
     for (root, documented, long_name) in [
-        ("/snapshots_value", "/snapshots/value", "value function at the stored times"),
-        ("/snapshots_policy_u", "/snapshots/policy/u", "optimal control u at the stored times"),
+        ("/snapshots_value", "/snapshots/value", "value function"),
+        ("/snapshots_policy_u", "/snapshots/policy/u", "optimal control u"),
     ] {
         assert!(view.same_object(root, documented));
         assert_eq!(view.dimensions(documented), vec!["time", "x", "v"], "{documented}");

@@ -395,7 +395,7 @@ fn write_contents(
             &group,
             "value",
             snapshots.values.iter().flatten().copied().collect::<Vec<f64>>(),
-            "value function at the stored times".to_string(),
+            "value function".to_string(),
             "",
         ))
         .chain(control_names.iter().zip(&problem.controls).enumerate().map(
@@ -404,7 +404,7 @@ fn write_contents(
                     &policy,
                     name.as_str(),
                     snapshots.policies.iter().flat_map(|p| p[j].iter().copied()).collect(),
-                    format!("optimal control {name} at the stored times"),
+                    format!("optimal control {name}"),
                     control.units.as_str(),
                 )
             },
