@@ -1,15 +1,23 @@
 //! The HDF5 result file (README, "Results you can use outside hjb"), written atomically.
 //!
 //! Layout: root attributes `state_names`, `control_names`, `hjb_version`, `scheme`,
-//! `problem_toml`, `final_time`; `/grid/<state>` (1-D coordinates, marked as dimension scales and
-//! attached to every field); `/value` and `/policy/<control>` on the tensor grid at `t = 0`;
+//! `problem_toml`, `final_time`; `/grid/<state>` (1-D coordinates, the dimension scales attached
+//! to every field); `/value` and `/policy/<control>` on the tensor grid at `t = 0`;
 //! `/reference/value` and `/error` (= value − reference) when the problem has a reference;
-//! `/diagnostics` (a group whose attributes are the run's numbers).
+//! `/diagnostics` (a group whose attributes are the run's numbers); `/time` and `/snapshots/…`
+//! with snapshots, `/gradient/<state>` with gradients.
+//!
+//! The root is also the netCDF-4 view xarray opens (`io::netcdf`): `/<state>` is `/grid/<state>`,
+//! `/policy_<control>`, `/reference_value`, `/gradient_<state>`, `/snapshots_value` and
+//! `/snapshots_policy_<control>` are the fields of the groups under a second name, every field has
+//! a `long_name` (and `units` where the problem gives them), and a regime problem has the regime
+//! index `/regime` as an auxiliary coordinate.
 //!
 //! The file is written under a temporary name in the target folder and renamed into place, so a
 //! crash never leaves a half-written result. `rust-hdf5` (pure Rust, pinned) stays behind this
 //! module.
 
+use super::netcdf::{self, RootNames};
 use crate::error::{HjbError, Result};
 use crate::grid::row_major;
 use crate::problem::Problem;
@@ -104,7 +112,9 @@ fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> rust_hdf5::Result<
 }
 
 /// Write a refinement study: `/levels/{h, time_step, linf, l1, l2, order_linf, order_l1,
-/// order_l2}` (orders NaN on the first level) and `/levels/points` (levels × axes).
+/// order_l2}` (orders NaN on the first level) and `/levels/points` (levels × axes). The netCDF-4
+/// view: dimensions `level` (0, 1, …) and `state_name` (the state names), and each column linked
+/// at the root (`/h` is `/levels/h`).
 pub fn write_convergence(
     path: &Path,
     problem: &Problem,
@@ -113,28 +123,42 @@ pub fn write_convergence(
 ) -> Result<()> {
     write_atomically(path, |temporary| {
         let file = H5File::create(temporary)?;
-        file.set_attr_string_array("state_names", &as_str(&problem.state_names()))?;
+        let state_names = problem.state_names();
+        file.set_attr_string_array("state_names", &as_str(&state_names))?;
         file.set_attr_string("hjb_version", env!("CARGO_PKG_VERSION"))?;
         file.set_attr_string("scheme", &settings.scheme_name())?;
         file.set_attr_string("problem_toml", &problem.source_text)?;
+        let root = file.root_group();
+        let level = netcdf::index_coordinate(&root, "level", levels.len(), "refinement level")?;
+        let state = netcdf::label_coordinate(&root, "state_name", &as_str(&state_names), "state")?;
         let group = file.create_group("levels")?;
-        let column = |name: &str, values: Vec<f64>| -> rust_hdf5::Result<()> {
+        let column = |name: &str, values: Vec<f64>, long_name: &str| -> rust_hdf5::Result<()> {
             let dataset = group.new_dataset::<f64>().shape([values.len()]).create(name)?;
-            dataset.write_raw(&values)
+            dataset.write_raw(&values)?;
+            netcdf::attach(&dataset, &[&level])?;
+            netcdf::describe(&dataset, long_name, "")?;
+            netcdf::link_at_root(&root, name, &format!("/levels/{name}"))
         };
         let order = |o: Option<f64>| o.unwrap_or(f64::NAN);
-        column("h", levels.iter().map(|l| l.h).collect())?;
-        column("time_step", levels.iter().map(|l| l.time_step).collect())?;
-        column("linf", levels.iter().map(|l| l.linf).collect())?;
-        column("l1", levels.iter().map(|l| l.l1).collect())?;
-        column("l2", levels.iter().map(|l| l.l2).collect())?;
-        column("order_linf", levels.iter().map(|l| order(l.order_linf)).collect())?;
-        column("order_l1", levels.iter().map(|l| order(l.order_l1)).collect())?;
-        column("order_l2", levels.iter().map(|l| order(l.order_l2)).collect())?;
+        column("h", levels.iter().map(|l| l.h).collect(), "largest grid spacing")?;
+        column("time_step", levels.iter().map(|l| l.time_step).collect(), "time step")?;
+        column("linf", levels.iter().map(|l| l.linf).collect(), "error, max norm")?;
+        column("l1", levels.iter().map(|l| l.l1).collect(), "error, L1 norm")?;
+        column("l2", levels.iter().map(|l| l.l2).collect(), "error, L2 norm")?;
+        column(
+            "order_linf",
+            levels.iter().map(|l| order(l.order_linf)).collect(),
+            "observed order, max norm",
+        )?;
+        column("order_l1", levels.iter().map(|l| order(l.order_l1)).collect(), "observed order, L1 norm")?;
+        column("order_l2", levels.iter().map(|l| order(l.order_l2)).collect(), "observed order, L2 norm")?;
         let dimension = problem.grid.dimension();
         let points: Vec<u64> = levels.iter().flat_map(|l| l.points.iter().map(|p| *p as u64)).collect();
         let dataset = group.new_dataset::<u64>().shape([levels.len(), dimension]).create("points")?;
         dataset.write_raw(&points)?;
+        netcdf::attach(&dataset, &[&level, &state])?;
+        netcdf::describe(&dataset, "grid points per axis", "")?;
+        netcdf::link_at_root(&root, "points", "/levels/points")?;
         file.close()
     })
 }
@@ -223,50 +247,119 @@ fn write_contents(
         file.set_attr_string("stopped", reason)?;
     }
 
+    // The documented paths own their root names whether or not this file has them (the reader
+    // takes a root `/time` for snapshots); the xarray view's names come after (see io::netcdf).
+    let root = file.root_group();
+    let mut names = RootNames::reserving(&[
+        "value",
+        "error",
+        "time",
+        "grid",
+        "policy",
+        "reference",
+        "gradient",
+        "snapshots",
+        "diagnostics",
+    ]);
     let shape = problem.grid.shape();
     let grid_group = file.create_group("grid")?;
+    let regime_axis = problem.switching.as_ref().map(|switching| switching.axis);
     let mut scales = Vec::new();
-    for axis in problem.grid.axes() {
-        let dataset = grid_group.new_dataset::<f64>().shape([axis.points]).create(&axis.name)?;
-        dataset.write_raw(&axis.coordinates())?;
-        dataset.set_scale(Some(&axis.name))?;
-        if !axis.units.is_empty() {
-            dataset
-                .new_attr::<rust_hdf5::types::VarLenUnicode>()
-                .shape(())
-                .create("units")?
-                .write_string(&axis.units)?;
+    for (k, axis) in problem.grid.axes().iter().enumerate() {
+        let long_name = if regime_axis == Some(k) {
+            format!("regime variable {}", axis.name)
+        } else {
+            format!("state {}", axis.name)
+        };
+        let coordinates = axis.coordinates();
+        let dimension = names.claim(&axis.name);
+        if dimension == axis.name {
+            // The usual case: /grid/x is the dimension x, also named /x.
+            scales.push(netcdf::coordinate(&grid_group, &axis.name, &coordinates, &long_name, &axis.units)?);
+            netcdf::link_at_root(&root, &dimension, &format!("/grid/{}", axis.name))?;
+        } else {
+            // A state named like a documented root name (say `time`): the dimension is a copy at
+            // the root under another name (`/time_`), and /grid/time a variable over it.
+            let scale = netcdf::coordinate(&root, &dimension, &coordinates, &long_name, &axis.units)?;
+            let stored = grid_group.new_dataset::<f64>().shape([axis.points]).create(&axis.name)?;
+            stored.write_raw(&coordinates)?;
+            netcdf::attach(&stored, &[&scale])?;
+            netcdf::describe(&stored, &long_name, &axis.units)?;
+            scales.push(scale);
         }
-        scales.push(dataset);
     }
-    let attach = |dataset: &rust_hdf5::H5Dataset| -> rust_hdf5::Result<()> {
-        for (k, scale) in scales.iter().enumerate() {
-            dataset.attach_scale(k, scale)?;
+    let scales: Vec<&rust_hdf5::H5Dataset> = scales.iter().collect();
+    // A regime problem: the regime index 0, 1, … along the regime axis, an auxiliary coordinate
+    // every field names in its CF `coordinates` attribute.
+    let regime_index = match regime_axis {
+        Some(k) if problem.grid.axes()[k].name != "regime" => {
+            let name = names.claim("regime");
+            let dataset = root.new_dataset::<i64>().shape([shape[k]]).create(&name)?;
+            dataset.write_raw(&(0..shape[k] as i64).collect::<Vec<_>>())?;
+            netcdf::attach(&dataset, &[scales[k]])?;
+            netcdf::describe(&dataset, "regime index", "")?;
+            Some(name)
         }
-        Ok(())
+        _ => None,
+    };
+    let at_start = if problem.is_stationary() { String::new() } else { " at t = 0".to_string() };
+    // One field on the grid: written under `group`, dimensions attached, described, and given
+    // the root name `alias` when it lives in a group.
+    let field = |group: &rust_hdf5::H5Group,
+                 name: &str,
+                 data: &[f64],
+                 long_name: &str,
+                 units: &str,
+                 names: &mut RootNames|
+     -> rust_hdf5::Result<rust_hdf5::H5Dataset> {
+        let dataset = field_builder(group.new_dataset::<f64>(), &shape, compress_above).create(name)?;
+        dataset.write_raw(data)?;
+        netcdf::attach(&dataset, &scales)?;
+        netcdf::describe(&dataset, long_name, units)?;
+        if let Some(regime) = &regime_index {
+            netcdf::set_text(&dataset, "coordinates", regime)?;
+        }
+        if group.name() != "/" {
+            let path = format!("{}/{name}", group.name());
+            let alias = names.claim(&path.trim_start_matches('/').replace('/', "_"));
+            netcdf::link_at_root(&root, &alias, &path)?;
+        }
+        Ok(dataset)
     };
 
-    let value = field_builder(file.new_dataset::<f64>(), &shape, compress_above).create("value")?;
-    value.write_raw(&row_major(&solution.values))?;
-    attach(&value)?;
+    field(
+        &root,
+        "value",
+        &row_major(&solution.values),
+        &format!("value function{at_start}"),
+        "",
+        &mut names,
+    )?;
 
     let policy_group = file.create_group("policy")?;
-    for (name, field) in control_names.iter().zip(&solution.policy) {
-        let dataset =
-            field_builder(policy_group.new_dataset::<f64>(), &shape, compress_above).create(name)?;
-        dataset.write_raw(&row_major(field))?;
-        attach(&dataset)?;
+    for ((name, field_values), control) in control_names.iter().zip(&solution.policy).zip(&problem.controls) {
+        field(
+            &policy_group,
+            name,
+            &row_major(field_values),
+            &format!("optimal control {name}{at_start}"),
+            &control.units,
+            &mut names,
+        )?;
     }
 
     if let Some(reference) = &solution.reference {
         let group = file.create_group("reference")?;
-        let dataset = field_builder(group.new_dataset::<f64>(), &shape, compress_above).create("value")?;
-        dataset.write_raw(&row_major(reference))?;
-        attach(&dataset)?;
+        field(
+            &group,
+            "value",
+            &row_major(reference),
+            &format!("reference value function{at_start}"),
+            "",
+            &mut names,
+        )?;
         let error: Vec<f64> = solution.values.iter().zip(reference).map(|(v, r)| v - r).collect();
-        let dataset = field_builder(file.new_dataset::<f64>(), &shape, compress_above).create("error")?;
-        dataset.write_raw(&error)?;
-        attach(&dataset)?;
+        field(&root, "error", &error, &format!("value minus reference{at_start}"), "", &mut names)?;
         if let Some(norms) = &solution.error {
             group.set_attr_numeric("error_linf", &norms.linf)?;
             group.set_attr_numeric("error_l1", &norms.l1)?;
@@ -279,29 +372,55 @@ fn write_contents(
         let group = file.create_group("gradient")?;
         for (k, axis) in problem.grid.axes().iter().enumerate() {
             let derivative = gradient(&problem.grid, &row_major(&solution.values), k);
-            let dataset =
-                field_builder(group.new_dataset::<f64>(), &shape, compress_above).create(&axis.name)?;
-            dataset.write_raw(&derivative)?;
-            attach(&dataset)?;
+            field(
+                &group,
+                &axis.name,
+                &derivative,
+                &format!("derivative of the value function along {}{at_start}", axis.name),
+                "",
+                &mut names,
+            )?;
         }
     }
     if let Some(snapshots) = &solution.snapshots {
         let count = snapshots.times.len();
-        let time = file.new_dataset::<f64>().shape([count]).create("time")?;
-        time.write_raw(&snapshots.times)?;
+        let time = netcdf::coordinate(&root, "time", &snapshots.times, "time", "")?;
+        let mut stacked_scales = vec![&time];
+        stacked_scales.extend(&scales);
         let mut stacked_shape = vec![count];
         stacked_shape.extend(&shape);
         let group = file.create_group("snapshots")?;
-        let stacked: Vec<f64> = snapshots.values.iter().flatten().copied().collect();
-        let dataset =
-            field_builder(group.new_dataset::<f64>(), &stacked_shape, compress_above).create("value")?;
-        dataset.write_raw(&stacked)?;
         let policy = group.create_group("policy")?;
-        for (j, name) in control_names.iter().enumerate() {
-            let stacked: Vec<f64> = snapshots.policies.iter().flat_map(|p| p[j].iter().copied()).collect();
+        let stacked_fields = std::iter::once((
+            &group,
+            "value",
+            snapshots.values.iter().flatten().copied().collect::<Vec<f64>>(),
+            "value function".to_string(),
+            "",
+        ))
+        .chain(control_names.iter().zip(&problem.controls).enumerate().map(
+            |(j, (name, control))| {
+                (
+                    &policy,
+                    name.as_str(),
+                    snapshots.policies.iter().flat_map(|p| p[j].iter().copied()).collect(),
+                    format!("optimal control {name}"),
+                    control.units.as_str(),
+                )
+            },
+        ));
+        for (group, name, stacked, long_name, units) in stacked_fields {
             let dataset =
-                field_builder(policy.new_dataset::<f64>(), &stacked_shape, compress_above).create(name)?;
+                field_builder(group.new_dataset::<f64>(), &stacked_shape, compress_above).create(name)?;
             dataset.write_raw(&stacked)?;
+            netcdf::attach(&dataset, &stacked_scales)?;
+            netcdf::describe(&dataset, &long_name, units)?;
+            if let Some(regime) = &regime_index {
+                netcdf::set_text(&dataset, "coordinates", regime)?;
+            }
+            let path = format!("{}/{name}", group.name());
+            let alias = names.claim(&path.trim_start_matches('/').replace('/', "_"));
+            netcdf::link_at_root(&root, &alias, &path)?;
         }
     }
 
@@ -444,7 +563,10 @@ pub fn read_result(path: &Path) -> Result<StoredResult> {
 
 /// Write a closed-loop trajectory: `/trajectory/{time, state, control, running_cost}` (state and
 /// control as steps × dimension), root attributes `cost`, `value_at_start`, `state_names`,
-/// `control_names`, `source` (the result file it came from).
+/// `control_names`, `source` (the result file it came from). The netCDF-4 view: the dimension
+/// `time` (`/time` is `/trajectory/time`), `state_name` and `control_name` in `/trajectory`, and
+/// at the root one variable per state and per control over `time` (as in the CSV) and
+/// `running_cost`.
 pub fn write_trajectory(
     path: &Path,
     problem: &Problem,
@@ -453,33 +575,72 @@ pub fn write_trajectory(
 ) -> Result<()> {
     write_atomically(path, |temporary| {
         let file = H5File::create(temporary)?;
-        file.set_attr_string_array("state_names", &as_str(&problem.state_names()))?;
-        file.set_attr_string_array("control_names", &as_str(&problem.control_names()))?;
+        let state_names = problem.state_names();
+        let control_names = problem.control_names();
+        file.set_attr_string_array("state_names", &as_str(&state_names))?;
+        file.set_attr_string_array("control_names", &as_str(&control_names))?;
         file.set_attr_string("hjb_version", env!("CARGO_PKG_VERSION"))?;
         file.set_attr_string("source", &source.display().to_string())?;
         file.set_attr_numeric("cost", &trajectory.cost)?;
         file.set_attr_numeric("value_at_start", &trajectory.value_at_start)?;
+        let root = file.root_group();
+        let mut names = RootNames::reserving(&["trajectory", "time", "running_cost"]);
         let group = file.create_group("trajectory")?;
         let steps = trajectory.times.len();
-        let time = group.new_dataset::<f64>().shape([steps]).create("time")?;
-        time.write_raw(&trajectory.times)?;
+        let time = netcdf::coordinate(&group, "time", &trajectory.times, "time", "")?;
+        netcdf::link_at_root(&root, "time", "/trajectory/time")?;
         let n = problem.grid.dimension();
         let m = problem.controls.len();
         let states: Vec<f64> = trajectory.states.iter().flatten().copied().collect();
-        group.new_dataset::<f64>().shape([steps, n]).create("state")?.write_raw(&states)?;
+        let state = group.new_dataset::<f64>().shape([steps, n]).create("state")?;
+        state.write_raw(&states)?;
+        let state_name = netcdf::label_coordinate(&group, "state_name", &as_str(&state_names), "state")?;
+        netcdf::attach(&state, &[&time, &state_name])?;
+        netcdf::describe(&state, "state", "")?;
         let controls: Vec<f64> = trajectory.controls.iter().flatten().copied().collect();
-        group.new_dataset::<f64>().shape([steps, m]).create("control")?.write_raw(&controls)?;
-        group
-            .new_dataset::<f64>()
-            .shape([steps])
-            .create("running_cost")?
-            .write_raw(&trajectory.running_cost)?;
+        let control = group.new_dataset::<f64>().shape([steps, m]).create("control")?;
+        control.write_raw(&controls)?;
+        netcdf::describe(&control, "control applied", "")?;
+        if m > 0 {
+            let control_name =
+                netcdf::label_coordinate(&group, "control_name", &as_str(&control_names), "control")?;
+            netcdf::attach(&control, &[&time, &control_name])?;
+        }
+        let running_cost = group.new_dataset::<f64>().shape([steps]).create("running_cost")?;
+        running_cost.write_raw(&trajectory.running_cost)?;
+        netcdf::attach(&running_cost, &[&time])?;
+        netcdf::describe(&running_cost, "accumulated discounted running cost", "")?;
+        netcdf::link_at_root(&root, "running_cost", "/trajectory/running_cost")?;
+        // One column per state and per control at the root, as in the CSV.
+        let columns = problem
+            .grid
+            .axes()
+            .iter()
+            .enumerate()
+            .map(|(i, axis)| (&axis.name, &axis.units, "state", i, &trajectory.states))
+            .chain(
+                problem
+                    .controls
+                    .iter()
+                    .enumerate()
+                    .map(|(j, c)| (&c.name, &c.units, "control", j, &trajectory.controls)),
+            );
+        for (name, units, kind, index, rows) in columns {
+            let column: Vec<f64> = rows.iter().map(|row| row[index]).collect();
+            let dataset = root.new_dataset::<f64>().shape([steps]).create(&names.claim(name))?;
+            dataset.write_raw(&column)?;
+            netcdf::attach(&dataset, &[&time])?;
+            netcdf::describe(&dataset, &format!("{kind} {name}"), units)?;
+        }
         file.close()
     })
 }
 
-/// Write the MDP of the README's MDP bridge (`/mdp/...`, CSR per action as scipy.sparse reads it) and the
-/// solution of one method, atomically.
+/// Write the MDP of the README's MDP bridge (`/mdp/...`, CSR per action as scipy.sparse reads it)
+/// and the solution of one method, atomically. The netCDF-4 view: dimensions `node` (the grid
+/// nodes in row-major order), `action`, `state_name` and `control_name`, and the per-node and
+/// per-action arrays linked at the root (`/value` is `/mdp/value`); the CSR arrays stay as they
+/// are, without dimensions.
 pub fn write_mdp(
     path: &Path,
     problem: &Problem,
@@ -488,44 +649,63 @@ pub fn write_mdp(
 ) -> Result<()> {
     write_atomically(path, |temporary| {
         let file = H5File::create(temporary)?;
+        let state_names = problem.state_names();
+        let control_names = problem.control_names();
         file.set_attr_string("hjb_version", env!("CARGO_PKG_VERSION"))?;
         file.set_attr_string("problem_toml", &problem.source_text)?;
-        file.set_attr_string_array("state_names", &as_str(&problem.state_names()))?;
-        file.set_attr_string_array("control_names", &as_str(&problem.control_names()))?;
+        file.set_attr_string_array("state_names", &as_str(&state_names))?;
+        file.set_attr_string_array("control_names", &as_str(&control_names))?;
         file.set_attr_numeric("discount", &mdp.discount)?;
         file.set_attr_numeric("time_step", &mdp.time_step)?;
         file.set_attr_string("chain", mdp.chain.name())?;
+        let root = file.root_group();
+        let node = netcdf::index_coordinate(&root, "node", mdp.nodes, "grid node (row-major)")?;
+        let action = netcdf::index_coordinate(&root, "action", mdp.action_count, "action (control sample)")?;
+        let state_name = netcdf::label_coordinate(&root, "state_name", &as_str(&state_names), "state")?;
+        // Without controls the actions array keeps one (zero) column.
+        let control_labels = if control_names.is_empty() { vec!["none"] } else { as_str(&control_names) };
+        let control_name = netcdf::label_coordinate(&root, "control_name", &control_labels, "control")?;
         let group = file.create_group("mdp")?;
         group.set_attr_string("method", solution.method.name())?;
         group.set_attr_numeric("iterations", &(solution.iterations as u64))?;
         group.set_attr_numeric("error_bound", &solution.error_bound)?;
+        // An array of /mdp with its dimensions and description, linked at the root.
+        let labelled = |dataset: rust_hdf5::H5Dataset,
+                        name: &str,
+                        scales: &[&rust_hdf5::H5Dataset],
+                        long_name: &str|
+         -> rust_hdf5::Result<()> {
+            netcdf::attach(&dataset, scales)?;
+            netcdf::describe(&dataset, long_name, "")?;
+            netcdf::link_at_root(&root, name, &format!("/mdp/{name}"))
+        };
         let n = problem.grid.dimension();
         let coordinates = problem.grid.coordinate_columns();
         let states: Vec<f64> = (0..mdp.nodes).flat_map(|x| coordinates.iter().map(move |c| c[x])).collect();
-        group.new_dataset::<f64>().shape([mdp.nodes, n]).create("states")?.write_raw(&states)?;
+        let dataset = group.new_dataset::<f64>().shape([mdp.nodes, n]).create("states")?;
+        dataset.write_raw(&states)?;
+        labelled(dataset, "states", &[&node, &state_name], "state of each node")?;
         let m = mdp.control_dimension();
-        group.new_dataset::<f64>().shape([mdp.action_count, m.max(1)]).create("actions")?.write_raw(&if m
-            == 0
-        {
-            vec![0.0; mdp.action_count]
-        } else {
-            mdp.actions.clone()
-        })?;
-        group
-            .new_dataset::<f64>()
-            .shape([mdp.nodes, mdp.action_count])
-            .create("cost")?
-            .write_raw(&mdp.cost)?;
+        let dataset = group.new_dataset::<f64>().shape([mdp.action_count, m.max(1)]).create("actions")?;
+        dataset.write_raw(&if m == 0 { vec![0.0; mdp.action_count] } else { mdp.actions.clone() })?;
+        labelled(dataset, "actions", &[&action, &control_name], "control of each action")?;
+        let dataset = group.new_dataset::<f64>().shape([mdp.nodes, mdp.action_count]).create("cost")?;
+        dataset.write_raw(&mdp.cost)?;
+        labelled(dataset, "cost", &[&node, &action], "stage cost")?;
         let terminal: Vec<u8> = mdp.terminal.iter().map(|t| u8::from(*t)).collect();
-        group.new_dataset::<u8>().shape([mdp.nodes]).create("terminal")?.write_raw(&terminal)?;
-        group
-            .new_dataset::<f64>()
-            .shape([mdp.nodes])
-            .create("terminal_value")?
-            .write_raw(&mdp.terminal_value)?;
-        group.new_dataset::<f64>().shape([mdp.nodes]).create("value")?.write_raw(&solution.value)?;
+        let dataset = group.new_dataset::<u8>().shape([mdp.nodes]).create("terminal")?;
+        dataset.write_raw(&terminal)?;
+        labelled(dataset, "terminal", &[&node], "terminal node (1) or not (0)")?;
+        let dataset = group.new_dataset::<f64>().shape([mdp.nodes]).create("terminal_value")?;
+        dataset.write_raw(&mdp.terminal_value)?;
+        labelled(dataset, "terminal_value", &[&node], "value at terminal nodes")?;
+        let dataset = group.new_dataset::<f64>().shape([mdp.nodes]).create("value")?;
+        dataset.write_raw(&solution.value)?;
+        labelled(dataset, "value", &[&node], "value of the MDP")?;
         let policy: Vec<i64> = solution.policy.iter().map(|a| *a as i64).collect();
-        group.new_dataset::<i64>().shape([mdp.nodes]).create("policy")?.write_raw(&policy)?;
+        let dataset = group.new_dataset::<i64>().shape([mdp.nodes]).create("policy")?;
+        dataset.write_raw(&policy)?;
+        labelled(dataset, "policy", &[&node], "optimal action")?;
         let transitions = group.create_group("transitions")?;
         for (a, matrix) in mdp.transitions.iter().enumerate() {
             let action = transitions.create_group(&a.to_string())?;

@@ -4,6 +4,7 @@
 pub mod checkpoint;
 pub mod figures;
 pub mod hdf5;
+mod netcdf;
 pub mod plot;
 pub mod report;
 pub mod summary;
