@@ -15,14 +15,57 @@
 use crate::scheme::Tabulation;
 use crate::settings::Differencing;
 
+/// The closed-form coefficients of a [`Tabulation`] transposed to one contiguous column per axis
+/// or control (`[axis · nodes + node]`), so that a row of nodes reads them as slices.
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    nodes: usize,
+    base: Vec<f64>,
+    gain: Vec<f64>,
+    linear: Vec<f64>,
+    quadratic: Vec<f64>,
+    diffusion: Vec<f64>,
+    dissipation: Vec<f64>,
+}
+
+impl Columns {
+    /// The columns of `table` (closed form) with `n` axes and `m` controls.
+    pub fn of(table: &Tabulation, nodes: usize, n: usize, m: usize) -> Columns {
+        let transpose = |interleaved: &[f64], width: usize| -> Vec<f64> {
+            if interleaved.is_empty() || width == 0 {
+                return Vec::new();
+            }
+            let mut columns = vec![0.0; interleaved.len()];
+            for (node, row) in interleaved.chunks_exact(width).enumerate() {
+                for (k, value) in row.iter().enumerate() {
+                    columns[k * nodes + node] = *value;
+                }
+            }
+            columns
+        };
+        Columns {
+            nodes,
+            base: transpose(&table.drift_base, n),
+            gain: transpose(&table.drift_gain, n),
+            linear: transpose(&table.cost_linear, m),
+            quadratic: transpose(&table.cost_quadratic, m),
+            diffusion: transpose(&table.diffusion, n),
+            dissipation: transpose(&table.dissipation, n),
+        }
+    }
+
+    /// Column `k` of `data` for the nodes `first .. first + length`.
+    #[inline(always)]
+    fn slice<'c>(&self, data: &'c [f64], k: usize, first: usize, length: usize) -> &'c [f64] {
+        &data[k * self.nodes + first..][..length]
+    }
+}
+
 /// Scratch for one row: the drift per axis, gains, cost coefficients, controls and `Ĥ`.
 #[derive(Debug, Clone)]
 pub struct RowHamiltonian {
     length: usize,
     drift: Vec<f64>,
-    gain: Vec<f64>,
-    linear: Vec<f64>,
-    quadratic: Vec<f64>,
     /// `u_j` at `j · length + r`.
     pub controls: Vec<f64>,
     /// `Ĥ` at each node of the row.
@@ -56,9 +99,6 @@ impl RowHamiltonian {
         RowHamiltonian {
             length,
             drift: vec![0.0; dimension * length],
-            gain: vec![0.0; dimension * length],
-            linear: vec![0.0; length],
-            quadratic: vec![0.0; length],
             controls: vec![0.0; controls * length],
             hamiltonian: vec![0.0; length],
         }
@@ -66,29 +106,28 @@ impl RowHamiltonian {
 
     /// `Ĥ` and the minimising controls for the row of nodes `first .. first + length`.
     #[inline(always)]
-    pub fn evaluate(&mut self, table: &Tabulation, first: usize, inputs: &RowInputs<'_>) {
+    pub fn evaluate(&mut self, table: &Tabulation, columns: &Columns, first: usize, inputs: &RowInputs<'_>) {
         let length = self.length;
         let n = self.drift.len() / length;
-        let m = inputs.driven.len();
         let lax_friedrichs = inputs.differencing == Differencing::LaxFriedrichs;
         self.hamiltonian.copy_from_slice(&table.cost_base[first..first + length]);
         for i in 0..n {
-            for r in 0..length {
-                self.drift[i * length + r] = table.drift_base[(first + r) * n + i];
-                self.gain[i * length + r] = table.drift_gain[(first + r) * n + i];
-            }
+            self.drift[i * length..][..length].copy_from_slice(columns.slice(
+                &columns.base,
+                i,
+                first,
+                length,
+            ));
         }
         for (j, (&i, &(lower, upper))) in inputs.driven.iter().zip(inputs.bounds).enumerate() {
-            for r in 0..length {
-                self.linear[r] = table.cost_linear[(first + r) * m + j];
-                self.quadratic[r] = table.cost_quadratic[(first + r) * m + j];
-            }
-            let drift = &mut self.drift[i * length..(i + 1) * length];
-            let gain = &self.gain[i * length..(i + 1) * length];
-            let plus = &inputs.plus[i * length..(i + 1) * length];
-            let minus = &inputs.minus[i * length..(i + 1) * length];
-            let (linear, quadratic) = (&self.linear[..length], &self.quadratic[..length]);
-            let controls = &mut self.controls[j * length..(j + 1) * length];
+            // Slices of exactly `length`, so the loop below has no bounds checks and vectorises.
+            let drift = &mut self.drift[i * length..][..length];
+            let gain = columns.slice(&columns.gain, i, first, length);
+            let plus = &inputs.plus[i * length..][..length];
+            let minus = &inputs.minus[i * length..][..length];
+            let linear = columns.slice(&columns.linear, j, first, length);
+            let quadratic = columns.slice(&columns.quadratic, j, first, length);
+            let controls = &mut self.controls[j * length..][..length];
             let hamiltonian = &mut self.hamiltonian[..length];
             for r in 0..length {
                 let (a, b, c, q) = (drift[r], gain[r], linear[r], quadratic[r]);
@@ -103,9 +142,9 @@ impl RowHamiltonian {
             }
         }
         for i in 0..n {
-            let drift = &self.drift[i * length..(i + 1) * length];
-            let plus = &inputs.plus[i * length..(i + 1) * length];
-            let minus = &inputs.minus[i * length..(i + 1) * length];
+            let drift = &self.drift[i * length..][..length];
+            let plus = &inputs.plus[i * length..][..length];
+            let minus = &inputs.minus[i * length..][..length];
             let hamiltonian = &mut self.hamiltonian[..length];
             for r in 0..length {
                 let f = drift[r];
@@ -118,24 +157,33 @@ impl RowHamiltonian {
                 };
             }
         }
-        if !table.diffusion.is_empty() {
+        if !columns.diffusion.is_empty() {
             for i in 0..n {
-                let second = &inputs.second[i * length..(i + 1) * length];
+                let second = &inputs.second[i * length..][..length];
+                let diffusion = columns.slice(&columns.diffusion, i, first, length);
+                let hamiltonian = &mut self.hamiltonian[..length];
                 for r in 0..length {
-                    self.hamiltonian[r] += table.diffusion[(first + r) * n + i] * second[r];
+                    hamiltonian[r] += diffusion[r] * second[r];
                 }
             }
         }
         if lax_friedrichs {
             for i in 0..n {
-                let plus = &inputs.plus[i * length..(i + 1) * length];
-                let minus = &inputs.minus[i * length..(i + 1) * length];
-                for r in 0..length {
-                    let alpha = match inputs.global {
-                        Some(global) => global[i],
-                        None => table.dissipation[(first + r) * n + i],
-                    };
-                    self.hamiltonian[r] += alpha * 0.5 * (plus[r] - minus[r]);
+                let plus = &inputs.plus[i * length..][..length];
+                let minus = &inputs.minus[i * length..][..length];
+                let hamiltonian = &mut self.hamiltonian[..length];
+                match inputs.global {
+                    Some(global) => {
+                        for r in 0..length {
+                            hamiltonian[r] += global[i] * 0.5 * (plus[r] - minus[r]);
+                        }
+                    }
+                    None => {
+                        let alpha = columns.slice(&columns.dissipation, i, first, length);
+                        for r in 0..length {
+                            hamiltonian[r] += alpha[r] * 0.5 * (plus[r] - minus[r]);
+                        }
+                    }
                 }
             }
         }

@@ -40,7 +40,7 @@ use crate::scheme::closure::Closure;
 use crate::scheme::constraint::{admissibility, required_level, StateConstraints};
 use crate::scheme::minimiser::{closed_form_control, minimise_quadratic, Driven};
 use crate::scheme::reconstruction::one_sided_row;
-use crate::scheme::row_hamiltonian::{RowHamiltonian, RowInputs};
+use crate::scheme::row_hamiltonian::{Columns, RowHamiltonian, RowInputs};
 use crate::scheme::{ControlModel, Tabulation};
 use crate::settings::{Derivatives, Differencing, Dissipation, Integrator, Settings, Stepping};
 use crate::time::explicit::CHUNK;
@@ -95,6 +95,8 @@ pub struct HighOrderStepper<'a> {
     buffers: [Vec<f64>; 2],
     /// The state each control drives, when the row rule applies ([`RowHamiltonian`]).
     single_driven: Option<Vec<usize>>,
+    /// The row rule's columns of a time-independent table (built at the first step).
+    columns: Option<Columns>,
 }
 
 impl<'a> HighOrderStepper<'a> {
@@ -118,6 +120,7 @@ impl<'a> HighOrderStepper<'a> {
         let single_driven = match model {
             ControlModel::ClosedForm { .. }
                 if !constraints.any()
+                    && problem.switching.is_none()
                     && !(settings.differencing == Differencing::LaxFriedrichs
                         && settings.dissipation == Dissipation::LocalLocal)
                     && (0..problem.controls.len()).all(|j| driven.states(j).len() == 1) =>
@@ -128,6 +131,7 @@ impl<'a> HighOrderStepper<'a> {
         };
         HighOrderStepper {
             single_driven,
+            columns: None,
             problem,
             model,
             differencing: settings.differencing,
@@ -196,7 +200,19 @@ impl<'a> HighOrderStepper<'a> {
         // Tasks are whole rows of the last (contiguous) axis, at least CHUNK nodes together.
         let row = self.shape[D - 1];
         let rows_per_task = CHUNK.div_ceil(row).max(1);
-        let task = Task { table, base, current, fixed, stage, global: global.as_deref() };
+        // The row rule reads the coefficients as columns: the cached ones of a time-independent
+        // table, or this stage's own.
+        let nodes = current.len();
+        let stage_columns;
+        let columns = match (&self.single_driven, &self.columns) {
+            (None, _) => None,
+            (Some(_), Some(cached)) if self.coordinates.is_none() => Some(cached),
+            (Some(_), _) => {
+                stage_columns = Columns::of(table, nodes, D, m);
+                Some(&stage_columns)
+            }
+        };
+        let task = Task { table, columns, base, current, fixed, stage, global: global.as_deref() };
         out.par_chunks_mut(rows_per_task * row)
             .zip(policy.par_chunks_mut(rows_per_task * row * m.max(1)))
             .enumerate()
@@ -239,82 +255,140 @@ impl<'a> HighOrderStepper<'a> {
         let row = self.shape[D - 1];
         let mut work = RowWork::new(D, row);
         let mut row_rule = self.single_driven.as_ref().map(|_| RowHamiltonian::new(row, D, m));
-        let mut first_bad = None;
+        let mut first_bad: Option<(usize, f64)> = None;
         let mut largest = (0.0f64, start);
         let mut index = [0usize; D];
         for (row_number, row_values) in values.chunks_mut(row).enumerate() {
             let row_start = start + row_number * row;
             self.problem.grid.unravel_inplace(row_start, &mut index);
             self.row_derivatives::<D>(task.current, row_start, &index, &mut work);
-            if let (Some(rule), Some(driven)) = (row_rule.as_mut(), self.single_driven.as_deref()) {
-                let inputs = RowInputs {
-                    minus: &work.minus,
-                    plus: &work.plus,
-                    second: &work.second,
-                    driven,
-                    bounds: &self.control_bounds,
-                    differencing: self.differencing,
-                    global: task.global,
-                };
-                rule.evaluate(task.table, row_start, &inputs);
-            }
-            for (r, slot) in row_values.iter_mut().enumerate() {
-                let node = row_start + r;
-                index[D - 1] = r;
-                let node_controls = &mut controls[(row_number * row + r) * m..(row_number * row + r + 1) * m];
-                let held = task.fixed.map_or(f64::NAN, |fixed| fixed[node]);
-                let value = if !held.is_nan() {
-                    node_controls.fill(0.0);
-                    held
-                } else {
-                    let hamiltonian = match &row_rule {
-                        Some(rule) => {
-                            for (j, control) in node_controls.iter_mut().enumerate() {
-                                *control = rule.controls[j * row + r];
-                            }
-                            rule.hamiltonian[r]
-                        }
-                        None => {
-                            let mut minus = [0.0f64; MAX_DIMENSIONS];
-                            let mut plus = [0.0f64; MAX_DIMENSIONS];
-                            let mut second = [0.0f64; MAX_DIMENSIONS];
-                            for k in 0..D {
-                                minus[k] = work.minus[k * row + r];
-                                plus[k] = work.plus[k * row + r];
-                                second[k] = work.second[k * row + r];
-                            }
-                            let derivatives = NodeDerivatives { minus: &minus, plus: &plus, second: &second };
-                            self.hamiltonian::<D>(
-                                task.table,
-                                node,
-                                &index,
-                                &derivatives,
-                                node_controls,
-                                task.global,
-                            )
-                        }
+            let row_controls = &mut controls[row_number * row * m..(row_number + 1) * row * m];
+            match (row_rule.as_mut(), self.single_driven.as_deref(), task.columns) {
+                (Some(rule), Some(driven), Some(columns)) => {
+                    let inputs = RowInputs {
+                        minus: &work.minus,
+                        plus: &work.plus,
+                        second: &work.second,
+                        driven,
+                        bounds: &self.control_bounds,
+                        differencing: self.differencing,
+                        global: task.global,
                     };
-                    let mut rate = hamiltonian - self.problem.discount * task.current[node];
-                    if let Some(switching) = &self.problem.switching {
-                        rate += switching.jump(task.current, node, index[switching.axis]);
-                    }
-                    let euler = task.current[node] + self.time_step * rate;
-                    if task.stage.base_weight == 0.0 {
-                        euler
-                    } else {
-                        task.stage.base_weight * task.base[node] + task.stage.stage_weight * euler
-                    }
-                };
-                if !value.is_finite() && first_bad.is_none() {
-                    first_bad = Some((node, value));
+                    rule.evaluate(task.table, columns, row_start, &inputs);
+                    self.finish_row(task, rule, row_start, row_values, row_controls);
                 }
-                if value.abs() > largest.0 {
-                    largest = (value.abs(), node);
-                }
-                *slot = value;
+                _ => self.nodes_of_row::<D>(task, &work, row_start, &mut index, row_values, row_controls),
+            }
+            // What the driver watches: the first non-finite value and the largest |V|, lowest
+            // node first (two passes that vectorise, same answer as a node-by-node scan).
+            if first_bad.is_none() && !row_values.iter().fold(true, |finite, v| finite & v.is_finite()) {
+                let r = row_values.iter().position(|v| !v.is_finite()).expect("a non-finite value");
+                first_bad = Some((row_start + r, row_values[r]));
+            }
+            let row_largest = row_values.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            if row_largest > largest.0 {
+                let r = row_values.iter().position(|v| v.abs() == row_largest).expect("the largest value");
+                largest = (row_largest, row_start + r);
             }
         }
         StepOutcome { first_non_finite: first_bad, largest }
+    }
+
+    /// The stage combination for a row whose `Ĥ` the row rule computed: `a·base + b·(V + Δt(Ĥ −
+    /// ρV))`, the controls, and the fixed nodes (straight-line loops over the row).
+    #[inline(always)]
+    fn finish_row(
+        &self,
+        task: &Task<'_>,
+        rule: &RowHamiltonian,
+        row_start: usize,
+        out: &mut [f64],
+        controls: &mut [f64],
+    ) {
+        let row = out.len();
+        let m = self.problem.controls.len();
+        let current = &task.current[row_start..][..row];
+        let base = &task.base[row_start..][..row];
+        let hamiltonian = &rule.hamiltonian[..row];
+        let (time_step, discount) = (self.time_step, self.problem.discount);
+        let Stage { base_weight, stage_weight } = task.stage;
+        if base_weight == 0.0 {
+            for r in 0..row {
+                out[r] = current[r] + time_step * (hamiltonian[r] - discount * current[r]);
+            }
+        } else {
+            for r in 0..row {
+                let euler = current[r] + time_step * (hamiltonian[r] - discount * current[r]);
+                out[r] = base_weight * base[r] + stage_weight * euler;
+            }
+        }
+        if m == 1 {
+            controls.copy_from_slice(&rule.controls[..row]);
+        } else {
+            for j in 0..m {
+                let control = &rule.controls[j * row..][..row];
+                for (r, value) in control.iter().enumerate() {
+                    controls[r * m + j] = *value;
+                }
+            }
+        }
+        if let Some(fixed) = task.fixed {
+            let fixed = &fixed[row_start..][..row];
+            for r in 0..row {
+                if !fixed[r].is_nan() {
+                    out[r] = fixed[r];
+                    controls[r * m..(r + 1) * m].fill(0.0);
+                }
+            }
+        }
+    }
+
+    /// The node-by-node rule for a row (state constraints, samples, several states per control,
+    /// local-local dissipation, regimes).
+    #[inline(always)]
+    fn nodes_of_row<const D: usize>(
+        &self,
+        task: &Task<'_>,
+        work: &RowWork,
+        row_start: usize,
+        index: &mut [usize; D],
+        out: &mut [f64],
+        controls: &mut [f64],
+    ) {
+        let row = out.len();
+        let m = self.problem.controls.len();
+        for (r, slot) in out.iter_mut().enumerate() {
+            let node = row_start + r;
+            index[D - 1] = r;
+            let node_controls = &mut controls[r * m..(r + 1) * m];
+            let held = task.fixed.map_or(f64::NAN, |fixed| fixed[node]);
+            if !held.is_nan() {
+                node_controls.fill(0.0);
+                *slot = held;
+                continue;
+            }
+            let mut minus = [0.0f64; MAX_DIMENSIONS];
+            let mut plus = [0.0f64; MAX_DIMENSIONS];
+            let mut second = [0.0f64; MAX_DIMENSIONS];
+            for k in 0..D {
+                minus[k] = work.minus[k * row + r];
+                plus[k] = work.plus[k * row + r];
+                second[k] = work.second[k * row + r];
+            }
+            let derivatives = NodeDerivatives { minus: &minus, plus: &plus, second: &second };
+            let hamiltonian =
+                self.hamiltonian::<D>(task.table, node, index, &derivatives, node_controls, task.global);
+            let mut rate = hamiltonian - self.problem.discount * task.current[node];
+            if let Some(switching) = &self.problem.switching {
+                rate += switching.jump(task.current, node, index[switching.axis]);
+            }
+            let euler = task.current[node] + self.time_step * rate;
+            *slot = if task.stage.base_weight == 0.0 {
+                euler
+            } else {
+                task.stage.base_weight * task.base[node] + task.stage.stage_weight * euler
+            };
+        }
     }
 
     /// `p⁻`, `p⁺` and `D²V` along every axis for the row of nodes starting at `row_start`
@@ -576,6 +650,7 @@ impl<'a> HighOrderStepper<'a> {
 /// What every node of a stage reads.
 struct Task<'t> {
     table: &'t Tabulation,
+    columns: Option<&'t Columns>,
     base: &'t [f64],
     current: &'t [f64],
     fixed: Option<&'t [f64]>,
@@ -635,6 +710,10 @@ impl Stepper for HighOrderStepper<'_> {
         let euler = Stage { base_weight: 0.0, stage_weight: 1.0 };
         let t = context.time;
         let dt = self.time_step;
+        if self.single_driven.is_some() && self.coordinates.is_none() && self.columns.is_none() {
+            let (nodes, n, m) = (old.len(), self.shape.len(), self.problem.controls.len());
+            self.columns = Some(Columns::of(context.table, nodes, n, m));
+        }
         let [mut first, mut second] = std::mem::take(&mut self.buffers);
         let outcome = match self.integrator {
             Integrator::Euler => self.stage(context.table, old, old, new, policy, fixed, euler),
