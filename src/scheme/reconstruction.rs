@@ -14,7 +14,7 @@
 //!              S_1 = 13/12 (v_1 − 2v_2 + v_3)² + 1/4 (v_1 − 4v_2 + 3v_3)²
 //!              S_2 = 13/12 (v_2 − 2v_3 + v_4)² + 1/4 (v_2 − v_4)²
 //!              S_3 = 13/12 (v_3 − 2v_4 + v_5)² + 1/4 (3v_3 − 4v_4 + v_5)²
-//!              ε = 10⁻⁶ max_k v_k² + 10⁻⁹⁹   (scale-invariant, Fedkiw's choice)
+//!              ε = 10⁻⁶ max_k d_k²  (relative, as Fedkiw's; the six differences of the node)
 //! ENO3         the φ_k whose stencil has the smaller second, then third, differences
 //! ENO2         p⁻ = v_3 + ½ minmod-free choice: v_3 + ½·(the smaller in size of v_3 − v_2, v_4 − v_3)
 //! first order  p⁻ = v_3
@@ -40,7 +40,10 @@ pub fn one_sided(derivatives: Derivatives, stencil: &[f64; 7], inverse_spacing: 
         Derivatives::FirstOrder => (d[2], d[3]),
         Derivatives::Eno2 => (eno2(d[1], d[2], d[3]), eno2(d[4], d[3], d[2])),
         Derivatives::Eno3 => (eno3(d[0], d[1], d[2], d[3], d[4]), eno3(d[5], d[4], d[3], d[2], d[1])),
-        Derivatives::Weno5 => (weno5(d[0], d[1], d[2], d[3], d[4]), weno5(d[5], d[4], d[3], d[2], d[1])),
+        Derivatives::Weno5 => {
+            let scale = weno_scale(d[0], d[1], d[2], d[3], d[4], d[5]);
+            (weno5(d[0], d[1], d[2], d[3], d[4], scale), weno5(d[5], d[4], d[3], d[2], d[1], scale))
+        }
     }
 }
 
@@ -85,10 +88,20 @@ pub fn one_sided_row(
             |d0, d1, d2, d3, d4, _| eno3(d0, d1, d2, d3, d4),
             |_, d1, d2, d3, d4, d5| eno3(d5, d4, d3, d2, d1)
         ),
-        Derivatives::Weno5 => row_loop!(
-            |d0, d1, d2, d3, d4, _| weno5(d0, d1, d2, d3, d4),
-            |_, d1, d2, d3, d4, d5| weno5(d5, d4, d3, d2, d1)
-        ),
+        Derivatives::Weno5 => {
+            for r in 0..length {
+                let d0 = (s1[r] - s0[r]) * inverse_spacing;
+                let d1 = (s2[r] - s1[r]) * inverse_spacing;
+                let d2 = (s3[r] - s2[r]) * inverse_spacing;
+                let d3 = (s4[r] - s3[r]) * inverse_spacing;
+                let d4 = (s5[r] - s4[r]) * inverse_spacing;
+                let d5 = (s6[r] - s5[r]) * inverse_spacing;
+                let scale = weno_scale(d0, d1, d2, d3, d4, d5);
+                minus[r] = weno5(d0, d1, d2, d3, d4, scale);
+                plus[r] = weno5(d5, d4, d3, d2, d1, scale);
+                second[r] = (s4[r] - 2.0 * s3[r] + s2[r]) * squared;
+            }
+        }
     }
 }
 
@@ -129,20 +142,32 @@ fn eno3(v1: f64, v2: f64, v3: f64, v4: f64, v5: f64) -> f64 {
     }
 }
 
-/// WENO5 (Jiang–Peng): the candidates blended by their smoothness indicators.
+/// WENO5 (Jiang–Peng): the candidates blended by their smoothness indicators. `inverse_scale`
+/// is `1/(max_k d_k² + 10⁻³⁰⁰)` over the node's six differences: the indicators are measured in
+/// that unit, so `ε = 10⁻⁶` is relative (Fedkiw's `10⁻⁶ max v_k²`, over both sides' stencils)
+/// and the weights `γ_k ∏_{l≠k} (ε + S_l)²` stay within `[10⁻²⁴, 10⁷]`: one division per
+/// derivative and no underflow, whatever the size of V.
 #[inline(always)]
-fn weno5(v1: f64, v2: f64, v3: f64, v4: f64, v5: f64) -> f64 {
+fn weno5(v1: f64, v2: f64, v3: f64, v4: f64, v5: f64, inverse_scale: f64) -> f64 {
     let [phi1, phi2, phi3] = candidates(v1, v2, v3, v4, v5);
     let s1 = 13.0 / 12.0 * (v1 - 2.0 * v2 + v3).powi(2) + 0.25 * (v1 - 4.0 * v2 + 3.0 * v3).powi(2);
     let s2 = 13.0 / 12.0 * (v2 - 2.0 * v3 + v4).powi(2) + 0.25 * (v2 - v4).powi(2);
     let s3 = 13.0 / 12.0 * (v3 - 2.0 * v4 + v5).powi(2) + 0.25 * (3.0 * v3 - 4.0 * v4 + v5).powi(2);
-    let largest = (v1 * v1).max(v2 * v2).max(v3 * v3).max(v4 * v4).max(v5 * v5);
-    let epsilon = 1e-6 * largest + 1e-99;
-    // α_k = γ_k/(ε + S_k)² (each finite: ε ≥ 1e-99; a common denominator would underflow).
-    let a1 = 0.1 / (epsilon + s1).powi(2);
-    let a2 = 0.6 / (epsilon + s2).powi(2);
-    let a3 = 0.3 / (epsilon + s3).powi(2);
+    let t1 = (1e-6 + s1 * inverse_scale).powi(2);
+    let t2 = (1e-6 + s2 * inverse_scale).powi(2);
+    let t3 = (1e-6 + s3 * inverse_scale).powi(2);
+    // α_k = γ_k/t_k over the common denominator t_1 t_2 t_3.
+    let a1 = 0.1 * t2 * t3;
+    let a2 = 0.6 * t1 * t3;
+    let a3 = 0.3 * t1 * t2;
     (a1 * phi1 + a2 * phi2 + a3 * phi3) / (a1 + a2 + a3)
+}
+
+/// `1/(max_k d_k² + 10⁻³⁰⁰)`: the unit of the WENO5 smoothness indicators at a node.
+#[inline(always)]
+fn weno_scale(d0: f64, d1: f64, d2: f64, d3: f64, d4: f64, d5: f64) -> f64 {
+    let largest = (d0 * d0).max(d1 * d1).max(d2 * d2).max(d3 * d3).max(d4 * d4).max(d5 * d5);
+    1.0 / (largest + 1e-300)
 }
 
 #[cfg(test)]
