@@ -219,6 +219,11 @@ impl<'a> HighOrderStepper<'a> {
             .map(|(chunk, (values, controls))| {
                 let start = chunk * rows_per_task * row;
                 #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F (checked just above).
+                    return unsafe { self.rows_avx512::<D>(&task, start, values, controls) };
+                }
+                #[cfg(target_arch = "x86_64")]
                 if std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: the CPU has AVX2 (checked just above).
                     return unsafe { self.rows_avx2::<D>(&task, start, values, controls) };
@@ -233,6 +238,19 @@ impl<'a> HighOrderStepper<'a> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn rows_avx2<const D: usize>(
+        &self,
+        task: &Task<'_>,
+        start: usize,
+        values: &mut [f64],
+        controls: &mut [f64],
+    ) -> StepOutcome {
+        self.rows::<D>(task, start, values, controls)
+    }
+
+    /// [`HighOrderStepper::rows`] compiled for AVX-512 (eight lanes; same bits again).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn rows_avx512<const D: usize>(
         &self,
         task: &Task<'_>,
         start: usize,
@@ -529,8 +547,8 @@ impl<'a> HighOrderStepper<'a> {
                             linear,
                             quadratic,
                             control_of_state,
-                            &minus,
-                            &plus,
+                            minus,
+                            plus,
                         ),
                         _ => {
                             let mut alpha = [0.0f64; MAX_DIMENSIONS];
