@@ -174,6 +174,22 @@ pub enum HjbError {
         value: f64,
     },
 
+    /// A simulated closed-loop path left the finite numbers.
+    #[error(
+        "the closed-loop path became non-finite at step {step} (t = {time:.6e}): state {state:?}, \
+         accumulated cost {cost:e}; the dynamics escape over this horizon or the time step is too large"
+    )]
+    PathNonFinite {
+        /// The integration step, counted from 1.
+        step: usize,
+        /// The time at the end of that step.
+        time: f64,
+        /// The state there.
+        state: Vec<f64>,
+        /// The accumulated cost there.
+        cost: f64,
+    },
+
     /// The solution grew past the bound every monotone run respects.
     #[error(
         "blow-up at step {step} (t = {time:.6}): V = {value:.4e} at grid node {index:?} = {point:?} \
@@ -235,6 +251,46 @@ pub enum HjbError {
         message: String,
     },
 
+    /// A run whose estimated memory is above the limit it runs under (checked before anything
+    /// is allocated).
+    #[error(
+        "{what} needs about {} of memory, more than the {limit_source} of {}",
+        human_bytes(*needed),
+        human_bytes(*limit)
+    )]
+    TooLarge {
+        /// What was estimated (the run and its sizes).
+        what: String,
+        /// The estimated bytes.
+        needed: f64,
+        /// The limit in bytes.
+        limit: f64,
+        /// Where the limit comes from (available memory, a limit the caller set).
+        limit_source: String,
+    },
+
+    /// A run whose number of time steps (or paths, levels, …) is above its limit.
+    #[error("{what} needs {count:.3e} {unit}, above the limit of {limit:.0e}")]
+    TooMuchWork {
+        /// What was planned.
+        what: String,
+        /// How many steps (paths, …) it needs.
+        count: f64,
+        /// What is counted (`time steps`, `paths`, …).
+        unit: &'static str,
+        /// The largest count allowed.
+        limit: f64,
+    },
+
+    /// The run was stopped by a signal (Ctrl-C) between two steps.
+    #[error("interrupted after {completed} of {steps} steps")]
+    Interrupted {
+        /// Steps completed before the stop.
+        completed: usize,
+        /// Planned steps.
+        steps: usize,
+    },
+
     /// Writing a result failed.
     #[error("cannot write {path}: {message}")]
     Output {
@@ -254,6 +310,26 @@ pub enum ErrorKind {
     Numerical,
     /// A result could not be written.
     Output,
+    /// The run was stopped by a signal.
+    Interrupted,
+}
+
+/// Bytes as `12.3 GiB` (binary units).
+pub fn human_bytes(bytes: f64) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} bytes")
+    } else if value >= 1024.0 {
+        format!("{value:.3e} {}", units[unit])
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
 }
 
 impl HjbError {
@@ -274,12 +350,16 @@ impl HjbError {
             | HjbError::FeetOutside { .. }
             | HjbError::ResumeMismatch
             | HjbError::ReadResult { .. }
+            | HjbError::TooLarge { .. }
+            | HjbError::TooMuchWork { .. }
             | HjbError::CflViolated { .. } => ErrorKind::BadInput,
             HjbError::NonFinite { .. }
             | HjbError::BlowUp { .. }
+            | HjbError::PathNonFinite { .. }
             | HjbError::Numerical(_)
             | HjbError::NotConverged { .. } => ErrorKind::Numerical,
             HjbError::Output { .. } => ErrorKind::Output,
+            HjbError::Interrupted { .. } => ErrorKind::Interrupted,
         }
     }
 }

@@ -204,3 +204,194 @@ fn undefined_formula_values_are_caught_with_the_location() {
         stored.stopped
     );
 }
+
+/// One bad input of the table: the problem file (none for verbs that take another file), the
+/// command line (`{file}` is the problem file, `{dir}` the scratch folder), the exit code and a
+/// fragment of stderr it must give.
+struct Case {
+    name: &'static str,
+    text: Option<String>,
+    arguments: &'static [&'static str],
+    code: i32,
+    fragment: &'static str,
+}
+
+fn case(
+    name: &'static str,
+    text: Option<String>,
+    arguments: &'static [&'static str],
+    code: i32,
+    fragment: &'static str,
+) -> Case {
+    Case { name, text, arguments, code, fragment }
+}
+
+/// Run `hjb` on one case in a fresh folder; returns stderr and the files left in the folder
+/// besides the problem file.
+fn run_case(case: &Case) -> (String, Vec<String>) {
+    let directory = common::scratch_directory(&format!("bad_input_table_{}", case.name));
+    let file = directory.join(format!("{}.toml", case.name));
+    if let Some(text) = &case.text {
+        std::fs::write(&file, text).unwrap();
+    }
+    let arguments: Vec<String> = case
+        .arguments
+        .iter()
+        .map(|a| {
+            a.replace("{file}", &file.display().to_string())
+                .replace("{dir}", &directory.display().to_string())
+        })
+        .collect();
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_hjb")).args(&arguments).current_dir(&directory).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let code = output.status.code().unwrap_or(-1);
+    assert!(!stderr.contains("panicked"), "{}: panic: {stderr}", case.name);
+    assert_eq!(code, case.code, "{}: exit code; stderr: {stderr}", case.name);
+    assert!(stderr.contains(case.fragment), "{}: expected `{}` in: {stderr}", case.name, case.fragment);
+    let mut left: Vec<String> = std::fs::read_dir(&directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| *name != format!("{}.toml", case.name))
+        .collect();
+    left.sort();
+    (stderr, left)
+}
+
+/// Run every case; a refused input (exit 2) writes nothing.
+fn run_table(cases: &[Case]) {
+    for case in cases {
+        let (_, left) = run_case(case);
+        if case.code == 2 {
+            assert!(left.is_empty(), "{}: refused input left files: {left:?}", case.name);
+        }
+    }
+}
+
+fn good_with(from: &str, to: &str) -> Option<String> {
+    assert!(GOOD.contains(from), "{from}");
+    Some(GOOD.replace(from, to))
+}
+
+#[test]
+fn sizes_are_checked_before_allocating() {
+    run_table(&[
+        case(
+            "huge_axis",
+            good_with("points = 11", "points = 1000000000000"),
+            &["check", "{file}"],
+            2,
+            "of memory, more than the memory available",
+        ),
+        case(
+            "largest_axis",
+            good_with("points = 11", "points = 9223372036854775807"),
+            &["solve", "{file}", "--no-plots"],
+            2,
+            "of memory",
+        ),
+        case(
+            "points_override",
+            Some(GOOD.to_string()),
+            &["check", "{file}", "--points", "200000", "--max-memory", "1M"],
+            2,
+            "more than the limit given of 1.0 MiB",
+        ),
+        case(
+            "points_override_solve",
+            Some(GOOD.to_string()),
+            &["solve", "{file}", "--points", "2000000000000", "--no-plots"],
+            2,
+            "hint: use fewer points",
+        ),
+        case(
+            "max_memory_garbage",
+            Some(GOOD.to_string()),
+            &["solve", "{file}", "--max-memory", "lots"],
+            2,
+            "not a size such as 512M",
+        ),
+        case(
+            "converge_levels_100",
+            Some(GOOD.to_string()),
+            &["converge", "{file}", "--levels", "100"],
+            2,
+            "at most 2 levels fit",
+        ),
+        case(
+            "converge_levels_8",
+            good_with("points = 11", "points = 51"),
+            &["converge", "{file}", "--levels", "8"],
+            2,
+            "at least 4 intervals per axis, so at most 4 levels fit",
+        ),
+    ]);
+}
+
+#[test]
+fn long_runs_are_refused_with_the_limit() {
+    run_table(&[
+        case(
+            "final_time_1e300",
+            good_with("final_time = 1.0", "final_time = 1e300"),
+            &["check", "{file}"],
+            2,
+            "above the limit of 1e15",
+        ),
+        case(
+            "final_time_1e300_solve",
+            good_with("final_time = 1.0", "final_time = 1e300"),
+            &["solve", "{file}", "--no-plots"],
+            2,
+            "time steps, above the limit",
+        ),
+        case(
+            "implicit_tiny_step",
+            Some(GOOD.to_string()),
+            &["solve", "{file}", "--scheme", "implicit", "--time-step", "1e-12", "--no-plots"],
+            2,
+            "raise the cap with --max-steps N",
+        ),
+        case(
+            "max_steps",
+            Some(GOOD.to_string()),
+            &["solve", "{file}", "--max-steps", "10", "--no-plots"],
+            2,
+            "above the limit of 1e1",
+        ),
+        case(
+            "max_steps_zero",
+            Some(GOOD.to_string()),
+            &["solve", "{file}", "--max-steps", "0"],
+            2,
+            "at least 1 step",
+        ),
+    ]);
+}
+
+#[test]
+fn empty_study_folders_and_one_level_studies_are_refused() {
+    let directory = common::scratch_directory("bad_input_validate_empty");
+    let output = Command::new(env!("CARGO_BIN_EXE_hjb"))
+        .args(["validate", "--directory"])
+        .arg(&directory)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("holds no study files"));
+    std::fs::write(directory.join("p.toml.txt"), "").unwrap();
+    let problem = directory.join("problem.toml");
+    std::fs::write(&problem, GOOD).unwrap();
+    let studies = directory.join("studies");
+    std::fs::create_dir(&studies).unwrap();
+    let study = "problem = \"../problem.toml\"\nscheme = \"upwind\"\nlevels = [[11]]\nminimum_order = 0.5\nmaximum_error = 1.0\n";
+    std::fs::write(studies.join("one.toml"), study).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_hjb"))
+        .args(["validate", "--directory"])
+        .arg(&studies)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("one.toml") && stderr.contains("at least 2"), "{stderr}");
+}

@@ -6,6 +6,7 @@
 mod check;
 mod converge;
 pub mod exit;
+mod limits;
 mod mdp;
 mod overrides;
 mod plot;

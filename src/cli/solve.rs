@@ -26,16 +26,16 @@ impl Checkpoints {
         if self.every == Some(0) {
             return Err(invalid("--checkpoint-every", "use a step count ≥ 1"));
         }
-        if let Some(directory) = checkpoint.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if self.seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+            return Err(invalid("--checkpoint-seconds", "use a positive number of seconds"));
+        }
+        let checkpointing = self.every.is_some() || self.seconds.is_some() || self.resume;
+        if let Some(directory) = checkpoint.parent().filter(|d| checkpointing && !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(directory).map_err(|error| HjbError::Output {
                 path: directory.to_path_buf(),
                 message: error.to_string(),
             })?;
         }
-        if self.seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
-            return Err(invalid("--checkpoint-seconds", "use a positive number of seconds"));
-        }
-        let checkpointing = self.every.is_some() || self.seconds.is_some() || self.resume;
         Ok(checkpointing.then(|| {
             Checkpointer::new(checkpoint.to_path_buf(), self.every.unwrap_or(0), self.seconds, self.resume)
         }))
@@ -51,16 +51,18 @@ pub fn run(
     overrides: &Overrides,
 ) -> anyhow::Result<()> {
     let (problem, settings, output) = overrides.apply(load_problem(file)?)?;
+    overrides.check_memory(&problem, &settings, 0.0)?;
+    let step_limit = overrides.step_limit()?;
     let progress = Progress::new(!json);
     let out = out.unwrap_or_else(|| output.directory.join(format!("{}.h5", problem.name)));
     let checkpoint = checkpoint_path(&out);
     let checkpointer = checkpoints.checkpointer(&checkpoint)?;
-    let mut observers = (progress, (KeepPartial::default(), checkpointer));
-    let outcome = with_threads(overrides.threads, || hjb::solve(&problem, &settings, &mut observers))?;
+    let mut observers = (step_limit, (progress, (KeepPartial::default(), checkpointer)));
+    let outcome = with_threads(overrides.threads(), || hjb::solve(&problem, &settings, &mut observers))?;
     let solution = match outcome {
         Ok(solution) => solution,
         Err(error) => {
-            if let Some(partial) = &observers.1 .0.partial {
+            if let Some(partial) = &observers.1 .1 .0.partial {
                 // Nothing is lost: the last finite state goes to the result file, flagged.
                 hdf5::write_result(&out, &problem, partial, &output)?;
                 eprintln!("partial result (attribute partial = 1) written to {}", out.display());

@@ -76,7 +76,8 @@ pub(super) fn march(
         worst_cfl: plan.cfl_number,
     };
     recorder.start(&mut state.stored, &state.values);
-    let run = RunView { steps: plan.steps, nodes, fingerprint: &fingerprint };
+    let run = RunView { steps: plan.steps, time_step: plan.time_step, nodes, fingerprint: &fingerprint };
+    observer.admit(&run)?;
     observer.started(&run);
     if let Some(resumed) = observer.resume(&run)? {
         if resumed.fingerprint != fingerprint

@@ -15,6 +15,7 @@
 //! `values.as_slice()` gives the flat data back. The resumable state of a march
 //! ([`MarchState`]) stays flat.
 
+pub mod limits;
 mod march;
 pub mod observer;
 mod snapshots;
@@ -170,6 +171,17 @@ pub fn prepare(problem: &Problem, settings: &Settings) -> Result<Preparation> {
         bounds.largest_dissipation_rate += switching.largest_rate();
     }
     let plan = TimeStepPlan::new(settings, &bounds, problem.final_time, &problem.grid.spacings())?;
+    // The step count is a float division cast to an integer: far past any run that could finish,
+    // it saturates, and the time step derived from it is meaningless.
+    let planned_steps = problem.final_time / plan.time_step;
+    if problem.final_time.is_finite() && !(planned_steps <= limits::MAX_STEPS as f64) {
+        return Err(HjbError::TooMuchWork {
+            what: format!("the horizon T = {:e}", problem.final_time),
+            count: planned_steps,
+            unit: "time steps",
+            limit: limits::MAX_STEPS as f64,
+        });
+    }
     let nodes = problem.grid.node_count();
     let snapshot_fields = settings.snapshots * (1 + problem.controls.len());
     let memory_bytes = 8 * nodes * (problem.grid.dimension() + 3 + problem.controls.len() + snapshot_fields)
