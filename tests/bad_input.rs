@@ -395,3 +395,49 @@ fn empty_study_folders_and_one_level_studies_are_refused() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("one.toml") && stderr.contains("at least 2"), "{stderr}");
 }
+
+#[test]
+fn deep_formulas_are_refused_with_the_location() {
+    let nested = format!("x = \"{}x{}\"", "(".repeat(9000), ")".repeat(9000));
+    let minus = format!("x = \"{}x\"", "-".repeat(50_000));
+    let tower = format!("x = \"{}\"", vec!["x"; 50_000].join("^"));
+    let chain = format!("x = \"{}\"", vec!["u"; 50_000].join(" + "));
+    let (nested, minus, tower, chain) = (nested.leak(), minus.leak(), tower.leak(), chain.leak());
+    run_table(&[
+        case(
+            "nested_parentheses",
+            good_with("x = \"x + u\"", nested),
+            &["check", "{file}"],
+            2,
+            "nested_parentheses.toml:11:262: field `dynamics.x`",
+        ),
+        case(
+            "nested_parentheses_message",
+            good_with("x = \"x + u\"", nested),
+            &["check", "{file}"],
+            2,
+            "more than 256 levels deep here",
+        ),
+        case(
+            "unary_minuses",
+            good_with("x = \"x + u\"", minus),
+            &["check", "{file}"],
+            2,
+            "more than 256 levels",
+        ),
+        case(
+            "power_tower",
+            good_with("x = \"x + u\"", tower),
+            &["check", "{file}"],
+            2,
+            "more than 256 levels",
+        ),
+        case(
+            "long_sum",
+            good_with("x = \"x + u\"", chain),
+            &["check", "{file}"],
+            2,
+            "more than 1024 operations deep",
+        ),
+    ]);
+}

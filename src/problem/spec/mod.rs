@@ -218,7 +218,7 @@ impl Context<'_> {
             HjbError::InvalidField {
                 location: self.location(span.start + quote + inner),
                 field: field.to_string(),
-                message: format!("in formula \"{}\": {}", source.get_ref(), error.message),
+                message: format!("in formula \"{}\": {}", abbreviate(source.get_ref()), error.message),
                 hint: "formulas use + - * / ^, parentheses, the functions sin cos tan exp log \
                        sqrt abs tanh sign floor min max, the constant pi, and the names of \
                        states, controls, parameters and t"
@@ -309,6 +309,17 @@ impl Context<'_> {
         problem.reference = self.reference(spec.reference.as_ref(), &problem, lqr, &symbols)?;
         Ok(ProblemFile { problem, solver: options, output })
     }
+}
+
+/// A formula as quoted in messages: whole up to 80 characters, else its start and end.
+fn abbreviate(source: &str) -> String {
+    let characters: Vec<char> = source.chars().collect();
+    if characters.len() <= 80 {
+        return source.to_string();
+    }
+    let head: String = characters[..40].iter().collect();
+    let tail: String = characters[characters.len() - 20..].iter().collect();
+    format!("{head}…{tail}")
 }
 
 /// Compile a formula into a model function.
