@@ -174,6 +174,28 @@ pub enum HjbError {
         value: f64,
     },
 
+    /// A formula of the model is NaN or infinite where the solver evaluates it.
+    #[error(
+        "{role} \"{formula}\" is {value} at grid node {index:?} = {point:?}{controls} (t = {time}); \
+         every formula must be finite on the grid (check divisions, log, sqrt and powers there)"
+    )]
+    FormulaNonFinite {
+        /// What the formula is in the model, with its problem-file field.
+        role: String,
+        /// The formula text (or the name of a function given in code).
+        formula: String,
+        /// The non-finite value.
+        value: f64,
+        /// The multi-index of the grid node.
+        index: Vec<usize>,
+        /// The coordinates of the grid node.
+        point: Vec<f64>,
+        /// ` with u = …` for the controls it was evaluated at (empty without controls).
+        controls: String,
+        /// The time `t` it was evaluated at.
+        time: f64,
+    },
+
     /// A simulated closed-loop path left the finite numbers.
     #[error(
         "the closed-loop path became non-finite at step {step} (t = {time:.6e}): state {state:?}, \
@@ -291,6 +313,16 @@ pub enum HjbError {
         steps: usize,
     },
 
+    /// An output path that cannot be written to as asked (it exists and is not a regular file,
+    /// or its name does not fit the format).
+    #[error("cannot write {path}: {message}")]
+    InvalidTarget {
+        /// The output path.
+        path: PathBuf,
+        /// Why it is refused.
+        message: String,
+    },
+
     /// Writing a result failed.
     #[error("cannot write {path}: {message}")]
     Output {
@@ -351,11 +383,13 @@ impl HjbError {
             | HjbError::ResumeMismatch
             | HjbError::ReadResult { .. }
             | HjbError::TooLarge { .. }
+            | HjbError::InvalidTarget { .. }
             | HjbError::TooMuchWork { .. }
             | HjbError::CflViolated { .. } => ErrorKind::BadInput,
             HjbError::NonFinite { .. }
             | HjbError::BlowUp { .. }
             | HjbError::PathNonFinite { .. }
+            | HjbError::FormulaNonFinite { .. }
             | HjbError::Numerical(_)
             | HjbError::NotConverged { .. } => ErrorKind::Numerical,
             HjbError::Output { .. } => ErrorKind::Output,

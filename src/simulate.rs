@@ -325,9 +325,7 @@ pub fn simulate_paths(
     seed: u64,
     paths: usize,
 ) -> Result<PathStatistics> {
-    if problem.diffusion.is_some() || problem.diffusion_matrix.is_some() {
-        check_work(horizon, time_step, paths)?;
-    }
+    check_work(horizon, time_step, paths)?;
     let first = simulate(problem, stored, start, horizon, time_step)?;
     // Diagonal noise σ_i dW_i, or a full matrix Σ_k σ_ik dW_k (correlated noise).
     let (sigma, matrix) = match (&problem.diffusion, &problem.diffusion_matrix) {

@@ -189,20 +189,16 @@ fn bad_overrides_are_refused() {
 
 #[test]
 fn undefined_formula_values_are_caught_with_the_location() {
-    // log(x) is NaN for x < 0: the run stops at the first step, naming the node; exit 1. The last
-    // finite state (here the terminal cost) is kept, flagged as partial.
+    // log(x) is NaN for x < 0: the run stops before its first step, naming the formula, the node,
+    // the control and the time; exit 1 and nothing written.
     let text = GOOD.replace("running = \"x^2 + u^2\"", "running = \"log(x) + u^2\"");
     let (code, stderr, wrote) = solve_text("nan_value", &text, &[]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("non-finite value") && stderr.contains("at grid node [0] = [-1.0]"), "{stderr}");
-    assert!(wrote);
-    let stored =
-        hjb::io::hdf5::read_result(&common::scratch_path("bad_input_nan_value").join("result.h5")).unwrap();
     assert!(
-        stored.stopped.as_deref().is_some_and(|s| s.contains("stopped before step 1")),
-        "{:?}",
-        stored.stopped
+        stderr.contains("the running cost (cost.running) \"log(x) + u^2\" is NaN at grid node [0] = [-1.0] with u = 0 (t = 1)"),
+        "{stderr}"
     );
+    assert!(!wrote);
 }
 
 /// One bad input of the table: the problem file (none for verbs that take another file), the
@@ -240,6 +236,7 @@ fn run_case(case: &Case) -> (String, Vec<String>) {
         .map(|a| {
             a.replace("{file}", &file.display().to_string())
                 .replace("{dir}", &directory.display().to_string())
+                .replace("{result}", &good_result().display().to_string())
         })
         .collect();
     let output =
@@ -266,6 +263,25 @@ fn run_table(cases: &[Case]) {
             assert!(left.is_empty(), "{}: refused input left files: {left:?}", case.name);
         }
     }
+}
+
+/// A complete result of the good file, solved once for the cases that read one.
+fn good_result() -> &'static Path {
+    static RESULT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    RESULT.get_or_init(|| {
+        let directory = common::scratch_directory("bad_input_good_result");
+        let file = directory.join("good.toml");
+        std::fs::write(&file, GOOD).unwrap();
+        let out = directory.join("good.h5");
+        let status = Command::new(env!("CARGO_BIN_EXE_hjb"))
+            .args(["solve", "--no-plots", "--out"])
+            .arg(&out)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+        out
+    })
 }
 
 fn good_with(from: &str, to: &str) -> Option<String> {
@@ -440,4 +456,179 @@ fn deep_formulas_are_refused_with_the_location() {
             "more than 1024 operations deep",
         ),
     ]);
+}
+
+#[test]
+fn result_files_that_cannot_be_read_are_bad_input() {
+    run_table(&[
+        case("simulate_missing", None, &["simulate", "{dir}/missing.h5", "--from", "0"], 2, "cannot read"),
+        case(
+            "simulate_not_hdf5",
+            Some(GOOD.to_string()),
+            &["simulate", "{file}", "--from", "0"],
+            2,
+            "not a result file of `hjb solve`",
+        ),
+        case("plot_missing", None, &["plot", "{dir}/missing.h5"], 2, "No such file"),
+        case("plot_not_hdf5", Some(GOOD.to_string()), &["plot", "{file}"], 2, "cannot read"),
+    ]);
+}
+
+#[test]
+fn undefined_formulas_name_formula_node_and_time() {
+    let sampled = "[[state]]\nname = \"x\"\nbounds = [-1.0, 1.0]\npoints = 21\n\n[[control]]\nname = \"u\"\nbounds = [-1.0, 1.0]\nsamples = 21\n\n[dynamics]\nx = \"abs(u)\"\n\n[cost]\nrunning = \"x^2 + sqrt(u - 0.95)\"\n\n[horizon]\nfinal_time = 1.0\n";
+    run_table(&[
+        // NaN for 20 of 21 control samples: was a silent constant policy.
+        case(
+            "nan_samples",
+            Some(sampled.to_string()),
+            &["solve", "{file}", "--no-plots"],
+            1,
+            "\"x^2 + sqrt(u - 0.95)\" is NaN at grid node [0] = [-1.0] with u = -1 (t = 1)",
+        ),
+        // A NaN Dirichlet value read as "not fixed".
+        case(
+            "nan_dirichlet",
+            good_with("points = 11", "points = 11\nboundary = \"dirichlet\"\ndirichlet = \"1/(x-1)\""),
+            &["solve", "{file}", "--no-plots"],
+            1,
+            "the boundary value (state.x.dirichlet) \"1/(x-1)\" is inf at grid node [10] = [1.0] (t = 1)",
+        ),
+        // A reference that is NaN on its region gave "L∞ inf, L1 NaN" and exit 0.
+        case(
+            "nan_reference",
+            good_with("[horizon]", "[reference]\nkind = \"formula\"\nvalue = \"log(x)\"\n\n[horizon]"),
+            &["solve", "{file}", "--no-plots"],
+            1,
+            "the reference (reference.value) \"log(x)\" is NaN at grid node [3] = [-0.3",
+        ),
+        case(
+            "inf_terminal",
+            good_with("running = \"x^2 + u^2\"", "running = \"x^2 + u^2\"\nterminal = \"1/(x-x)\""),
+            &["solve", "{file}", "--no-plots"],
+            1,
+            "the terminal cost (cost.terminal) \"1/(x-x)\" is inf at grid node [0] = [-1.0] (t = 1)",
+        ),
+    ]);
+}
+
+const LQR_2D: &str = "[[state]]\nname = \"x\"\nbounds = [-2.0, 2.0]\npoints = 21\n\n[[state]]\nname = \"v\"\nbounds = [-2.0, 2.0]\npoints = 21\n\n[lqr]\nA = [[0.0, 1.0], [0.0, 0.0]]\nB = [[0.0], [1.0]]\nQ = [[1.0, 1.0], [0.0, 1.0]]\nR = [[1.0]]\n\n[horizon]\nfinal_time = 1.0\n";
+
+#[test]
+fn contradictory_or_unsafe_problem_files_are_refused() {
+    run_table(&[
+        case(
+            "lqr_not_symmetric",
+            Some(LQR_2D.to_string()),
+            &["check", "{file}"],
+            2,
+            "Q is not symmetric: Q[0][1] = 1 but Q[1][0] = 0",
+        ),
+        case(
+            "lqr_not_symmetric_hint",
+            Some(LQR_2D.to_string()),
+            &["check", "{file}"],
+            2,
+            "Q = [[1, 0.5], [0.5, 1]]",
+        ),
+        case(
+            "periodic_and_constraint",
+            good_with("points = 11", "points = 11\nperiodic = true\nboundary = \"state_constraint\""),
+            &["check", "{file}"],
+            2,
+            "field `state.x.boundary`: `periodic = true` and `boundary = \"state_constraint\"` contradict",
+        ),
+        case(
+            "name_parent",
+            Some(format!("name = \"../../x\"\n{GOOD}")),
+            &["solve", "{file}"],
+            2,
+            "name_parent.toml:1:8: field `name`: the name \"../../x\" contains a path separator",
+        ),
+        case(
+            "name_absolute",
+            Some(format!("name = \"/tmp/x\"\n{GOOD}")),
+            &["solve", "{file}"],
+            2,
+            "contains a path separator",
+        ),
+        case(
+            "name_empty",
+            Some(format!("name = \"\"\n{GOOD}")),
+            &["solve", "{file}"],
+            2,
+            "the name \"\" is empty",
+        ),
+        case(
+            "name_hidden",
+            Some(format!("name = \".x\"\n{GOOD}")),
+            &["solve", "{file}"],
+            2,
+            "starts with `.`",
+        ),
+        case(
+            "duplicate_name",
+            good_with("name = \"u\"", "name = \"x\""),
+            &["check", "{file}"],
+            2,
+            "duplicate_name.toml:7:8: the control name `x` is already used by a state (line 2)",
+        ),
+    ]);
+}
+
+#[test]
+fn bad_output_paths_and_options_are_refused() {
+    run_table(&[
+        case(
+            "out_folder",
+            Some(GOOD.to_string()),
+            &["solve", "{file}", "--out", "{dir}"],
+            2,
+            "exists and is not a regular file",
+        ),
+        case(
+            "out_device",
+            Some(GOOD.to_string()),
+            &["solve", "{file}", "--out", "/dev/null", "--no-plots"],
+            2,
+            "cannot write /dev/null: it exists and is not a regular file",
+        ),
+        case(
+            "plot_out_dat",
+            None,
+            &["plot", "{result}", "--out", "{dir}/x.dat"],
+            2,
+            "give a path ending in .png",
+        ),
+        case(
+            "plot_slice_twice",
+            None,
+            &["plot", "{result}", "--slice", "x=0,x=0.5", "--out", "{dir}/x.png"],
+            2,
+            "`x` is fixed twice",
+        ),
+        case(
+            "simulate_tiny_step",
+            None,
+            &["simulate", "{result}", "--from", "0", "--time-step", "1e-300", "--out", "{dir}/t"],
+            2,
+            "above the limit of 1e7",
+        ),
+        case(
+            "simulate_paths",
+            None,
+            &["simulate", "{result}", "--from", "0", "--paths", "1000000000000", "--out", "{dir}/t"],
+            2,
+            "needs 1.000e12 paths, above the limit of 1e7",
+        ),
+        case(
+            "simulate_huge_horizon",
+            None,
+            &["simulate", "{result}", "--from", "0.5", "--horizon", "1e300", "--out", "{dir}/t"],
+            1,
+            "the closed-loop path became non-finite at step 1 (t = 5.000000e296)",
+        ),
+    ]);
+    // Nothing replaced the folder or the device.
+    assert!(Path::new("/dev/null").exists());
 }

@@ -30,6 +30,9 @@ pub fn run(
     })?;
     // The finest level is the file's grid: the largest of the study.
     overrides.check_memory(&problem, &settings, 0.0)?;
+    if let Some(out) = &out {
+        super::check_targets(&[out, &out.with_extension("png")])?;
+    }
     let started = Instant::now();
     // Against the exact reference when the file has one, else against the finest level.
     let (study, richardson_order) = if problem.reference.is_some() {

@@ -45,6 +45,9 @@ pub fn run(
         )
         .into());
     }
+    if let Some(path) = &export {
+        super::check_targets(&[path])?;
+    }
     // The chain: per node and action, 2n + 2 (target, probability) pairs.
     let actions: f64 = problem.controls.iter().map(|control| control.samples as f64).product();
     let nodes: f64 = problem.grid.axes().iter().map(|axis| axis.points as f64).product();

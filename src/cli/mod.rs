@@ -174,6 +174,11 @@ fn invalid(option: &str, message: impl Into<String>) -> HjbError {
     HjbError::InvalidOption { option: option.to_string(), message: message.into() }
 }
 
+/// Refuse output paths that exist and are not regular files, before any work.
+fn check_targets(paths: &[&std::path::Path]) -> Result<(), HjbError> {
+    paths.iter().try_for_each(|path| hjb::io::target::check_target(path))
+}
+
 /// Print a JSON summary: one object on stdout, nothing else.
 fn print_json(object: &serde_json::Value) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(object)?);

@@ -56,6 +56,7 @@ pub fn run(
     let progress = Progress::new(!json);
     let out = out.unwrap_or_else(|| output.directory.join(format!("{}.h5", problem.name)));
     let checkpoint = checkpoint_path(&out);
+    super::check_targets(&[&out, &checkpoint])?;
     let checkpointer = checkpoints.checkpointer(&checkpoint)?;
     let mut observers = (step_limit, (progress, (KeepPartial::default(), checkpointer)));
     let outcome = with_threads(overrides.threads(), || hjb::solve(&problem, &settings, &mut observers))?;

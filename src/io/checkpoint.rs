@@ -81,15 +81,10 @@ pub fn checkpoint_path(result: &Path) -> PathBuf {
     PathBuf::from(format!("{}.checkpoint.h5", result.with_extension("").display()))
 }
 
-fn output_error(path: &Path, error: impl std::fmt::Display) -> HjbError {
-    HjbError::Output { path: path.to_path_buf(), message: error.to_string() }
-}
-
 /// Write `checkpoint` to `path` atomically.
 pub fn write(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
-    let temporary = PathBuf::from(format!("{}.{}.tmp", path.display(), std::process::id()));
-    let contents = || -> rust_hdf5::Result<()> {
-        let file = H5File::create(&temporary)?;
+    let contents = |temporary: &Path| -> rust_hdf5::Result<()> {
+        let file = H5File::create(temporary)?;
         file.set_attr_string("fingerprint", &checkpoint.fingerprint)?;
         let scalar = |name: &str, value: f64| -> rust_hdf5::Result<()> {
             file.new_dataset::<f64>().shape([1]).create(name)?.write_raw(&[value])
@@ -118,11 +113,7 @@ pub fn write(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
         }
         file.close()
     };
-    if let Err(error) = contents() {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(output_error(path, error));
-    }
-    std::fs::rename(&temporary, path).map_err(|error| output_error(path, error))
+    crate::io::target::write_atomically(path, "", contents)
 }
 
 /// Read a checkpoint written by [`write`].

@@ -7,3 +7,4 @@ pub mod hdf5;
 pub mod plot;
 pub mod report;
 pub mod summary;
+pub mod target;

@@ -15,6 +15,7 @@
 //! `values.as_slice()` gives the flat data back. The resumable state of a march
 //! ([`MarchState`]) stays flat.
 
+mod finite;
 pub mod limits;
 mod march;
 pub mod observer;
@@ -136,20 +137,20 @@ pub fn prepare(problem: &Problem, settings: &Settings) -> Result<Preparation> {
             });
         }
     }
+    finite::check_fixed_formulas(problem, &coordinates)?;
     let model = ControlModel::analyse(problem, settings.minimisation, &coordinates)?;
     let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
     let table = Tabulation::new(problem, &model, &coordinates, problem.tabulation_time());
+    finite::check_table(problem, &model, &table, problem.tabulation_time())?;
     let mut bounds = table.drift_bounds(problem, &model, &inverse_spacing);
     if problem.is_time_dependent() {
         // The bound must hold at every time level: take the worst over a sample of times now,
         // and re-check every step.
         for k in 0..=16 {
             let t = problem.final_time * k as f64 / 16.0;
-            let other = Tabulation::new(problem, &model, &coordinates, t).drift_bounds(
-                problem,
-                &model,
-                &inverse_spacing,
-            );
+            let table_at_t = Tabulation::new(problem, &model, &coordinates, t);
+            finite::check_table(problem, &model, &table_at_t, t)?;
+            let other = table_at_t.drift_bounds(problem, &model, &inverse_spacing);
             if other.largest_rate > bounds.largest_rate {
                 bounds.largest_rate = other.largest_rate;
                 bounds.peak_node = other.peak_node;

@@ -227,11 +227,37 @@ impl Context<'_> {
         })
     }
 
+    /// The problem's `name`, which names its output files: a plain file name (no folders, not
+    /// hidden, not empty).
+    fn problem_name(&self, name: &Spanned<String>) -> Result<String> {
+        let text = name.get_ref();
+        let problem = if text.trim().is_empty() {
+            Some("is empty")
+        } else if text.contains(['/', '\\']) {
+            Some("contains a path separator")
+        } else if text.starts_with('.') {
+            Some("starts with `.` (a hidden file, or a folder above)")
+        } else if text.chars().any(char::is_control) {
+            Some("contains a control character")
+        } else {
+            None
+        };
+        match problem {
+            None => Ok(text.clone()),
+            Some(problem) => Err(self.invalid(
+                name.span(),
+                "name",
+                format!("the name \"{}\" {problem}; it names the output files", text.escape_debug()),
+                "use a plain file name such as `name = \"lqr_1d\"` (the folder is [output] directory)",
+            )),
+        }
+    }
+
     /// The sections in order: each reader checks its own keys; the order is the order in which
     /// errors are reported and formulas compiled.
     fn build(&self, spec: FileSpec) -> Result<ProblemFile> {
         let name = match &spec.name {
-            Some(name) => name.get_ref().clone(),
+            Some(name) => self.problem_name(name)?,
             None => self
                 .path
                 .file_stem()
@@ -257,7 +283,19 @@ impl Context<'_> {
         let lqr = self.lqr(spec.lqr.as_ref(), lqr_matrices, &horizon)?;
         let controls = self.controls(&spec, lqr.as_ref(), &grid)?;
         let control_names: Vec<String> = controls.iter().map(|c| c.name.clone()).collect();
-        self.check_names(&state_names, &control_names, &constants)?;
+        let spans: Vec<Option<Range<usize>>> = spec
+            .state
+            .iter()
+            .flatten()
+            .map(|state| Some(state.name_span()))
+            .chain(spec.regimes.iter().map(|regimes| Some(regimes.get_ref().name_span())))
+            .chain(
+                (0..control_names.len())
+                    .map(|j| spec.control.as_ref().and_then(|c| c.get(j)).map(|c| c.name_span())),
+            )
+            .chain(spec.parameters.values().map(|value| Some(value.span())))
+            .collect();
+        self.check_names(&state_names, &control_names, &constants, &spans)?;
         let symbols = Symbols::new(&state_names, &control_names, &constants);
 
         // Dynamics and costs: from formulas, or generated from the LQR matrices.
