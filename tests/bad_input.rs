@@ -632,3 +632,49 @@ fn bad_output_paths_and_options_are_refused() {
     // Nothing replaced the folder or the device.
     assert!(Path::new("/dev/null").exists());
 }
+
+#[test]
+fn a_partial_result_never_replaces_a_complete_one_and_pictures_are_replaced_whole() {
+    let directory = common::scratch_directory("bad_input_partial");
+    // The README's instability demonstration: blows up at step 9.
+    let file = common::repository_path("problems/lqr_double_integrator.toml");
+    let out = directory.join("p.h5");
+    let solve = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hjb"))
+            .args(["solve", "--no-plots", "--out"])
+            .arg(&out)
+            .arg(&file)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(solve(&[]).status.success());
+    // Above the CFL bound the run blows up: its last finite state goes beside the result.
+    let unstable = solve(&["--time-step", "0.05", "--allow-unstable"]);
+    let stderr = String::from_utf8_lossy(&unstable.stderr);
+    assert_eq!(unstable.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("written to") && stderr.contains("p.partial.h5"), "{stderr}");
+    assert!(stderr.contains("is left as it was"), "{stderr}");
+    assert!(hjb::io::hdf5::read_result(&out).unwrap().stopped.is_none());
+    let partial = hjb::io::hdf5::read_result(&directory.join("p.partial.h5")).unwrap();
+    assert!(partial.stopped.is_some() && partial.values.iter().all(|v| v.is_finite()));
+
+    // A plot written twice over the same name leaves one complete PNG and no temporary.
+    let picture = directory.join("v.png");
+    for _ in 0..2 {
+        let plot = Command::new(env!("CARGO_BIN_EXE_hjb"))
+            .arg("plot")
+            .arg(&out)
+            .arg("--out")
+            .arg(&picture)
+            .output()
+            .unwrap();
+        assert!(plot.status.success(), "{}", String::from_utf8_lossy(&plot.stderr));
+    }
+    assert!(std::fs::read(&picture).unwrap().starts_with(b"\x89PNG"));
+    let left: Vec<String> = std::fs::read_dir(&directory)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.iter().all(|name| !name.contains(".tmp")), "{left:?}");
+}

@@ -6,6 +6,7 @@
 mod check;
 mod converge;
 pub mod exit;
+mod interrupt;
 mod limits;
 mod mdp;
 mod overrides;

@@ -128,7 +128,12 @@ pub(super) fn march(
         if step == first_step {
             stepper.check_first_step(problem, fixed.as_deref())?;
         }
-        if let Some((node, value)) = outcome.first_non_finite {
+        // Steppers report the first non-finite value they see; a scan makes sure none slips
+        // into the state (the partial result must hold the last finite state).
+        let first_non_finite = outcome
+            .first_non_finite
+            .or_else(|| new.iter().position(|v| !v.is_finite()).map(|node| (node, new[node])));
+        if let Some((node, value)) = first_non_finite {
             let error = HjbError::NonFinite {
                 step: step + 1,
                 time: t_new,
