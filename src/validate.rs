@@ -213,8 +213,7 @@ impl StudyOutcome {
 
 /// Read a study file.
 pub fn load_study(path: &std::path::Path) -> Result<Study> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| HjbError::ReadFile { path: path.to_path_buf(), source })?;
+    let text = crate::problem::spec::read_text(path)?;
     toml::from_str(&text).map_err(|error| HjbError::ProblemFile {
         location: crate::error::Location {
             file: path.to_path_buf(),

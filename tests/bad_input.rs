@@ -678,3 +678,29 @@ fn a_partial_result_never_replaces_a_complete_one_and_pictures_are_replaced_whol
         .collect();
     assert!(left.iter().all(|name| !name.contains(".tmp")), "{left:?}");
 }
+
+#[test]
+fn messages_say_each_thing_once_and_where() {
+    let directory = common::scratch_directory("bad_input_messages");
+    let file = directory.join("latin1.toml");
+    let mut bytes = GOOD.as_bytes().to_vec();
+    let at = GOOD.find("\"x + u\"").unwrap() + 1;
+    bytes.insert(at, 0xe9);
+    std::fs::write(&file, &bytes).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_hjb")).arg("check").arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "latin1.toml:11:6: the file is not UTF-8 text: invalid byte 0xe9 at byte offset {at}"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("UTF-8").count(), 2, "{stderr}");
+
+    let missing = directory.join("missing.toml");
+    let output = Command::new(env!("CARGO_BIN_EXE_hjb")).arg("solve").arg(&missing).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.matches("No such file or directory").count(), 1, "the OS error once: {stderr}");
+}

@@ -95,9 +95,28 @@ impl ProblemFile {
 
 /// Read and parse a problem file.
 pub fn load_problem(path: &Path) -> Result<ProblemFile> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| HjbError::ReadFile { path: path.to_path_buf(), source })?;
+    let text = read_text(path)?;
     parse_problem(&text, path)
+}
+
+/// Read a text file (a problem or a study); a file that is not UTF-8 is refused at the first
+/// invalid byte, with its line, column and byte offset.
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes =
+        std::fs::read(path).map_err(|source| HjbError::ReadFile { path: path.to_path_buf(), source })?;
+    String::from_utf8(bytes).map_err(|error| {
+        let offset = error.utf8_error().valid_up_to();
+        let bytes = error.as_bytes();
+        let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+        let context = Context { text: valid, path };
+        HjbError::ProblemFile {
+            location: context.location(offset),
+            message: format!(
+                "the file is not UTF-8 text: invalid byte 0x{:02x} at byte offset {offset}\n  hint: save the file as UTF-8",
+                bytes[offset]
+            ),
+        }
+    })
 }
 
 /// Parse problem-file text; `path` is used in messages and for the default problem name.
