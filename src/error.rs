@@ -175,26 +175,8 @@ pub enum HjbError {
     },
 
     /// A formula of the model is NaN or infinite where the solver evaluates it.
-    #[error(
-        "{role} \"{formula}\" is {value} at grid node {index:?} = {point:?}{controls} (t = {time}); \
-         every formula must be finite on the grid (check divisions, log, sqrt and powers there)"
-    )]
-    FormulaNonFinite {
-        /// What the formula is in the model, with its problem-file field.
-        role: String,
-        /// The formula text (or the name of a function given in code).
-        formula: String,
-        /// The non-finite value.
-        value: f64,
-        /// The multi-index of the grid node.
-        index: Vec<usize>,
-        /// The coordinates of the grid node.
-        point: Vec<f64>,
-        /// ` with u = …` for the controls it was evaluated at (empty without controls).
-        controls: String,
-        /// The time `t` it was evaluated at.
-        time: f64,
-    },
+    #[error("{0}")]
+    FormulaNonFinite(Box<UndefinedFormula>),
 
     /// A simulated closed-loop path left the finite numbers.
     #[error(
@@ -333,6 +315,29 @@ pub enum HjbError {
     },
 }
 
+/// Where a formula of the model is NaN or infinite ([`HjbError::FormulaNonFinite`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "{role} \"{formula}\" is {value} at grid node {index:?} = {point:?}{controls} (t = {time}); \
+     every formula must be finite on the grid (check divisions, log, sqrt and powers there)"
+)]
+pub struct UndefinedFormula {
+    /// What the formula is in the model, with its problem-file field.
+    pub role: String,
+    /// The formula text (or the name of a function given in code).
+    pub formula: String,
+    /// The non-finite value.
+    pub value: f64,
+    /// The multi-index of the grid node.
+    pub index: Vec<usize>,
+    /// The coordinates of the grid node.
+    pub point: Vec<f64>,
+    /// ` with u = …` for the controls it was evaluated at (empty without controls).
+    pub controls: String,
+    /// The time `t` it was evaluated at.
+    pub time: f64,
+}
+
 /// What kind of failure an error is (the CLI turns it into an exit code and advice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -389,7 +394,7 @@ impl HjbError {
             HjbError::NonFinite { .. }
             | HjbError::BlowUp { .. }
             | HjbError::PathNonFinite { .. }
-            | HjbError::FormulaNonFinite { .. }
+            | HjbError::FormulaNonFinite(_)
             | HjbError::Numerical(_)
             | HjbError::NotConverged { .. } => ErrorKind::Numerical,
             HjbError::Output { .. } => ErrorKind::Output,

@@ -9,7 +9,7 @@
 //! formula at that node; the terminal cost, the Dirichlet values (at the first and last time
 //! level) and a formula reference (on its error region) are checked directly.
 
-use crate::error::{HjbError, Result};
+use crate::error::{HjbError, Result, UndefinedFormula};
 use crate::problem::{Boundary, PointFunction, Problem, ReferenceSolution};
 use crate::scheme::{ControlModel, Tabulation};
 
@@ -71,7 +71,7 @@ fn non_finite(
             format!(" with {}", pairs.join(", "))
         }
     };
-    HjbError::FormulaNonFinite {
+    HjbError::FormulaNonFinite(Box::new(UndefinedFormula {
         role: role.to_string(),
         formula: formula.source().to_string(),
         value,
@@ -79,7 +79,7 @@ fn non_finite(
         point: problem.grid.point(node),
         controls: control_text,
         time: t,
-    }
+    }))
 }
 
 /// Evaluate every coefficient formula at `node` for every control value: the first non-finite one.
