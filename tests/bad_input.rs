@@ -704,3 +704,36 @@ fn messages_say_each_thing_once_and_where() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert_eq!(stderr.matches("No such file or directory").count(), 1, "the OS error once: {stderr}");
 }
+
+#[test]
+fn a_result_whose_fields_disagree_with_its_grid_is_refused() {
+    let directory = common::scratch_directory("bad_input_mismatched_result");
+    let path = directory.join("mismatched.h5");
+    let write = || -> rust_hdf5::Result<()> {
+        let file = rust_hdf5::H5File::create(&path)?;
+        file.set_attr_string("scheme", "upwind")?;
+        file.set_attr_string("problem_toml", GOOD)?;
+        let grid = file.create_group("grid")?;
+        let coordinates: Vec<f64> = (0..11).map(|i| -1.0 + 0.2 * i as f64).collect();
+        grid.new_dataset::<f64>().shape([11]).create("x")?.write_raw(&coordinates)?;
+        file.new_dataset::<f64>().shape([5]).create("value")?.write_raw(&[0.0; 5])?;
+        let policy = file.create_group("policy")?;
+        policy.new_dataset::<f64>().shape([11]).create("u")?.write_raw(&[0.0; 11])?;
+        file.close()
+    };
+    write().unwrap();
+    for verb in [&["simulate", "--from", "0"][..], &["plot"][..]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_hjb"))
+            .arg(verb[0])
+            .arg(&path)
+            .args(&verb[1..])
+            .current_dir(&directory)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("cannot read") && stderr.contains("/value has shape [5]"), "{stderr}");
+    }
+    let left = std::fs::read_dir(&directory).unwrap().count();
+    assert_eq!(left, 1, "nothing written besides the file");
+}
