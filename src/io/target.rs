@@ -1,7 +1,8 @@
 //! Output targets: every file hjb writes goes to a regular file (or a new one), never over a
 //! folder, a device or a pipe, and every file is written under a temporary name beside its
 //! target and renamed into place, so a crash or a kill never leaves a torn file and the old one
-//! survives until the new one is complete.
+//! survives until the new one is complete. Temporaries left beside a target by a process that no
+//! longer runs (killed while writing) are removed by the next write of that target.
 
 use crate::error::{HjbError, Result};
 use std::path::{Path, PathBuf};
@@ -40,6 +41,7 @@ pub fn write_atomically<E: std::fmt::Display>(
     if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(directory).map_err(|error| failure(error.to_string()))?;
     }
+    remove_stale_temporaries(path, suffix);
     let temporary = temporary_path(path, suffix);
     if let Err(error) = write(&temporary) {
         let _ = std::fs::remove_file(&temporary);
@@ -49,4 +51,62 @@ pub fn write_atomically<E: std::fmt::Display>(
         let _ = std::fs::remove_file(&temporary);
         failure(error.to_string())
     })
+}
+
+/// Remove the temporaries of `path` left by processes that no longer run (killed while writing):
+/// `.<name>.<pid>.tmp<suffix>` beside it whose `pid` is gone. Best effort: errors are ignored.
+fn remove_stale_temporaries(path: &Path, suffix: &str) {
+    let directory = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Some(file_name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let prefix = format!(".{file_name}.");
+    let ending = format!(".tmp{suffix}");
+    let Ok(entries) = std::fs::read_dir(directory) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(&ending));
+        if let Some(pid) = pid.and_then(|pid| pid.parse::<u32>().ok()) {
+            if pid != std::process::id() && !process_exists(pid) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// Whether a process with this id runs (unknown on other systems: assume it does).
+fn process_exists(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else { return true };
+        // SAFETY: kill(2) with signal 0 only checks that the process exists.
+        let result = unsafe { libc::kill(pid, 0) };
+        result == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_temporaries_of_dead_processes_are_removed() {
+        let directory = std::env::temp_dir().join(format!("hjb_target_{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let path = directory.join("r.h5");
+        // No process has the largest pid_t; ours is alive.
+        let dead = directory.join(format!(".r.h5.{}.tmp", i32::MAX));
+        let alive = temporary_path(&path, "");
+        let other = directory.join(".other.h5.1.tmp");
+        for file in [&dead, &other] {
+            std::fs::write(file, b"torn").unwrap();
+        }
+        write_atomically(&path, "", |temporary| std::fs::write(temporary, b"new")).unwrap();
+        assert!(!dead.exists() && !alive.exists() && other.exists());
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        std::fs::remove_dir_all(&directory).unwrap();
+    }
 }
