@@ -55,16 +55,25 @@ pub fn memory_estimate(problem: &Problem, settings: &Settings) -> f64 {
     8.0 * nodes * (fields + table + solver)
 }
 
-/// Whether the dynamics and cost have the structure of the closed-form minimiser (the check of
-/// [`crate::scheme::ControlModel::analyse`] without the per-node separability test).
+/// Whether the dynamics and cost have the structure of the closed-form minimiser (the structural
+/// checks of [`crate::scheme::ControlModel::analyse`], without its per-node separability test).
 fn structurally_closed_form(problem: &Problem) -> bool {
     let n = problem.grid.dimension();
     let m = problem.controls.len();
     let mut selected = vec![false; n + m + 1];
     selected[n..n + m].iter_mut().for_each(|flag| *flag = true);
+    // With several controls the closed form also needs a separable cost (checked per node
+    // later); a quadratic cost usually is, so the estimate assumes it.
+    let uses_controls =
+        |formula: &crate::problem::PointFunction| formula.uses()[n..n + m].iter().filter(|u| **u).count();
+    let mut noise =
+        problem.diffusion.iter().flatten().chain(problem.diffusion_matrix.iter().flatten().flatten());
     matches!(problem.running_cost.degree_in(&selected), Some(0..=2))
-        && m < 2
-        && problem.dynamics.iter().all(|formula| matches!(formula.degree_in(&selected), Some(0 | 1)))
+        && problem
+            .dynamics
+            .iter()
+            .all(|formula| matches!(formula.degree_in(&selected), Some(0 | 1)) && uses_controls(formula) <= 1)
+        && noise.all(|formula| uses_controls(formula) == 0)
 }
 
 /// A description of the run for messages: `a grid of 101 × 101 nodes`.
