@@ -174,6 +174,26 @@ pub enum HjbError {
         value: f64,
     },
 
+    /// A formula of the model is NaN or infinite where the solver evaluates it.
+    #[error("{0}")]
+    FormulaNonFinite(Box<UndefinedFormula>),
+
+    /// A simulated closed-loop path left the finite numbers.
+    #[error(
+        "the closed-loop path became non-finite at step {step} (t = {time:.6e}): state {state:?}, \
+         accumulated cost {cost:e}; the dynamics escape over this horizon or the time step is too large"
+    )]
+    PathNonFinite {
+        /// The integration step, counted from 1.
+        step: usize,
+        /// The time at the end of that step.
+        time: f64,
+        /// The state there.
+        state: Vec<f64>,
+        /// The accumulated cost there.
+        cost: f64,
+    },
+
     /// The solution grew past the bound every monotone run respects.
     #[error(
         "blow-up at step {step} (t = {time:.6}): V = {value:.4e} at grid node {index:?} = {point:?} \
@@ -235,6 +255,56 @@ pub enum HjbError {
         message: String,
     },
 
+    /// A run whose estimated memory is above the limit it runs under (checked before anything
+    /// is allocated).
+    #[error(
+        "{what} needs about {} of memory, more than the {limit_source} of {}",
+        human_bytes(*needed),
+        human_bytes(*limit)
+    )]
+    TooLarge {
+        /// What was estimated (the run and its sizes).
+        what: String,
+        /// The estimated bytes.
+        needed: f64,
+        /// The limit in bytes.
+        limit: f64,
+        /// Where the limit comes from (available memory, a limit the caller set).
+        limit_source: String,
+    },
+
+    /// A run whose number of time steps (or paths, levels, …) is above its limit.
+    #[error("{what} needs {count:.3e} {unit}, above the limit of {limit:.0e}")]
+    TooMuchWork {
+        /// What was planned.
+        what: String,
+        /// How many steps (paths, …) it needs.
+        count: f64,
+        /// What is counted (`time steps`, `paths`, …).
+        unit: &'static str,
+        /// The largest count allowed.
+        limit: f64,
+    },
+
+    /// The run was stopped by a signal (Ctrl-C) between two steps.
+    #[error("interrupted after {completed} of {steps} steps")]
+    Interrupted {
+        /// Steps completed before the stop.
+        completed: usize,
+        /// Planned steps.
+        steps: usize,
+    },
+
+    /// An output path that cannot be written to as asked (it exists and is not a regular file,
+    /// or its name does not fit the format).
+    #[error("cannot write {path}: {message}")]
+    InvalidTarget {
+        /// The output path.
+        path: PathBuf,
+        /// Why it is refused.
+        message: String,
+    },
+
     /// Writing a result failed.
     #[error("cannot write {path}: {message}")]
     Output {
@@ -243,6 +313,29 @@ pub enum HjbError {
         /// Why writing failed.
         message: String,
     },
+}
+
+/// Where a formula of the model is NaN or infinite ([`HjbError::FormulaNonFinite`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "{role} \"{formula}\" is {value} at grid node {index:?} = {point:?}{controls} (t = {time}); \
+     every formula must be finite on the grid (check divisions, log, sqrt and powers there)"
+)]
+pub struct UndefinedFormula {
+    /// What the formula is in the model, with its problem-file field.
+    pub role: String,
+    /// The formula text (or the name of a function given in code).
+    pub formula: String,
+    /// The non-finite value.
+    pub value: f64,
+    /// The multi-index of the grid node.
+    pub index: Vec<usize>,
+    /// The coordinates of the grid node.
+    pub point: Vec<f64>,
+    /// ` with u = …` for the controls it was evaluated at (empty without controls).
+    pub controls: String,
+    /// The time `t` it was evaluated at.
+    pub time: f64,
 }
 
 /// What kind of failure an error is (the CLI turns it into an exit code and advice).
@@ -254,6 +347,26 @@ pub enum ErrorKind {
     Numerical,
     /// A result could not be written.
     Output,
+    /// The run was stopped by a signal.
+    Interrupted,
+}
+
+/// Bytes as `12.3 GiB` (binary units).
+pub fn human_bytes(bytes: f64) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} bytes")
+    } else if value >= 1024.0 {
+        format!("{value:.3e} {}", units[unit])
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
 }
 
 impl HjbError {
@@ -274,12 +387,18 @@ impl HjbError {
             | HjbError::FeetOutside { .. }
             | HjbError::ResumeMismatch
             | HjbError::ReadResult { .. }
+            | HjbError::TooLarge { .. }
+            | HjbError::InvalidTarget { .. }
+            | HjbError::TooMuchWork { .. }
             | HjbError::CflViolated { .. } => ErrorKind::BadInput,
             HjbError::NonFinite { .. }
             | HjbError::BlowUp { .. }
+            | HjbError::PathNonFinite { .. }
+            | HjbError::FormulaNonFinite(_)
             | HjbError::Numerical(_)
             | HjbError::NotConverged { .. } => ErrorKind::Numerical,
             HjbError::Output { .. } => ErrorKind::Output,
+            HjbError::Interrupted { .. } => ErrorKind::Interrupted,
         }
     }
 }

@@ -145,6 +145,7 @@ pub fn simulate(
     if !(horizon > 0.0 && horizon.is_finite() && time_step > 0.0 && time_step.is_finite()) {
         return Err(HjbError::InvalidHorizon { horizon, time_step });
     }
+    check_work(horizon, time_step, 1)?;
     let time_dependent_policy = stored.snapshots.as_ref().is_some_and(|s| s.times.len() >= 2);
     let mut variables = vec![0.0; n + m + 1];
     let mut rate = |x: &[f64], t: f64| -> (Vec<f64>, f64, Vec<f64>) {
@@ -187,12 +188,11 @@ pub fn simulate(
         }
         accumulated += dt / 6.0 * (c1 + 2.0 * c2 + 2.0 * c3 + c4);
         if !(x.iter().all(|v| v.is_finite()) && accumulated.is_finite()) {
-            return Err(HjbError::NonFinite {
+            return Err(HjbError::PathNonFinite {
                 step: step + 1,
                 time: t + dt,
-                index: Vec::new(),
-                point: x.clone(),
-                value: accumulated,
+                state: x,
+                cost: accumulated,
             });
         }
     }
@@ -205,6 +205,45 @@ pub fn simulate(
     let terminal = problem.terminal_cost.evaluate(&variables);
     trajectory.cost = accumulated + (-problem.discount * horizon).exp() * terminal;
     Ok(trajectory)
+}
+
+/// The most integration steps of one simulated path (the path is kept in memory).
+pub const MAX_SIMULATION_STEPS: f64 = 1e7;
+/// The most paths of a Monte Carlo simulation.
+pub const MAX_PATHS: usize = 10_000_000;
+/// The most path steps (paths × steps) of a Monte Carlo simulation.
+pub const MAX_PATH_STEPS: f64 = 1e10;
+
+/// Refuse simulations whose step count, path count or total work is above the limits (before
+/// anything is allocated).
+fn check_work(horizon: f64, time_step: f64, paths: usize) -> Result<()> {
+    let steps = (horizon / time_step).ceil();
+    let what = format!("a simulation over the horizon {horizon:e} with the time step {time_step:e}");
+    if !(steps <= MAX_SIMULATION_STEPS) {
+        return Err(HjbError::TooMuchWork {
+            what,
+            count: steps,
+            unit: "integration steps",
+            limit: MAX_SIMULATION_STEPS,
+        });
+    }
+    if paths > MAX_PATHS {
+        return Err(HjbError::TooMuchWork {
+            what: "a Monte Carlo simulation".to_string(),
+            count: paths as f64,
+            unit: "paths",
+            limit: MAX_PATHS as f64,
+        });
+    }
+    if !(steps * paths as f64 <= MAX_PATH_STEPS) {
+        return Err(HjbError::TooMuchWork {
+            what: format!("{what} and {paths} paths"),
+            count: steps * paths as f64,
+            unit: "path steps",
+            limit: MAX_PATH_STEPS,
+        });
+    }
+    Ok(())
 }
 
 /// The trajectory as CSV: `t, <states>, <controls>, running_cost`.
@@ -286,6 +325,7 @@ pub fn simulate_paths(
     seed: u64,
     paths: usize,
 ) -> Result<PathStatistics> {
+    check_work(horizon, time_step, paths)?;
     let first = simulate(problem, stored, start, horizon, time_step)?;
     // Diagonal noise σ_i dW_i, or a full matrix Σ_k σ_ik dW_k (correlated noise).
     let (sigma, matrix) = match (&problem.diffusion, &problem.diffusion_matrix) {
@@ -360,13 +400,7 @@ pub fn simulate_paths(
         let cost =
             accumulated + (-problem.discount * horizon).exp() * problem.terminal_cost.evaluate(&variables);
         if !cost.is_finite() {
-            return Err(HjbError::NonFinite {
-                step: steps,
-                time: horizon,
-                index: Vec::new(),
-                point: x,
-                value: cost,
-            });
+            return Err(HjbError::PathNonFinite { step: steps, time: horizon, state: x, cost });
         }
         costs.push(cost);
         if path == 0 {

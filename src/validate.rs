@@ -10,7 +10,8 @@ use crate::grid::row_major;
 pub use crate::norms::{error_norms, ErrorNorms};
 use crate::problem::{ErrorRegion, Problem};
 use crate::settings::Settings;
-use crate::solver::{solve, Silent};
+use crate::solver::limits::StepLimit;
+use crate::solver::solve;
 
 /// One level of a refinement study.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +58,7 @@ pub fn convergence_study(
     let mut results: Vec<Level> = Vec::new();
     for points in levels {
         let refined = problem.with_points(points)?;
-        let solution = solve(&refined, settings, &mut Silent)?;
+        let solution = solve(&refined, settings, &mut StepLimit::default())?;
         let error = solution.error.expect("a reference gives errors");
         let h = refined.grid.spacings().into_iter().fold(0.0, f64::max);
         let mut level = Level {
@@ -82,9 +83,42 @@ pub fn convergence_study(
     Ok(results)
 }
 
+/// The fewest grid intervals per axis on the coarsest level of a refinement study: coarser
+/// grids give errors and orders that mean nothing.
+pub const MINIMUM_INTERVALS: usize = 4;
+
 /// Grids for `count` levels refining by `factor` in intervals, ending at the problem's grid:
-/// `n_k − 1 = (n − 1) / factor^{count−1−k}` on bounded axes (`n_k = n / factor^…` on periodic ones).
+/// `n_k − 1 = (n − 1) / factor^{count−1−k}` on bounded axes (`n_k = n / factor^…` on periodic ones);
+/// a regime axis keeps its points. Refuses studies whose coarsest level would have fewer than
+/// [`MINIMUM_INTERVALS`] intervals on an axis.
 pub fn refinement_levels(problem: &Problem, count: usize, factor: usize) -> Result<Vec<Vec<usize>>> {
+    let regime_axis = problem.switching.as_ref().map(|switching| switching.axis);
+    let intervals_of = |axis: &crate::grid::Axis| if axis.periodic { axis.points } else { axis.points - 1 };
+    for (k, axis) in problem.grid.axes().iter().enumerate().filter(|(k, _)| Some(*k) != regime_axis) {
+        let intervals = intervals_of(axis);
+        let coarsest = u32::try_from(count.saturating_sub(1))
+            .ok()
+            .and_then(|exponent| factor.checked_pow(exponent))
+            .map_or(0, |divisor| intervals / divisor);
+        if coarsest < MINIMUM_INTERVALS {
+            // The most levels that fit: factor^(L−1) ≤ intervals / MINIMUM_INTERVALS.
+            let mut fit = 1;
+            while factor
+                .checked_pow(fit as u32)
+                .is_some_and(|divisor| intervals / divisor >= MINIMUM_INTERVALS)
+            {
+                fit += 1;
+            }
+            return Err(HjbError::InvalidGrid {
+                message: format!(
+                    "{count} levels refined by {factor} leave axis `{}` (axis {k}, {} points) with {coarsest} \
+                     intervals on the coarsest level; every level needs at least {MINIMUM_INTERVALS} \
+                     intervals per axis, so at most {fit} levels fit this grid",
+                    axis.name, axis.points
+                ),
+            });
+        }
+    }
     let mut levels = Vec::new();
     for level in 0..count {
         let divisor = factor.pow((count - 1 - level) as u32);
@@ -92,13 +126,13 @@ pub fn refinement_levels(problem: &Problem, count: usize, factor: usize) -> Resu
             .grid
             .axes()
             .iter()
-            .map(|axis| {
-                let intervals = if axis.periodic { axis.points } else { axis.points - 1 };
-                let coarse = (intervals / divisor).max(1);
-                if axis.periodic {
-                    coarse.max(2)
-                } else {
-                    coarse + 1
+            .enumerate()
+            .map(|(k, axis)| {
+                let coarse = intervals_of(axis) / divisor;
+                match (Some(k) == regime_axis, axis.periodic) {
+                    (true, _) => axis.points,
+                    (false, true) => coarse,
+                    (false, false) => coarse + 1,
                 }
             })
             .collect();
@@ -205,8 +239,7 @@ impl StudyOutcome {
 
 /// Read a study file.
 pub fn load_study(path: &std::path::Path) -> Result<Study> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| HjbError::ReadFile { path: path.to_path_buf(), source })?;
+    let text = crate::problem::spec::read_text(path)?;
     toml::from_str(&text).map_err(|error| HjbError::ProblemFile {
         location: crate::error::Location {
             file: path.to_path_buf(),
@@ -236,6 +269,7 @@ pub fn run_study(path: &std::path::Path) -> Result<StudyOutcome> {
     }
     let settings = options.settings()?;
     let problem = file.problem;
+    check_study_levels(path, &study, &problem)?;
     let norms: &[bool] = match study.norm.as_deref() {
         None | Some("linf") => &[false],
         Some("l1") => &[true],
@@ -272,6 +306,32 @@ pub fn run_study(path: &std::path::Path) -> Result<StudyOutcome> {
     Ok(StudyOutcome { name, study, levels, failures })
 }
 
+/// A study needs at least two levels (an order compares two), each with one count of at least 2
+/// points per axis of the problem.
+fn check_study_levels(path: &std::path::Path, study: &Study, problem: &Problem) -> Result<()> {
+    let refuse = |message: String| HjbError::InvalidProblem {
+        field: format!("levels in {}", path.display()),
+        message,
+    };
+    if study.levels.len() < 2 {
+        return Err(refuse(format!(
+            "{} level(s) given; a study needs at least 2 to observe an order",
+            study.levels.len()
+        )));
+    }
+    let dimension = problem.grid.dimension();
+    for (k, level) in study.levels.iter().enumerate() {
+        if level.len() != dimension || level.iter().any(|points| *points < 2) {
+            return Err(refuse(format!(
+                "level {} is {level:?}; give {dimension} point count(s), each at least 2, for the axes {}",
+                k + 1,
+                problem.state_names().join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The study files of a folder, sorted by name.
 pub fn study_files(directory: &std::path::Path) -> Result<Vec<std::path::PathBuf>> {
     let entries = std::fs::read_dir(directory)
@@ -281,6 +341,12 @@ pub fn study_files(directory: &std::path::Path) -> Result<Vec<std::path::PathBuf
         .filter(|path| path.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
+    if files.is_empty() {
+        return Err(HjbError::InvalidProblem {
+            field: "studies".to_string(),
+            message: format!("{} holds no study files (*.toml)", directory.display()),
+        });
+    }
     Ok(files)
 }
 
@@ -317,7 +383,7 @@ pub fn self_convergence_study(
     let mut solved = Vec::new();
     for points in levels {
         let refined = problem.with_points(points)?;
-        let solution = solve(&refined, settings, &mut Silent)?;
+        let solution = solve(&refined, settings, &mut StepLimit::default())?;
         solved.push((refined, solution));
     }
     let norms = |coarse: &(Problem, crate::solver::Solution), fine: &(Problem, crate::solver::Solution)| {

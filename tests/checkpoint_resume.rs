@@ -91,3 +91,48 @@ fn killed_solve_resumes_to_identical_bits() {
     assert_eq!(mismatched.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&mismatched.stderr).contains("was written for another problem"));
 }
+
+/// Ctrl-C stops the solve after the current step: with checkpoints asked for, the state of that
+/// step is kept; no temporary file and no result file are left; exit 130; `--resume` finishes.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_keeps_a_checkpoint_and_exits_130() {
+    let directory = common::scratch_directory("checkpoint_ctrl_c");
+    let problem = common::repository_path("problems/lqr_double_integrator.toml");
+    let out = directory.join("stopped.h5");
+    let arguments =
+        ["solve", problem.to_str().unwrap(), "--points", "301", "--no-plots", "--checkpoint-every", "1000"];
+    let child = Command::new(env!("CARGO_BIN_EXE_hjb"))
+        .args(arguments)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Past start-up (the handler is installed before the first step), well before the end.
+    std::thread::sleep(Duration::from_millis(700));
+    // SAFETY: kill(2) on the id of the child this test started.
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent, 0);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted: checkpoint of step"), "{stderr}");
+    let checkpoint = hjb::io::checkpoint::checkpoint_path(&out);
+    assert!(checkpoint.exists() && !out.exists());
+    let left: Vec<String> = std::fs::read_dir(&directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.iter().all(|name| !name.contains(".tmp")), "temporaries left: {left:?}");
+    let resumed = Command::new(env!("CARGO_BIN_EXE_hjb"))
+        .args(arguments)
+        .arg("--out")
+        .arg(&out)
+        .arg("--resume")
+        .output()
+        .unwrap();
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(out.exists() && !checkpoint.exists());
+}

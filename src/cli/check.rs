@@ -4,13 +4,22 @@ use super::overrides::Overrides;
 use super::print_json;
 use hjb::io::{figures, report, summary};
 use hjb::problem::load_problem;
-use hjb::solver::{prepare, with_threads};
+use hjb::solver::{prepare, with_threads, Observer, RunView};
 use hjb::stability::VonNeumann;
 use std::path::Path;
 
 pub fn run(file: &Path, json: bool, von_neumann: bool, overrides: &Overrides) -> anyhow::Result<()> {
     let (problem, settings, output) = overrides.apply(load_problem(file)?)?;
-    let preparation = with_threads(overrides.threads, || prepare(&problem, &settings))??;
+    overrides.check_memory(&problem, &settings, 0.0)?;
+    let preparation = with_threads(overrides.threads(), || prepare(&problem, &settings))??;
+    let plan = &preparation.plan;
+    let run = RunView {
+        steps: plan.steps,
+        time_step: plan.time_step,
+        nodes: problem.grid.node_count(),
+        fingerprint: "",
+    };
+    overrides.step_limit()?.admit(&run)?;
     let analysis = match von_neumann {
         true => {
             let analysis = VonNeumann::for_plan(&problem, &preparation.plan);

@@ -24,17 +24,26 @@ pub fn run(
     if levels < 2 || refine < 2 {
         return Err(invalid("--levels/--refine", "need at least 2 levels and a refinement factor ≥ 2").into());
     }
-    let grids = refinement_levels(&problem, levels, refine)?;
+    let grids = refinement_levels(&problem, levels, refine).map_err(|error| match error {
+        HjbError::InvalidGrid { message } => invalid("--levels", message),
+        other => other,
+    })?;
+    // The finest level is the file's grid: the largest of the study.
+    overrides.check_memory(&problem, &settings, 0.0)?;
+    if let Some(out) = &out {
+        super::check_targets(&[out, &out.with_extension("png")])?;
+    }
     let started = Instant::now();
     // Against the exact reference when the file has one, else against the finest level.
     let (study, richardson_order) = if problem.reference.is_some() {
-        (with_threads(overrides.threads, || convergence_study(&problem, &settings, &grids))??, None)
+        (with_threads(overrides.threads(), || convergence_study(&problem, &settings, &grids))??, None)
     } else {
-        let study = with_threads(overrides.threads, || self_convergence_study(&problem, &settings, &grids))?
-            .map_err(|error| match error {
-                HjbError::TooFewLevels { .. } => invalid("--levels", error.to_string()),
-                other => other,
-            })?;
+        let study =
+            with_threads(overrides.threads(), || self_convergence_study(&problem, &settings, &grids))?
+                .map_err(|error| match error {
+                    HjbError::TooFewLevels { .. } => invalid("--levels", error.to_string()),
+                    other => other,
+                })?;
         (study.levels, Some(study.richardson_order))
     };
     let seconds = started.elapsed().as_secs_f64();

@@ -45,7 +45,15 @@ pub fn run(
         )
         .into());
     }
-    let comparison = with_threads(overrides.threads, || {
+    if let Some(path) = &export {
+        super::check_targets(&[path])?;
+    }
+    // The chain: per node and action, 2n + 2 (target, probability) pairs.
+    let actions: f64 = problem.controls.iter().map(|control| control.samples as f64).product();
+    let nodes: f64 = problem.grid.axes().iter().map(|axis| axis.points as f64).product();
+    let pairs = 2.0 * problem.grid.dimension() as f64 + 2.0;
+    overrides.check_memory(&problem, &settings, nodes * actions * pairs * 16.0)?;
+    let comparison = with_threads(overrides.threads(), || {
         compare_with_pde(&problem, &settings, chain, method, &SolveOptions::default())
     })??;
     if let Some(path) = &export {

@@ -6,6 +6,8 @@
 mod check;
 mod converge;
 pub mod exit;
+mod interrupt;
+mod limits;
 mod mdp;
 mod overrides;
 mod plot;
@@ -171,6 +173,11 @@ pub enum Command {
 /// A bad command-line value (exit 2).
 fn invalid(option: &str, message: impl Into<String>) -> HjbError {
     HjbError::InvalidOption { option: option.to_string(), message: message.into() }
+}
+
+/// Refuse output paths that exist and are not regular files, before any work.
+fn check_targets(paths: &[&std::path::Path]) -> Result<(), HjbError> {
+    paths.iter().try_for_each(|path| hjb::io::target::check_target(path))
 }
 
 /// Print a JSON summary: one object on stdout, nothing else.

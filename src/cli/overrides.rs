@@ -1,9 +1,10 @@
 //! The overrides every solving verb accepts, and how they apply to a problem file.
 
-use super::invalid;
+use super::{invalid, limits};
 use clap::Args;
 use hjb::problem::{Problem, ProblemFile};
 use hjb::settings::{OutputSettings, Settings};
+use hjb::solver::limits::StepLimit;
 use hjb::HjbError;
 
 /// Overrides every solving verb accepts.
@@ -38,9 +39,16 @@ pub struct Overrides {
     /// per step in cells (any positive number; default Δt = min h).
     #[arg(long)]
     pub courant: Option<f64>,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores; capped at the number of cores).
     #[arg(long)]
-    pub threads: Option<usize>,
+    threads: Option<usize>,
+    /// Refuse runs whose estimated memory is above SIZE (512M, 8G, 1T; default: the memory
+    /// available now).
+    #[arg(long, value_name = "SIZE")]
+    pub max_memory: Option<String>,
+    /// Refuse marches of more than N time steps (default 100000000).
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<usize>,
     /// Accept a --time-step above the CFL bound (a demonstration of instability: the blow-up
     /// detector stops the run, exit 1, and the last finite state is saved flagged `partial`).
     #[arg(long)]
@@ -126,7 +134,7 @@ impl Overrides {
         if self.threads == Some(0) {
             return Err(invalid("--threads", "use at least 1 thread"));
         }
-        if let Some(threads) = self.threads {
+        if let Some(threads) = limits::cap_threads(self.threads, true) {
             // The sparse LU of the implicit scheme runs on faer's own (process-wide) setting.
             faer::set_global_parallelism(faer::Par::rayon(threads));
         }
@@ -144,6 +152,22 @@ impl Overrides {
             "--scheme"
         };
         let settings = options.settings().map_err(|error| invalid(flag, error.to_string()))?;
+        limits::memory_limit(self.max_memory.as_deref())?;
         Ok((problem, settings, output))
+    }
+
+    /// `--threads`, capped at the number of cores.
+    pub fn threads(&self) -> Option<usize> {
+        limits::cap_threads(self.threads, false)
+    }
+
+    /// Refuse a run of `problem` whose estimated memory (plus `extra` bytes) is above the limit.
+    pub fn check_memory(&self, problem: &Problem, settings: &Settings, extra: f64) -> Result<(), HjbError> {
+        limits::check_run_memory(problem, settings, extra, self.max_memory.as_deref())
+    }
+
+    /// The step limit of `--max-steps`.
+    pub fn step_limit(&self) -> Result<StepLimit, HjbError> {
+        limits::step_limit(self.max_steps)
     }
 }

@@ -10,6 +10,14 @@ use hjb::{Grid, HjbError};
 use std::path::{Path, PathBuf};
 
 pub fn run(result: &Path, slice: Option<&str>, field: &str, out: Option<PathBuf>) -> anyhow::Result<()> {
+    if let Some(path) = &out {
+        if !path.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("png")) {
+            let message =
+                format!("`{}`: plots are written as PNG; give a path ending in .png", path.display());
+            return Err(invalid("--out", message).into());
+        }
+        super::check_targets(&[path])?;
+    }
     let stored = read_result(result)?;
     let ProblemFile { problem, output, .. } = parse_problem(&stored.problem_toml, result)?;
     let grid = stored_grid(&problem, &stored)?;
@@ -55,6 +63,12 @@ fn parse_slice(text: &str, grid: &Grid, names: &[String]) -> Result<Vec<Option<f
             return Err(invalid(
                 "--slice",
                 format!("{name} = {value} is outside [{}, {}]", a.lower, a.upper),
+            ));
+        }
+        if fixed[axis].is_some() {
+            return Err(invalid(
+                "--slice",
+                format!("`{}` is fixed twice; give each state once", name.trim()),
             ));
         }
         fixed[axis] = Some(value);

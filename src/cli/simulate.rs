@@ -2,6 +2,7 @@
 //! as CSV, HDF5 and PNG.
 
 use super::{invalid, print_json};
+use hjb::io::target::write_atomically;
 use hjb::io::{figures, hdf5, report, summary};
 use hjb::problem::{parse_problem, ProblemFile};
 use hjb::simulate::{simulate_paths, stored_grid, to_csv};
@@ -48,6 +49,12 @@ pub fn run(result: &Path, from: &str, options: Options) -> anyhow::Result<()> {
     if options.paths == Some(0) {
         return Err(invalid("--paths", "use at least one path").into());
     }
+    let stem = options.out.unwrap_or_else(|| {
+        let base = result.with_extension("");
+        PathBuf::from(format!("{}_trajectory", base.display()))
+    });
+    let (csv, h5, png) = (stem.with_extension("csv"), stem.with_extension("h5"), stem.with_extension("png"));
+    super::check_targets(&[&csv, &h5, &png])?;
     let paths = options.paths.unwrap_or(if problem.diffusion.is_some() { 400 } else { 1 });
     let statistics = simulate_paths(&problem, &stored, &start, horizon, time_step, options.seed, paths)
         .map_err(|error| match error {
@@ -58,13 +65,7 @@ pub fn run(result: &Path, from: &str, options: Options) -> anyhow::Result<()> {
             other => other,
         })?;
     let trajectory = &statistics.trajectory;
-    let stem = options.out.unwrap_or_else(|| {
-        let base = result.with_extension("");
-        PathBuf::from(format!("{}_trajectory", base.display()))
-    });
-    let (csv, h5, png) = (stem.with_extension("csv"), stem.with_extension("h5"), stem.with_extension("png"));
-    std::fs::write(&csv, to_csv(&problem, trajectory))
-        .map_err(|error| HjbError::Output { path: csv.clone(), message: error.to_string() })?;
+    write_atomically(&csv, "", |temporary| std::fs::write(temporary, to_csv(&problem, trajectory)))?;
     hdf5::write_trajectory(&h5, &problem, trajectory, result)?;
     let grid = stored_grid(&problem, &stored)?;
     figures::write_trajectory_plot(&png, &problem, &output, &grid, &stored, trajectory, &start)?;

@@ -1,14 +1,39 @@
 //! `hjb solve FILE`: solve, write the HDF5 result (and PNGs), print the report or JSON summary.
 
+use super::interrupt::{self, Interrupt};
 use super::overrides::Overrides;
 use super::progress::Progress;
 use super::{invalid, print_json};
 use hjb::io::checkpoint::{checkpoint_path, Checkpointer};
 use hjb::io::{figures, hdf5, report, summary};
-use hjb::problem::load_problem;
-use hjb::solver::{with_threads, KeepPartial};
+use hjb::problem::{load_problem, Problem};
+use hjb::settings::OutputSettings;
+use hjb::solver::{with_threads, KeepPartial, Solution};
 use hjb::HjbError;
 use std::path::{Path, PathBuf};
+
+/// Write the last finite state of a stopped run, flagged partial: to `out`, unless `out` holds a
+/// complete result, which a partial one never replaces (it goes beside it, `<name>.partial.h5`).
+fn write_partial(
+    out: &Path,
+    problem: &Problem,
+    partial: &Solution,
+    output: &OutputSettings,
+) -> Result<(), HjbError> {
+    let complete = out.exists() && hdf5::read_result(out).is_ok_and(|stored| stored.stopped.is_none());
+    let target = if complete { partial_path(out) } else { out.to_path_buf() };
+    hdf5::write_result(&target, problem, partial, output)?;
+    eprintln!("partial result (attribute partial = 1) written to {}", target.display());
+    if complete {
+        eprintln!("the complete result {} from an earlier run is left as it was", out.display());
+    }
+    Ok(())
+}
+
+/// `<result without .h5>.partial.h5`.
+fn partial_path(out: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.partial.h5", out.with_extension("").display()))
+}
 
 /// The checkpoint flags of `hjb solve`.
 pub struct Checkpoints {
@@ -26,16 +51,16 @@ impl Checkpoints {
         if self.every == Some(0) {
             return Err(invalid("--checkpoint-every", "use a step count ≥ 1"));
         }
-        if let Some(directory) = checkpoint.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if self.seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+            return Err(invalid("--checkpoint-seconds", "use a positive number of seconds"));
+        }
+        let checkpointing = self.every.is_some() || self.seconds.is_some() || self.resume;
+        if let Some(directory) = checkpoint.parent().filter(|d| checkpointing && !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(directory).map_err(|error| HjbError::Output {
                 path: directory.to_path_buf(),
                 message: error.to_string(),
             })?;
         }
-        if self.seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
-            return Err(invalid("--checkpoint-seconds", "use a positive number of seconds"));
-        }
-        let checkpointing = self.every.is_some() || self.seconds.is_some() || self.resume;
         Ok(checkpointing.then(|| {
             Checkpointer::new(checkpoint.to_path_buf(), self.every.unwrap_or(0), self.seconds, self.resume)
         }))
@@ -51,19 +76,37 @@ pub fn run(
     overrides: &Overrides,
 ) -> anyhow::Result<()> {
     let (problem, settings, output) = overrides.apply(load_problem(file)?)?;
+    overrides.check_memory(&problem, &settings, 0.0)?;
+    let step_limit = overrides.step_limit()?;
     let progress = Progress::new(!json);
     let out = out.unwrap_or_else(|| output.directory.join(format!("{}.h5", problem.name)));
     let checkpoint = checkpoint_path(&out);
+    super::check_targets(&[&out, &checkpoint])?;
     let checkpointer = checkpoints.checkpointer(&checkpoint)?;
-    let mut observers = (progress, (KeepPartial::default(), checkpointer));
-    let outcome = with_threads(overrides.threads, || hjb::solve(&problem, &settings, &mut observers))?;
+    let interrupt =
+        Interrupt { checkpoint: checkpointer.is_some().then(|| checkpoint.clone()), saved: false };
+    let mut observers = (step_limit, (progress, (KeepPartial::default(), (checkpointer, interrupt))));
+    interrupt::install();
+    let outcome = with_threads(overrides.threads(), || hjb::solve(&problem, &settings, &mut observers))?;
+    let (_, (_, (keep, (checkpointer, interrupt)))) = observers;
     let solution = match outcome {
         Ok(solution) => solution,
         Err(error) => {
-            if let Some(partial) = &observers.1 .0.partial {
-                // Nothing is lost: the last finite state goes to the result file, flagged.
-                hdf5::write_result(&out, &problem, partial, &output)?;
-                eprintln!("partial result (attribute partial = 1) written to {}", out.display());
+            if let Some(partial) = &keep.partial {
+                write_partial(&out, &problem, partial, &output)?;
+            }
+            if let HjbError::Interrupted { completed, .. } = error {
+                match (interrupt.saved, &interrupt.checkpoint) {
+                    (true, Some(path)) => eprintln!(
+                        "interrupted: checkpoint of step {completed} written to {}; run the same command \
+                         with --resume to continue",
+                        path.display()
+                    ),
+                    _ => eprintln!(
+                        "interrupted: nothing written (with --checkpoint-every N an interrupted solve \
+                         can be resumed)"
+                    ),
+                }
             }
             if matches!(error, HjbError::ResumeMismatch) {
                 return Err(invalid("--resume", format!("{} {error}", checkpoint.display())).into());
@@ -72,6 +115,15 @@ pub fn run(
         }
     };
     hdf5::write_result(&out, &problem, &solution, &output)?;
+    // Only now that the result is in place has the checkpoint served its purpose.
+    if let Some(checkpointer) = &checkpointer {
+        checkpointer.remove();
+    }
+    if interrupt::requested() {
+        eprintln!("interrupted after the last step: the result {} is complete; plots skipped", out.display());
+        let steps = solution.diagnostics.steps;
+        return Err(HjbError::Interrupted { completed: steps, steps }.into());
+    }
     let mut plots = Vec::new();
     if !no_plots && output.plots {
         plots = figures::write_solution_plots(&out, &problem, &output, &solution)?;

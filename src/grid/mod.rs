@@ -98,11 +98,18 @@ impl Grid {
                 });
             }
         }
+        let Some(node_count) = axes.iter().try_fold(1usize, |count, axis| count.checked_mul(axis.points))
+        else {
+            let shape: Vec<String> = axes.iter().map(|axis| axis.points.to_string()).collect();
+            return Err(HjbError::InvalidProblem {
+                field: "state.points".to_string(),
+                message: format!("a grid of {} nodes has more nodes than can be counted", shape.join(" × ")),
+            });
+        };
         let mut strides = vec![1usize; axes.len()];
         for k in (0..axes.len().saturating_sub(1)).rev() {
             strides[k] = strides[k + 1] * axes[k + 1].points;
         }
-        let node_count = axes.iter().map(|axis| axis.points).product();
         Ok(Grid { axes, strides, node_count })
     }
 

@@ -5,7 +5,8 @@
 //! seen. Each step depends only on `V^n` (and on coefficients tabulated afresh from the problem),
 //! so a resumed run produces the same bits as an uninterrupted one. The checkpoint is written
 //! atomically (temporary file + rename) — an interrupted solve leaves the last complete
-//! checkpoint and never a torn result — and is removed when the solve completes.
+//! checkpoint and never a torn result — and is removed once the completed run's result file is in
+//! place.
 //!
 //! A fingerprint of the problem text, the grid, the scheme, the time step, the step count and the
 //! snapshot count guards against resuming a different run (the driver checks it).
@@ -22,8 +23,8 @@ use std::time::Instant;
 /// The state of an interrupted solve (what the driver resumes from).
 pub type Checkpoint = MarchState;
 
-/// Writes checkpoints every so many steps or seconds, resumes from one, and removes it when the
-/// solve completes.
+/// Writes checkpoints every so many steps or seconds and resumes from one; [`Checkpointer::remove`]
+/// removes it once the completed run's result is in place.
 #[derive(Debug)]
 pub struct Checkpointer {
     /// Where the checkpoint lives.
@@ -67,12 +68,13 @@ impl Observer for Checkpointer {
         }
         Ok(())
     }
+}
 
-    fn finished(&mut self, complete: bool) {
-        if complete {
-            // The run is complete: its checkpoint has served its purpose.
-            let _ = std::fs::remove_file(&self.path);
-        }
+impl Checkpointer {
+    /// Remove the checkpoint: call it once the result of the completed run is in place (not
+    /// before: a kill between the two would lose the whole run).
+    pub fn remove(&self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -81,15 +83,10 @@ pub fn checkpoint_path(result: &Path) -> PathBuf {
     PathBuf::from(format!("{}.checkpoint.h5", result.with_extension("").display()))
 }
 
-fn output_error(path: &Path, error: impl std::fmt::Display) -> HjbError {
-    HjbError::Output { path: path.to_path_buf(), message: error.to_string() }
-}
-
 /// Write `checkpoint` to `path` atomically.
 pub fn write(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
-    let temporary = PathBuf::from(format!("{}.{}.tmp", path.display(), std::process::id()));
-    let contents = || -> rust_hdf5::Result<()> {
-        let file = H5File::create(&temporary)?;
+    let contents = |temporary: &Path| -> rust_hdf5::Result<()> {
+        let file = H5File::create(temporary)?;
         file.set_attr_string("fingerprint", &checkpoint.fingerprint)?;
         let scalar = |name: &str, value: f64| -> rust_hdf5::Result<()> {
             file.new_dataset::<f64>().shape([1]).create(name)?.write_raw(&[value])
@@ -118,11 +115,7 @@ pub fn write(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
         }
         file.close()
     };
-    if let Err(error) = contents() {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(output_error(path, error));
-    }
-    std::fs::rename(&temporary, path).map_err(|error| output_error(path, error))
+    crate::io::target::write_atomically(path, "", contents)
 }
 
 /// Read a checkpoint written by [`write`].

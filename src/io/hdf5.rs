@@ -24,11 +24,7 @@ use crate::problem::Problem;
 use crate::settings::{OutputSettings, Settings};
 use crate::solver::Solution;
 use rust_hdf5::H5File;
-use std::path::{Path, PathBuf};
-
-fn output_error(path: &Path, error: impl std::fmt::Display) -> HjbError {
-    HjbError::Output { path: path.to_path_buf(), message: error.to_string() }
-}
+use std::path::Path;
 
 /// Write `solution` of `problem` to `path` atomically.
 pub fn write_result(
@@ -55,10 +51,7 @@ pub fn write_result_with(
     if (2..=3).contains(&problem.grid.dimension()) {
         let sidecar = path.with_extension("xmf");
         let text = xdmf(path, problem);
-        let temporary = sidecar.with_extension(format!("xmf.{}.tmp", std::process::id()));
-        std::fs::write(&temporary, text)
-            .and_then(|()| std::fs::rename(&temporary, &sidecar))
-            .map_err(|error| output_error(&sidecar, error))?;
+        crate::io::target::write_atomically(&sidecar, "", |temporary| std::fs::write(temporary, &text))?;
     }
     Ok(())
 }
@@ -97,18 +90,7 @@ pub fn xdmf(path: &Path, problem: &Problem) -> String {
 
 /// Run `write` on a temporary file beside `path`, then rename it into place (or remove it).
 fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> rust_hdf5::Result<()>) -> Result<()> {
-    let directory = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(directory).map_err(|error| output_error(directory, error))?;
-    let file_name = path.file_name().map_or_else(|| "result.h5".into(), |n| n.to_string_lossy().into_owned());
-    let temporary: PathBuf = directory.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    if let Err(error) = write(&temporary) {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(output_error(path, error));
-    }
-    std::fs::rename(&temporary, path).map_err(|error| {
-        let _ = std::fs::remove_file(&temporary);
-        output_error(path, error)
-    })
+    crate::io::target::write_atomically(path, "", write)
 }
 
 /// Write a refinement study: `/levels/{h, time_step, linf, l1, l2, order_linf, order_l1,
@@ -467,10 +449,13 @@ pub use crate::simulate::StoredResult;
 
 /// Read a result file written by [`write_result`].
 pub fn read_result(path: &Path) -> Result<StoredResult> {
-    let fail = |error: rust_hdf5::Hdf5Error| HjbError::Output {
+    let fail = |error: rust_hdf5::Hdf5Error| HjbError::ReadResult {
         path: path.to_path_buf(),
-        message: format!("cannot read result: {error}"),
+        message: format!("not a result file of `hjb solve` ({error})"),
     };
+    if let Err(error) = std::fs::metadata(path) {
+        return Err(HjbError::ReadResult { path: path.to_path_buf(), message: error.to_string() });
+    }
     let file = H5File::open(path).map_err(fail)?;
     let scheme = file.attr_string("scheme").map_err(fail)?;
     let problem_toml = file.attr_string("problem_toml").map_err(fail)?;

@@ -8,3 +8,4 @@ mod netcdf;
 pub mod plot;
 pub mod report;
 pub mod summary;
+pub mod target;

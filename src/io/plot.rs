@@ -27,10 +27,6 @@ fn register_font() {
     });
 }
 
-fn plot_error(path: &Path, error: impl std::fmt::Display) -> HjbError {
-    HjbError::Output { path: path.to_path_buf(), message: format!("plot failed: {error}") }
-}
-
 /// What to draw.
 #[derive(Debug)]
 pub struct FieldPlot<'a> {
@@ -54,16 +50,29 @@ pub struct FieldPlot<'a> {
 
 /// Draw `plot` into the PNG file `path`.
 pub fn write_field_png(path: &Path, plot: &FieldPlot) -> Result<()> {
-    render(path, || if plot.grid.dimension() == 1 { draw_line(path, plot) } else { draw_heatmap(path, plot) })
+    render(path, |target| {
+        if plot.grid.dimension() == 1 {
+            draw_line(target, plot)
+        } else {
+            draw_heatmap(target, plot)
+        }
+    })
 }
 
-/// Register the font, make the folder, run `draw`, and name the file in any error.
-fn render(path: &Path, draw: impl FnOnce() -> DrawResult) -> Result<()> {
+/// Register the font and run `draw` on a temporary `.png` beside `path`, renamed into place
+/// when complete (a kill never leaves a torn picture in place of the old one); the file is
+/// named in any error.
+fn render(path: &Path, draw: impl FnOnce(&Path) -> DrawResult) -> Result<()> {
     register_font();
-    if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(directory).map_err(|error| plot_error(path, error))?;
+    if !path.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("png")) {
+        return Err(HjbError::InvalidTarget {
+            path: path.to_path_buf(),
+            message: "pictures are written as PNG; give a path ending in .png".to_string(),
+        });
     }
-    draw().map_err(|error| plot_error(path, error))
+    crate::io::target::write_atomically(path, ".png", |temporary| {
+        draw(temporary).map_err(|error| format!("plot failed: {error}"))
+    })
 }
 
 /// The legend box every line chart uses.
@@ -297,7 +306,7 @@ pub fn write_amplification_png(
     analysis: &crate::stability::VonNeumann,
     title: &str,
 ) -> Result<()> {
-    let draw = || -> DrawResult {
+    let draw = |path: &Path| -> DrawResult {
         let high = analysis.diagonal.iter().flat_map(|(_, g)| g.iter().copied()).fold(1.0f64, f64::max);
         let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE)?;
@@ -338,7 +347,7 @@ pub fn write_amplification_png(
 
 /// Log–log plot of the errors of a refinement study against h, with slopes 1 and 2 for reference.
 pub fn write_convergence_png(path: &Path, levels: &[crate::validate::Level], title: &str) -> Result<()> {
-    let draw = || -> DrawResult {
+    let draw = |path: &Path| -> DrawResult {
         let hs: Vec<f64> = levels.iter().map(|l| l.h).collect();
         // Reference slopes anchored at the finest L∞ point.
         let anchor = levels.last().filter(|l| l.linf > 0.0).map(|l| (l.h, l.linf));
@@ -424,7 +433,7 @@ pub fn write_lines_png(
     times: &[f64],
     series: &[(String, Vec<f64>)],
 ) -> Result<()> {
-    let draw = || -> DrawResult {
+    let draw = |path: &Path| -> DrawResult {
         let (low, high) = finite_range(series.iter().flat_map(|(_, values)| values.iter().copied()));
         let margin = 0.05 * (high - low);
         let (t0, t1) = finite_range(times.iter().copied());
@@ -504,7 +513,7 @@ pub fn write_time_strip_png(
     let count = snapshots.times.len();
     let chosen: Vec<usize> =
         if count <= 4 { (0..count).collect() } else { (0..4).map(|k| k * (count - 1) / 3).collect() };
-    let draw = || -> DrawResult {
+    let draw = |path: &Path| -> DrawResult {
         let (low, high) = finite_range(chosen.iter().flat_map(|k| snapshots.values[*k].iter().copied()));
         if grid.dimension() == 1 {
             let axis = &grid.axes()[0];

@@ -390,6 +390,8 @@ pub fn simulate_report(
 ) -> String {
     let mut text = String::new();
     let trajectory = &statistics.trajectory;
+    let horizon =
+        if (1e-4..1e6).contains(&horizon.abs()) { format!("{horizon}") } else { format!("{horizon:e}") };
     line!(text, "hjb simulate {} from {start:?} over [0, {horizon}]", problem.name);
     line!(
         text,

@@ -77,7 +77,8 @@ pub(super) fn march(
         worst_cfl: plan.cfl_number,
     };
     recorder.start(&mut state.stored, &state.values);
-    let run = RunView { steps: plan.steps, nodes, fingerprint: &fingerprint };
+    let run = RunView { steps: plan.steps, time_step: plan.time_step, nodes, fingerprint: &fingerprint };
+    observer.admit(&run)?;
     observer.started(&run);
     if let Some(resumed) = observer.resume(&run)? {
         if resumed.fingerprint != fingerprint
@@ -126,7 +127,12 @@ pub(super) fn march(
         if step == first_step {
             stepper.check_first_step(problem, fixed.as_deref())?;
         }
-        if let Some((node, value)) = outcome.first_non_finite {
+        // Steppers report the first non-finite value they see; a scan makes sure none slips
+        // into the state (the partial result must hold the last finite state).
+        let first_non_finite = outcome
+            .first_non_finite
+            .or_else(|| new.iter().position(|v| !v.is_finite()).map(|node| (node, new[node])));
+        if let Some((node, value)) = first_non_finite {
             let error = HjbError::NonFinite {
                 step: step + 1,
                 time: t_new,

@@ -15,6 +15,8 @@
 //! `values.as_slice()` gives the flat data back. The resumable state of a march
 //! ([`MarchState`]) stays flat.
 
+mod finite;
+pub mod limits;
 mod march;
 pub mod observer;
 mod snapshots;
@@ -141,20 +143,20 @@ pub fn prepare(problem: &Problem, settings: &Settings) -> Result<Preparation> {
     if settings.is_high_order() {
         check_high_order(problem, settings)?;
     }
+    finite::check_fixed_formulas(problem, &coordinates)?;
     let model = ControlModel::analyse(problem, settings.minimisation, &coordinates)?;
     let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
     let table = Tabulation::new(problem, &model, &coordinates, problem.tabulation_time());
+    finite::check_table(problem, &model, &table, problem.tabulation_time())?;
     let mut bounds = table.drift_bounds(problem, &model, &inverse_spacing);
     if problem.is_time_dependent() {
         // The bound must hold at every time level: take the worst over a sample of times now,
         // and re-check every step.
         for k in 0..=16 {
             let t = problem.final_time * k as f64 / 16.0;
-            let other = Tabulation::new(problem, &model, &coordinates, t).drift_bounds(
-                problem,
-                &model,
-                &inverse_spacing,
-            );
+            let table_at_t = Tabulation::new(problem, &model, &coordinates, t);
+            finite::check_table(problem, &model, &table_at_t, t)?;
+            let other = table_at_t.drift_bounds(problem, &model, &inverse_spacing);
             if other.largest_rate > bounds.largest_rate {
                 bounds.largest_rate = other.largest_rate;
                 bounds.peak_node = other.peak_node;
@@ -178,6 +180,17 @@ pub fn prepare(problem: &Problem, settings: &Settings) -> Result<Preparation> {
         bounds.largest_global_rate += switching.largest_rate();
     }
     let plan = TimeStepPlan::new(settings, &bounds, problem, &problem.grid.spacings())?;
+    // The step count is a float division cast to an integer: far past any run that could finish,
+    // it saturates, and the time step derived from it is meaningless.
+    let planned_steps = problem.final_time / plan.time_step;
+    if problem.final_time.is_finite() && !(planned_steps <= limits::MAX_STEPS as f64) {
+        return Err(HjbError::TooMuchWork {
+            what: format!("the horizon T = {:e}", problem.final_time),
+            count: planned_steps,
+            unit: "time steps",
+            limit: limits::MAX_STEPS as f64,
+        });
+    }
     let nodes = problem.grid.node_count();
     let snapshot_fields = settings.snapshots * (1 + problem.controls.len());
     let memory_bytes = 8 * nodes * (problem.grid.dimension() + 3 + problem.controls.len() + snapshot_fields)

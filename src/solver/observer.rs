@@ -41,6 +41,8 @@ pub struct StepView<'a> {
 pub struct RunView<'a> {
     /// Planned steps (the sweep limit for value iteration).
     pub steps: usize,
+    /// The time step of the run.
+    pub time_step: f64,
     /// Grid nodes.
     pub nodes: usize,
     /// The fingerprint a resumed state must carry.
@@ -49,6 +51,12 @@ pub struct RunView<'a> {
 
 /// Callbacks from the drivers. Every method has a do-nothing default.
 pub trait Observer {
+    /// Called once before anything else: an error refuses the run before its first step (a
+    /// limit on the number of steps, [`super::limits::StepLimit`]).
+    fn admit(&mut self, _run: &RunView<'_>) -> Result<()> {
+        Ok(())
+    }
+
     /// Called once before the first step.
     fn started(&mut self, _run: &RunView<'_>) {}
 
@@ -78,6 +86,11 @@ pub struct Silent;
 impl Observer for Silent {}
 
 impl<A: Observer, B: Observer> Observer for (A, B) {
+    fn admit(&mut self, run: &RunView<'_>) -> Result<()> {
+        self.0.admit(run)?;
+        self.1.admit(run)
+    }
+
     fn started(&mut self, run: &RunView<'_>) {
         self.0.started(run);
         self.1.started(run);
@@ -107,6 +120,10 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
 }
 
 impl<T: Observer + ?Sized> Observer for &mut T {
+    fn admit(&mut self, run: &RunView<'_>) -> Result<()> {
+        (**self).admit(run)
+    }
+
     fn started(&mut self, run: &RunView<'_>) {
         (**self).started(run);
     }
@@ -129,6 +146,13 @@ impl<T: Observer + ?Sized> Observer for &mut T {
 }
 
 impl<T: Observer> Observer for Option<T> {
+    fn admit(&mut self, run: &RunView<'_>) -> Result<()> {
+        match self {
+            Some(observer) => observer.admit(run),
+            None => Ok(()),
+        }
+    }
+
     fn started(&mut self, run: &RunView<'_>) {
         if let Some(observer) = self {
             observer.started(run);

@@ -74,7 +74,7 @@ pub(super) fn settle(
     };
     let mut iterations = 0;
     let mut last_change = f64::INFINITY;
-    observer.started(&RunView { steps: limit, nodes, fingerprint: "" });
+    observer.started(&RunView { steps: limit, time_step: plan.time_step, nodes, fingerprint: "" });
     while iterations < limit {
         let outcome = stepper.step(&context, &values, &mut next, &mut policy)?;
         if iterations == 0 {

@@ -22,6 +22,13 @@ pub(super) struct ControlSpec {
     units: Option<String>,
 }
 
+impl ControlSpec {
+    /// Where the name is written in the file.
+    pub(super) fn name_span(&self) -> std::ops::Range<usize> {
+        self.name.span()
+    }
+}
+
 impl Context<'_> {
     /// The controls of the `[[control]]` tables, or derived from `[lqr]`; at least one.
     pub(super) fn controls(&self, spec: &FileSpec, lqr: Option<&Lqr>, grid: &Grid) -> Result<Vec<Control>> {

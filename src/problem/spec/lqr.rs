@@ -69,11 +69,49 @@ impl Context<'_> {
             Some(s) => check(s, "S", n, Some(n))?,
             None => faer::Mat::zeros(n, n),
         };
+        // The quadratic forms xᵀQx, uᵀRu, xᵀSx see only the symmetric part, but the Riccati
+        // reference assumes the matrix is that part: refuse anything else rather than guess.
+        self.symmetric(&spec.q, &q, "Q")?;
+        self.symmetric(&spec.r, &r, "R")?;
+        if let Some(value) = &spec.s {
+            self.symmetric(value, &s, "S")?;
+        }
         let sigma = match &spec.sigma {
             None => None,
             Some(value) => Some(check(value, "Sigma", n, None)?),
         };
         Ok((a, b, q, r, s, sigma))
+    }
+
+    /// Refuse a matrix that is not symmetric, naming the first pair of entries that differ and the
+    /// symmetric part to write instead.
+    fn symmetric(&self, value: &Spanned<Vec<Vec<f64>>>, matrix: &faer::Mat<f64>, name: &str) -> Result<()> {
+        let size = matrix.nrows();
+        for i in 0..size {
+            for j in i + 1..size {
+                let (upper, lower) = (matrix[(i, j)], matrix[(j, i)]);
+                if (upper - lower).abs() > 1e-12 * (1.0 + upper.abs().max(lower.abs())) {
+                    let rows: Vec<String> = (0..size)
+                        .map(|a| {
+                            let row: Vec<String> = (0..size)
+                                .map(|b| format!("{}", 0.5 * (matrix[(a, b)] + matrix[(b, a)])))
+                                .collect();
+                            format!("[{}]", row.join(", "))
+                        })
+                        .collect();
+                    return Err(self.invalid(
+                        value.span(),
+                        &format!("lqr.{name}"),
+                        format!(
+                            "{name} is not symmetric: {name}[{i}][{j}] = {upper} but {name}[{j}][{i}] = {lower}; \
+                             the cost only sees its symmetric part and the Riccati reference needs {name} = {name}ᵀ"
+                        ),
+                        &format!("write its symmetric part ({name} + {name}ᵀ)/2: {name} = [{}]", rows.join(", ")),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The LQ problem of the matrices with the file's horizon and discount, validated.

@@ -95,9 +95,28 @@ impl ProblemFile {
 
 /// Read and parse a problem file.
 pub fn load_problem(path: &Path) -> Result<ProblemFile> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| HjbError::ReadFile { path: path.to_path_buf(), source })?;
+    let text = read_text(path)?;
     parse_problem(&text, path)
+}
+
+/// Read a text file (a problem or a study); a file that is not UTF-8 is refused at the first
+/// invalid byte, with its line, column and byte offset.
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes =
+        std::fs::read(path).map_err(|source| HjbError::ReadFile { path: path.to_path_buf(), source })?;
+    String::from_utf8(bytes).map_err(|error| {
+        let offset = error.utf8_error().valid_up_to();
+        let bytes = error.as_bytes();
+        let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+        let context = Context { text: valid, path };
+        HjbError::ProblemFile {
+            location: context.location(offset),
+            message: format!(
+                "the file is not UTF-8 text: invalid byte 0x{:02x} at byte offset {offset}\n  hint: save the file as UTF-8",
+                bytes[offset]
+            ),
+        }
+    })
 }
 
 /// Parse problem-file text; `path` is used in messages and for the default problem name.
@@ -218,7 +237,7 @@ impl Context<'_> {
             HjbError::InvalidField {
                 location: self.location(span.start + quote + inner),
                 field: field.to_string(),
-                message: format!("in formula \"{}\": {}", source.get_ref(), error.message),
+                message: format!("in formula \"{}\": {}", abbreviate(source.get_ref()), error.message),
                 hint: "formulas use + - * / ^, parentheses, the functions sin cos tan exp log \
                        sqrt abs tanh sign floor min max, the constant pi, and the names of \
                        states, controls, parameters and t"
@@ -227,11 +246,37 @@ impl Context<'_> {
         })
     }
 
+    /// The problem's `name`, which names its output files: a plain file name (no folders, not
+    /// hidden, not empty).
+    fn problem_name(&self, name: &Spanned<String>) -> Result<String> {
+        let text = name.get_ref();
+        let problem = if text.trim().is_empty() {
+            Some("is empty")
+        } else if text.contains(['/', '\\']) {
+            Some("contains a path separator")
+        } else if text.starts_with('.') {
+            Some("starts with `.` (a hidden file, or a folder above)")
+        } else if text.chars().any(char::is_control) {
+            Some("contains a control character")
+        } else {
+            None
+        };
+        match problem {
+            None => Ok(text.clone()),
+            Some(problem) => Err(self.invalid(
+                name.span(),
+                "name",
+                format!("the name \"{}\" {problem}; it names the output files", text.escape_debug()),
+                "use a plain file name such as `name = \"lqr_1d\"` (the folder is [output] directory)",
+            )),
+        }
+    }
+
     /// The sections in order: each reader checks its own keys; the order is the order in which
     /// errors are reported and formulas compiled.
     fn build(&self, spec: FileSpec) -> Result<ProblemFile> {
         let name = match &spec.name {
-            Some(name) => name.get_ref().clone(),
+            Some(name) => self.problem_name(name)?,
             None => self
                 .path
                 .file_stem()
@@ -257,7 +302,19 @@ impl Context<'_> {
         let lqr = self.lqr(spec.lqr.as_ref(), lqr_matrices, &horizon)?;
         let controls = self.controls(&spec, lqr.as_ref(), &grid)?;
         let control_names: Vec<String> = controls.iter().map(|c| c.name.clone()).collect();
-        self.check_names(&state_names, &control_names, &constants)?;
+        let spans: Vec<Option<Range<usize>>> = spec
+            .state
+            .iter()
+            .flatten()
+            .map(|state| Some(state.name_span()))
+            .chain(spec.regimes.iter().map(|regimes| Some(regimes.get_ref().name_span())))
+            .chain(
+                (0..control_names.len())
+                    .map(|j| spec.control.as_ref().and_then(|c| c.get(j)).map(|c| c.name_span())),
+            )
+            .chain(spec.parameters.values().map(|value| Some(value.span())))
+            .collect();
+        self.check_names(&state_names, &control_names, &constants, &spans)?;
         let symbols = Symbols::new(&state_names, &control_names, &constants);
 
         // Dynamics and costs: from formulas, or generated from the LQR matrices.
@@ -309,6 +366,17 @@ impl Context<'_> {
         problem.reference = self.reference(spec.reference.as_ref(), &problem, lqr, &symbols)?;
         Ok(ProblemFile { problem, solver: options, output })
     }
+}
+
+/// A formula as quoted in messages: whole up to 80 characters, else its start and end.
+fn abbreviate(source: &str) -> String {
+    let characters: Vec<char> = source.chars().collect();
+    if characters.len() <= 80 {
+        return source.to_string();
+    }
+    let head: String = characters[..40].iter().collect();
+    let tail: String = characters[characters.len() - 20..].iter().collect();
+    format!("{head}…{tail}")
 }
 
 /// Compile a formula into a model function.

@@ -21,6 +21,13 @@ pub(super) struct RegimeSpec {
     rates: Spanned<Vec<Vec<f64>>>,
 }
 
+impl RegimeSpec {
+    /// Where the name is written in the file.
+    pub(super) fn name_span(&self) -> std::ops::Range<usize> {
+        self.name.span()
+    }
+}
+
 impl Context<'_> {
     /// Append the regime axis (extrapolated at its ends) to `states`; its switching rates.
     pub(super) fn regimes(

@@ -37,6 +37,13 @@ pub(super) struct StateAxes<'s> {
     pub(super) dirichlet: Vec<(usize, &'s Spanned<String>)>,
 }
 
+impl StateSpec {
+    /// Where the name is written in the file.
+    pub(super) fn name_span(&self) -> std::ops::Range<usize> {
+        self.name.span()
+    }
+}
+
 impl Context<'_> {
     /// The axes of the `[[state]]` tables, in order.
     pub(super) fn states<'s>(&self, states: Option<&'s [StateSpec]>) -> Result<StateAxes<'s>> {
@@ -102,6 +109,19 @@ impl Context<'_> {
                     "a Dirichlet value is given but the boundary is not \"dirichlet\"".into(),
                     "add `boundary = \"dirichlet\"` or remove `dirichlet`",
                 ));
+            }
+            if let (true, Some(spanned)) = (state.periodic, &state.boundary) {
+                if spanned.get_ref() != "periodic" {
+                    return Err(self.invalid(
+                        spanned.span(),
+                        &format!("{field}.boundary"),
+                        format!(
+                            "`periodic = true` and `boundary = \"{}\"` contradict each other",
+                            spanned.get_ref()
+                        ),
+                        "a periodic axis has no ends: remove `periodic = true`, or the `boundary` line",
+                    ));
+                }
             }
             if periodic && !dirichlet_sources.iter().all(|(axis, _)| *axis != axes.len()) {
                 return Err(self.invalid(

@@ -23,6 +23,9 @@
 //! easiest to get right on an AST we own. `exmex` also reserves `e` as a constant, which would
 //! make a state named `e` impossible.
 
+mod parse;
+
+pub use parse::{MAX_DEPTH, MAX_NESTING};
 use std::fmt;
 
 /// Points processed by one interpreted instruction in [`Formula::evaluate_columns`].
@@ -269,19 +272,7 @@ impl Formula {
         variables: &[&str],
         constants: &[(&str, f64)],
     ) -> Result<Formula, FormulaError> {
-        let tokens = tokenize(source)?;
-        let mut parser = Parser { tokens: &tokens, position: 0, variables, constants, source };
-        let expression = parser.expression()?;
-        if let Some(token) = parser.peek() {
-            return Err(FormulaError {
-                column: token.column,
-                message: format!(
-                    "unexpected {} after a complete expression (missing operator?)",
-                    token.kind.describe()
-                ),
-            });
-        }
-        let expression = expression.fold();
+        let expression = parse::parse(source, variables, constants)?.fold();
         let mut program = Vec::new();
         let stack_depth = emit(&expression, &mut program);
         Ok(Formula {
@@ -433,309 +424,8 @@ fn emit(expression: &Expression, program: &mut Vec<Instruction>) -> usize {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum TokenKind {
-    Number(f64),
-    Name(String),
-    Operator(char),
-    Open,
-    Close,
-    Comma,
-}
-
-impl TokenKind {
-    fn describe(&self) -> String {
-        match self {
-            TokenKind::Number(value) => format!("number {value}"),
-            TokenKind::Name(name) => format!("name `{name}`"),
-            TokenKind::Operator(symbol) => format!("`{symbol}`"),
-            TokenKind::Open => "`(`".to_string(),
-            TokenKind::Close => "`)`".to_string(),
-            TokenKind::Comma => "`,`".to_string(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Token {
-    kind: TokenKind,
-    column: usize,
-}
-
-fn tokenize(source: &str) -> Result<Vec<Token>, FormulaError> {
-    let characters: Vec<char> = source.chars().collect();
-    let mut tokens = Vec::new();
-    let mut index = 0;
-    while index < characters.len() {
-        let character = characters[index];
-        let column = index + 1;
-        if character.is_whitespace() {
-            index += 1;
-        } else if character.is_ascii_digit() || character == '.' {
-            let start = index;
-            while index < characters.len() && (characters[index].is_ascii_digit() || characters[index] == '.')
-            {
-                index += 1;
-            }
-            if index < characters.len() && (characters[index] == 'e' || characters[index] == 'E') {
-                let mut look = index + 1;
-                if look < characters.len() && (characters[look] == '+' || characters[look] == '-') {
-                    look += 1;
-                }
-                if look < characters.len() && characters[look].is_ascii_digit() {
-                    index = look;
-                    while index < characters.len() && characters[index].is_ascii_digit() {
-                        index += 1;
-                    }
-                }
-            }
-            let text: String = characters[start..index].iter().collect();
-            let value: f64 = text
-                .parse()
-                .map_err(|_| FormulaError { column, message: format!("`{text}` is not a number") })?;
-            tokens.push(Token { kind: TokenKind::Number(value), column });
-        } else if character.is_alphabetic() || character == '_' {
-            let start = index;
-            while index < characters.len()
-                && (characters[index].is_alphanumeric() || characters[index] == '_')
-            {
-                index += 1;
-            }
-            let name: String = characters[start..index].iter().collect();
-            tokens.push(Token { kind: TokenKind::Name(name), column });
-        } else {
-            let kind = match character {
-                '+' | '-' | '*' | '/' | '^' => TokenKind::Operator(character),
-                '(' => TokenKind::Open,
-                ')' => TokenKind::Close,
-                ',' => TokenKind::Comma,
-                other => {
-                    return Err(FormulaError {
-                        column,
-                        message: format!(
-                            "unexpected character `{other}`; formulas use + - * / ^, parentheses, \
-                             numbers, names and functions"
-                        ),
-                    })
-                }
-            };
-            tokens.push(Token { kind, column });
-            index += 1;
-        }
-    }
-    Ok(tokens)
-}
-
-struct Parser<'a> {
-    tokens: &'a [Token],
-    position: usize,
-    variables: &'a [&'a str],
-    constants: &'a [(&'a str, f64)],
-    source: &'a str,
-}
-
 /// Names of the built-in functions (reserved in problem files).
 pub const FUNCTION_NAMES: &str = "sin cos tan exp log sqrt abs tanh sign floor min max";
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.position)
-    }
-
-    fn end_column(&self) -> usize {
-        self.source.chars().count() + 1
-    }
-
-    fn next_is_operator(&self, symbols: &[char]) -> Option<char> {
-        match self.peek() {
-            Some(Token { kind: TokenKind::Operator(symbol), .. }) if symbols.contains(symbol) => {
-                Some(*symbol)
-            }
-            _ => None,
-        }
-    }
-
-    fn expression(&mut self) -> Result<Expression, FormulaError> {
-        let mut left = self.term()?;
-        while let Some(symbol) = self.next_is_operator(&['+', '-']) {
-            self.position += 1;
-            let right = self.term()?;
-            let operation = if symbol == '+' { Binary::Add } else { Binary::Subtract };
-            left = Expression::Binary(operation, Box::new(left), Box::new(right));
-        }
-        Ok(left)
-    }
-
-    fn term(&mut self) -> Result<Expression, FormulaError> {
-        let mut left = self.unary()?;
-        while let Some(symbol) = self.next_is_operator(&['*', '/']) {
-            self.position += 1;
-            let right = self.unary()?;
-            let operation = if symbol == '*' { Binary::Multiply } else { Binary::Divide };
-            left = Expression::Binary(operation, Box::new(left), Box::new(right));
-        }
-        Ok(left)
-    }
-
-    fn unary(&mut self) -> Result<Expression, FormulaError> {
-        match self.next_is_operator(&['-', '+']) {
-            Some('-') => {
-                self.position += 1;
-                Ok(Expression::Negate(Box::new(self.unary()?)))
-            }
-            Some(_) => {
-                self.position += 1;
-                self.unary()
-            }
-            None => self.power(),
-        }
-    }
-
-    fn power(&mut self) -> Result<Expression, FormulaError> {
-        let base = self.primary()?;
-        if self.next_is_operator(&['^']).is_some() {
-            self.position += 1;
-            let exponent = self.unary()?;
-            return Ok(Expression::Binary(Binary::Power, Box::new(base), Box::new(exponent)));
-        }
-        Ok(base)
-    }
-
-    fn primary(&mut self) -> Result<Expression, FormulaError> {
-        let Some(token) = self.peek().cloned() else {
-            return Err(FormulaError {
-                column: self.end_column(),
-                message: "the formula ends where a number, name or `(` was expected".to_string(),
-            });
-        };
-        self.position += 1;
-        match token.kind {
-            TokenKind::Number(value) => Ok(Expression::Constant(value)),
-            TokenKind::Open => {
-                let inner = self.expression()?;
-                self.expect_close(token.column)?;
-                Ok(inner)
-            }
-            TokenKind::Name(name) => {
-                if matches!(self.peek(), Some(Token { kind: TokenKind::Open, .. })) {
-                    return self.call(&name, token.column);
-                }
-                if let Some(index) = self.variables.iter().position(|candidate| *candidate == name) {
-                    return Ok(Expression::Variable(index));
-                }
-                if let Some((_, value)) = self.constants.iter().find(|(key, _)| *key == name) {
-                    return Ok(Expression::Constant(*value));
-                }
-                if name == "pi" {
-                    return Ok(Expression::Constant(std::f64::consts::PI));
-                }
-                let mut known: Vec<&str> = self.variables.to_vec();
-                known.extend(self.constants.iter().map(|(key, _)| *key));
-                known.push("pi");
-                let message = if FUNCTION_NAMES.split(' ').any(|function| function == name) {
-                    format!("function `{name}` needs its argument in parentheses: `{name}(...)`")
-                } else {
-                    format!(
-                        "unknown name `{name}`{}; names available here: {}",
-                        suggestion(&name, &known),
-                        known.join(", ")
-                    )
-                };
-                Err(FormulaError { column: token.column, message })
-            }
-            other => Err(FormulaError {
-                column: token.column,
-                message: format!("expected a number, name or `(`, found {}", other.describe()),
-            }),
-        }
-    }
-
-    fn expect_close(&mut self, open_column: usize) -> Result<(), FormulaError> {
-        match self.peek() {
-            Some(Token { kind: TokenKind::Close, .. }) => {
-                self.position += 1;
-                Ok(())
-            }
-            Some(token) => Err(FormulaError {
-                column: token.column,
-                message: format!(
-                    "expected `)` to close the `(` at column {open_column}, found {}",
-                    token.kind.describe()
-                ),
-            }),
-            None => Err(FormulaError {
-                column: self.end_column(),
-                message: format!("missing `)` to close the `(` at column {open_column}"),
-            }),
-        }
-    }
-
-    fn call(&mut self, name: &str, column: usize) -> Result<Expression, FormulaError> {
-        let open_column = self.peek().map(|token| token.column).unwrap_or(column);
-        self.position += 1; // '('
-        let mut arguments = vec![self.expression()?];
-        while matches!(self.peek(), Some(Token { kind: TokenKind::Comma, .. })) {
-            self.position += 1;
-            arguments.push(self.expression()?);
-        }
-        self.expect_close(open_column)?;
-        if name == "min" || name == "max" {
-            if arguments.len() < 2 {
-                return Err(FormulaError {
-                    column,
-                    message: format!("`{name}` needs at least two arguments: `{name}(a, b)`"),
-                });
-            }
-            let operation = if name == "min" { Binary::Min } else { Binary::Max };
-            let mut iterator = arguments.into_iter();
-            let first = iterator.next().expect("checked length");
-            return Ok(iterator.fold(first, |accumulated, next| {
-                Expression::Binary(operation, Box::new(accumulated), Box::new(next))
-            }));
-        }
-        let Some(function) = Function::from_name(name) else {
-            return Err(FormulaError {
-                column,
-                message: format!(
-                    "unknown function `{name}`{}; functions: {FUNCTION_NAMES}",
-                    suggestion(name, &FUNCTION_NAMES.split(' ').collect::<Vec<_>>())
-                ),
-            });
-        };
-        if arguments.len() != 1 {
-            return Err(FormulaError {
-                column,
-                message: format!("`{name}` takes one argument, found {}", arguments.len()),
-            });
-        }
-        Ok(Expression::Call(function, Box::new(arguments.pop().expect("one argument"))))
-    }
-}
-
-/// " (did you mean `x`?)" for the closest known name within edit distance 2.
-fn suggestion(name: &str, known: &[&str]) -> String {
-    known
-        .iter()
-        .map(|candidate| (edit_distance(name, candidate), candidate))
-        .filter(|(distance, _)| *distance <= 2 && *distance < name.chars().count())
-        .min()
-        .map(|(_, candidate)| format!(" (did you mean `{candidate}`?)"))
-        .unwrap_or_default()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    previous[b.len()]
-}
 
 #[cfg(test)]
 mod tests {
@@ -788,5 +478,27 @@ mod tests {
         assert_eq!(error.column, 3);
         let error = Formula::compile("x +", &["x"], &[]).unwrap_err();
         assert_eq!(error.column, 4);
+    }
+
+    #[test]
+    fn deep_formulas_are_refused_without_overflowing_the_stack() {
+        let nested = format!("{}x{}", "(".repeat(9000), ")".repeat(9000));
+        let error = Formula::compile(&nested, &["x"], &[]).unwrap_err();
+        assert!(error.message.contains("more than 256 levels"), "{}", error.message);
+        assert_eq!(error.column, MAX_NESTING + 1);
+        let minus = format!("{}x", "-".repeat(50_000));
+        assert!(Formula::compile(&minus, &["x"], &[]).is_err());
+        let tower = vec!["1"; 50_000].join("^");
+        assert!(Formula::compile(&tower, &["x"], &[]).is_err());
+        let chain = vec!["x"; 50_000].join("+");
+        let error = Formula::compile(&chain, &["x"], &[]).unwrap_err();
+        assert!(error.message.contains("more than 1024 operations deep"), "{}", error.message);
+        let arguments = vec!["x"; 5_000].join(",");
+        assert!(Formula::compile(&format!("max({arguments})"), &["x"], &[]).is_err());
+        // Within the limits: fine, and evaluated correctly.
+        let within = format!("{}x{}", "(".repeat(200), ")".repeat(200));
+        assert_eq!(Formula::compile(&within, &["x"], &[]).unwrap().evaluate(&[2.0]), 2.0);
+        let sum = vec!["x"; 1000].join("+");
+        assert_eq!(Formula::compile(&sum, &["x"], &[]).unwrap().evaluate(&[1.0]), 1000.0);
     }
 }
