@@ -117,9 +117,10 @@ pub fn closed_form_control(
     }
 }
 
-/// `φ(s) = s⁺ D⁺ − s⁻ D⁻` written as `max(s,0)·forward + min(s,0)·backward`.
-#[inline]
-fn upwind_term(drift: f64, forward: f64, backward: f64) -> f64 {
+/// `φ(s) = s⁺ D⁺ − s⁻ D⁻` written as `max(s,0)·forward + min(s,0)·backward` (a select once
+/// inlined into a vector loop).
+#[inline(always)]
+pub(crate) fn upwind_term(drift: f64, forward: f64, backward: f64) -> f64 {
     if drift > 0.0 {
         drift * forward
     } else {

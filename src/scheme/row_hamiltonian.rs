@@ -12,6 +12,7 @@
 //! Ĥ = ℓ_0 + Σ_j (c_j u_j + r_j u_j²) + Σ_i φ_i(f_i) + Σ_i a_i D²_i V [+ Σ_i α_i (p⁺_i − p⁻_i)/2]
 //! ```
 
+use crate::scheme::minimiser::upwind_term;
 use crate::scheme::Tabulation;
 use crate::settings::Differencing;
 
@@ -150,10 +151,8 @@ impl RowHamiltonian {
                 let f = drift[r];
                 hamiltonian[r] += if lax_friedrichs {
                     f * 0.5 * (plus[r] + minus[r])
-                } else if f > 0.0 {
-                    f * plus[r]
                 } else {
-                    f * minus[r]
+                    upwind_term(f, plus[r], minus[r])
                 };
             }
         }
@@ -210,16 +209,6 @@ fn quadratic_select(linear: f64, quadratic: f64, lower: f64, upper: f64) -> f64 
     }
 }
 
-/// `φ(s) = s⁺ forward + s⁻ backward` with a select.
-#[inline(always)]
-fn upwind(drift: f64, forward: f64, backward: f64) -> f64 {
-    if drift > 0.0 {
-        drift * forward
-    } else {
-        drift * backward
-    }
-}
-
 /// [`crate::scheme::minimiser::minimise_single`] (scale 1) with selects: both pieces are
 /// computed and the better one by the true objective is kept.
 #[allow(clippy::too_many_arguments)]
@@ -254,7 +243,7 @@ fn single_select(
     } else {
         quadratic_select(negative_slope, quadratic, negative_low, negative_high)
     };
-    let objective = |u: f64| linear * u + quadratic * u * u + upwind(base + gain * u, forward, backward);
+    let objective = |u: f64| linear * u + quadratic * u * u + upwind_term(base + gain * u, forward, backward);
     let better = if objective(second) < objective(first) { second } else { first };
     if gain == 0.0 {
         quadratic_select(linear, quadratic, lower, upper)
