@@ -19,7 +19,7 @@ pub mod ensemble;
 mod paths;
 
 pub use ensemble::EnsembleStatistics;
-pub use paths::simulate_paths;
+pub use paths::{exact_terminal_law, simulate_paths};
 
 /// The parts of a result file that hjb itself reads back (`simulate`, tests). Every field has
 /// the stored shape `shape` (one entry per state, row-major as in the file).

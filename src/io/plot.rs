@@ -12,8 +12,8 @@ use plotters::style::colors::colormaps::ViridisRGB;
 use std::path::Path;
 use std::sync::Once;
 
-const WIDTH: u32 = 900;
-const HEIGHT: u32 = 700;
+pub(crate) const WIDTH: u32 = 900;
+pub(crate) const HEIGHT: u32 = 700;
 /// Largest number of cells drawn per heatmap axis (finer grids are sampled).
 const MAX_CELLS: usize = 300;
 
@@ -58,7 +58,7 @@ pub fn write_field_png(path: &Path, plot: &FieldPlot) -> Result<()> {
 }
 
 /// Register the font, make the folder, run `draw`, and name the file in any error.
-fn render(path: &Path, draw: impl FnOnce() -> DrawResult) -> Result<()> {
+pub(crate) fn render(path: &Path, draw: impl FnOnce() -> DrawResult) -> Result<()> {
     register_font();
     if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(directory).map_err(|error| plot_error(path, error))?;
@@ -96,7 +96,7 @@ fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (low, high)
 }
 
-type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 /// The plane of the first two axes through the middle node of every other axis, sampled to at
 /// most `cells` nodes per axis: what every heatmap draws.
@@ -462,7 +462,7 @@ pub fn write_lines_png(
 }
 
 /// Segments of the level set `{value = level}` over a grid of `nx × ny` samples.
-fn marching_squares(
+pub(crate) fn marching_squares(
     nx: usize,
     ny: usize,
     value: &dyn Fn(usize, usize) -> f64,

@@ -9,10 +9,12 @@
 
 use crate::problem::mixture::GaussianMixture;
 
-/// Bytes an ensemble of `paths` paths in `dimension` states keeps: its terminal states and costs
-/// (one `f64` each), plus a sorted copy of one coordinate for the KS distance.
+/// Bytes an ensemble of `paths` paths in `dimension` states needs at its peak: per path, the
+/// terminal state as the path returns it (a vector: 24 bytes, its allocation and the state), its
+/// cost and record slot, then the flat copy of the terminal state, the cost, and one coordinate
+/// sorted for the KS distance; rounded up to `64 + 24·dimension` bytes.
 pub fn ensemble_bytes(paths: usize, dimension: usize) -> f64 {
-    paths as f64 * (dimension as f64 + 2.0) * 8.0
+    paths as f64 * (64.0 + 24.0 * dimension as f64)
 }
 
 /// Sample moments of the terminal states and, when known, their comparison with the exact law.

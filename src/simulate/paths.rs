@@ -17,7 +17,7 @@ fn path_seed(seed: u64, path: usize) -> u64 {
 
 /// The exact law of `X_T` from `start`, when the problem knows it: a Gaussian-mixture reference
 /// simulated over its own horizon.
-fn exact_terminal_law(problem: &Problem, start: &[f64], horizon: f64) -> Option<crate::problem::mixture::GaussianMixture> {
+pub fn exact_terminal_law(problem: &Problem, start: &[f64], horizon: f64) -> Option<crate::problem::mixture::GaussianMixture> {
     match &problem.reference.as_ref()?.solution {
         ReferenceSolution::GaussianMixture { mixture, horizon: final_time }
             if (horizon - final_time).abs() <= 1e-12 * final_time =>
@@ -33,7 +33,7 @@ fn exact_terminal_law(problem: &Problem, start: &[f64], horizon: f64) -> Option<
 struct Path {
     terminal: Vec<f64>,
     cost: f64,
-    recorded: Option<Trajectory>,
+    recorded: Option<Box<Trajectory>>,
 }
 
 /// What every path of [`simulate_paths`] shares.
@@ -114,7 +114,7 @@ impl PathSetup<'_> {
         if let Some(recorded) = recorded.as_mut() {
             recorded.cost = cost;
         }
-        Ok(Path { terminal: x, cost, recorded })
+        Ok(Path { terminal: x, cost, recorded: recorded.map(Box::new) })
     }
 }
 
@@ -168,7 +168,7 @@ pub fn simulate_paths(
         terminal_states.extend_from_slice(&run.terminal);
         costs.push(run.cost);
         if run.recorded.is_some() {
-            trajectory = run.recorded;
+            trajectory = run.recorded.map(|boxed| *boxed);
         }
     }
     let samples = costs.len() as f64;
