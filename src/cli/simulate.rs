@@ -45,7 +45,9 @@ pub fn run(result: &Path, from: &str, options: Options) -> anyhow::Result<()> {
         }
     };
     if !(horizon > 0.0 && horizon.is_finite()) {
-        return Err(invalid("--horizon", format!("the horizon must be a positive number, not {horizon}")).into());
+        return Err(
+            invalid("--horizon", format!("the horizon must be a positive number, not {horizon}")).into()
+        );
     }
     let time_step = options.time_step.unwrap_or(horizon / 2000.0);
     if options.paths == Some(0) {
@@ -90,7 +92,13 @@ pub fn run(result: &Path, from: &str, options: Options) -> anyhow::Result<()> {
         ensemble_file::write_ensemble(&ensemble_h5, &problem, &statistics, &start, horizon, options.seed)?;
         let law = exact_terminal_law(&problem, &start, horizon);
         let title = format!("{}: X_T of {} paths from {start:?}", problem.name, statistics.paths);
-        ensemble_plot::write_ensemble_png(&ensemble_png, &problem, &statistics.terminal_states, law.as_ref(), &title)?;
+        ensemble_plot::write_ensemble_png(
+            &ensemble_png,
+            &problem,
+            &statistics.terminal_states,
+            law.as_ref(),
+            &title,
+        )?;
         outputs.push(ensemble_h5.display().to_string());
         outputs.push(ensemble_png.display().to_string());
     }

@@ -140,7 +140,9 @@ pub fn write_ensemble_png(
             .legend(|(x, y)| Circle::new((x + 10, y), 4, BLUE.filled()));
         if !contours.is_empty() {
             chart
-                .draw_series(contours.iter().map(|(a, b)| PathElement::new(vec![*a, *b], RED.stroke_width(2))))?
+                .draw_series(
+                    contours.iter().map(|(a, b)| PathElement::new(vec![*a, *b], RED.stroke_width(2))),
+                )?
                 .label("exact density (5, 25, 50, 75 % of the peak)")
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 25, y)], RED.stroke_width(2)));
         }

@@ -27,7 +27,12 @@ pub fn ensemble_lines(problem: &Problem, ensemble: &EnsembleStatistics, paths: u
     );
     let _ = writeln!(text, "    sample covariance  {}", matrix(&ensemble.covariance));
     if let Some(target) = &ensemble.target {
-        let _ = writeln!(text, "    exact mean         {}  (largest gap {:.2} standard errors)", vector(&target.mean), target.mean_z);
+        let _ = writeln!(
+            text,
+            "    exact mean         {}  (largest gap {:.2} standard errors)",
+            vector(&target.mean),
+            target.mean_z
+        );
         let _ = writeln!(
             text,
             "    exact covariance   {}  (largest gap {:.2} standard errors)",

@@ -96,7 +96,10 @@ pub fn xdmf(path: &Path, problem: &Problem) -> String {
 }
 
 /// Run `write` on a temporary file beside `path`, then rename it into place (or remove it).
-pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> rust_hdf5::Result<()>) -> Result<()> {
+pub(crate) fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&Path) -> rust_hdf5::Result<()>,
+) -> Result<()> {
     let directory = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(directory).map_err(|error| output_error(directory, error))?;
     let file_name = path.file_name().map_or_else(|| "result.h5".into(), |n| n.to_string_lossy().into_owned());

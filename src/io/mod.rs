@@ -2,8 +2,8 @@
 //! summaries and text reports.
 
 pub mod checkpoint;
-pub mod ensemble_plot;
 pub mod ensemble_file;
+pub mod ensemble_plot;
 pub mod ensemble_report;
 pub mod figures;
 pub mod hdf5;

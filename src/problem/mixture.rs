@@ -180,7 +180,8 @@ impl GaussianMixture {
     /// Föllmer process to this mixture.
     pub fn terminal_cost(&self, x: &[f64], horizon: f64) -> f64 {
         let n = x.len() as f64;
-        let log_phi = -x.iter().map(|x| x * x).sum::<f64>() / (2.0 * horizon) - 0.5 * n * (2.0 * PI * horizon).ln();
+        let log_phi =
+            -x.iter().map(|x| x * x).sum::<f64>() / (2.0 * horizon) - 0.5 * n * (2.0 * PI * horizon).ln();
         log_phi - self.log_density(x)
     }
 
@@ -266,7 +267,8 @@ mod tests {
     use super::*;
 
     fn two_bumps() -> GaussianMixture {
-        GaussianMixture::new(vec![0.3, 0.7], vec![vec![-1.5], vec![1.5]], vec![vec![0.25], vec![0.36]]).unwrap()
+        GaussianMixture::new(vec![0.3, 0.7], vec![vec![-1.5], vec![1.5]], vec![vec![0.25], vec![0.36]])
+            .unwrap()
     }
 
     /// `V(x, t)` by quadrature of `−log ∫ φ_τ(y − x) e^{−g(y)} dy` (trapezoid, fine grid).
@@ -297,8 +299,9 @@ mod tests {
         // t = 0: V = x²/(2T) − log Σ w exp(x m/T + s² x²/(2T²)), here with T = 2.
         let x: f64 = 0.8;
         let explicit = x * x / 4.0
-            - (0.3 * (x * -1.5 / 2.0 + 0.25 * x * x / 8.0).exp() + 0.7 * (x * 1.5 / 2.0 + 0.36 * x * x / 8.0).exp())
-                .ln();
+            - (0.3 * (x * -1.5 / 2.0 + 0.25 * x * x / 8.0).exp()
+                + 0.7 * (x * 1.5 / 2.0 + 0.36 * x * x / 8.0).exp())
+            .ln();
         assert!((mixture.cole_hopf(&[x], 0.0, 2.0).0 - explicit).abs() < 1e-13);
     }
 
@@ -319,8 +322,14 @@ mod tests {
                     up[i] += e;
                     down[i] -= e;
                     // At t = T use the one-sided rule inside [0, T].
-                    let derivative = (mixture.cole_hopf(&up, t, 1.0).0 - mixture.cole_hopf(&down, t, 1.0).0) / (2.0 * e);
-                    assert!((drift[i] + derivative).abs() < 1e-6, "t = {t} x = {x:?}: {} vs {}", drift[i], -derivative);
+                    let derivative =
+                        (mixture.cole_hopf(&up, t, 1.0).0 - mixture.cole_hopf(&down, t, 1.0).0) / (2.0 * e);
+                    assert!(
+                        (drift[i] + derivative).abs() < 1e-6,
+                        "t = {t} x = {x:?}: {} vs {}",
+                        drift[i],
+                        -derivative
+                    );
                 }
                 if t > 0.0 {
                     let score = mixture.score_drift(&x, t, 1.0);
@@ -349,7 +358,9 @@ mod tests {
         assert!((mixture.mean()[0] - mean).abs() < 1e-15);
         let second = 0.3 * (0.25 + 2.25) + 0.7 * (0.36 + 2.25);
         assert!((mixture.covariance()[0][0] - (second - mean * mean)).abs() < 1e-14);
-        assert!(mixture.marginal_cdf(0, -50.0) < 1e-300 && (mixture.marginal_cdf(0, 50.0) - 1.0).abs() < 1e-15);
+        assert!(
+            mixture.marginal_cdf(0, -50.0) < 1e-300 && (mixture.marginal_cdf(0, 50.0) - 1.0).abs() < 1e-15
+        );
         // Between the bumps the CDF is the weight on the left one, nearly.
         assert!((mixture.marginal_cdf(0, 0.0) - 0.3).abs() < 0.02);
         // Φ against known values.
@@ -383,8 +394,10 @@ mod tests {
 
     #[test]
     fn refuses_bad_mixtures() {
-        let bad = |w: Vec<f64>, m: Vec<Vec<f64>>, s: Vec<Vec<f64>>| GaussianMixture::new(w, m, s).unwrap_err();
-        assert!(bad(vec![0.5, 0.6], vec![vec![0.0], vec![1.0]], vec![vec![1.0], vec![1.0]]).contains("sum to 1.1"));
+        let bad =
+            |w: Vec<f64>, m: Vec<Vec<f64>>, s: Vec<Vec<f64>>| GaussianMixture::new(w, m, s).unwrap_err();
+        assert!(bad(vec![0.5, 0.6], vec![vec![0.0], vec![1.0]], vec![vec![1.0], vec![1.0]])
+            .contains("sum to 1.1"));
         assert!(bad(vec![1.0], vec![vec![0.0]], vec![vec![0.0]]).contains("not positive"));
         assert!(bad(vec![1.0], vec![vec![0.0]], vec![vec![-1.0]]).contains("not positive"));
         assert!(bad(vec![1.0], vec![vec![0.0, 1.0]], vec![vec![1.0]]).contains("coordinates"));

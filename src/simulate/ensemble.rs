@@ -110,8 +110,10 @@ impl EnsembleStatistics {
     fn compare(&self, terminal: &[f64], n: usize, law: &GaussianMixture) -> TargetComparison {
         let count = terminal.len() / n;
         let (mean, covariance) = (law.mean(), law.covariance());
-        let z = |difference: f64, error: f64| if error > 0.0 { difference.abs() / error } else { f64::INFINITY };
-        let mean_z = (0..n).map(|i| z(self.mean[i] - mean[i], self.mean_standard_error[i])).fold(0.0, f64::max);
+        let z =
+            |difference: f64, error: f64| if error > 0.0 { difference.abs() / error } else { f64::INFINITY };
+        let mean_z =
+            (0..n).map(|i| z(self.mean[i] - mean[i], self.mean_standard_error[i])).fold(0.0, f64::max);
         let covariance_z = (0..n)
             .flat_map(|i| (0..n).map(move |j| (i, j)))
             .map(|(i, j)| z(self.covariance[i][j] - covariance[i][j], self.covariance_standard_error[i][j]))

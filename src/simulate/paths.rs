@@ -1,6 +1,8 @@
 //! Many closed-loop paths of a stochastic problem, in parallel, one seeded stream per path.
 
-use super::{feedback, simulate, stored_grid, EnsembleStatistics, Normal, PathStatistics, StoredResult, Trajectory};
+use super::{
+    feedback, simulate, stored_grid, EnsembleStatistics, Normal, PathStatistics, StoredResult, Trajectory,
+};
 use crate::error::{HjbError, Result};
 use crate::grid::Grid;
 use crate::problem::{Problem, ReferenceSolution};
@@ -17,7 +19,11 @@ fn path_seed(seed: u64, path: usize) -> u64 {
 
 /// The exact law of `X_T` from `start`, when the problem knows it: a Gaussian-mixture reference
 /// simulated over its own horizon.
-pub fn exact_terminal_law(problem: &Problem, start: &[f64], horizon: f64) -> Option<crate::problem::mixture::GaussianMixture> {
+pub fn exact_terminal_law(
+    problem: &Problem,
+    start: &[f64],
+    horizon: f64,
+) -> Option<crate::problem::mixture::GaussianMixture> {
     match &problem.reference.as_ref()?.solution {
         ReferenceSolution::GaussianMixture { mixture, horizon: final_time }
             if (horizon - final_time).abs() <= 1e-12 * final_time =>
@@ -109,7 +115,13 @@ impl PathSetup<'_> {
         let cost = accumulated
             + (-problem.discount * self.horizon).exp() * problem.terminal_cost.evaluate(&variables);
         if !cost.is_finite() {
-            return Err(HjbError::NonFinite { step: steps, time: self.horizon, index: Vec::new(), point: x, value: cost });
+            return Err(HjbError::NonFinite {
+                step: steps,
+                time: self.horizon,
+                index: Vec::new(),
+                point: x,
+                value: cost,
+            });
         }
         if let Some(recorded) = recorded.as_mut() {
             recorded.cost = cost;
@@ -158,8 +170,10 @@ pub fn simulate_paths(
         first: &first,
     };
     let count = paths.max(1);
-    let runs: Vec<Path> =
-        (0..count).into_par_iter().map(|path| setup.run(path_seed(seed, path), path == 0)).collect::<Result<_>>()?;
+    let runs: Vec<Path> = (0..count)
+        .into_par_iter()
+        .map(|path| setup.run(path_seed(seed, path), path == 0))
+        .collect::<Result<_>>()?;
     let n = setup.grid.dimension();
     let mut terminal_states = Vec::with_capacity(count * n);
     let mut costs = Vec::with_capacity(count);

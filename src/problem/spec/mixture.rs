@@ -53,39 +53,41 @@ impl Context<'_> {
         let weights = keys.weights.ok_or_else(|| missing("weights"))?;
         let means = keys.means.ok_or_else(|| missing("means"))?;
         let variances = keys.variances.ok_or_else(|| missing("variances"))?;
-        let rows = |spanned: &Spanned<Vec<Coordinates>>, field: &str, spread: bool| -> Result<Vec<Vec<f64>>> {
-            spanned
-                .get_ref()
-                .iter()
-                .map(|entry| match entry {
-                    Coordinates::List(list) => Ok(list.clone()),
-                    Coordinates::Number(value) if spread || n == 1 => Ok(vec![*value; n]),
-                    Coordinates::Number(_) => Err(self.invalid(
-                        spanned.span(),
-                        field,
-                        format!("a number where {n} coordinates (one per state) are needed"),
-                        "write each mean as a list, e.g. means = [[1.0, 0.0], [0.0, 1.0]]",
-                    )),
-                })
-                .collect()
-        };
+        let rows =
+            |spanned: &Spanned<Vec<Coordinates>>, field: &str, spread: bool| -> Result<Vec<Vec<f64>>> {
+                spanned
+                    .get_ref()
+                    .iter()
+                    .map(|entry| match entry {
+                        Coordinates::List(list) => Ok(list.clone()),
+                        Coordinates::Number(value) if spread || n == 1 => Ok(vec![*value; n]),
+                        Coordinates::Number(_) => Err(self.invalid(
+                            spanned.span(),
+                            field,
+                            format!("a number where {n} coordinates (one per state) are needed"),
+                            "write each mean as a list, e.g. means = [[1.0, 0.0], [0.0, 1.0]]",
+                        )),
+                    })
+                    .collect()
+            };
         let mean_rows = rows(means, "reference.means", false)?;
         let variance_rows = rows(variances, "reference.variances", true)?;
-        let mixture = GaussianMixture::new(weights.get_ref().clone(), mean_rows, variance_rows).map_err(|message| {
-            let (span, field) = if message.contains("weight") {
-                (weights.span(), "reference.weights")
-            } else if message.contains("variance") {
-                (variances.span(), "reference.variances")
-            } else {
-                (means.span(), "reference.means")
-            };
-            self.invalid(
-                span,
-                field,
-                message,
-                "weights ≥ 0 summing to 1, variances > 0, one mean and one variance per component",
-            )
-        })?;
+        let mixture =
+            GaussianMixture::new(weights.get_ref().clone(), mean_rows, variance_rows).map_err(|message| {
+                let (span, field) = if message.contains("weight") {
+                    (weights.span(), "reference.weights")
+                } else if message.contains("variance") {
+                    (variances.span(), "reference.variances")
+                } else {
+                    (means.span(), "reference.means")
+                };
+                self.invalid(
+                    span,
+                    field,
+                    message,
+                    "weights ≥ 0 summing to 1, variances > 0, one mean and one variance per component",
+                )
+            })?;
         if mixture.dimension() != n {
             return Err(self.invalid(
                 means.span(),
