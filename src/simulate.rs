@@ -15,6 +15,12 @@ use crate::grid::{Axis, Grid};
 use crate::problem::Problem;
 use ndarray::ArrayD;
 
+pub mod ensemble;
+mod paths;
+
+pub use ensemble::EnsembleStatistics;
+pub use paths::{exact_terminal_law, simulate_paths};
+
 /// The parts of a result file that hjb itself reads back (`simulate`, tests). Every field has
 /// the stored shape `shape` (one entry per state, row-major as in the file).
 #[derive(Debug, Clone, PartialEq)]
@@ -216,7 +222,7 @@ pub const MAX_PATH_STEPS: f64 = 1e10;
 
 /// Refuse simulations whose step count, path count or total work is above the limits (before
 /// anything is allocated).
-fn check_work(horizon: f64, time_step: f64, paths: usize) -> Result<()> {
+pub(crate) fn check_work(horizon: f64, time_step: f64, paths: usize) -> Result<()> {
     let steps = (horizon / time_step).ceil();
     let what = format!("a simulation over the horizon {horizon:e} with the time step {time_step:e}");
     if !(steps <= MAX_SIMULATION_STEPS) {
@@ -275,6 +281,11 @@ pub struct PathStatistics {
     pub cost_standard_error: f64,
     /// Number of simulated paths.
     pub paths: usize,
+    /// Every path's terminal state, row-major `paths × states` (path order).
+    pub terminal_states: Vec<f64>,
+    /// Moments of the terminal states and their comparison with the exact law of `X_T` when the
+    /// problem knows it (stochastic problems only).
+    pub ensemble: Option<EnsembleStatistics>,
 }
 
 /// SplitMix64 → uniform → Box–Muller: a seeded normal stream in a few lines (the simulation needs
@@ -310,111 +321,4 @@ impl Normal {
         self.spare = Some(radius * angle.sin());
         radius * angle.cos()
     }
-}
-
-/// Closed-loop paths. Deterministic problems: one RK4 path ([`simulate`]). Stochastic problems:
-/// `paths` Euler–Maruyama paths `x ← x + f Δt + σ √Δt ξ` (ξ standard normal per state — per
-/// column of σ for correlated noise — seeded),
-/// the running cost by the left-point rule; the mean realised cost estimates `V(x0, 0)`.
-pub fn simulate_paths(
-    problem: &Problem,
-    stored: &StoredResult,
-    start: &[f64],
-    horizon: f64,
-    time_step: f64,
-    seed: u64,
-    paths: usize,
-) -> Result<PathStatistics> {
-    check_work(horizon, time_step, paths)?;
-    let first = simulate(problem, stored, start, horizon, time_step)?;
-    // Diagonal noise σ_i dW_i, or a full matrix Σ_k σ_ik dW_k (correlated noise).
-    let (sigma, matrix) = match (&problem.diffusion, &problem.diffusion_matrix) {
-        (None, None) => {
-            let cost = first.cost;
-            return Ok(PathStatistics {
-                trajectory: first,
-                cost_mean: cost,
-                cost_standard_error: 0.0,
-                paths: 1,
-            });
-        }
-        (diagonal, matrix) => (diagonal.as_deref(), matrix.as_deref()),
-    };
-    let grid = stored_grid(problem, stored)?;
-    let n = grid.dimension();
-    let m = problem.controls.len();
-    let steps = (horizon / time_step).ceil().max(1.0) as usize;
-    let dt = horizon / steps as f64;
-    let root = dt.sqrt();
-    let mut normal = Normal::new(seed);
-    let mut variables = vec![0.0; n + m + 1];
-    let mut costs = Vec::with_capacity(paths.max(1));
-    let mut trajectory = None;
-    for path in 0..paths.max(1) {
-        let mut x = start.to_vec();
-        let mut accumulated = 0.0;
-        let mut recorded = Trajectory {
-            times: Vec::new(),
-            states: Vec::new(),
-            controls: Vec::new(),
-            running_cost: Vec::new(),
-            cost: 0.0,
-            value_at_start: first.value_at_start,
-            time_dependent_policy: first.time_dependent_policy,
-        };
-        for step in 0..=steps {
-            let t = step as f64 * dt;
-            let u = feedback(problem, &grid, stored, &x, t);
-            variables[..n].copy_from_slice(&x);
-            variables[n..n + m].copy_from_slice(&u);
-            variables[n + m] = t;
-            if path == 0 {
-                recorded.times.push(t);
-                recorded.states.push(x.clone());
-                recorded.controls.push(u.clone());
-                recorded.running_cost.push(accumulated);
-            }
-            if step == steps {
-                break;
-            }
-            accumulated += dt * (-problem.discount * t).exp() * problem.running_cost.evaluate(&variables);
-            let drift: Vec<f64> = problem.dynamics.iter().map(|f| f.evaluate(&variables)).collect();
-            match (sigma, matrix) {
-                (Some(sigma), _) => {
-                    for i in 0..n {
-                        x[i] += drift[i] * dt + sigma[i].evaluate(&variables) * root * normal.sample();
-                    }
-                }
-                (None, Some(rows)) => {
-                    let shocks: Vec<f64> = (0..rows[0].len()).map(|_| normal.sample()).collect();
-                    for i in 0..n {
-                        let noise: f64 =
-                            rows[i].iter().zip(&shocks).map(|(s, xi)| s.evaluate(&variables) * xi).sum();
-                        x[i] += drift[i] * dt + noise * root;
-                    }
-                }
-                (None, None) => unreachable!("deterministic problems returned above"),
-            }
-        }
-        variables[..n].copy_from_slice(&x);
-        let cost =
-            accumulated + (-problem.discount * horizon).exp() * problem.terminal_cost.evaluate(&variables);
-        if !cost.is_finite() {
-            return Err(HjbError::PathNonFinite { step: steps, time: horizon, state: x, cost });
-        }
-        costs.push(cost);
-        if path == 0 {
-            recorded.cost = cost;
-            trajectory = Some(recorded);
-        }
-    }
-    let count = costs.len() as f64;
-    let mean = costs.iter().sum::<f64>() / count;
-    let variance = costs.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (count - 1.0).max(1.0);
-    Ok(PathStatistics {
-        trajectory: trajectory.expect("at least one path"),
-        cost_mean: mean,
-        cost_standard_error: (variance / count).sqrt(),
-        paths: costs.len(),
-    })
 }

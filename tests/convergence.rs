@@ -149,3 +149,22 @@ fn every_quick_study_has_a_test() {
         }
     }
 }
+
+#[test]
+fn colehopf_mixture_1d_upwind() {
+    check("colehopf_mixture_1d_upwind");
+    // The bar: L∞ ≤ 0.02 on [-3, 3] at 501 points (the third level).
+    let outcome = run_study(&common::repository_path("validation/colehopf_mixture_1d_upwind.toml")).unwrap();
+    let level = outcome.levels.iter().find(|level| level.points == [501]).unwrap();
+    assert!(level.linf <= 0.02, "L∞ {} at 501 points", level.linf);
+}
+
+#[test]
+fn colehopf_mixture_1d_implicit() {
+    check("colehopf_mixture_1d_implicit");
+}
+
+#[test]
+fn colehopf_mixture_1d_semi_lagrangian() {
+    check("colehopf_mixture_1d_semi_lagrangian");
+}

@@ -89,7 +89,10 @@ pub fn xdmf(path: &Path, problem: &Problem) -> String {
 }
 
 /// Run `write` on a temporary file beside `path`, then rename it into place (or remove it).
-fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> rust_hdf5::Result<()>) -> Result<()> {
+pub(crate) fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&Path) -> rust_hdf5::Result<()>,
+) -> Result<()> {
     crate::io::target::write_atomically(path, "", write)
 }
 
@@ -200,7 +203,7 @@ pub fn gradient(grid: &crate::grid::Grid, values: &[f64], k: usize) -> Vec<f64> 
         .collect()
 }
 
-fn as_str(names: &[String]) -> Vec<&str> {
+pub(crate) fn as_str(names: &[String]) -> Vec<&str> {
     names.iter().map(String::as_str).collect()
 }
 

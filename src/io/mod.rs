@@ -2,6 +2,9 @@
 //! summaries and text reports.
 
 pub mod checkpoint;
+pub mod ensemble_file;
+pub mod ensemble_plot;
+pub mod ensemble_report;
 pub mod figures;
 pub mod hdf5;
 mod netcdf;

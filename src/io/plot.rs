@@ -12,8 +12,8 @@ use plotters::style::colors::colormaps::ViridisRGB;
 use std::path::Path;
 use std::sync::Once;
 
-const WIDTH: u32 = 900;
-const HEIGHT: u32 = 700;
+pub(crate) const WIDTH: u32 = 900;
+pub(crate) const HEIGHT: u32 = 700;
 /// Largest number of cells drawn per heatmap axis (finer grids are sampled).
 const MAX_CELLS: usize = 300;
 
@@ -62,7 +62,7 @@ pub fn write_field_png(path: &Path, plot: &FieldPlot) -> Result<()> {
 /// Register the font and run `draw` on a temporary `.png` beside `path`, renamed into place
 /// when complete (a kill never leaves a torn picture in place of the old one); the file is
 /// named in any error.
-fn render(path: &Path, draw: impl FnOnce(&Path) -> DrawResult) -> Result<()> {
+pub(crate) fn render(path: &Path, draw: impl FnOnce(&Path) -> DrawResult) -> Result<()> {
     register_font();
     if !path.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("png")) {
         return Err(HjbError::InvalidTarget {
@@ -105,7 +105,7 @@ fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (low, high)
 }
 
-type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 /// The plane of the first two axes through the middle node of every other axis, sampled to at
 /// most `cells` nodes per axis: what every heatmap draws.
@@ -471,7 +471,7 @@ pub fn write_lines_png(
 }
 
 /// Segments of the level set `{value = level}` over a grid of `nx × ny` samples.
-fn marching_squares(
+pub(crate) fn marching_squares(
     nx: usize,
     ny: usize,
     value: &dyn Fn(usize, usize) -> f64,

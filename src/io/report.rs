@@ -415,6 +415,9 @@ pub fn simulate_report(
     }
     line!(text, "  V(x0, 0)        {:.6} (interpolated from the result)", trajectory.value_at_start);
     line!(text, "  final state     {:?}", trajectory.states.last().expect("at least one state"));
+    if let Some(ensemble) = &statistics.ensemble {
+        text.push_str(&super::ensemble_report::ensemble_lines(problem, ensemble, statistics.paths));
+    }
     line!(text, "  wrote           {}", written.join(", "));
     text
 }

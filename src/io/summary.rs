@@ -292,6 +292,7 @@ pub fn simulate_summary(
         "seed": seed,
         "value_at_start": trajectory.value_at_start,
         "final_state": trajectory.states.last(),
+        "ensemble": statistics.ensemble.as_ref().map(super::ensemble_report::ensemble_json),
         "output": output,
     })
 }

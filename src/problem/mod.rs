@@ -15,6 +15,7 @@ pub mod formula;
 pub mod function;
 pub mod lqr;
 pub mod min_time;
+pub mod mixture;
 pub mod spec;
 
 use crate::error::{HjbError, Result};
@@ -118,6 +119,14 @@ pub enum ReferenceSolution {
     DoubleIntegratorMinTime {
         /// The radius `r` of the target disc.
         radius: f64,
+    },
+    /// The Cole–Hopf solution of sampling by optimal control: `dX = u dt + dW`, cost `½|u|²`,
+    /// `g = log φ_T − log p` for the Gaussian mixture `p` (see [`mixture`]).
+    GaussianMixture {
+        /// The target density `p`.
+        mixture: Box<mixture::GaussianMixture>,
+        /// The horizon `T`.
+        horizon: f64,
     },
 }
 
@@ -355,6 +364,12 @@ impl Problem {
                     .map(|node| min_time::to_disc(coordinates[0][node], coordinates[1][node], *radius))
                     .collect()
             }
+            ReferenceSolution::GaussianMixture { mixture, horizon } => (0..self.grid.node_count())
+                .map(|node| {
+                    let x: Vec<f64> = coordinates.iter().map(|column| column[node]).collect();
+                    mixture.cole_hopf(&x, 0.0, *horizon).0
+                })
+                .collect(),
         })
     }
 

@@ -24,11 +24,13 @@
 //! | `solver.rs` | `[solver]` |
 //! | `output.rs` | `[output]` |
 //! | `reference.rs` | `[reference]` |
+//! | `mixture.rs` | `[reference] kind = "gaussian_mixture"` |
 
 mod controls;
 mod cost;
 mod dynamics;
 mod lqr;
+mod mixture;
 mod output;
 mod parameters;
 mod reference;

@@ -2,7 +2,8 @@
 //!
 //! Keys: `kind` (`"lqr"`: the Riccati solution, from `[lqr]` or derived from the formulas;
 //! `"formula"`: `value`, V(x, t = 0) as a formula of the states; `"double_integrator_min_time"`:
-//! the minimum time to the disc of `radius` ≥ 0, default 0), `value`, `radius` and `region`
+//! the minimum time to the disc of `radius` ≥ 0, default 0; `"gaussian_mixture"`: the Cole–Hopf
+//! solution for `weights`, `means`, `variances`, see `mixture.rs`), `value`, `radius` and `region`
 //! (`{ state = [lower, upper], … }` inside the state bounds; default: the central half of each
 //! axis). Without `[reference]`, an `[lqr]` problem is compared with its Riccati solution.
 
@@ -21,6 +22,10 @@ pub(super) struct ReferenceSpec {
     value: Option<Spanned<String>>,
     /// `kind = "double_integrator_min_time"`: radius of the target disc around the origin.
     radius: Option<Spanned<f64>>,
+    /// `kind = "gaussian_mixture"`: component weights, means and variances.
+    weights: Option<Spanned<Vec<f64>>>,
+    means: Option<Spanned<Vec<super::mixture::Coordinates>>>,
+    variances: Option<Spanned<Vec<super::mixture::Coordinates>>>,
     region: Option<Spanned<BTreeMap<String, Vec<f64>>>>,
 }
 
@@ -68,6 +73,16 @@ impl Context<'_> {
                         }
                         ReferenceSolution::DoubleIntegratorMinTime { radius }
                     }
+                    "gaussian_mixture" => {
+                        let spec = reference.get_ref();
+                        let keys = super::mixture::MixtureKeys {
+                            weights: spec.weights.as_ref(),
+                            means: spec.means.as_ref(),
+                            variances: spec.variances.as_ref(),
+                        };
+                        let mixture = self.gaussian_mixture(keys, reference.span(), problem)?;
+                        ReferenceSolution::GaussianMixture { mixture: Box::new(mixture), horizon: problem.final_time }
+                    }
                     "formula" => {
                         let Some(value) = &reference.get_ref().value else {
                             return Err(self.invalid(
@@ -84,7 +99,7 @@ impl Context<'_> {
                             reference.get_ref().kind.span(),
                             "reference.kind",
                             format!("unknown reference kind `{other}`"),
-                            "write kind = \"lqr\" (Riccati, derived from the problem) or kind = \"formula\"",
+                            "write kind = \"lqr\" (Riccati, derived from the problem), kind = \"formula\" or kind = \"gaussian_mixture\"",
                         ))
                     }
                 };
