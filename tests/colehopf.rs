@@ -175,8 +175,9 @@ fn simulate_refuses_bad_ensembles_with_exit_2() {
     let (_, _, result) = solved("colehopf_mixture_1d", &[51]);
     let (code, stderr) = simulate(&result, &["--from", "0", "--paths", "0"]);
     assert!(code == 2 && stderr.contains("--paths"), "{code} {stderr}");
+    // Absurd path counts meet the path cap (issue 16's limits) before the memory estimate.
     let (code, stderr) = simulate(&result, &["--from", "0", "--paths", "1000000000000000"]);
-    assert!(code == 2 && stderr.contains("memory"), "{code} {stderr}");
+    assert!(code == 2 && stderr.contains("paths, above the limit"), "{code} {stderr}");
     for horizon in ["0", "-1", "nan"] {
         let (code, stderr) = simulate(&result, &["--from", "0", &format!("--horizon={horizon}")]);
         assert!(code == 2 && stderr.contains("--horizon"), "{horizon}: {code} {stderr}");

@@ -64,7 +64,10 @@ pub fn run(result: &Path, from: &str, options: Options) -> anyhow::Result<()> {
     super::check_targets(&[&csv, &h5, &png, &ensemble_h5, &ensemble_png])?;
     let paths = options.paths.unwrap_or(if problem.diffusion.is_some() { 400 } else { 1 });
     let bytes = ensemble_bytes(paths, problem.grid.dimension());
-    if let Some(memory) = physical_memory().filter(|memory| bytes > 0.5 * memory) {
+    // Above the path cap the library refuses with the cap; below it, memory decides.
+    if let Some(memory) =
+        physical_memory().filter(|memory| paths <= hjb::simulate::MAX_PATHS && bytes > 0.5 * memory)
+    {
         return Err(invalid(
             "--paths",
             format!(
