@@ -74,6 +74,8 @@ fn drift_range(
                 None => (a, a),
             }
         }
+        // |f_i| ≤ α_i over both players' sets (the exact bound of the affine model).
+        ControlModel::Affine => (-table.dissipation[node * n + i], table.dissipation[node * n + i]),
         ControlModel::Sampled { count, .. } => (0..*count)
             .map(|s| table.sample_drift[(node * count + s) * n + i])
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), f| (low.min(f), high.max(f))),

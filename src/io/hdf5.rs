@@ -426,6 +426,14 @@ fn write_contents(
         group.set_attr_numeric("residual", &report.last_change)?;
         group.set_attr_numeric("m_matrix_margin", &report.margin)?;
     }
+    if let Some(game) = &diagnostics.game {
+        group.set_attr_string("game", game)?;
+    }
+    if let Some(reach) = &diagnostics.reachable {
+        group.set_attr_string("reachability", &reach.mode)?;
+        group.set_attr_numeric("inside_fraction", &reach.inside_fraction)?;
+        group.set_attr_numeric("inside_nodes", &(reach.inside_nodes as u64))?;
+    }
     if let Some(report) = &diagnostics.high_order {
         group.set_attr_string("derivatives", report.derivatives.name())?;
         group.set_attr_string("time_integrator", report.integrator.name())?;

@@ -156,6 +156,18 @@ pub fn solve_report(problem: &Problem, solution: &Solution, written: &[String]) 
         );
     }
     line!(text, "  boundaries  {}", describe_boundaries(&d.boundaries, &d.outflow_nodes));
+    if let Some(game) = &d.game {
+        line!(text, "  game        H = {game} (the disturbance answers the control: the controller's conservative value)");
+    }
+    if let Some(reach) = &d.reachable {
+        line!(
+            text,
+            "  reachable   {}: {:.2} % of the grid inside {{V ≤ 0}} ({} nodes)",
+            reach.mode,
+            100.0 * reach.inside_fraction,
+            reach.inside_nodes
+        );
+    }
     if let Some(error) = &solution.error {
         error_line(&mut text, error, problem);
     }

@@ -63,6 +63,16 @@ pub fn solve_summary(
             "positive_off_diagonal_rows": report.positive_off_diagonal_rows,
         });
     }
+    if let Some(game) = &diagnostics.game {
+        summary["game"] = json!(game);
+    }
+    if let Some(reach) = &diagnostics.reachable {
+        summary["reachable"] = json!({
+            "mode": reach.mode,
+            "inside_nodes": reach.inside_nodes,
+            "inside_fraction": reach.inside_fraction,
+        });
+    }
     if let Some(report) = &diagnostics.high_order {
         summary["high_order"] = json!({
             "derivatives": report.derivatives.name(),

@@ -197,6 +197,13 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64, characteristic: Ch
                 .to_string(),
         });
     }
+    if problem.game.is_some() {
+        return Err(HjbError::InvalidProblem {
+            field: "disturbance".to_string(),
+            message: "a differential game has no single-player Markov decision process: its discrete twin                       is a stochastic game (Shapley's value iteration), which this build does not solve;                       solve the game with `hjb solve` (Lax–Friedrichs)"
+                .to_string(),
+        });
+    }
     let grid = &problem.grid;
     let n = grid.dimension();
     let nodes = grid.node_count();

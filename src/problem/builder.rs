@@ -325,6 +325,8 @@ impl ProblemBuilder {
             discount: self.discount,
             final_time,
             reference,
+            game: None,
+            reachability: None,
             source_text: format!("# problem `{}` built in Rust code (no problem file)\n", self.name),
         };
         if problem.is_stationary() && problem.is_time_dependent() {

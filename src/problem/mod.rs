@@ -13,6 +13,7 @@
 pub mod builder;
 pub mod formula;
 pub mod function;
+pub mod game;
 pub mod lqr;
 pub mod min_time;
 pub mod mixture;
@@ -229,6 +230,11 @@ pub struct Problem {
     pub final_time: f64,
     /// The exact solution to compare against, when there is one.
     pub reference: Option<Reference>,
+    /// The second player (`[[disturbance]]`, `[game]`): its inputs are the last entries of
+    /// `controls`; `None` for a control problem.
+    pub game: Option<game::Game>,
+    /// Reachable set, tube or reach–avoid (`[reachability]`); `None` for a cost problem.
+    pub reachability: Option<game::Reachability>,
     /// The problem file text (stored in result files).
     pub source_text: String,
 }
@@ -239,7 +245,20 @@ impl Problem {
         self.grid.axes().iter().map(|axis| axis.name.clone()).collect()
     }
 
-    /// The names of the controls, in order.
+    /// Whether the problem is a differential game (it has disturbances).
+    pub fn is_game(&self) -> bool {
+        self.game.as_ref().is_some_and(|game| game.disturbances > 0)
+    }
+
+    /// How input `j` (a control or a disturbance) is optimised.
+    pub fn sense_of(&self, j: usize) -> game::Sense {
+        match &self.game {
+            Some(game) => game.sense_of(j, self.controls.len()),
+            None => game::Sense::Minimise,
+        }
+    }
+
+    /// The names of the controls, in order (disturbances last).
     pub fn control_names(&self) -> Vec<String> {
         self.controls.iter().map(|control| control.name.clone()).collect()
     }

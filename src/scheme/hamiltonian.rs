@@ -42,7 +42,12 @@ pub enum ControlModel {
         /// The control each state's drift depends on.
         control_of_state: Vec<Option<usize>>,
     },
-    /// Minimum over `count` samples; `values[s * m + j]` is control `j` of sample `s`.
+    /// A game whose drifts are affine in all inputs jointly, several inputs per state allowed
+    /// (Lax–Friedrichs only; see [`crate::scheme::affine`]).
+    Affine,
+    /// Minimum over `count` samples; `values[s * m + j]` is control `j` of sample `s`. In a game
+    /// the disturbances are the last inputs, so their samples vary fastest: the min–max takes
+    /// the inner optimum over each run of disturbance samples.
     Sampled {
         /// The control samples: `values[s * m + j]` is control `j` of sample `s`.
         values: Vec<f64>,
@@ -90,7 +95,26 @@ impl ControlModel {
         if closed_form && m >= 2 {
             closed_form = is_separable(problem, &problem.running_cost, coordinates);
         }
-        if closed_form {
+        if let Some(game) = &problem.game {
+            if closed_form && game.balls.is_empty() {
+                return Ok(ControlModel::ClosedForm { control_of_state });
+            }
+            let separable = m < 2 || is_separable(problem, &problem.running_cost, coordinates);
+            if let Some(model) = super::affine::analyse(problem, game)? {
+                if minimisation == Minimisation::Auto && separable {
+                    return Ok(model);
+                }
+            }
+            if let Some(ball) = game.balls.first() {
+                return Err(HjbError::InvalidProblem {
+                    field: "group".to_string(),
+                    message: format!(
+                        "the ball `{}` is optimised in closed form only (affine dynamics, a running cost                          separable in the inputs, no `hamiltonian = \"sampled\"`)",
+                        ball.name
+                    ),
+                });
+            }
+        } else if closed_form {
             return Ok(ControlModel::ClosedForm { control_of_state });
         }
         let (values, count) = control_samples(problem)?;
@@ -100,6 +124,7 @@ impl ControlModel {
     pub(crate) fn describe(&self) -> String {
         match self {
             ControlModel::ClosedForm { .. } => "closed_form".to_string(),
+            ControlModel::Affine => "closed_form_affine".to_string(),
             ControlModel::Sampled { count, .. } => format!("sampled({count})"),
         }
     }
@@ -195,6 +220,8 @@ pub struct Tabulation {
     pub diffusion_matrix: Vec<f64>,
     /// Columns `k` of the noise matrix (0: diagonal or no noise).
     pub noise_columns: usize,
+    /// Affine game model: `B_ij` at `(node * n + i) * m + j` (all inputs, several per state).
+    pub input_gain: Vec<f64>,
 }
 
 fn interleave(columns: &[Vec<f64>], nodes: usize) -> Vec<f64> {
@@ -211,6 +238,11 @@ fn interleave(columns: &[Vec<f64>], nodes: usize) -> Vec<f64> {
 impl Tabulation {
     /// Tabulate the problem's formulas at time `t`.
     pub fn new(problem: &Problem, model: &ControlModel, coordinates: &[Vec<f64>], t: f64) -> Self {
+        if *model == ControlModel::Affine {
+            let mut table = Self::affine(problem, coordinates, t);
+            table.dissipation = table.affine_dissipation(problem);
+            return table;
+        }
         let mut table = Self::coefficients(problem, model, coordinates, t);
         if let Some(matrix) = &problem.diffusion_matrix {
             table.tabulate_noise_matrix(problem, model, coordinates, t, matrix);
@@ -233,7 +265,7 @@ impl Tabulation {
         let m = problem.controls.len();
         let k = matrix[0].len();
         let (rows, samples): (usize, Vec<Vec<f64>>) = match model {
-            ControlModel::ClosedForm { .. } => (nodes, vec![vec![0.0; m]]),
+            ControlModel::ClosedForm { .. } | ControlModel::Affine => (nodes, vec![vec![0.0; m]]),
             ControlModel::Sampled { values, count } => {
                 (nodes * count, (0..*count).map(|s| values[s * m..(s + 1) * m].to_vec()).collect())
             }
@@ -256,7 +288,7 @@ impl Tabulation {
         self.diffusion_matrix = sigma;
         self.noise_columns = k;
         match model {
-            ControlModel::ClosedForm { .. } => self.diffusion = diagonal,
+            ControlModel::ClosedForm { .. } | ControlModel::Affine => self.diffusion = diagonal,
             ControlModel::Sampled { .. } => self.sample_diffusion = diagonal,
         }
     }
@@ -264,7 +296,11 @@ impl Tabulation {
     fn local_dissipation(&self, problem: &Problem, model: &ControlModel) -> Vec<f64> {
         let n = problem.grid.dimension();
         let mut dissipation = vec![0.0; problem.grid.node_count() * n];
+        if *model == ControlModel::Affine {
+            return self.affine_dissipation(problem);
+        }
         dissipation.par_chunks_mut(n).enumerate().for_each(|(node, alpha)| match model {
+            ControlModel::Affine => {}
             ControlModel::ClosedForm { control_of_state } => {
                 for i in 0..n {
                     let (a, b) = (self.drift_base[node * n + i], self.drift_gain[node * n + i]);
@@ -294,6 +330,7 @@ impl Tabulation {
         let n = problem.grid.dimension();
         let m = problem.controls.len();
         match model {
+            ControlModel::Affine => Self::affine(problem, coordinates, t),
             ControlModel::ClosedForm { control_of_state } => {
                 let zero = vec![0.0; m];
                 let unit = |j: usize, value: f64| {
@@ -389,7 +426,7 @@ impl Tabulation {
     /// unconstrained vertex in closed form; the samples otherwise).
     pub fn largest_cost(&self, problem: &Problem, model: &ControlModel) -> f64 {
         match model {
-            ControlModel::ClosedForm { .. } => {
+            ControlModel::ClosedForm { .. } | ControlModel::Affine => {
                 let m = problem.controls.len();
                 (0..problem.grid.node_count())
                     .into_par_iter()
@@ -428,7 +465,8 @@ impl Tabulation {
             + self.sample_cost.len()
             + self.dissipation.len()
             + self.diffusion.len()
-            + self.sample_diffusion.len())
+            + self.sample_diffusion.len()
+            + self.input_gain.len())
     }
 
     /// Largest `|f_i|` over nodes and admissible controls, per axis, and the largest
@@ -447,7 +485,7 @@ impl Tabulation {
         };
         let diffusion_rate = |node: usize| -> f64 {
             match model {
-                ControlModel::ClosedForm { .. } if !self.diffusion.is_empty() => {
+                ControlModel::ClosedForm { .. } | ControlModel::Affine if !self.diffusion.is_empty() => {
                     spread(&self.diffusion[node * n..(node + 1) * n])
                 }
                 ControlModel::Sampled { count, .. } if !self.sample_diffusion.is_empty() => (0..*count)
@@ -461,6 +499,12 @@ impl Tabulation {
         let per_node = |node: usize| -> ([f64; MAX_DIMENSIONS], f64) {
             let mut largest = [0.0f64; MAX_DIMENSIONS];
             let rate = match model {
+                ControlModel::Affine => {
+                    let alpha = &self.dissipation[node * n..(node + 1) * n];
+                    largest[..n].copy_from_slice(alpha);
+                    alpha.iter().zip(inverse_spacing).map(|(a, inverse)| a * inverse).sum::<f64>()
+                        + diffusion_rate(node)
+                }
                 ControlModel::ClosedForm { control_of_state } => {
                     let base = &self.drift_base[node * n..(node + 1) * n];
                     let gain = &self.drift_gain[node * n..(node + 1) * n];
@@ -547,7 +591,7 @@ impl Tabulation {
             peak_drift: self.worst_drift(problem, model, inverse_spacing, peak),
             peak_dissipation: self.dissipation[peak * n..(peak + 1) * n].to_vec(),
             peak_diffusion: match model {
-                ControlModel::ClosedForm { .. } if !self.diffusion.is_empty() => {
+                ControlModel::ClosedForm { .. } | ControlModel::Affine if !self.diffusion.is_empty() => {
                     self.diffusion[peak * n..(peak + 1) * n].to_vec()
                 }
                 ControlModel::Sampled { count, .. } if !self.sample_diffusion.is_empty() => (0..n)
@@ -574,6 +618,7 @@ impl Tabulation {
     ) -> Vec<f64> {
         let n = problem.grid.dimension();
         match model {
+            ControlModel::Affine => self.affine_peak_drift(problem, node),
             ControlModel::ClosedForm { control_of_state } => {
                 let base = &self.drift_base[node * n..(node + 1) * n];
                 let gain = &self.drift_gain[node * n..(node + 1) * n];

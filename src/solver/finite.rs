@@ -39,7 +39,7 @@ fn control_values(problem: &Problem, model: &ControlModel) -> Vec<Vec<f64>> {
         ControlModel::Sampled { values, count } => {
             (0..*count).map(|s| values[s * m..(s + 1) * m].to_vec()).collect()
         }
-        ControlModel::ClosedForm { .. } => {
+        ControlModel::ClosedForm { .. } | ControlModel::Affine => {
             let mut list = vec![vec![0.0; m]];
             for j in 0..m {
                 for sign in [1.0, -1.0] {

@@ -93,6 +93,7 @@ pub(super) fn march(
     let first_step = state.completed;
     let mut new = vec![0.0; nodes];
     let mut policy = vec![0.0; nodes * m];
+    let mut projection = Projection::new(problem, &coordinates);
     let mut stopped: Option<(HjbError, usize)> = None;
     for step in first_step..plan.steps {
         let t_old = problem.final_time - step as f64 * plan.time_step;
@@ -123,7 +124,10 @@ pub(super) fn march(
         }
         let fixed = fixed_at(t_new);
         let context = StepContext { table: &table, time: coefficient_time, fixed: fixed.as_deref() };
-        let outcome = stepper.step(&context, &state.values, &mut new, &mut policy)?;
+        let mut outcome = stepper.step(&context, &state.values, &mut new, &mut policy)?;
+        if projection.apply(problem, &coordinates, t_new, &mut new) {
+            outcome = crate::time::StepOutcome::of_field(&new);
+        }
         if step == first_step {
             stepper.check_first_step(problem, fixed.as_deref())?;
         }
@@ -188,5 +192,54 @@ pub(super) fn hold_fixed(values: &mut [f64], fixed: &[f64]) {
         if !held.is_nan() {
             *value = *held;
         }
+    }
+}
+
+/// The reachability projection after each step (tube, reach–avoid; see
+/// [`crate::problem::game::Reachability::project`]): `l` and `o` tabulated once when they do not
+/// depend on `t`, at every new time level otherwise.
+struct Projection {
+    /// `(l, o)` of a time-independent target and obstacle.
+    cached: Option<(Vec<f64>, Option<Vec<f64>>)>,
+}
+
+impl Projection {
+    fn new(problem: &Problem, coordinates: &[Vec<f64>]) -> Projection {
+        let cached = problem
+            .reachability
+            .as_ref()
+            .filter(|reach| reach.projects() && !Self::time_dependent(problem))
+            .map(|_| Self::fields(problem, coordinates, problem.final_time));
+        Projection { cached }
+    }
+
+    fn time_dependent(problem: &Problem) -> bool {
+        let t = problem.time_variable();
+        problem.reachability.as_ref().is_some_and(|reach| {
+            reach.target.uses()[t] || reach.obstacle.as_ref().is_some_and(|o| o.uses()[t])
+        })
+    }
+
+    fn fields(problem: &Problem, coordinates: &[Vec<f64>], t: f64) -> (Vec<f64>, Option<Vec<f64>>) {
+        let zeros = vec![0.0; problem.controls.len()];
+        let reach = problem.reachability.as_ref().expect("a reachability problem");
+        let target = problem.tabulate(&reach.target, coordinates, &zeros, t);
+        let obstacle = reach.obstacle.as_ref().map(|o| problem.tabulate(o, coordinates, &zeros, t));
+        (target, obstacle)
+    }
+
+    /// Project `values` at time `t`; whether anything was done.
+    fn apply(&mut self, problem: &Problem, coordinates: &[Vec<f64>], t: f64, values: &mut [f64]) -> bool {
+        let Some(reach) = problem.reachability.as_ref().filter(|reach| reach.projects()) else {
+            return false;
+        };
+        match &self.cached {
+            Some((target, obstacle)) => reach.project(values, target, obstacle.as_deref()),
+            None => {
+                let (target, obstacle) = Self::fields(problem, coordinates, t);
+                reach.project(values, &target, obstacle.as_deref());
+            }
+        }
+        true
     }
 }

@@ -71,6 +71,21 @@ pub struct Diagnostics {
     pub semi_lagrangian: Option<SemiLagrangianReport>,
     /// The high-order scheme's parts (ENO/WENO, TVD Runge–Kutta).
     pub high_order: Option<HighOrderReport>,
+    /// The players of a game (`min_u max_d` or `max_u min_d`).
+    pub game: Option<String>,
+    /// The zero sublevel set of a reachability problem.
+    pub reachable: Option<ReachableReport>,
+}
+
+/// The set `{V(·, 0) ≤ 0}` of a reachability problem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReachableReport {
+    /// `set`, `tube` or `reach_avoid`.
+    pub mode: String,
+    /// Grid nodes with `V ≤ 0`.
+    pub inside_nodes: usize,
+    /// Their fraction of the grid.
+    pub inside_fraction: f64,
 }
 
 impl Diagnostics {
@@ -140,11 +155,14 @@ pub fn prepare(problem: &Problem, settings: &Settings) -> Result<Preparation> {
             });
         }
     }
-    if settings.is_high_order() {
+    if settings.is_high_order() || problem.game.is_some() {
         check_high_order(problem, settings)?;
     }
     finite::check_fixed_formulas(problem, &coordinates)?;
     let model = ControlModel::analyse(problem, settings.minimisation, &coordinates)?;
+    if problem.game.is_some() {
+        check_game(problem, settings, &model)?;
+    }
     let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
     let table = Tabulation::new(problem, &model, &coordinates, problem.tabulation_time());
     finite::check_table(problem, &model, &table, problem.tabulation_time())?;
@@ -343,6 +361,8 @@ impl Diagnostics {
             implicit: None,
             semi_lagrangian: None,
             high_order: None,
+            game: problem.game.as_ref().map(|game| game.describe()),
+            reachable: None,
         }
     }
 }
@@ -362,6 +382,12 @@ pub(crate) fn finish(
         _ => None,
     };
     let grid = &problem.grid;
+    let mut diagnostics = diagnostics;
+    if let Some(reach) = &problem.reachability {
+        let (inside_nodes, inside_fraction) = crate::problem::game::inside_count(&values);
+        diagnostics.reachable =
+            Some(ReachableReport { mode: reach.mode.name().to_string(), inside_nodes, inside_fraction });
+    }
     Solution {
         values: grid.field(values),
         policy: policy.into_iter().map(|field| grid.field(field)).collect(),
@@ -385,4 +411,51 @@ pub fn with_threads<T: Send>(threads: Option<usize>, work: impl FnOnce() -> T + 
             Ok(pool.install(work))
         }
     }
+}
+
+/// What games take: explicit steps (policy iteration does not apply to a min–max; the
+/// semi-Lagrangian scheme has no min–max here), Lax–Friedrichs where a state is driven by several
+/// inputs (the upwind min–max does not separate), and no state-constrained ends (admissibility
+/// of one player's input would depend on the other's).
+fn check_game(problem: &Problem, settings: &Settings, model: &ControlModel) -> Result<()> {
+    let refuse =
+        |option: &str, message: String| HjbError::InvalidOption { option: option.to_string(), message };
+    let pointer = "use scheme = \"lax_friedrichs\" (monotone for any Hamiltonian under the CFL bound)";
+    match settings.stepping {
+        Stepping::Implicit { .. } => {
+            return Err(refuse(
+                "scheme",
+                format!(
+                    "policy iteration does not apply to a differential game: one player's improvement step \
+                     can undo the other's, so Howard's iteration need not converge; {pointer}"
+                ),
+            ))
+        }
+        Stepping::SemiLagrangian { .. } => {
+            return Err(refuse(
+                "scheme",
+                format!("the semi-Lagrangian scheme has no min–max for games in this build; {pointer}"),
+            ))
+        }
+        Stepping::Explicit { .. } => {}
+    }
+    if *model == ControlModel::Affine && settings.differencing == crate::settings::Differencing::Upwind {
+        return Err(refuse(
+            "differencing",
+            format!(
+                "a state of this game is driven by several inputs (or a ball of inputs), so the upwind \
+                 min–max does not separate into one monotone problem per input; {pointer}"
+            ),
+        ));
+    }
+    if problem.boundaries.iter().any(|b| matches!(b, crate::problem::Boundary::StateConstraint)) {
+        return Err(refuse(
+            "boundary",
+            "state-constrained ends are not supported in games (which inputs are admissible would \
+             depend on the other player); use an obstacle with [reachability] mode = \"reach_avoid\", \
+             or extrapolated ends"
+                .to_string(),
+        ));
+    }
+    Ok(())
 }

@@ -66,7 +66,7 @@ impl<'a> ExplicitStepper<'a> {
         let closures = problem.boundaries.iter().map(Closure::of).collect();
         let driven = match model {
             ControlModel::ClosedForm { control_of_state } => Driven::of(control_of_state),
-            ControlModel::Sampled { .. } => Driven::of(&[]),
+            ControlModel::Sampled { .. } | ControlModel::Affine => Driven::of(&[]),
         };
         ExplicitStepper {
             problem,
@@ -176,6 +176,9 @@ impl<'a> ExplicitStepper<'a> {
         let k = table.noise_columns;
         let row = match self.model {
             ControlModel::ClosedForm { .. } => node,
+            ControlModel::Affine => {
+                unreachable!("the affine game model runs on the high-order stepper (time::stepper)")
+            }
             // σ does not depend on the control here (checked in `prepare`): any sample will do.
             ControlModel::Sampled { count, .. } => node * count,
         };
@@ -285,6 +288,9 @@ impl<'a> ExplicitStepper<'a> {
         let dt = self.time_step;
         let sides = if self.constraints.any() { self.constraints.sides(index) } else { None };
         match self.model {
+            ControlModel::Affine => {
+                unreachable!("the affine game model runs on the high-order stepper (time::stepper)")
+            }
             ControlModel::ClosedForm { .. } => {
                 let base = &table.drift_base[node * n..(node + 1) * n];
                 let gain = &table.drift_gain[node * n..(node + 1) * n];

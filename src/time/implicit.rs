@@ -205,7 +205,7 @@ impl<'a> ImplicitStepper<'a> {
             samples: vec![0; nodes],
             driven: match model {
                 ControlModel::ClosedForm { control_of_state } => Driven::of(control_of_state),
-                ControlModel::Sampled { .. } => Driven::of(&[]),
+                ControlModel::Sampled { .. } | ControlModel::Affine => Driven::of(&[]),
             },
         })
     }
@@ -254,6 +254,9 @@ impl<'a> ImplicitStepper<'a> {
                 None
             };
             match self.model {
+                ControlModel::Affine => {
+                    unreachable!("the affine game model runs on the high-order stepper (time::stepper)")
+                }
                 ControlModel::ClosedForm { .. } => {
                     let base = &table.drift_base[node * n..(node + 1) * n];
                     let gain = &table.drift_gain[node * n..(node + 1) * n];
@@ -320,6 +323,9 @@ impl<'a> ImplicitStepper<'a> {
         let mut diffusion = [0.0; MAX_DIMENSIONS];
         let cost;
         match self.model {
+            ControlModel::Affine => {
+                unreachable!("the affine game model runs on the high-order stepper (time::stepper)")
+            }
             ControlModel::ClosedForm { control_of_state } => {
                 let mut total = table.cost_base[node];
                 let mut u = [0.0; MAX_CONTROLS];

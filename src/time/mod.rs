@@ -170,7 +170,9 @@ pub fn stepper<'a>(
     plan: &TimeStepPlan,
 ) -> Result<Box<dyn Stepper + 'a>> {
     Ok(match settings.stepping {
-        Stepping::Explicit { .. } if settings.is_high_order() => {
+        // Games take their min–max in the node rule of the high-order stepper (first-order
+        // derivatives and Euler steps make it the monotone scheme).
+        Stepping::Explicit { .. } if settings.is_high_order() || problem.game.is_some() => {
             Box::new(HighOrderStepper::new(problem, settings, model, plan.time_step))
         }
         Stepping::Explicit { .. } => {

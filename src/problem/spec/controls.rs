@@ -20,6 +20,10 @@ pub(super) struct ControlSpec {
     bounds: Spanned<Vec<f64>>,
     samples: Option<Spanned<i64>>,
     units: Option<String>,
+    /// `norm = 2`: a member of the Euclidean ball `group` (see `game.rs`).
+    pub(super) norm: Option<Spanned<i64>>,
+    /// The ball this input belongs to.
+    pub(super) group: Option<Spanned<String>>,
 }
 
 impl ControlSpec {
@@ -30,18 +34,18 @@ impl ControlSpec {
 }
 
 impl Context<'_> {
-    /// The controls of the `[[control]]` tables, or derived from `[lqr]`; at least one.
-    pub(super) fn controls(&self, spec: &FileSpec, lqr: Option<&Lqr>, grid: &Grid) -> Result<Vec<Control>> {
+    /// The inputs of `[[control]]` or `[[disturbance]]` tables (`section` names which), in order.
+    pub(super) fn inputs(&self, specs: Option<&Vec<ControlSpec>>, section: &str) -> Result<Vec<Control>> {
         let mut controls = Vec::new();
-        for control in spec.control.iter().flatten() {
-            let field = format!("control.{}", control.name.get_ref());
+        for control in specs.into_iter().flatten() {
+            let field = format!("{section}.{}", control.name.get_ref());
             let (lower, upper) = self.bounds(&control.bounds, &format!("{field}.bounds"))?;
             let samples = match &control.samples {
                 Some(samples) if *samples.get_ref() < 2 => {
                     return Err(self.invalid(
                         samples.span(),
                         &format!("{field}.samples"),
-                        format!("{} samples; the control set needs at least 2", samples.get_ref()),
+                        format!("{} samples; the {section} set needs at least 2", samples.get_ref()),
                         "write `samples = 21` (samples include both bounds)",
                     ))
                 }
@@ -56,6 +60,12 @@ impl Context<'_> {
                 units: control.units.clone().unwrap_or_default(),
             });
         }
+        Ok(controls)
+    }
+
+    /// The controls of the `[[control]]` tables, or derived from `[lqr]`; at least one.
+    pub(super) fn controls(&self, spec: &FileSpec, lqr: Option<&Lqr>, grid: &Grid) -> Result<Vec<Control>> {
+        let mut controls = self.inputs(spec.control.as_ref(), "control")?;
         if let Some(lqr) = lqr {
             let m = lqr.control_dimension();
             if controls.is_empty() {

@@ -19,7 +19,8 @@
 //! | `parameters.rs` | `[parameters]`, and the rules for names across sections |
 //! | `cost.rs` | `[horizon]`, `[cost]`, `[target]` |
 //! | `lqr.rs` | `[lqr]` |
-//! | `controls.rs` | `[[control]]` |
+//! | `controls.rs` | `[[control]]` (and the tables of `[[disturbance]]`) |
+//! | `game.rs` | `[[disturbance]]`, `[game]`, `[reachability]` |
 //! | `dynamics.rs` | `[dynamics]`, `[diffusion]`, `[diffusion_matrix]` |
 //! | `solver.rs` | `[solver]` |
 //! | `output.rs` | `[output]` |
@@ -29,6 +30,7 @@
 mod controls;
 mod cost;
 mod dynamics;
+mod game;
 mod lqr;
 mod mixture;
 mod output;
@@ -63,6 +65,9 @@ struct FileSpec {
     parameters: BTreeMap<String, Spanned<f64>>,
     state: Option<Vec<states::StateSpec>>,
     control: Option<Vec<controls::ControlSpec>>,
+    disturbance: Option<Vec<controls::ControlSpec>>,
+    game: Option<Spanned<game::GameSpec>>,
+    reachability: Option<Spanned<game::ReachabilitySpec>>,
     dynamics: Option<FormulaTable>,
     diffusion: Option<FormulaTable>,
     cost: Option<cost::CostSpec>,
@@ -302,7 +307,11 @@ impl Context<'_> {
         // Horizon and discount (needed for LQR default control bounds).
         let horizon = self.horizon(&spec)?;
         let lqr = self.lqr(spec.lqr.as_ref(), lqr_matrices, &horizon)?;
-        let controls = self.controls(&spec, lqr.as_ref(), &grid)?;
+        let mut controls = self.controls(&spec, lqr.as_ref(), &grid)?;
+        let control_count = controls.len();
+        let disturbances = self.inputs(spec.disturbance.as_ref(), "disturbance")?;
+        let disturbance_count = disturbances.len();
+        controls.extend(disturbances);
         let control_names: Vec<String> = controls.iter().map(|c| c.name.clone()).collect();
         let spans: Vec<Option<Range<usize>>> = spec
             .state
@@ -311,20 +320,36 @@ impl Context<'_> {
             .map(|state| Some(state.name_span()))
             .chain(spec.regimes.iter().map(|regimes| Some(regimes.get_ref().name_span())))
             .chain(
-                (0..control_names.len())
+                (0..control_count)
                     .map(|j| spec.control.as_ref().and_then(|c| c.get(j)).map(|c| c.name_span())),
+            )
+            .chain(
+                (0..disturbance_count)
+                    .map(|j| spec.disturbance.as_ref().and_then(|d| d.get(j)).map(|d| d.name_span())),
             )
             .chain(spec.parameters.values().map(|value| Some(value.span())))
             .collect();
-        self.check_names(&state_names, &control_names, &constants, &spans)?;
+        self.check_names(&state_names, &control_names, disturbance_count, &constants, &spans)?;
         let symbols = Symbols::new(&state_names, &control_names, &constants);
+        let input_specs: Vec<&controls::ControlSpec> =
+            spec.control.iter().flatten().chain(spec.disturbance.iter().flatten()).collect();
+        let game = if input_specs.len() == controls.len() {
+            self.game(&spec, &controls, disturbance_count, &input_specs)?
+        } else {
+            // `[lqr]` derived its controls: no tables to read balls from.
+            self.game(&spec, &controls, disturbance_count, &[])?
+        };
+        let reachability = self.reachability(&spec, &symbols)?;
 
         // Dynamics and costs: from formulas, or generated from the LQR matrices.
         let (dynamics, running_cost, terminal_cost) = match &lqr {
             Some(lqr) => self.lqr_dynamics_and_costs(&spec, lqr, &symbols)?,
             None => {
                 let dynamics = self.dynamics(spec.dynamics.as_ref(), switching.as_ref(), &symbols)?;
-                let (running, terminal) = self.costs(spec.cost.as_ref(), &symbols)?;
+                let (running, terminal) = match &reachability {
+                    Some((_, terminal)) => (symbols.zero(), terminal.clone()),
+                    None => self.costs(spec.cost.as_ref(), &symbols)?,
+                };
                 (dynamics, running, terminal)
             }
         };
@@ -332,6 +357,9 @@ impl Context<'_> {
         self.dirichlet(&states.dirichlet, &mut boundaries, &symbols)?;
 
         let mut options = self.solver(spec.solver.as_ref())?;
+        if game.is_some() || reachability.is_some() {
+            self.check_game_solver(&spec, &options, horizon.final_time.is_infinite())?;
+        }
         let output = self.output(spec.output.as_ref())?;
         options.snapshots = self.snapshots(spec.output.as_ref())?;
 
@@ -356,6 +384,8 @@ impl Context<'_> {
             discount: horizon.discount,
             final_time: horizon.final_time,
             reference: None,
+            game,
+            reachability: reachability.map(|(reachability, _)| reachability),
             source_text: self.text.to_string(),
         };
         if problem.is_stationary() && problem.is_time_dependent() {

@@ -30,9 +30,11 @@ impl Context<'_> {
         &self,
         state_names: &[String],
         control_names: &[String],
+        disturbances: usize,
         constants: &[(String, f64)],
         spans: &[Option<Range<usize>>],
     ) -> Result<()> {
+        let controls = control_names.len() - disturbances;
         let location = |position: usize| {
             self.location(spans.get(position).cloned().flatten().map_or(0, |span| span.start))
         };
@@ -41,7 +43,12 @@ impl Context<'_> {
         for (position, (name, kind)) in state_names
             .iter()
             .map(|n| (n.as_str(), "state"))
-            .chain(control_names.iter().map(|n| (n.as_str(), "control")))
+            .chain(
+                control_names
+                    .iter()
+                    .enumerate()
+                    .map(|(j, n)| (n.as_str(), if j < controls { "control" } else { "disturbance" })),
+            )
             .chain(constants.iter().map(|(n, _)| (n.as_str(), "parameter")))
             .chain(reserved)
             .enumerate()

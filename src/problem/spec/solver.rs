@@ -35,6 +35,13 @@ pub(super) struct SolverSpec {
     accuracy: Option<Spanned<String>>,
 }
 
+impl SolverSpec {
+    /// Where the stepping is named (`scheme`, else `stepping`), if anywhere.
+    pub(super) fn stepping_span(&self) -> Option<std::ops::Range<usize>> {
+        self.scheme.as_ref().or(self.stepping.as_ref()).map(Spanned::span)
+    }
+}
+
 impl Context<'_> {
     /// The solver options of `[solver]` (the defaults without it).
     pub(super) fn solver(&self, solver: Option<&SolverSpec>) -> Result<SolverOptions> {

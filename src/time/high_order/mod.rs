@@ -37,7 +37,10 @@ mod node_rule;
 
 use crate::error::Result;
 use crate::grid::MAX_DIMENSIONS;
+use crate::problem::game::Sense;
 use crate::problem::Problem;
+use crate::scheme::affine::AffineInputs;
+use crate::scheme::affine_row::{AffineColumns, AffineRow};
 use crate::scheme::closure::Closure;
 use crate::scheme::constraint::StateConstraints;
 use crate::scheme::minimiser::Driven;
@@ -99,6 +102,23 @@ pub struct HighOrderStepper<'a> {
     single_driven: Option<Vec<usize>>,
     /// The row rule's columns of a time-independent table (built at the first step).
     columns: Option<Columns>,
+    /// The players of a game (`None` for a control problem: every input minimises).
+    game: Option<GameInputs>,
+    /// Whether the affine game rule runs over rows ([`AffineColumns`]; no balls, no regimes).
+    affine_rows: bool,
+    /// Its columns of a time-independent table (built at the first step).
+    affine_columns: Option<AffineColumns>,
+}
+
+/// What the node rule needs to know of a game's players.
+#[derive(Debug)]
+struct GameInputs {
+    /// How each input is optimised.
+    senses: Vec<Sense>,
+    /// The affine model's inputs (`ControlModel::Affine`).
+    affine: Option<AffineInputs>,
+    /// Sampled model: disturbance samples per control sample (they vary fastest).
+    disturbance_samples: usize,
 }
 
 impl<'a> HighOrderStepper<'a> {
@@ -111,7 +131,7 @@ impl<'a> HighOrderStepper<'a> {
         };
         let driven = match model {
             ControlModel::ClosedForm { control_of_state } => Driven::of(control_of_state),
-            ControlModel::Sampled { .. } => Driven::of(&[]),
+            ControlModel::Sampled { .. } | ControlModel::Affine => Driven::of(&[]),
         };
         let nodes = grid.node_count();
         let buffers = [
@@ -122,6 +142,7 @@ impl<'a> HighOrderStepper<'a> {
         let single_driven = match model {
             ControlModel::ClosedForm { .. }
                 if !constraints.any()
+                    && problem.game.is_none()
                     && problem.switching.is_none()
                     && !(settings.differencing == Differencing::LaxFriedrichs
                         && settings.dissipation == Dissipation::LocalLocal)
@@ -131,7 +152,22 @@ impl<'a> HighOrderStepper<'a> {
             }
             _ => None,
         };
+        let m = problem.controls.len();
+        let game = problem.game.as_ref().map(|game| GameInputs {
+            senses: (0..m).map(|j| problem.sense_of(j)).collect(),
+            affine: (*model == ControlModel::Affine).then(|| AffineInputs::of(problem)),
+            disturbance_samples: problem.controls[m - game.disturbances..]
+                .iter()
+                .map(|d| d.samples)
+                .product(),
+        });
+        let affine_rows =
+            game.as_ref().and_then(|game| game.affine.as_ref()).is_some_and(|affine| !affine.has_balls())
+                && problem.switching.is_none();
         HighOrderStepper {
+            affine_rows,
+            affine_columns: None,
+            game,
             single_driven,
             columns: None,
             problem,
@@ -157,7 +193,9 @@ impl<'a> HighOrderStepper<'a> {
     /// The dissipation used with this control model (local-local needs the closed form).
     fn effective_dissipation(&self) -> Dissipation {
         match (self.dissipation, self.model) {
-            (Dissipation::LocalLocal, ControlModel::Sampled { .. }) => Dissipation::Local,
+            (Dissipation::LocalLocal, ControlModel::Sampled { .. } | ControlModel::Affine) => {
+                Dissipation::Local
+            }
             (dissipation, _) => dissipation,
         }
     }
@@ -214,7 +252,16 @@ impl<'a> HighOrderStepper<'a> {
                 Some(&stage_columns)
             }
         };
-        let task = Task { table, columns, base, current, fixed, stage, global: global.as_deref() };
+        let stage_affine;
+        let affine = match (self.affine_rows, &self.affine_columns) {
+            (false, _) => None,
+            (true, Some(cached)) if self.coordinates.is_none() => Some(cached),
+            (true, _) => {
+                stage_affine = AffineColumns::of(table, nodes, D, m);
+                Some(&stage_affine)
+            }
+        };
+        let task = Task { table, columns, affine, base, current, fixed, stage, global: global.as_deref() };
         out.par_chunks_mut(rows_per_task * row)
             .zip(policy.par_chunks_mut(rows_per_task * row * m.max(1)))
             .enumerate()
@@ -274,7 +321,9 @@ impl<'a> HighOrderStepper<'a> {
         let m = self.problem.controls.len();
         let row = self.shape[D - 1];
         let mut work = RowWork::new(D, row);
-        let mut row_rule = self.single_driven.as_ref().map(|_| RowHamiltonian::new(row, D, m));
+        let mut row_rule =
+            (self.single_driven.is_some() || task.affine.is_some()).then(|| RowHamiltonian::new(row, D, m));
+        let affine = self.game.as_ref().and_then(|game| game.affine.as_ref());
         let mut first_bad: Option<(usize, f64)> = None;
         let mut largest = (0.0f64, start);
         let mut index = [0usize; D];
@@ -283,21 +332,38 @@ impl<'a> HighOrderStepper<'a> {
             self.problem.grid.unravel_inplace(row_start, &mut index);
             self.row_derivatives::<D>(task.current, row_start, &index, &mut work);
             let row_controls = &mut controls[row_number * row * m..(row_number + 1) * row * m];
-            match (row_rule.as_mut(), self.single_driven.as_deref(), task.columns) {
-                (Some(rule), Some(driven), Some(columns)) => {
-                    let inputs = RowInputs {
-                        minus: &work.minus,
-                        plus: &work.plus,
-                        second: &work.second,
-                        driven,
-                        bounds: &self.control_bounds,
-                        differencing: self.differencing,
-                        global: task.global,
-                    };
-                    rule.evaluate(task.table, columns, row_start, &inputs);
-                    self.finish_row(task, rule, row_start, row_values, row_controls);
+            if let (Some(rule), Some(columns), Some(affine)) = (row_rule.as_mut(), task.affine, affine) {
+                let inputs = AffineRow {
+                    minus: &work.minus,
+                    plus: &work.plus,
+                    second: &work.second,
+                    global: task.global,
+                };
+                affine.evaluate_row::<D>(
+                    columns,
+                    row_start,
+                    &inputs,
+                    &mut rule.hamiltonian[..row],
+                    &mut rule.controls,
+                );
+                self.finish_row(task, rule, row_start, row_values, row_controls);
+            } else {
+                match (row_rule.as_mut(), self.single_driven.as_deref(), task.columns) {
+                    (Some(rule), Some(driven), Some(columns)) => {
+                        let inputs = RowInputs {
+                            minus: &work.minus,
+                            plus: &work.plus,
+                            second: &work.second,
+                            driven,
+                            bounds: &self.control_bounds,
+                            differencing: self.differencing,
+                            global: task.global,
+                        };
+                        rule.evaluate(task.table, columns, row_start, &inputs);
+                        self.finish_row(task, rule, row_start, row_values, row_controls);
+                    }
+                    _ => self.nodes_of_row::<D>(task, &work, row_start, &mut index, row_values, row_controls),
                 }
-                _ => self.nodes_of_row::<D>(task, &work, row_start, &mut index, row_values, row_controls),
             }
             // What the driver watches: the first non-finite value and the largest |V|, lowest
             // node first (two passes that vectorise, same answer as a node-by-node scan).
@@ -490,6 +556,7 @@ impl<'a> HighOrderStepper<'a> {
 struct Task<'t> {
     table: &'t Tabulation,
     columns: Option<&'t Columns>,
+    affine: Option<&'t AffineColumns>,
     base: &'t [f64],
     current: &'t [f64],
     fixed: Option<&'t [f64]>,
@@ -552,6 +619,10 @@ impl Stepper for HighOrderStepper<'_> {
         if self.single_driven.is_some() && self.coordinates.is_none() && self.columns.is_none() {
             let (nodes, n, m) = (old.len(), self.shape.len(), self.problem.controls.len());
             self.columns = Some(Columns::of(context.table, nodes, n, m));
+        }
+        if self.affine_rows && self.coordinates.is_none() && self.affine_columns.is_none() {
+            let (nodes, n, m) = (old.len(), self.shape.len(), self.problem.controls.len());
+            self.affine_columns = Some(AffineColumns::of(context.table, nodes, n, m));
         }
         let [mut first, mut second] = std::mem::take(&mut self.buffers);
         let outcome = match self.integrator {

@@ -195,6 +195,9 @@ impl SemiLagrangianStepper<'_> {
     ) -> Coefficients<'t> {
         match self.model {
             ControlModel::ClosedForm { .. } => self.closed_form_coefficients::<D>(table, node, controls),
+            ControlModel::Affine => {
+                unreachable!("the affine game model runs on the high-order stepper (time::stepper)")
+            }
             ControlModel::Sampled { .. } => {
                 let mut coefficients = Coefficients {
                     drift: [0.0; MAX_DIMENSIONS],
