@@ -24,6 +24,7 @@
 //! ```
 
 use super::function::{Code, PointFunction};
+use super::game::{Game, ReachMode, Reachability, Sense};
 use super::{Boundary, Control, ErrorRegion, Problem, Reference, ReferenceSolution};
 use crate::error::{HjbError, Result};
 use crate::grid::{Axis, Grid};
@@ -44,6 +45,9 @@ pub struct ProblemBuilder {
     discount: f64,
     final_time: Option<f64>,
     reference: Option<(ReferenceSolution, Option<Region>)>,
+    disturbances: Vec<Control>,
+    control_sense: Sense,
+    reachability: Option<(ReachMode, Code, Option<Code>)>,
 }
 
 /// `(lower, upper)` per state.
@@ -84,7 +88,37 @@ impl ProblemBuilder {
             discount: 0.0,
             final_time: None,
             reference: None,
+            disturbances: Vec::new(),
+            control_sense: Sense::Minimise,
+            reachability: None,
         }
+    }
+
+    /// A disturbance (the second player of a differential game) in `[lower, upper]`; formulas see
+    /// it after the controls: `(x, u, d, t)`.
+    pub fn disturbance(mut self, name: &str, lower: f64, upper: f64, samples: usize) -> Self {
+        self.disturbances.push(Control {
+            name: name.to_string(),
+            lower,
+            upper,
+            samples,
+            units: String::new(),
+        });
+        self
+    }
+
+    /// How the controls optimise (default: minimise); the disturbances do the opposite.
+    pub fn control_sense(mut self, sense: Sense) -> Self {
+        self.control_sense = sense;
+        self
+    }
+
+    /// A reachability problem: the target `{target ≤ 0}` and, for [`ReachMode::ReachAvoid`], the
+    /// obstacle `{obstacle ≤ 0}` (functions of the states and `t`). The running cost is 0 and the
+    /// terminal value is the target (or `max(target, −obstacle)`).
+    pub fn reachability(mut self, mode: ReachMode, target: Code, obstacle: Option<Code>) -> Self {
+        self.reachability = Some((mode, target, obstacle));
+        self
     }
 
     /// Free text stored in result files.
@@ -195,7 +229,10 @@ impl ProblemBuilder {
                 "the problem has no state; add one with .state(name, lower, upper, points)",
             ));
         }
-        for control in &self.controls {
+        let disturbance_count = self.disturbances.len();
+        let mut all_inputs = self.controls.clone();
+        all_inputs.extend(self.disturbances.iter().cloned());
+        for control in &all_inputs {
             if !(control.lower.is_finite() && control.upper.is_finite() && control.lower <= control.upper) {
                 return Err(invalid(
                     "control",
@@ -214,9 +251,9 @@ impl ProblemBuilder {
         }
         let grid = Grid::new(self.axes.clone()).map_err(|error| invalid("state", error.to_string()))?;
         let n = self.axes.len();
-        let m = self.controls.len();
+        let m = all_inputs.len();
         let mut variables: Vec<String> = self.axes.iter().map(|axis| axis.name.clone()).collect();
-        variables.extend(self.controls.iter().map(|control| control.name.clone()));
+        variables.extend(all_inputs.iter().map(|control| control.name.clone()));
         variables.push("t".to_string());
         let mut controls = vec![false; n + m + 1];
         controls[n..n + m].iter_mut().for_each(|flag| *flag = true);
@@ -253,15 +290,73 @@ impl ProblemBuilder {
             }
             Some(sigma)
         };
-        let running_cost = resolve(
-            self.running_cost
-                .ok_or_else(|| invalid("cost.running", "no running cost; give .running_cost(...)"))?,
-            "cost.running",
-        )?;
-        let terminal_cost = match self.terminal_cost {
-            Some(code) => resolve(code, "cost.terminal")?,
-            None => resolve(Code::new("0", |_| 0.0).uses(&[]), "cost.terminal")?,
+        let (running_cost, terminal_cost, reachability) = match self.reachability {
+            Some((mode, target, obstacle)) => {
+                if self.running_cost.is_some() || self.terminal_cost.is_some() {
+                    return Err(invalid(
+                        "reachability",
+                        "a reachability problem has no running or terminal cost: its value is the target's \
+                         implicit surface; drop .running_cost/.terminal_cost",
+                    ));
+                }
+                let terminal = match (&obstacle, mode) {
+                    (Some(obstacle), ReachMode::ReachAvoid) => {
+                        target.clone().max_with_negated(obstacle.clone())
+                    }
+                    (None, ReachMode::ReachAvoid) => {
+                        return Err(invalid(
+                            "reachability.obstacle",
+                            "a reach_avoid problem needs an obstacle",
+                        ))
+                    }
+                    (Some(_), _) => {
+                        return Err(invalid(
+                            "reachability.obstacle",
+                            "an obstacle only applies to ReachMode::ReachAvoid",
+                        ))
+                    }
+                    (None, _) => target.clone(),
+                };
+                let target = resolve(target, "reachability.target")?;
+                let obstacle = obstacle.map(|code| resolve(code, "reachability.obstacle")).transpose()?;
+                for function in std::iter::once(&target).chain(obstacle.as_ref()) {
+                    if function.uses()[n..n + m].iter().any(|used| *used) {
+                        return Err(invalid(
+                            "reachability",
+                            format!("`{}` reads an input; targets and obstacles are functions of the states and t", function.source()),
+                        ));
+                    }
+                }
+                (
+                    resolve(Code::new("0", |_| 0.0).uses(&[]), "cost.running")?,
+                    resolve(terminal, "reachability.target")?,
+                    Some(Reachability { mode, target, obstacle }),
+                )
+            }
+            None => (
+                resolve(
+                    self.running_cost
+                        .ok_or_else(|| invalid("cost.running", "no running cost; give .running_cost(...)"))?,
+                    "cost.running",
+                )?,
+                match self.terminal_cost {
+                    Some(code) => resolve(code, "cost.terminal")?,
+                    None => resolve(Code::new("0", |_| 0.0).uses(&[]), "cost.terminal")?,
+                },
+                None,
+            ),
         };
+        let game = (disturbance_count > 0 || self.control_sense == Sense::Maximise).then(|| Game {
+            control_sense: self.control_sense,
+            disturbances: disturbance_count,
+            balls: Vec::new(),
+        });
+        if (game.is_some() || reachability.is_some()) && self.final_time.is_none_or(f64::is_infinite) {
+            return Err(invalid(
+                "horizon",
+                "a game or reachability problem needs a finite horizon; give .final_time(T)",
+            ));
+        }
         let target = self.target.map(|code| resolve(code, "target")).transpose()?;
         let boundaries = self
             .boundaries
@@ -314,7 +409,7 @@ impl ProblemBuilder {
             description: self.description,
             grid,
             boundaries,
-            controls: self.controls,
+            controls: all_inputs,
             dynamics,
             diffusion,
             running_cost,
@@ -325,8 +420,8 @@ impl ProblemBuilder {
             discount: self.discount,
             final_time,
             reference,
-            game: None,
-            reachability: None,
+            game,
+            reachability,
             source_text: format!("# problem `{}` built in Rust code (no problem file)\n", self.name),
         };
         if problem.is_stationary() && problem.is_time_dependent() {

@@ -62,6 +62,24 @@ impl Code {
         }
     }
 
+    /// `max(self, −other)`: the terminal value `max(l, −o)` of a reach–avoid problem.
+    pub(super) fn max_with_negated(self, other: Code) -> Code {
+        let (first, second) = (self.function.clone(), other.function.clone());
+        let used_names = match (&self.used_names, &other.used_names) {
+            (Some(a), Some(b)) => Some(a.iter().chain(b).cloned().collect()),
+            _ => None,
+        };
+        Code {
+            name: format!("max({}, -({}))", self.name, other.name),
+            function: Arc::new(move |p: &[f64]| first(p).max(-second(p))),
+            uses: None,
+            variable_count: 0,
+            control_degree: None,
+            used_names,
+            declared_control_degree: None,
+        }
+    }
+
     /// Declare the variables (state, control or `t` names) the code reads; the others are taken
     /// as unused (so, say, a drift without `t` makes the problem time-independent).
     pub fn uses(mut self, names: &[&str]) -> Code {

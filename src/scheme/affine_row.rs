@@ -4,8 +4,12 @@
 //!
 //! Per node the operations, and their order, are exactly those of
 //! [`AffineInputs::hamiltonian`](crate::scheme::affine) followed by the diffusion and dissipation
-//! terms of the node rule — `Ĥ = ℓ_0 + Σ_i a_i p̄_i + Σ_j (s_j w_j + r_j w_j²) + Σ_i a_ii D²_i V
-//! + Σ_i α_i (p⁺_i − p⁻_i)/2`, summed left to right — so both paths give the same bits (tested).
+//! terms of the node rule, summed left to right, so both paths give the same bits (tested):
+//!
+//! ```text
+//! Ĥ = ℓ_0 + Σ_i a_i p̄_i + Σ_j (s_j w_j + r_j w_j²) + Σ_i a_ii D²_i V + Σ_i α_i (p⁺_i − p⁻_i)/2.
+//! ```
+//!
 //! Balls are left to the node rule.
 
 use super::affine::AffineInputs;
