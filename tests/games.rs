@@ -271,3 +271,41 @@ fn a_game_built_in_rust_equals_the_same_game_from_its_file() {
     assert_eq!(from_code.values, from_file.values);
     assert_eq!(from_code.diagnostics.reachable, from_file.diagnostics.reachable);
 }
+
+/// A target moving at unit speed, `l(x, t) = |x − t| − ¼`, and an idle control (no motion): the
+/// tube is the union of the target's positions over `[0, T]`, `V(x, 0) = min_n l(x, t_n)` over the
+/// time levels — the projection must tabulate the target at each new level.
+#[test]
+fn time_varying_target_sweeps_its_path() {
+    let text = r#"
+name = "moving_target"
+[[state]]
+name = "x"
+bounds = [-1.0, 2.0]
+points = 301
+[[control]]
+name = "u"
+bounds = [0.0, 1.0]
+[dynamics]
+x = "0*u"
+[reachability]
+mode = "tube"
+target = "abs(x - t) - 0.25"
+[horizon]
+final_time = 1.0
+[solver]
+time_step = 0.01
+"#;
+    let solution = solve_text(text, |_| {});
+    let times: Vec<f64> = (0..=100).map(|n| 1.0 - n as f64 * 0.01).collect();
+    let mut worst = 0.0f64;
+    for (k, value) in solution.values.iter().enumerate() {
+        let x = -1.0 + 0.01 * k as f64;
+        let exact = times.iter().map(|t| (x - t).abs() - 0.25).fold(f64::INFINITY, f64::min);
+        worst = worst.max((value - exact).abs());
+    }
+    assert!(worst < 1e-12, "{worst:e}");
+    let reach = solution.diagnostics.reachable.unwrap();
+    // {V ≤ 0} = [-0.25, 1.25]: 151 of 301 nodes.
+    assert_eq!(reach.inside_nodes, 151);
+}
