@@ -737,3 +737,49 @@ fn a_result_whose_fields_disagree_with_its_grid_is_refused() {
     let left = std::fs::read_dir(&directory).unwrap().count();
     assert_eq!(left, 1, "nothing written besides the file");
 }
+
+/// Games and reachability: each mistake of the list is refused in the file, exit 2,
+/// nothing written.
+#[test]
+fn game_mistakes_are_refused_before_solving() {
+    let game = GOOD.replace(
+        "[dynamics]\nx = \"x + u\"\n\n[cost]\nrunning = \"x^2 + u^2\"\n",
+        "[[disturbance]]\nname = \"d\"\nbounds = [-0.5, 0.5]\n\n[dynamics]\nx = \"u + d\"\n\n[reachability]\nmode = \"tube\"\ntarget = \"abs(x) - 0.2\"\n\n[solver]\nscheme = \"lax_friedrichs\"\n",
+    );
+    assert!(game.contains("[reachability]"), "{game}");
+    let with = |from: &str, to: &str| {
+        assert!(game.contains(from), "{from}");
+        Some(game.replace(from, to))
+    };
+    run_table(&[
+        case("game_solves", Some(game.clone()), &["check", "{file}"], 0, ""),
+        case("disturbance_named_like_a_state", with("name = \"d\"", "name = \"x\""), &["solve", "{file}"], 2, "the disturbance name `x` is already used by a state"),
+        case("disturbance_named_like_a_control", with("name = \"d\"", "name = \"u\""), &["solve", "{file}"], 2, "already used by a control"),
+        case(
+            "ball_of_two_sizes",
+            with(
+                "bounds = [-0.5, 0.5]\n",
+                "bounds = [-0.5, 0.5]\nnorm = 2\ngroup = \"w\"\n\n[[disturbance]]\nname = \"e\"\nbounds = [-1.0, 1.0]\nnorm = 2\ngroup = \"w\"\n",
+            ),
+            &["solve", "{file}"],
+            2,
+            "members of different sizes",
+        ),
+        case(
+            "ball_of_two_units",
+            with(
+                "bounds = [-0.5, 0.5]\n",
+                "bounds = [-0.5, 0.5]\nunits = \"m/s\"\nnorm = 2\ngroup = \"w\"\n\n[[disturbance]]\nname = \"e\"\nbounds = [-0.5, 0.5]\nunits = \"rad/s\"\nnorm = 2\ngroup = \"w\"\n",
+            ),
+            &["solve", "{file}"],
+            2,
+            "members in different units",
+        ),
+        case("reach_avoid_without_obstacle", with("mode = \"tube\"", "mode = \"reach_avoid\""), &["solve", "{file}"], 2, "needs an obstacle"),
+        case("game_with_implicit", with("scheme = \"lax_friedrichs\"", "scheme = \"implicit\""), &["solve", "{file}"], 2, "policy iteration does not apply to a differential game"),
+        case("game_with_upwind", with("scheme = \"lax_friedrichs\"", "scheme = \"upwind\""), &["solve", "{file}"], 2, "does not separate"),
+        case("game_scheme_override", Some(game.clone()), &["solve", "{file}", "--scheme", "semi_lagrangian"], 2, "no min–max for games"),
+        case("game_in_the_mdp", Some(game.clone()), &["mdp", "{file}"], 2, "hjb mdp solves stationary problems"),
+        case("unknown_sense", with("[[disturbance]]", "[game]\ncontrol = \"maximise\"\n\n[[disturbance]]"), &["solve", "{file}"], 2, "unknown sense `maximise`"),
+    ]);
+}
