@@ -230,6 +230,36 @@ pub fn check_report(
     );
     let boundaries: Vec<String> = problem.boundaries.iter().map(|b| b.name().to_string()).collect();
     line!(text, "  boundaries   {}", describe_boundaries(&boundaries, &stability.outflow_nodes));
+    if let Some(game) = &problem.game {
+        let m = problem.controls.len();
+        let names = |disturbance: bool| -> String {
+            let names: Vec<&str> = (0..m)
+                .filter(|j| game.is_disturbance(*j, m) == disturbance)
+                .map(|j| problem.controls[j].name.as_str())
+                .collect();
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        };
+        line!(
+            text,
+            "  game         H = {} over controls {} and disturbances {}; the CFL rate counts both players",
+            game.describe(),
+            names(false),
+            names(true)
+        );
+    }
+    if let Some(reach) = &problem.reachability {
+        line!(
+            text,
+            "  reachability {} of the target {{{} ≤ 0}}{}",
+            reach.mode.name(),
+            reach.target.source(),
+            reach.obstacle.as_ref().map_or(String::new(), |o| format!(" avoiding {{{} ≤ 0}}", o.source()))
+        );
+    }
     line!(
         text,
         "  max |f_i|    {}",
