@@ -76,10 +76,11 @@ pub enum Command {
     /// The scheme's Markov decision process: solve it by value/policy iteration, compare with
     /// the PDE solution, and export it (HDF5, CSR per action) for RL users
     Mdp {
-        /// Problem file (TOML), stationary: discounted or exit time
+        /// Problem file (TOML), stationary: discounted or exit time (finite horizon: --method linear)
         file: PathBuf,
-        /// vi (Jacobi value iteration), gs (Gauss–Seidel), pi (policy iteration, sparse LU) or
-        /// mpi (modified policy iteration)
+        /// vi (Jacobi value iteration), gs (Gauss–Seidel), pi (policy iteration, sparse LU),
+        /// mpi (modified policy iteration) or linear (Todorov's KL-control MDP on the passive
+        /// chain, linear in z = e^(−V/λ); finite horizon or first exit)
         #[arg(long, default_value = "pi")]
         method: String,
         /// Evaluation sweeps per improvement for mpi

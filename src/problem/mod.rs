@@ -13,6 +13,7 @@
 pub mod builder;
 pub mod formula;
 pub mod function;
+pub mod linearly_solvable;
 pub mod lqr;
 pub mod min_time;
 pub mod mixture;
