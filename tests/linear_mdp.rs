@@ -46,6 +46,12 @@ fn soft_bellman_backup_is_the_linear_march() {
     }
     let largest = value.iter().zip(&linear.value).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
     assert!(largest < 1e-11, "soft backup vs linear march: {largest:e}");
+    // The march is parallel over states: the same bits on one thread and on three.
+    for threads in [1, 3] {
+        let again =
+            hjb::solver::with_threads(Some(threads), || march(&mdp, lambda, &g, steps)).unwrap().unwrap();
+        assert_eq!(again.value, linear.value, "{threads} threads");
+    }
 }
 
 #[test]

@@ -383,8 +383,9 @@ pub fn linear_mdp_report(problem: &Problem, comparison: &crate::mdp::linear::Lin
     }
     line!(
         text,
-        "  vs PDE      max |V_linear − V_pde| = {:.3e} ({} scheme, same grid and Δt, {:.3} s)",
+        "  vs PDE      max |V_linear − V_pde| = {:.3e}{} ({} scheme, same grid and Δt, {:.3} s)",
         comparison.max_difference_from_pde,
+        comparison.max_difference_in_region.map_or(String::new(), |d| format!(", {d:.3e} on the region")),
         comparison.pde_settings.scheme_name(),
         comparison.pde.diagnostics.seconds
     );

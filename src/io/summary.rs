@@ -287,6 +287,7 @@ pub fn linear_mdp_summary(problem: &Problem, comparison: &crate::mdp::linear::Li
         "build_seconds": comparison.build_seconds,
         "pde_seconds": comparison.pde.diagnostics.seconds,
         "max_difference_from_pde": comparison.max_difference_from_pde,
+        "max_difference_in_region": comparison.max_difference_in_region,
         "error": comparison.reference_error.as_ref().map(norms),
         "pde_error": comparison.pde.error.as_ref().map(norms),
     })
