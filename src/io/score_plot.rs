@@ -1,6 +1,6 @@
 //! The picture of the score view ([`crate::score`]), over the reference's error region: in 1-D
 //! the solver's drift `u_h(x, t)` (thick) and the exact score drift `∇log p_t + x/t` (thin, same
-//! colour) at each stored time; in 2-D one panel per time with the difference `|u_h − s|` as a
+//! colour) at each stored time; in 2-D (the first two axes) one panel per time with the difference `|u_h − s|` as a
 //! heat map (viridis, its range in the panel title) and both drifts as arrows on a coarse
 //! subsample (exact black, solver red).
 
@@ -23,8 +23,11 @@ pub fn write_score_png(path: &Path, problem: &Problem, levels: &[ScoreLevel], ti
     let region = &problem.reference.as_ref().map(|r| r.region.clone()).unwrap_or_else(|| {
         crate::problem::ErrorRegion { bounds: grid.axes().iter().map(|a| (a.lower, a.upper)).collect() }
     });
-    let inside: Vec<usize> =
+    let mut inside: Vec<usize> =
         (0..grid.node_count()).filter(|&node| region.contains(&grid.point(node))).collect();
+    if inside.is_empty() {
+        inside = (0..grid.node_count()).collect();
+    }
     let control_units = problem.controls.first().map(|c| c.units.clone()).unwrap_or_default();
     let units = if control_units.is_empty() { String::new() } else { format!(" [{control_units}]") };
     let axes = grid.axes();
@@ -81,9 +84,10 @@ pub fn write_score_png(path: &Path, problem: &Problem, levels: &[ScoreLevel], ti
         };
         return render(path, draw);
     }
-    // 2-D (the first two axes; other axes at their middle node are not drawn: the view is 2-D).
+    // The plane of the first two axes (through the middle node of any further axis).
     let ((x0, x1), (y0, y1)) = (region.bounds[0], region.bounds[1]);
     let strides = grid.strides().to_vec();
+    let base: usize = (2..grid.dimension()).map(|k| axes[k].points / 2 * strides[k]).sum();
     let (nx, ny) = (axes[0].points, axes[1].points);
     let in_box = |i: usize, j: usize| {
         let (x, y) = (axes[0].coordinate(i), axes[1].coordinate(j));
@@ -120,7 +124,7 @@ pub fn write_score_png(path: &Path, problem: &Problem, levels: &[ScoreLevel], ti
                 for j in 0..ny {
                     if in_box(i, j) {
                         let (x, y) = (axes[0].coordinate(i), axes[1].coordinate(j));
-                        let value = level.difference[i * strides[0] + j * strides[1]];
+                        let value = level.difference[base + i * strides[0] + j * strides[1]];
                         let colour = ViridisRGB::get_color_normalized(value.min(high), 0.0, high);
                         cells.push(Rectangle::new(
                             [(x - hx / 2.0, y - hy / 2.0), (x + hx / 2.0, y + hy / 2.0)],
@@ -141,7 +145,7 @@ pub fn write_score_png(path: &Path, problem: &Problem, levels: &[ScoreLevel], ti
                     );
                     let i = (((x - axes[0].lower) / hx).round() as usize).min(nx - 1);
                     let j = (((y - axes[1].lower) / hy).round() as usize).min(ny - 1);
-                    samples.push((x, y, i * strides[0] + j * strides[1]));
+                    samples.push((x, y, base + i * strides[0] + j * strides[1]));
                 }
             }
             let largest = samples
