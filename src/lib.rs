@@ -66,6 +66,7 @@ pub mod mdp;
 pub mod norms;
 pub mod problem;
 pub mod scheme;
+pub mod score;
 pub mod settings;
 pub mod simulate;
 pub mod solver;

@@ -18,6 +18,7 @@ const LAYERS: &[(&str, usize)] = &[
     ("validate", 7),
     ("mdp", 7),
     ("simulate", 7),
+    ("score", 7),
     ("io", 8),
 ];
 

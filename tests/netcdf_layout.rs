@@ -436,3 +436,40 @@ fn an_mdp_export_has_node_and_action_dimensions_and_keeps_its_csr_arrays() {
     assert_eq!(indptr.len(), nodes + 1);
     assert!(view.dataset("/mdp/transitions/0/indptr").attr("DIMENSION_LIST").is_err());
 }
+
+#[test]
+fn a_score_view_is_a_dataset_over_time_and_the_grid() {
+    let (problem, settings) = common::shipped("colehopf_ring_2d");
+    let problem = problem.with_points(&[31, 21]).unwrap();
+    let solution = hjb::solve(&problem, &settings, &mut hjb::Silent).unwrap();
+    let levels = hjb::score::score_view(&problem, solution.snapshots.as_ref().unwrap(), &[0.3, 0.9]).unwrap();
+    let path = common::scratch_directory("netcdf_score").join("score.h5");
+    hjb::io::score_file::write_score(&path, &problem, &levels, Path::new("ring.h5")).unwrap();
+    let view = NetcdfView::open(&path);
+    assert_eq!(view.values("/time"), levels.iter().map(|l| l.time).collect::<Vec<_>>());
+    for name in ["x", "y"] {
+        assert!(view.same_object(&format!("/{name}"), &format!("/grid/{name}")));
+    }
+    let fields = [
+        ("/drift_u", "/drift/u"),
+        ("/drift_w", "/drift/w"),
+        ("/score_x", "/score/x"),
+        ("/score_y", "/score/y"),
+        ("/difference", "/difference"),
+    ];
+    for (root, documented) in fields {
+        assert!(view.same_object(root, documented), "{root} is {documented}");
+        assert_eq!(view.dimensions(root), vec!["time", "x", "y"], "{root}");
+        assert_eq!(view.dataset(root).shape(), vec![2, 31, 21]);
+        assert!(view.text(root, "long_name").is_some(), "{root}");
+    }
+    for name in ["linf", "l1", "l2"] {
+        let root = format!("/difference_{name}");
+        assert!(view.same_object(&root, &format!("/norms/{name}")));
+        assert_eq!(view.dimensions(&root), vec!["time"]);
+    }
+    // The stored numbers are the view's: the max norm, and the score drift against the closed form.
+    assert_eq!(view.values("/norms/linf"), levels.iter().map(|l| l.norms.linf).collect::<Vec<_>>());
+    assert_eq!(view.values("/score/y")[..31 * 21], levels[0].score[1][..]);
+    assert_eq!(view.dimensions("/requested_time"), vec!["time"]);
+}

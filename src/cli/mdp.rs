@@ -1,5 +1,6 @@
 //! `hjb mdp FILE --method vi|gs|pi|mpi`: the scheme's Markov decision process, solved, compared
-//! with the PDE solution and optionally exported.
+//! with the PDE solution and optionally exported; `--method linear`: the linearly solvable
+//! (KL-control) MDP on the passive chain ([`hjb::mdp::linear`]).
 
 use super::overrides::Overrides;
 use super::{invalid, print_json};
@@ -24,19 +25,13 @@ pub fn run(
         "gs" => Method::GaussSeidel,
         "pi" => Method::PolicyIteration,
         "mpi" => Method::ModifiedPolicyIteration(sweeps),
+        "linear" => return run_linear(&problem, &settings, chain, export, json, overrides),
         other => {
-            return Err(invalid("--method", format!("unknown method `{other}`; use vi, gs, pi or mpi")).into())
+            let message = format!("unknown method `{other}`; use vi, gs, pi, mpi or linear");
+            return Err(invalid("--method", message).into());
         }
     };
-    let chain = match chain {
-        None => Chain::of_settings(&settings),
-        Some("upwind") => Chain::Upwind,
-        Some("semi_lagrangian") => Chain::SemiLagrangian,
-        Some(other) => {
-            let message = format!("unknown chain `{other}`; use upwind or semi_lagrangian");
-            return Err(invalid("--chain", message).into());
-        }
-    };
+    let chain = parse_chain(chain, &settings)?;
     if !problem.is_stationary() {
         return Err(invalid(
             "file",
@@ -63,5 +58,50 @@ pub fn run(
         return print_json(&summary::mdp_summary(&problem, &comparison, export.as_deref()));
     }
     print!("{}", report::mdp_report(&problem, &comparison, export.as_deref()));
+    Ok(())
+}
+
+fn parse_chain(chain: Option<&str>, settings: &hjb::Settings) -> Result<Chain, hjb::HjbError> {
+    match chain {
+        None => Ok(Chain::of_settings(settings)),
+        Some("upwind") => Ok(Chain::Upwind),
+        Some("semi_lagrangian") => Ok(Chain::SemiLagrangian),
+        Some(other) => {
+            Err(invalid("--chain", format!("unknown chain `{other}`; use upwind or semi_lagrangian")))
+        }
+    }
+}
+
+/// `--method linear`: Todorov's linearly solvable MDP on the passive chain (finite horizon or
+/// first exit), refused with the failed condition on problems outside that class.
+fn run_linear(
+    problem: &hjb::Problem,
+    settings: &hjb::Settings,
+    chain: Option<&str>,
+    export: Option<PathBuf>,
+    json: bool,
+    overrides: &Overrides,
+) -> anyhow::Result<()> {
+    let chain = parse_chain(chain, settings)?;
+    if export.is_some() {
+        return Err(invalid(
+            "--export",
+            "--method linear has no export in this build (the passive chain is one matrix; use \
+             --method pi --export for the controlled MDP)",
+        )
+        .into());
+    }
+    // Refuse before any work, with the condition that failed.
+    hjb::problem::linearly_solvable::linearly_solvable(problem)
+        .map_err(hjb::mdp::linear::not_linearly_solvable)?;
+    let nodes: f64 = problem.grid.axes().iter().map(|axis| axis.points as f64).product();
+    let pairs = 2.0 * problem.grid.dimension() as f64 + 2.0;
+    overrides.check_memory(problem, settings, nodes * pairs * 16.0)?;
+    let comparison =
+        with_threads(overrides.threads(), || hjb::mdp::linear::solve_linear(problem, settings, chain))??;
+    if json {
+        return print_json(&summary::linear_mdp_summary(problem, &comparison));
+    }
+    print!("{}", report::linear_mdp_report(problem, &comparison));
     Ok(())
 }

@@ -12,6 +12,7 @@ mod mdp;
 mod overrides;
 mod plot;
 mod progress;
+mod score;
 mod simulate;
 mod solve;
 mod validate;
@@ -76,10 +77,11 @@ pub enum Command {
     /// The scheme's Markov decision process: solve it by value/policy iteration, compare with
     /// the PDE solution, and export it (HDF5, CSR per action) for RL users
     Mdp {
-        /// Problem file (TOML), stationary: discounted or exit time
+        /// Problem file (TOML), stationary: discounted or exit time (finite horizon: --method linear)
         file: PathBuf,
-        /// vi (Jacobi value iteration), gs (Gauss–Seidel), pi (policy iteration, sparse LU) or
-        /// mpi (modified policy iteration)
+        /// vi (Jacobi value iteration), gs (Gauss–Seidel), pi (policy iteration, sparse LU),
+        /// mpi (modified policy iteration) or linear (Todorov's KL-control MDP on the passive
+        /// chain, linear in z = e^(−V/λ); finite horizon or first exit)
         #[arg(long, default_value = "pi")]
         method: String,
         /// Evaluation sweeps per improvement for mpi
@@ -129,6 +131,22 @@ pub enum Command {
         #[arg(long)]
         paths: Option<usize>,
         /// Output stem (default: <result without .h5>_trajectory); writes .csv, .h5 and .png.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The score view: the stored optimal drift u*(x, t) next to the exact score drift
+    /// ∇log p_t(x) + x/t (results of problems with a gaussian_mixture reference and snapshots);
+    /// writes <stem>.h5 and <stem>.png and reports max and L1 differences.
+    Score {
+        /// Result file written by `hjb solve`.
+        result: PathBuf,
+        /// Times in (0, T], comma-separated (the nearest stored level of each is used).
+        #[arg(long, default_value = "0.1,0.5,0.9")]
+        times: String,
+        /// Output stem (default: <result without .h5>_score).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Print one JSON object on stdout.
@@ -214,6 +232,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let options = simulate::Options { horizon, time_step, seed, paths, out, json };
             simulate::run(&result, &from, options)
         }
+        Command::Score { result, times, out, json } => score::run(&result, &times, out, json),
         Command::Plot { result, slice, field, out } => plot::run(&result, slice.as_deref(), &field, out),
         Command::Mdp { file, method, sweeps, chain, export, json, overrides } => {
             mdp::run(&file, &method, sweeps, chain.as_deref(), export, json, &overrides)

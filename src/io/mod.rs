@@ -10,5 +10,8 @@ pub mod hdf5;
 mod netcdf;
 pub mod plot;
 pub mod report;
+pub mod score_file;
+pub mod score_plot;
+pub mod score_report;
 pub mod summary;
 pub mod target;

@@ -388,6 +388,58 @@ pub fn mdp_report(problem: &Problem, comparison: &MdpComparison, export: Option<
     text
 }
 
+/// Report of `hjb mdp --method linear`: the passive chain, the temperature, the march or
+/// first-exit solve, and `V = −λ log z` against the PDE and the reference.
+pub fn linear_mdp_report(problem: &Problem, comparison: &crate::mdp::linear::LinearComparison) -> String {
+    let mut text = String::new();
+    let (mdp, solution) = (&comparison.mdp, &comparison.solution);
+    line!(
+        text,
+        "hjb mdp {} --method linear: passive {} chain (u = 0), Δt = {:.4e}, temperature λ = σ² r = {}",
+        problem.name,
+        mdp.chain.name(),
+        mdp.time_step,
+        comparison.structure.temperature
+    );
+    line!(
+        text,
+        "  size        {} states, {} nonzeros, {:.1} MB (built in {:.3} s)",
+        mdp.nodes,
+        mdp.nonzeros(),
+        mdp.bytes() as f64 / 1e6,
+        comparison.build_seconds
+    );
+    if solution.steps > 0 {
+        line!(
+            text,
+            "  linear      {} backward steps z^n = e^(−qΔt/λ) P z^(n+1) in {:.3} s",
+            solution.steps,
+            solution.seconds
+        );
+    } else {
+        line!(
+            text,
+            "  linear      first-exit solve (I − e^(−qΔt/λ) P) z = 0 by sparse LU in {:.3} s",
+            solution.seconds
+        );
+    }
+    line!(
+        text,
+        "  vs PDE      max |V_linear − V_pde| = {:.3e}{} ({} scheme, same grid and Δt, {:.3} s)",
+        comparison.max_difference_from_pde,
+        comparison.max_difference_in_region.map_or(String::new(), |d| format!(", {d:.3e} on the region")),
+        comparison.pde_settings.scheme_name(),
+        comparison.pde.diagnostics.seconds
+    );
+    if let Some(error) = &comparison.reference_error {
+        error_line(&mut text, error, problem);
+    }
+    if let Some(error) = &comparison.pde.error {
+        line!(text, "  PDE error   L∞ {:.4e}, L1 {:.4e} on the same region", error.linf, error.l1);
+    }
+    text
+}
+
 /// Report of `hjb validate`: one row per study against its bar.
 pub fn validate_report(outcomes: &[StudyOutcome], quick: bool, seconds: f64) -> String {
     let mut text = String::new();

@@ -279,6 +279,30 @@ pub fn mdp_summary(
     })
 }
 
+/// Summary of `hjb mdp --method linear`.
+pub fn linear_mdp_summary(problem: &Problem, comparison: &crate::mdp::linear::LinearComparison) -> Value {
+    let (mdp, solution) = (&comparison.mdp, &comparison.solution);
+    let norms =
+        |e: &crate::norms::ErrorNorms| json!({"linf": e.linf, "l1": e.l1, "l2": e.l2, "nodes": e.nodes});
+    json!({
+        "problem": problem.name,
+        "chain": mdp.chain.name(),
+        "method": "linear",
+        "temperature": comparison.structure.temperature,
+        "states": mdp.nodes,
+        "nonzeros": mdp.nonzeros(),
+        "time_step": mdp.time_step,
+        "steps": solution.steps,
+        "seconds": solution.seconds,
+        "build_seconds": comparison.build_seconds,
+        "pde_seconds": comparison.pde.diagnostics.seconds,
+        "max_difference_from_pde": comparison.max_difference_from_pde,
+        "max_difference_in_region": comparison.max_difference_in_region,
+        "error": comparison.reference_error.as_ref().map(norms),
+        "pde_error": comparison.pde.error.as_ref().map(norms),
+    })
+}
+
 /// Summary of `hjb simulate` from `start` over `[0, horizon]`; `output` lists its files.
 pub fn simulate_summary(
     problem: &Problem,

@@ -33,6 +33,7 @@
 //! would add a second ndarray version to the build for no operation we need.
 
 pub mod compare;
+pub mod linear;
 pub mod solve;
 
 pub use compare::{compare_with_pde, matching_pde_settings, MdpComparison};
@@ -183,6 +184,35 @@ impl Mdp {
 /// problem's tabulation time; semi-Lagrangian feet by `characteristic`). Refuses an upwind chain
 /// above its CFL bound and any row that is not a probability distribution.
 pub fn build(problem: &Problem, chain: Chain, time_step: f64, characteristic: Characteristic) -> Result<Mdp> {
+    let (actions, action_count) = control_samples(problem)?;
+    build_with_actions(problem, chain, time_step, characteristic, actions, action_count, true)
+}
+
+/// The passive chain of `chain`: the one action `u = 0` (the uncontrolled dynamics' weights),
+/// with stage cost `Δt ℓ(x, 0)`; for the linearly solvable MDP ([`linear`]). Unlike [`build`] it
+/// accepts γ = 1 without terminal states (a finite horizon is marched, not iterated to a fixed
+/// point).
+pub fn build_passive(
+    problem: &Problem,
+    chain: Chain,
+    time_step: f64,
+    characteristic: Characteristic,
+) -> Result<Mdp> {
+    let zeros = vec![0.0; problem.controls.len()];
+    build_with_actions(problem, chain, time_step, characteristic, zeros, 1, false)
+}
+
+/// [`build`] on the given action set (`actions[a * m + j]`); `stationary`: refuse γ = 1 without
+/// terminal states (a fixed point that is not finite).
+fn build_with_actions(
+    problem: &Problem,
+    chain: Chain,
+    time_step: f64,
+    characteristic: Characteristic,
+    actions: Vec<f64>,
+    action_count: usize,
+    stationary: bool,
+) -> Result<Mdp> {
     if !(time_step.is_finite() && time_step > 0.0) {
         return Err(HjbError::InvalidOption {
             option: "time_step".to_string(),
@@ -208,7 +238,6 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64, characteristic: Ch
     let n = grid.dimension();
     let nodes = grid.node_count();
     let coordinates = grid.coordinate_columns();
-    let (actions, action_count) = control_samples(problem)?;
     let model = ControlModel::Sampled { values: actions.clone(), count: action_count };
     let t = problem.tabulation_time();
     let table = Tabulation::new(problem, &model, &coordinates, t);
@@ -217,7 +246,7 @@ pub fn build(problem: &Problem, chain: Chain, time_step: f64, characteristic: Ch
     let terminal_value = problem.fixed_values(&coordinates, t).unwrap_or_else(|| vec![f64::NAN; nodes]);
     let terminal: Vec<bool> = terminal_value.iter().map(|v| !v.is_nan()).collect();
     let discount = (-problem.discount * time_step).exp();
-    if discount >= 1.0 && !terminal.iter().any(|t| *t) {
+    if stationary && discount >= 1.0 && !terminal.iter().any(|t| *t) {
         return Err(HjbError::InvalidProblem {
             field: "cost.discount".to_string(),
             message: "the MDP has discount γ = 1 (ρ = 0) and no terminal state: its values are not \

@@ -14,6 +14,7 @@ pub mod builder;
 pub mod formula;
 pub mod function;
 pub mod game;
+pub mod linearly_solvable;
 pub mod lqr;
 pub mod min_time;
 pub mod mixture;
