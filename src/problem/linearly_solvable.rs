@@ -42,6 +42,11 @@ fn close(a: f64, b: f64) -> bool {
 pub fn linearly_solvable(problem: &Problem) -> Result<LinearlySolvable, String> {
     let n = problem.grid.dimension();
     let m = problem.controls.len();
+    if problem.game.is_some() || problem.reachability.is_some() {
+        return Err("a differential game or reachability problem: the linearly solvable MDP has one \
+                    player minimising a KL-regularised cost"
+            .into());
+    }
     if problem.switching.is_some() {
         return Err("the problem switches regimes: the jumps are not controlled, so no KL-control \
                     chain has this HJB as its limit"
