@@ -100,8 +100,12 @@ impl AffineInputs {
         let length = hamiltonian.len();
         let nodes = columns.nodes;
         let m = columns.linear.len() / nodes.max(1);
-        let plus: [&[f64]; D] = std::array::from_fn(|i| &row.plus[i * length..][..length]);
-        let minus: [&[f64]; D] = std::array::from_fn(|i| &row.minus[i * length..][..length]);
+        let mut plus: [&[f64]; D] = [&[]; D];
+        let mut minus: [&[f64]; D] = [&[]; D];
+        for i in 0..D {
+            plus[i] = &row.plus[i * length..][..length];
+            minus[i] = &row.minus[i * length..][..length];
+        }
         let central = |i: usize, r: usize| 0.5 * (plus[i][r] + minus[i][r]);
         hamiltonian.copy_from_slice(&columns.cost_base[first..first + length]);
         for i in 0..D {
@@ -113,8 +117,10 @@ impl AffineInputs {
         for j in 0..m {
             let linear = &columns.linear[j * nodes + first..][..length];
             let quadratic = &columns.quadratic[j * nodes + first..][..length];
-            let gain: [&[f64]; D] =
-                std::array::from_fn(|i| &columns.gain[(i * m + j) * nodes + first..][..length]);
+            let mut gain: [&[f64]; D] = [&[]; D];
+            for (i, column) in gain.iter_mut().enumerate() {
+                *column = &columns.gain[(i * m + j) * nodes + first..][..length];
+            }
             let (sign, lower, upper) = self.input_box(j);
             let flat = 0.0f64.clamp(lower, upper);
             let out = &mut inputs[j * length..][..length];

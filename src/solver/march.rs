@@ -124,10 +124,11 @@ pub(super) fn march(
         }
         let fixed = fixed_at(t_new);
         let context = StepContext { table: &table, time: coefficient_time, fixed: fixed.as_deref() };
-        let mut outcome = stepper.step(&context, &state.values, &mut new, &mut policy)?;
-        if projection.apply(problem, &coordinates, t_new, &mut new) {
-            outcome = crate::time::StepOutcome::of_field(&new);
-        }
+        // The stepper's outcome is taken before the projection: `min`/`max` with the target would
+        // hide a NaN of the step (f64::min ignores NaN), and the blow-up detector watches |V| of
+        // the scheme itself.
+        let outcome = stepper.step(&context, &state.values, &mut new, &mut policy)?;
+        projection.apply(problem, &coordinates, t_new, &mut new);
         if step == first_step {
             stepper.check_first_step(problem, fixed.as_deref())?;
         }
@@ -228,10 +229,10 @@ impl Projection {
         (target, obstacle)
     }
 
-    /// Project `values` at time `t`; whether anything was done.
-    fn apply(&mut self, problem: &Problem, coordinates: &[Vec<f64>], t: f64, values: &mut [f64]) -> bool {
+    /// Project `values` at time `t` (nothing for a problem without a projection).
+    fn apply(&mut self, problem: &Problem, coordinates: &[Vec<f64>], t: f64, values: &mut [f64]) {
         let Some(reach) = problem.reachability.as_ref().filter(|reach| reach.projects()) else {
-            return false;
+            return;
         };
         match &self.cached {
             Some((target, obstacle)) => reach.project(values, target, obstacle.as_deref()),
@@ -240,6 +241,5 @@ impl Projection {
                 reach.project(values, &target, obstacle.as_deref());
             }
         }
-        true
     }
 }
