@@ -71,6 +71,8 @@ pub struct Diagnostics {
     pub semi_lagrangian: Option<SemiLagrangianReport>,
     /// The high-order scheme's parts (ENO/WENO, TVD Runge–Kutta).
     pub high_order: Option<HighOrderReport>,
+    /// Sweeps of the fast-sweeping solver.
+    pub sweeping: Option<crate::time::SweepingReport>,
 }
 
 impl Diagnostics {
@@ -81,6 +83,7 @@ impl Diagnostics {
             StepperReport::Implicit(report) => self.implicit = Some(report),
             StepperReport::SemiLagrangian(report) => self.semi_lagrangian = Some(report),
             StepperReport::HighOrder(report) => self.high_order = Some(report),
+            StepperReport::Sweeping(report) => self.sweeping = Some(report),
         }
     }
 }
@@ -343,6 +346,7 @@ impl Diagnostics {
             implicit: None,
             semi_lagrangian: None,
             high_order: None,
+            sweeping: None,
         }
     }
 }
