@@ -267,7 +267,7 @@ pub fn run_study(path: &std::path::Path) -> Result<StudyOutcome> {
     if let Some(refine) = study.refine {
         options.refine = Some(refine);
     }
-    let settings = options.settings()?;
+    let settings = crate::settings::choose(&file.problem.class(), &options)?;
     let problem = file.problem;
     check_study_levels(path, &study, &problem)?;
     let norms: &[bool] = match study.norm.as_deref() {

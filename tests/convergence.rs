@@ -135,6 +135,12 @@ fn merton_implicit() {
 }
 
 #[test]
+fn lqr_stochastic_discounted_implicit() {
+    // Stationary policy iteration with inward rows at the extrapolated ends (what `auto` picks).
+    check("lqr_stochastic_discounted_implicit");
+}
+
+#[test]
 fn every_quick_study_has_a_test() {
     let source = include_str!("convergence.rs");
     for path in study_files(&common::repository_path("validation")).unwrap() {

@@ -170,7 +170,8 @@ fn a_large_step_beats_the_explicit_scheme_on_minimum_time() {
     // node × control evaluations (wall-clock cost is in `cargo bench --bench semi_lagrangian`).
     let file = common::shipped_file("min_time_ball");
     let explicit_problem = file.problem.clone();
-    let explicit = solve(&explicit_problem, &file.settings().unwrap(), &mut Silent).unwrap();
+    let explicit_settings = common::settings(&common::with_scheme(&file.solver, "upwind"));
+    let explicit = solve(&explicit_problem, &explicit_settings, &mut Silent).unwrap();
     let semi_lagrangian_problem = explicit_problem.clone();
     let mut semi_lagrangian_options = common::with_scheme(&file.solver, "semi_lagrangian");
     semi_lagrangian_options.courant = Some(8.0);

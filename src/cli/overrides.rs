@@ -10,7 +10,8 @@ use hjb::HjbError;
 /// Overrides every solving verb accepts.
 #[derive(Debug, Args)]
 pub struct Overrides {
-    /// Scheme: upwind, lax_friedrichs, implicit or semi_lagrangian.
+    /// Scheme: auto (the default: chosen per problem, see `hjb solve` output), upwind,
+    /// lax_friedrichs, implicit, semi_lagrangian or fast_sweeping.
     #[arg(long)]
     pub scheme: Option<String>,
     /// High-order preset (explicit stepping): low, medium (ENO2 + TVD-RK2), high (ENO3 +
@@ -151,7 +152,8 @@ impl Overrides {
         } else {
             "--scheme"
         };
-        let settings = options.settings().map_err(|error| invalid(flag, error.to_string()))?;
+        let settings = hjb::settings::choose(&problem.class(), &options)
+            .map_err(|error| invalid(flag, error.to_string()))?;
         limits::memory_limit(self.max_memory.as_deref())?;
         Ok((problem, settings, output))
     }

@@ -412,6 +412,8 @@ fn write_contents(
     let diagnostics = &solution.diagnostics;
     let group = file.create_group("diagnostics")?;
     group.set_attr_string("scheme", &diagnostics.settings.scheme_name())?;
+    group.set_attr_string("choice", diagnostics.settings.choice.name())?;
+    group.set_attr_string("choice_reason", diagnostics.settings.choice.reason())?;
     group.set_attr_string("hamiltonian", &diagnostics.hamiltonian)?;
     group.set_attr_numeric("time_step", &diagnostics.time_step)?;
     group.set_attr_numeric("steps", &(diagnostics.steps as u64))?;
@@ -433,6 +435,11 @@ fn write_contents(
         group.set_attr_string("reachability", &reach.mode)?;
         group.set_attr_numeric("inside_fraction", &reach.inside_fraction)?;
         group.set_attr_numeric("inside_nodes", &(reach.inside_nodes as u64))?;
+    }
+    if let Some(report) = &diagnostics.sweeping {
+        group.set_attr_numeric("sweeps", &(report.sweeps as u64))?;
+        group.set_attr_numeric("sweep_orderings", &(report.orderings as u64))?;
+        group.set_attr_numeric("residual", &report.last_change)?;
     }
     if let Some(report) = &diagnostics.high_order {
         group.set_attr_string("derivatives", report.derivatives.name())?;

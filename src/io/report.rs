@@ -90,13 +90,22 @@ pub fn solve_report(problem: &Problem, solution: &Solution, written: &[String]) 
         d.settings.scheme_name(),
         d.hamiltonian
     );
+    line!(text, "  chosen      {}: {}", d.settings.choice.name(), d.settings.choice.reason());
     line!(text, "  grid        {}", format_grid(problem));
     if problem.is_stationary() {
         line!(
             text,
             "  stationary  ρ = {}; {} — {}",
             problem.discount,
-            if d.implicit.is_some() {
+            if let Some(report) = &d.sweeping {
+                format!(
+                    "fast sweeping: {} Gauss–Seidel sweeps in {} alternating orderings ({:.2} node updates per node), last change {:.2e}",
+                    report.sweeps,
+                    report.orderings,
+                    report.updates as f64 / problem.grid.node_count() as f64,
+                    report.last_change
+                )
+            } else if d.implicit.is_some() {
                 "policy iteration on (ρI − A(u))V = ℓ(u)".to_string()
             } else {
                 format!(
@@ -193,12 +202,22 @@ pub fn check_report(
         settings.scheme_name(),
         preparation.model.describe()
     );
+    line!(text, "  chosen       {}: {}", settings.choice.name(), settings.choice.reason());
     line!(text, "  grid         {} = {} nodes", format_grid(problem), problem.grid.node_count());
     line!(text, "  CFL bound    Δt ≤ {:.4e} (Σ rates peak at {:?})", plan.time_step_max, stability.cfl_peak);
     if problem.is_stationary() {
+        let method = match settings.stepping {
+            crate::settings::Stepping::Implicit { .. } => {
+                "policy iteration on (ρI − A(u))V = ℓ(u), no time step"
+            }
+            crate::settings::Stepping::Sweeping => {
+                "fast sweeping (Gauss–Seidel on the stationary equation), no time step"
+            }
+            _ => "value iteration until the contraction bound is met",
+        };
         line!(
             text,
-            "  time step    Δt = {:.4e}; stationary (ρ = {}): value iteration until the contraction bound is met",
+            "  time step    Δt = {:.4e}; stationary (ρ = {}): {method}",
             plan.time_step,
             problem.discount
         );

@@ -32,6 +32,8 @@ pub fn solve_summary(
         "scheme": diagnostics.settings.scheme_name(),
         "differencing": diagnostics.settings.differencing.name(),
         "stepping": diagnostics.settings.stepping.name(),
+        "choice": diagnostics.settings.choice.name(),
+        "choice_reason": diagnostics.settings.choice.reason(),
         "hamiltonian": diagnostics.hamiltonian,
         "grid": grid_points(problem),
         "state_names": problem.state_names(),
@@ -71,6 +73,14 @@ pub fn solve_summary(
             "mode": reach.mode,
             "inside_nodes": reach.inside_nodes,
             "inside_fraction": reach.inside_fraction,
+        });
+    }
+    if let Some(report) = &diagnostics.sweeping {
+        summary["fast_sweeping"] = json!({
+            "sweeps": report.sweeps,
+            "orderings": report.orderings,
+            "node_updates": report.updates,
+            "last_change": report.last_change,
         });
     }
     if let Some(report) = &diagnostics.high_order {
@@ -119,6 +129,8 @@ pub fn check_summary(problem: &Problem, settings: &Settings, preparation: &Prepa
         "scheme": settings.scheme_name(),
         "differencing": settings.differencing.name(),
         "stepping": settings.stepping.name(),
+        "choice": settings.choice.name(),
+        "choice_reason": settings.choice.reason(),
         "hamiltonian": preparation.model.describe(),
         "grid": grid_points(problem),
         "nodes": problem.grid.node_count(),

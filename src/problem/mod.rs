@@ -436,3 +436,15 @@ impl Problem {
         Some(field)
     }
 }
+
+impl Problem {
+    /// The facts `scheme = "auto"` decides by ([`crate::settings::choose`]).
+    pub fn class(&self) -> crate::settings::ProblemClass {
+        crate::settings::ProblemClass {
+            stationary: self.is_stationary(),
+            discount: self.discount,
+            correlated_noise: self.diffusion_matrix.is_some(),
+            game: self.game.is_some(),
+        }
+    }
+}

@@ -13,6 +13,8 @@
 //! | `"lax_friedrichs"`  | Lax–Friedrichs   | explicit                      |
 //! | `"implicit"`        | upwind           | implicit (policy iteration)   |
 //! | `"semi_lagrangian"` | — (interpolation)| semi-Lagrangian               |
+//! | `"fast_sweeping"`   | upwind           | sweeping (Gauss–Seidel, stationary problems) |
+//! | `"auto"` (default)  | chosen per problem by [`choose`] (see [`auto`])  |  |
 //!
 //! The high-order finite-difference schemes add three choices to explicit stepping
 //! ([`Derivatives`], [`Dissipation`], [`Integrator`]) and the presets [`Accuracy`]
@@ -20,8 +22,10 @@
 //!
 //! See `docs/numerics.md` §3–§4 and §10 for the schemes themselves.
 
+pub mod auto;
 pub mod high_order;
 
+pub use auto::{choose, AutoRule, Choice, ProblemClass};
 pub use high_order::{Accuracy, Derivatives, Dissipation, Integrator};
 
 use std::fmt;
@@ -110,11 +114,14 @@ pub enum Stepping {
         /// Refine the best control sample by golden-section search per control.
         refine: bool,
     },
+    /// Stationary problems only: Gauss–Seidel sweeps on the stationary upwind equation in
+    /// alternating orderings ([`crate::time::sweeping`]).
+    Sweeping,
 }
 
 impl Stepping {
     /// The names accepted in files.
-    pub const NAMES: &'static str = "explicit, implicit, semi_lagrangian";
+    pub const NAMES: &'static str = "explicit, implicit, semi_lagrangian, sweeping";
 
     /// The name used in files and reports.
     pub fn name(&self) -> &'static str {
@@ -122,6 +129,7 @@ impl Stepping {
             Stepping::Explicit { .. } => "explicit",
             Stepping::Implicit { .. } => "implicit",
             Stepping::SemiLagrangian { .. } => "semi_lagrangian",
+            Stepping::Sweeping => "sweeping",
         }
     }
 
@@ -133,7 +141,7 @@ impl Stepping {
     /// The Courant number of the steppers without a CFL limit.
     pub fn courant(&self) -> Option<f64> {
         match self {
-            Stepping::Explicit { .. } => None,
+            Stepping::Explicit { .. } | Stepping::Sweeping => None,
             Stepping::Implicit { courant } | Stepping::SemiLagrangian { courant, .. } => *courant,
         }
     }
@@ -169,6 +177,8 @@ pub struct Settings {
     /// Number of stored time levels (0: none) of V and the policy, evenly spaced in steps from
     /// t = 0 to T ([`crate::solver::Snapshots`]); the file's `[output] snapshots`.
     pub snapshots: usize,
+    /// Whether the scheme was named or chosen by `auto`, and by which rule ([`choose`]).
+    pub choice: Choice,
 }
 
 impl Default for Settings {
@@ -182,6 +192,7 @@ impl Default for Settings {
             minimisation: Minimisation::Auto,
             allow_unstable: false,
             snapshots: 0,
+            choice: Choice::Named,
         }
     }
 }
@@ -215,6 +226,7 @@ impl Settings {
             ),
             (Stepping::Implicit { .. }, _) => "implicit".into(),
             (Stepping::SemiLagrangian { .. }, _) => "semi_lagrangian".into(),
+            (Stepping::Sweeping, _) => "fast_sweeping".into(),
         }
     }
 
@@ -237,14 +249,15 @@ impl Settings {
     }
 }
 
-/// The historical scheme names accepted by `scheme =` and `--scheme`.
-pub const SCHEME_NAMES: &str = "upwind, lax_friedrichs, implicit, semi_lagrangian";
+/// The scheme names accepted by `scheme =` and `--scheme`.
+pub const SCHEME_NAMES: &str = "upwind, lax_friedrichs, implicit, semi_lagrangian, fast_sweeping, auto";
 
 /// What the user asked for, from the file's `[solver]` table and the command line; every field
 /// optional. [`SolverOptions::settings`] checks the combination.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SolverOptions {
-    /// A historical scheme name (sets differencing and stepping together).
+    /// A scheme name (sets differencing and stepping together); `None` or `"auto"` leaves the
+    /// choice to [`choose`].
     pub scheme: Option<String>,
     /// `differencing = "upwind" | "lax_friedrichs"`.
     pub differencing: Option<String>,
@@ -278,16 +291,30 @@ pub struct SolverOptions {
 }
 
 impl SolverOptions {
-    /// The checked settings: the one place where combinations are refused. Parameters that
-    /// belong to another stepping (a `cfl` with implicit stepping, say) are ignored, so one
-    /// problem file serves every scheme.
+    /// Whether these options name the scheme (a scheme other than `auto`, a differencing, a
+    /// stepping or a high-order choice); otherwise [`choose`] picks it for the problem.
+    pub fn names_scheme(&self) -> bool {
+        self.scheme.as_deref().is_some_and(|name| name != "auto")
+            || self.differencing.is_some()
+            || self.stepping.is_some()
+            || self.derivatives.is_some()
+            || self.dissipation.is_some()
+            || self.time_integrator.is_some()
+            || self.accuracy.is_some()
+    }
+
+    /// The checked settings as named: the one place where combinations are refused. Parameters
+    /// that belong to another stepping (a `cfl` with implicit stepping, say) are ignored, so one
+    /// problem file serves every scheme. Nothing named means explicit upwind here; [`choose`]
+    /// is what applies `auto` to a problem.
     pub fn settings(&self) -> Result<Settings, SettingsError> {
         let (mut differencing, mut stepping_name) = match self.scheme.as_deref() {
-            None => (None, None),
+            None | Some("auto") => (None, None),
             Some("upwind") => (Some(Differencing::Upwind), Some("explicit")),
             Some("lax_friedrichs") => (Some(Differencing::LaxFriedrichs), Some("explicit")),
             Some("implicit") => (Some(Differencing::Upwind), Some("implicit")),
             Some("semi_lagrangian") => (None, Some("semi_lagrangian")),
+            Some("fast_sweeping") => (Some(Differencing::Upwind), Some("sweeping")),
             Some(other) => {
                 return Err(SettingsError::UnknownName {
                     what: "scheme",
@@ -335,7 +362,7 @@ impl SolverOptions {
             differencing = Some(chosen);
         }
         if let Some(name) = &self.stepping {
-            let known = ["explicit", "implicit", "semi_lagrangian"];
+            let known = ["explicit", "implicit", "semi_lagrangian", "sweeping"];
             let Some(chosen) = known.iter().find(|k| **k == name.as_str()) else {
                 return Err(SettingsError::UnknownName {
                     what: "stepping",
@@ -400,6 +427,7 @@ impl SolverOptions {
         let stepping = match stepping_name.unwrap_or("explicit") {
             "explicit" => Stepping::Explicit { cfl: self.cfl.unwrap_or(DEFAULT_CFL), integrator },
             "implicit" => Stepping::Implicit { courant: self.courant },
+            "sweeping" => Stepping::Sweeping,
             _ => Stepping::SemiLagrangian {
                 courant: self.courant,
                 characteristic: self.characteristic.unwrap_or(Characteristic::Euler),
@@ -412,6 +440,13 @@ impl SolverOptions {
                     reason: "implicit stepping uses the upwind generator (its matrix is an M-matrix only \
                              with upwind rates); Lax–Friedrichs differencing has no implicit form here — use \
                              explicit stepping for lax_friedrichs"
+                        .to_string(),
+                })
+            }
+            (Stepping::Sweeping, Some(Differencing::LaxFriedrichs)) => {
+                return Err(SettingsError::Conflict {
+                    reason: "fast sweeping solves the upwind equation (M-matrix rows); Lax–Friedrichs \
+                             differencing has no sweeping form here — use explicit stepping for lax_friedrichs"
                         .to_string(),
                 })
             }
@@ -461,6 +496,7 @@ impl SolverOptions {
             minimisation: if self.force_sampled { Minimisation::Sampled } else { Minimisation::Auto },
             allow_unstable: self.allow_unstable,
             snapshots: self.snapshots,
+            choice: Choice::Named,
         })
     }
 }
@@ -542,7 +578,7 @@ mod tests {
 
     #[test]
     fn historical_names_map_onto_the_two_axes_and_back() {
-        for name in ["upwind", "lax_friedrichs", "implicit", "semi_lagrangian"] {
+        for name in ["upwind", "lax_friedrichs", "implicit", "semi_lagrangian", "fast_sweeping"] {
             assert_eq!(Settings::of_scheme(name).unwrap().scheme_name(), name);
         }
         let explicit = SolverOptions { stepping: Some("explicit".into()), ..Default::default() };

@@ -75,6 +75,8 @@ pub struct Diagnostics {
     pub game: Option<String>,
     /// The zero sublevel set of a reachability problem.
     pub reachable: Option<ReachableReport>,
+    /// Sweeps of the fast-sweeping solver.
+    pub sweeping: Option<crate::time::SweepingReport>,
 }
 
 /// The set `{V(·, 0) ≤ 0}` of a reachability problem.
@@ -96,6 +98,7 @@ impl Diagnostics {
             StepperReport::Implicit(report) => self.implicit = Some(report),
             StepperReport::SemiLagrangian(report) => self.semi_lagrangian = Some(report),
             StepperReport::HighOrder(report) => self.high_order = Some(report),
+            StepperReport::Sweeping(report) => self.sweeping = Some(report),
         }
     }
 }
@@ -363,6 +366,7 @@ impl Diagnostics {
             high_order: None,
             game: problem.game.as_ref().map(|game| game.describe()),
             reachable: None,
+            sweeping: None,
         }
     }
 }
@@ -435,6 +439,14 @@ fn check_game(problem: &Problem, settings: &Settings, model: &ControlModel) -> R
             return Err(refuse(
                 "scheme",
                 format!("the semi-Lagrangian scheme has no min–max for games in this build; {pointer}"),
+            ))
+        }
+        Stepping::Sweeping => {
+            return Err(refuse(
+                "scheme",
+                format!(
+                    "fast sweeping solves stationary problems; a game marches a finite horizon; {pointer}"
+                ),
             ))
         }
         Stepping::Explicit { .. } => {}

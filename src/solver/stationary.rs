@@ -1,7 +1,8 @@
 //! The stationary driver (infinite horizon, ρ > 0, or exit time): `ρV − min_u [A(u)V + ℓ(u)] = 0`.
 //!
 //! With a stepper that solves the stationary equation directly (policy iteration on
-//! `(ρI − A(u))V = ℓ(u)`, see [`crate::time::implicit`]) one call does it. Otherwise value
+//! `(ρI − A(u))V = ℓ(u)`, see [`crate::time::implicit`], or fast sweeping, see
+//! [`crate::time::sweeping`]) one call does it. Otherwise value
 //! iteration `V ← S(V)` with the stepper's step (a β-contraction, `β = e^{−ρΔt}`), stopped when the
 //! contraction bound `β/(1−β)·‖V_{k+1} − V_k‖∞` on the distance to the fixed point is below
 //! `1e-9 (1 + ‖V‖∞)`; without discount (exit time) when `‖V_{k+1} − V_k‖∞ ≤ 1e-12 (1 + ‖V‖∞)`.
@@ -52,8 +53,10 @@ pub(super) fn settle(
             });
         }
         let report = stepper.report();
-        if let crate::time::StepperReport::Implicit(implicit) = &report {
-            diagnostics.steps = implicit.most_iterations;
+        match &report {
+            crate::time::StepperReport::Implicit(implicit) => diagnostics.steps = implicit.most_iterations,
+            crate::time::StepperReport::Sweeping(sweeping) => diagnostics.steps = sweeping.sweeps,
+            _ => {}
         }
         diagnostics.time_step = f64::INFINITY;
         diagnostics.monotone = stepper.monotone(f64::NAN);

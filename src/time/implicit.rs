@@ -21,20 +21,17 @@
 //!
 //! **Stationary problems** (`time_step = ∞`, discount ρ > 0): the same policy iteration on
 //! `(ρI − A(u)) V = ℓ(u)`, `u = argmin_u [A(u)V + ℓ(u)]` (Howard's algorithm for the HJB equation
-//! itself). Its rows are strictly diagonally dominant M-matrix rows (margin ρ) only without
-//! extrapolated ghosts, so stationary problems need periodic, Dirichlet or state-constrained
-//! (`boundary = "state_constraint"`: ghost = node value, outward controls inadmissible, see
-//! [`crate::scheme::constraint`]) axes.
+//! itself). Extrapolated ends are closed with the inward rows of [`crate::time::generator`]
+//! ([`Ends::Inward`]: the outward drift is dropped), so every row is a strictly diagonally
+//! dominant M-matrix row (margin ρ) and policy iteration converges (Bokanowski–Maroso–Zidani);
+//! periodic, Dirichlet and state-constrained axes close as for the steps. Exit-time problems
+//! (ρ = 0) are refused: they need a proper starting policy; fast sweeping
+//! ([`crate::time::sweeping`]) solves them.
 
 use crate::error::{HjbError, Result};
-use crate::grid::MAX_DIMENSIONS;
-use crate::problem::{Boundary, Problem};
-use crate::scheme::closure::{Closure, Neighbour};
-use crate::scheme::constraint::{admissibility, required_level, StateConstraints};
-use crate::scheme::hamiltonian::MAX_CONTROLS;
-use crate::scheme::minimiser::{closed_form_control, Driven};
-use crate::scheme::{upwind_weights, ControlModel, Tabulation};
-use crate::settings::Differencing;
+use crate::problem::Problem;
+use crate::scheme::{ControlModel, Tabulation};
+use crate::time::generator::{Ends, Generator, Slot};
 use crate::time::{CoefficientLevel, StepContext, StepOutcome, Stepper, StepperReport};
 use faer::linalg::solvers::Solve;
 use faer::sparse::linalg::solvers::{Lu, SymbolicLu};
@@ -45,18 +42,6 @@ use faer::Mat;
 pub const MAX_POLICY_ITERATIONS: usize = 50;
 /// Largest number of policy-iteration sweeps for a stationary problem.
 pub const MAX_STATIONARY_ITERATIONS: usize = 500;
-
-/// Where one off-centre matrix entry of a row goes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Slot {
-    /// The neighbour itself (coefficient `−Δt r`).
-    Neighbour(usize),
-    /// A ghost by linear extrapolation: `−Δt r (2V_0 − V_opposite)`, so `+Δt r` on the opposite
-    /// node and `−2Δt r` on the centre.
-    Extrapolated(usize),
-    /// A Dirichlet row: no neighbours (the slot keeps the sparsity pattern fixed).
-    Unused,
-}
 
 /// Policy-iteration and M-matrix numbers of a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,86 +63,35 @@ pub struct ImplicitReport {
 #[derive(Debug)]
 pub struct ImplicitStepper<'a> {
     problem: &'a Problem,
-    model: &'a ControlModel,
+    rows: Generator<'a>,
     time_step: f64,
-    inverse_spacing: Vec<f64>,
-    /// `slots[node * 2n + 2k (+1)]`: forward (backward) neighbour of axis k.
-    slots: Vec<Slot>,
-    dirichlet_node: Vec<bool>,
     symbolic: SymbolicSparseColMat<usize>,
     argsort: faer::sparse::Argsort<usize>,
     symbolic_lu: SymbolicLu<usize>,
     report: ImplicitReport,
     steps_taken: usize,
     total_iterations: usize,
-    constraints: StateConstraints,
     /// The policy's sample index per node (sampled model).
     samples: Vec<usize>,
-    /// Closed form: the states driven by each control.
-    driven: Driven,
 }
 
 impl<'a> ImplicitStepper<'a> {
     /// The stepper for backward-Euler steps of `time_step`, or for the stationary equation when
-    /// `time_step` is infinite (refused with extrapolated axes or without discount).
+    /// `time_step` is infinite (refused without discount).
     pub fn new(problem: &'a Problem, model: &'a ControlModel, time_step: f64) -> Result<Self> {
-        if time_step.is_infinite() {
-            // The regime axis has no drift or noise: its ends never see a ghost.
-            let regime_axis = problem.switching.as_ref().map(|s| s.axis);
-            if let Some(axis) = problem
-                .boundaries
-                .iter()
-                .enumerate()
-                .position(|(k, b)| matches!(b, Boundary::Extrapolate) && Some(k) != regime_axis)
-            {
-                return Err(HjbError::InvalidOption {
-                    option: "scheme".to_string(),
-                    message: format!(
-                        "policy iteration for a stationary problem needs M-matrix rows at the box ends, \
-                         which the extrapolated ghost of axis `{}` breaks; set `boundary = \"state_constraint\"` \
-                         (or periodic/dirichlet) on that axis, or use scheme = \"upwind\" (value iteration)",
-                        problem.grid.axes()[axis].name
-                    ),
-                });
-            }
-            if !(problem.discount > 0.0) {
-                return Err(HjbError::InvalidOption {
-                    option: "scheme".to_string(),
-                    message:
-                        "policy iteration for a stationary problem needs a discount ρ > 0 (an exit-time \
-                              problem needs a proper starting policy); use scheme = \"upwind\" or \
-                              \"semi_lagrangian\" (value iteration)"
-                            .to_string(),
-                });
-            }
-        }
-        let grid = &problem.grid;
-        let n = grid.dimension();
-        let nodes = grid.node_count();
-        let shape = grid.shape();
-        let strides = grid.strides().to_vec();
-        let mut slots = Vec::with_capacity(nodes * 2 * n);
-        let mut dirichlet_node = vec![false; nodes];
-        let mut index = vec![0usize; n];
-        for node in 0..nodes {
-            grid.unravel_inplace(node, &mut index);
-            let fixed = (0..n).any(|k| {
-                matches!(problem.boundaries[k], Boundary::Dirichlet(_))
-                    && (index[k] == 0 || index[k] + 1 == shape[k])
+        if time_step.is_infinite() && !(problem.discount > 0.0) {
+            return Err(HjbError::InvalidOption {
+                option: "scheme".to_string(),
+                message: "policy iteration for a stationary problem needs a discount ρ > 0 (an exit-time \
+                          problem needs a proper starting policy); use scheme = \"fast_sweeping\" (or \
+                          \"auto\", which picks it), \"upwind\" or \"semi_lagrangian\" (value iteration)"
+                    .to_string(),
             });
-            dirichlet_node[node] = fixed;
-            for k in 0..n {
-                let (i, size, stride) = (index[k], shape[k], strides[k]);
-                let closure = Closure::of(&problem.boundaries[k]);
-                let slot = |neighbour: Neighbour| match neighbour {
-                    _ if fixed => Slot::Unused,
-                    Neighbour::Node(c) => Slot::Neighbour(c),
-                    Neighbour::Ghost { opposite } => Slot::Extrapolated(opposite),
-                };
-                slots.push(slot(closure.forward(node, i, size, stride)));
-                slots.push(slot(closure.backward(node, i, size, stride)));
-            }
         }
+        // Stationary rows close extrapolated ends inward (M-matrix rows); the steps keep the ghost.
+        let ends = if time_step.is_infinite() { Ends::Inward } else { Ends::Extrapolated };
+        let rows = Generator::new(problem, model, ends);
+        let (slots, nodes, n) = (&rows.slots, problem.grid.node_count(), problem.grid.dimension());
         // Pattern: per row the centre, then one entry per slot (duplicates are summed), then one
         // per regime (the jump targets; the own regime's entry stays 0).
         let regimes = problem.switching.as_ref().map_or(0, |s| s.rates.len());
@@ -183,13 +117,9 @@ impl<'a> ImplicitStepper<'a> {
         let symbolic_lu = SymbolicLu::try_new(symbolic.as_ref())
             .map_err(|error| numerical(format!("symbolic LU: {error:?}")))?;
         Ok(ImplicitStepper {
-            constraints: StateConstraints::new(problem),
             problem,
-            model,
+            rows,
             time_step,
-            inverse_spacing: grid.spacings().iter().map(|h| 1.0 / h).collect(),
-            slots,
-            dirichlet_node,
             symbolic,
             argsort,
             symbolic_lu,
@@ -203,10 +133,6 @@ impl<'a> ImplicitStepper<'a> {
             steps_taken: 0,
             total_iterations: 0,
             samples: vec![0; nodes],
-            driven: match model {
-                ControlModel::ClosedForm { control_of_state } => Driven::of(control_of_state),
-                ControlModel::Sampled { .. } | ControlModel::Affine => Driven::of(&[]),
-            },
         })
     }
 
@@ -215,144 +141,6 @@ impl<'a> ImplicitStepper<'a> {
         let mut report = self.report;
         report.mean_iterations = self.total_iterations as f64 / self.steps_taken.max(1) as f64;
         report
-    }
-
-    /// Neighbour values of `node` in `values` through the slots (ghosts extrapolated).
-    fn neighbours(&self, values: &[f64], node: usize) -> ([f64; MAX_DIMENSIONS], [f64; MAX_DIMENSIONS]) {
-        let n = self.problem.grid.dimension();
-        let center = values[node];
-        let read = |slot: Slot| match slot {
-            Slot::Neighbour(c) => values[c],
-            Slot::Extrapolated(c) => 2.0 * center - values[c],
-            Slot::Unused => center,
-        };
-        let mut forward = [0.0; MAX_DIMENSIONS];
-        let mut backward = [0.0; MAX_DIMENSIONS];
-        for k in 0..n {
-            forward[k] = read(self.slots[node * 2 * n + 2 * k]);
-            backward[k] = read(self.slots[node * 2 * n + 2 * k + 1]);
-        }
-        (forward, backward)
-    }
-
-    /// The policy minimising `[A(u)V + ℓ(u)](x)` at every node: the control vector (closed form)
-    /// or the sample index (sampled), written into `policy[node * m ..]`.
-    fn improve(&self, table: &Tabulation, values: &[f64], policy: &mut [f64], samples: &mut [usize]) {
-        let n = self.problem.grid.dimension();
-        let m = self.problem.controls.len();
-        let mut index = vec![0usize; n];
-        for node in 0..values.len() {
-            if self.dirichlet_node[node] {
-                continue;
-            }
-            let center = values[node];
-            let (forward, backward) = self.neighbours(values, node);
-            let sides = if self.constraints.any() {
-                self.problem.grid.unravel_inplace(node, &mut index);
-                self.constraints.sides(&index)
-            } else {
-                None
-            };
-            match self.model {
-                ControlModel::Affine => {
-                    unreachable!("the affine game model runs on the high-order stepper (time::stepper)")
-                }
-                ControlModel::ClosedForm { .. } => {
-                    let base = &table.drift_base[node * n..(node + 1) * n];
-                    let gain = &table.drift_gain[node * n..(node + 1) * n];
-                    let mut forward_difference = [0.0; MAX_DIMENSIONS];
-                    let mut backward_difference = [0.0; MAX_DIMENSIONS];
-                    for i in 0..n {
-                        forward_difference[i] = (forward[i] - center) * self.inverse_spacing[i];
-                        backward_difference[i] = (center - backward[i]) * self.inverse_spacing[i];
-                    }
-                    for (j, control) in self.problem.controls.iter().enumerate() {
-                        let (c, r) = (table.cost_linear[node * m + j], table.cost_quadratic[node * m + j]);
-                        policy[node * m + j] = closed_form_control(
-                            Differencing::Upwind,
-                            base,
-                            gain,
-                            self.driven.states(j),
-                            &forward_difference[..n],
-                            &backward_difference[..n],
-                            sides.as_ref(),
-                            (control.lower, control.upper),
-                            1.0,
-                            c,
-                            r,
-                        );
-                    }
-                }
-                ControlModel::Sampled { values: controls, count } => {
-                    let mut best = (f64::INFINITY, 0);
-                    let level = |s: usize, sides: &crate::scheme::constraint::Sides| {
-                        let (drift, diffusion) = sample_coefficients(table, node, s, *count, n);
-                        admissibility(drift, diffusion, sides)
-                    };
-                    let required = sides.map(|sides| (sides, required_level(*count, |s| level(s, &sides))));
-                    for s in 0..*count {
-                        let (drift, diffusion) = sample_coefficients(table, node, s, *count, n);
-                        if required.as_ref().is_some_and(|(sides, required)| level(s, sides) < *required) {
-                            continue;
-                        }
-                        let rates = upwind_weights(drift, diffusion, &self.inverse_spacing, 1.0);
-                        let generator = rates.expectation(center, &forward[..n], &backward[..n]) - center;
-                        let objective = generator + table.sample_cost[node * count + s];
-                        if objective < best.0 {
-                            best = (objective, s);
-                        }
-                    }
-                    samples[node] = best.1;
-                    policy[node * m..(node + 1) * m].copy_from_slice(&controls[best.1 * m..(best.1 + 1) * m]);
-                }
-            }
-        }
-    }
-
-    /// Drift, diffusion and cost of the current policy at `node`.
-    fn coefficients(
-        &self,
-        table: &Tabulation,
-        policy: &[f64],
-        samples: &[usize],
-        node: usize,
-    ) -> ([f64; MAX_DIMENSIONS], [f64; MAX_DIMENSIONS], f64) {
-        let n = self.problem.grid.dimension();
-        let m = self.problem.controls.len();
-        let mut drift = [0.0; MAX_DIMENSIONS];
-        let mut diffusion = [0.0; MAX_DIMENSIONS];
-        let cost;
-        match self.model {
-            ControlModel::Affine => {
-                unreachable!("the affine game model runs on the high-order stepper (time::stepper)")
-            }
-            ControlModel::ClosedForm { control_of_state } => {
-                let mut total = table.cost_base[node];
-                let mut u = [0.0; MAX_CONTROLS];
-                u[..m].copy_from_slice(&policy[node * m..(node + 1) * m]);
-                for j in 0..m {
-                    total += table.cost_linear[node * m + j] * u[j]
-                        + table.cost_quadratic[node * m + j] * u[j] * u[j];
-                }
-                for i in 0..n {
-                    drift[i] = table.drift_base[node * n + i]
-                        + control_of_state[i].map_or(0.0, |j| table.drift_gain[node * n + i] * u[j]);
-                    if !table.diffusion.is_empty() {
-                        diffusion[i] = table.diffusion[node * n + i];
-                    }
-                }
-                cost = total;
-            }
-            ControlModel::Sampled { count, .. } => {
-                let (d, a) = sample_coefficients(table, node, samples[node], *count, n);
-                drift[..n].copy_from_slice(d);
-                if !a.is_empty() {
-                    diffusion[..n].copy_from_slice(a);
-                }
-                cost = table.sample_cost[node * count + samples[node]];
-            }
-        }
-        (drift, diffusion, cost)
     }
 
     /// One backward-Euler step: `V^n = previous` → returns `V^{n+1}`; `policy` (node × m) holds the
@@ -373,7 +161,7 @@ impl<'a> ImplicitStepper<'a> {
         let growth = if stationary { self.problem.discount } else { 1.0 + self.problem.discount * dt };
         let limit = if stationary { MAX_STATIONARY_ITERATIONS } else { MAX_POLICY_ITERATIONS };
         let mut values = previous.to_vec();
-        self.improve(table, &values, policy, samples);
+        self.rows.improve(table, &values, policy, samples);
         let regimes = self.problem.switching.as_ref().map_or(0, |s| s.rates.len());
         let width = 1 + 2 * n + regimes;
         let mut entries = vec![0.0; nodes * width];
@@ -384,25 +172,18 @@ impl<'a> ImplicitStepper<'a> {
             for node in 0..nodes {
                 let row = &mut entries[node * width..(node + 1) * width];
                 let fixed = boundary.map(|b| b[node]).filter(|v| !v.is_nan());
-                if self.dirichlet_node[node] || fixed.is_some() {
+                if self.rows.dirichlet_node[node] || fixed.is_some() {
                     row.fill(0.0);
                     row[0] = 1.0;
                     right[(node, 0)] = fixed.unwrap_or(previous[node]);
                     continue;
                 }
-                let (drift, diffusion, cost) = self.coefficients(table, policy, samples, node);
-                let has_diffusion = !table.diffusion.is_empty() || !table.sample_diffusion.is_empty();
-                let rates = upwind_weights(
-                    &drift[..n],
-                    if has_diffusion { &diffusion[..n] } else { &[] },
-                    &self.inverse_spacing,
-                    1.0,
-                );
+                let (rates, cost) = self.rows.rates(table, policy, samples, node);
                 let mut center = growth;
                 for k in 0..n {
                     for (side, rate) in [(0, rates.forward[k]), (1, rates.backward[k])] {
                         center += dt * rate;
-                        row[1 + 2 * k + side] = match self.slots[node * 2 * n + 2 * k + side] {
+                        row[1 + 2 * k + side] = match self.rows.slots[node * 2 * n + 2 * k + side] {
                             Slot::Neighbour(_) => -dt * rate,
                             Slot::Extrapolated(_) => {
                                 center -= 2.0 * dt * rate;
@@ -456,7 +237,7 @@ impl<'a> ImplicitStepper<'a> {
                 return Ok(values);
             }
             let before = policy.to_vec();
-            self.improve(table, &values, policy, samples);
+            self.rows.improve(table, &values, policy, samples);
             if before == policy {
                 self.finish_step(iteration, relative);
                 return Ok(values);
@@ -490,20 +271,6 @@ impl<'a> ImplicitStepper<'a> {
         }
         self.report.positive_off_diagonal_rows = self.report.positive_off_diagonal_rows.max(positive_rows);
     }
-}
-
-fn sample_coefficients(
-    table: &Tabulation,
-    node: usize,
-    s: usize,
-    count: usize,
-    n: usize,
-) -> (&[f64], &[f64]) {
-    let at = (node * count + s) * n;
-    let drift = &table.sample_drift[at..at + n];
-    let diffusion =
-        if table.sample_diffusion.is_empty() { &[][..] } else { &table.sample_diffusion[at..at + n] };
-    (drift, diffusion)
 }
 
 impl Stepper for ImplicitStepper<'_> {

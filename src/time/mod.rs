@@ -8,6 +8,8 @@
 //! * [`high_order`] — ENO/WENO derivatives with TVD Runge–Kutta (not monotone), under the
 //!   CFL bound per stage.
 //! * [`implicit`] — backward Euler with Howard's policy iteration and sparse LU, any Δt.
+//! * [`sweeping`] — stationary problems: Gauss–Seidel on the upwind equation in alternating
+//!   orderings (fast sweeping); [`generator`] holds the rows it shares with [`implicit`].
 //! * [`semi_lagrangian`] — interpolation at the feet of the characteristics (Camilli–Falcone
 //!   with diffusion), any Δt.
 //! * [`plan`] — the time step and the stability numbers behind it.
@@ -17,16 +19,19 @@
 //! See `docs/numerics.md` §4.
 
 pub mod explicit;
+pub mod generator;
 pub mod high_order;
 pub mod implicit;
 pub mod plan;
 pub mod semi_lagrangian;
+pub mod sweeping;
 
 pub use explicit::ExplicitStepper;
 pub use high_order::{HighOrderReport, HighOrderStepper};
 pub use implicit::{ImplicitReport, ImplicitStepper};
 pub use plan::TimeStepPlan;
 pub use semi_lagrangian::{SemiLagrangianReport, SemiLagrangianStepper};
+pub use sweeping::{SweepingReport, SweepingStepper};
 
 use crate::error::Result;
 use crate::problem::Problem;
@@ -158,6 +163,8 @@ pub enum StepperReport {
     SemiLagrangian(SemiLagrangianReport),
     /// Reconstruction, integrator and dissipation of a high-order step.
     HighOrder(HighOrderReport),
+    /// Sweeps of the fast-sweeping solver.
+    Sweeping(SweepingReport),
 }
 
 /// The stepper for `settings`: the one factory. `plan.time_step` is infinite for stationary
@@ -182,6 +189,7 @@ pub fn stepper<'a>(
             let time_step = if problem.is_stationary() { f64::INFINITY } else { plan.time_step };
             Box::new(ImplicitStepper::new(problem, model, time_step)?)
         }
+        Stepping::Sweeping => Box::new(SweepingStepper::new(problem, model)?),
         Stepping::SemiLagrangian { characteristic, refine, .. } => Box::new(SemiLagrangianStepper::new(
             problem,
             model,

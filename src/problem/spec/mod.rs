@@ -94,9 +94,10 @@ pub struct ProblemFile {
 }
 
 impl ProblemFile {
-    /// The checked solver settings (already checked once when the file was parsed).
+    /// The checked solver settings for this file's problem: as named in `[solver]`, or chosen by
+    /// `scheme = "auto"` (the default; [`crate::settings::choose`]).
     pub fn settings(&self) -> Result<Settings> {
-        self.solver.settings().map_err(HjbError::from)
+        crate::settings::choose(&self.problem.class(), &self.solver).map_err(HjbError::from)
     }
 }
 

@@ -156,7 +156,7 @@ impl Context<'_> {
                 ),
                 _ => format!(
                     "write `scheme = \"upwind\"` (available: {SCHEME_NAMES}), or `differencing` \
-                     (upwind, lax_friedrichs) with `stepping` (explicit, implicit, semi_lagrangian)"
+                     (upwind, lax_friedrichs) with `stepping` (explicit, implicit, semi_lagrangian, sweeping)"
                 ),
             };
             let field = if key == "solver" { "solver".to_string() } else { format!("solver.{key}") };
