@@ -63,8 +63,9 @@ fn fixed_width_semi_lagrangian_chain_matches_the_reference() {
 
 #[test]
 fn noisy_csr_chain_with_a_large_component_matches_the_reference() {
-    // 2-D with noise: up to 16 entries per row (CSR layout), and the policy's chain is one
-    // strongly connected component of 961 states (the sparse-LU path of the evaluation).
+    // 2-D with noise: up to 16 entries per row (CSR layout); the noise spreads every row over
+    // its neighbours, so the policy's chain has large strongly connected components (the dense
+    // and sparse-LU paths of the evaluation rather than the single-state one).
     let problem = shipped(
         "lqr_stochastic_2d",
         &[("bounds = [-8.0, 8.0]\n", "bounds = [-8.0, 8.0]\nsamples = 5\n")],

@@ -265,7 +265,6 @@ pub fn mdp_summary(
             _ => None,
         },
         "layout": if mdp.transitions.width > 0 { format!("fixed width {}", mdp.transitions.width) } else { "csr".to_string() },
-        "threads": rayon::current_num_threads(),
         "error_bound": solution.error_bound,
         "seconds": solution.seconds,
         "build_seconds": comparison.build_seconds,
