@@ -1,6 +1,7 @@
 //! The MDP bridge: VI, Gauss–Seidel, PI and MPI on the shipped `lqr_1d_discounted` MDP (1001
-//! states, 41 actions, Δt = 0.05), and a 2-D MDP with 10⁶ states (the minimum-time ball at
-//! 1001², semi-Lagrangian chain, 16 headings) to show that memory follows the nonzeros.
+//! and 20 001 states, 41 actions, Δt = 0.05: the chain `benches/compare_quantecon.sh` times
+//! QuantEcon's DiscreteDP on), and a 2-D MDP with 10⁶ states (the minimum-time ball at 1001²,
+//! semi-Lagrangian chain, 16 headings) to show that memory follows the nonzeros.
 //!
 //! Run: `cargo bench --bench mdp`. The final lines print iterations, times, nonzeros and bytes.
 
@@ -20,7 +21,6 @@ fn shipped(name: &str) -> (hjb::Problem, Characteristic) {
 
 fn benches(criterion: &mut Criterion) {
     let (problem, characteristic) = shipped("lqr_1d_discounted");
-    let mdp = build(&problem, Chain::SemiLagrangian, 0.05, characteristic).expect("mdp");
     let options = SolveOptions::default();
     let methods = [
         Method::ValueIteration,
@@ -28,23 +28,32 @@ fn benches(criterion: &mut Criterion) {
         Method::PolicyIteration,
         Method::ModifiedPolicyIteration(20),
     ];
-    let mut group = criterion.benchmark_group("lqr_1d_discounted_mdp");
-    group.sample_size(10);
-    for method in methods {
-        group.bench_function(method.name(), |bencher| {
-            bencher.iter(|| black_box(solve(&mdp, method, &options).expect("solve")))
-        });
-    }
-    group.finish();
-    for method in methods {
-        let solution = solve(&mdp, method, &options).expect("solve");
-        println!(
-            "lqr_1d_discounted {}: {} iterations, {:.4} s, error bound {:.2e}",
-            method.name(),
-            solution.iterations,
-            solution.seconds,
-            solution.error_bound
-        );
+    for points in [1001, 20001] {
+        let mdp = build(
+            &problem.with_points(&[points]).expect("grid"),
+            Chain::SemiLagrangian,
+            0.05,
+            characteristic,
+        )
+        .expect("mdp");
+        let mut group = criterion.benchmark_group(format!("lqr_1d_discounted_mdp_{points}"));
+        group.sample_size(10);
+        for method in methods {
+            group.bench_function(method.name(), |bencher| {
+                bencher.iter(|| black_box(solve(&mdp, method, &options).expect("solve")))
+            });
+        }
+        group.finish();
+        for method in methods {
+            let solution = solve(&mdp, method, &options).expect("solve");
+            println!(
+                "lqr_1d_discounted {points} {}: {} iterations, {:.4} s, error bound {:.2e}",
+                method.name(),
+                solution.iterations,
+                solution.seconds,
+                solution.error_bound
+            );
+        }
     }
 
     // 10⁶ states: build, memory, one Jacobi backup, and modified policy iteration to tolerance.

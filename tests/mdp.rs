@@ -216,3 +216,33 @@ fn the_cli_exports_a_file_whose_value_solves_its_own_bellman_equation() {
     let residual = backup.iter().zip(&value).fold(0.0f64, |a, (b, v)| a.max((b - v).abs()));
     assert!(residual < 1e-10, "Bellman residual of the exported solution: {residual:e}");
 }
+
+#[test]
+fn the_cli_refuses_a_chain_above_the_memory_limit_before_building_it() {
+    // 10⁷ states × 41 actions: about 25 GB of rows, costs and tables, against a 1 GiB limit.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hjb"))
+        .args(["mdp", "problems/lqr_1d_discounted.toml", "--points", "10000001", "--skip-pde"])
+        .args(["--max-memory", "1G"])
+        .current_dir(common::repository_path(""))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("10000001") && stderr.contains("limit"), "{stderr}");
+}
+
+#[test]
+fn the_cli_can_skip_the_pde_solve() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hjb"))
+        .args(["mdp", "problems/lqr_1d_discounted.toml", "--method", "mpi", "--skip-pde", "--json"])
+        .current_dir(common::repository_path(""))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(summary["max_difference_from_pde"].is_null(), "{summary}");
+    assert_eq!(summary["layout"], "fixed width 2");
+    // 20 evaluation sweeps after every improvement but the last.
+    let iterations = summary["iterations"].as_u64().unwrap();
+    assert_eq!(summary["evaluation_sweeps"].as_u64().unwrap(), 20 * (iterations - 1), "{summary}");
+}

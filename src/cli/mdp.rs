@@ -5,17 +5,19 @@
 use super::overrides::Overrides;
 use super::{invalid, print_json};
 use hjb::io::{hdf5, report, summary};
-use hjb::mdp::{compare_with_pde, Chain, Method, SolveOptions};
+use hjb::mdp::{compare_with_pde, rows, Chain, Method, SolveOptions};
 use hjb::problem::load_problem;
 use hjb::solver::with_threads;
 use std::path::{Path, PathBuf};
 
+#[allow(clippy::too_many_arguments)] // one per flag of the verb
 pub fn run(
     file: &Path,
     method: &str,
     sweeps: usize,
     chain: Option<&str>,
     export: Option<PathBuf>,
+    skip_pde: bool,
     json: bool,
     overrides: &Overrides,
 ) -> anyhow::Result<()> {
@@ -43,13 +45,19 @@ pub fn run(
     if let Some(path) = &export {
         super::check_targets(&[path])?;
     }
-    // The chain: per node and action, 2n + 2 (target, probability) pairs.
+    // Refused (exit 2) before anything is allocated when the estimate is above the limit: the
+    // PDE run's own estimate (coordinates, fields, tables) plus the chain's rows, costs and the
+    // build's tabulated samples.
     let actions: f64 = problem.controls.iter().map(|control| control.samples as f64).product();
     let nodes: f64 = problem.grid.axes().iter().map(|axis| axis.points as f64).product();
-    let pairs = 2.0 * problem.grid.dimension() as f64 + 2.0;
-    overrides.check_memory(&problem, &settings, nodes * actions * pairs * 16.0)?;
+    let n = problem.grid.dimension();
+    let noisy = problem.diffusion.is_some() || problem.diffusion_matrix.is_some();
+    let regimes = problem.switching.as_ref().map_or(1, |s| s.rates.len());
+    let entries = rows::entries_per_row(chain == Chain::SemiLagrangian, n, noisy, regimes);
+    let table = (n + 1 + if noisy { n } else { 0 }) as f64;
+    overrides.check_memory(&problem, &settings, rows::estimate_bytes(nodes, actions, entries, table))?;
     let comparison = with_threads(overrides.threads(), || {
-        compare_with_pde(&problem, &settings, chain, method, &SolveOptions::default())
+        compare_with_pde(&problem, &settings, chain, method, &SolveOptions::default(), !skip_pde)
     })??;
     if let Some(path) = &export {
         hdf5::write_mdp(path, &problem, &comparison.mdp, &comparison.solution)?;

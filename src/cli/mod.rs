@@ -93,6 +93,9 @@ pub enum Command {
         /// Write the MDP and its solution here (HDF5)
         #[arg(long)]
         export: Option<PathBuf>,
+        /// Do not solve the PDE next to the MDP (no `vs PDE` difference, no reference error)
+        #[arg(long)]
+        skip_pde: bool,
         /// Print one JSON object on stdout
         #[arg(long)]
         json: bool,
@@ -234,8 +237,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Score { result, times, out, json } => score::run(&result, &times, out, json),
         Command::Plot { result, slice, field, out } => plot::run(&result, slice.as_deref(), &field, out),
-        Command::Mdp { file, method, sweeps, chain, export, json, overrides } => {
-            mdp::run(&file, &method, sweeps, chain.as_deref(), export, json, &overrides)
+        Command::Mdp { file, method, sweeps, chain, export, skip_pde, json, overrides } => {
+            mdp::run(&file, &method, sweeps, chain.as_deref(), export, skip_pde, json, &overrides)
         }
     }
 }

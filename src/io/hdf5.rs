@@ -710,7 +710,8 @@ pub fn write_mdp(
         dataset.write_raw(&policy)?;
         labelled(dataset, "policy", &[&node], "optimal action")?;
         let transitions = group.create_group("transitions")?;
-        for (a, matrix) in mdp.transitions.iter().enumerate() {
+        for a in 0..mdp.action_count {
+            let matrix = mdp.action_matrix(a);
             let action = transitions.create_group(&a.to_string())?;
             action.set_attr_numeric("shape_rows", &(mdp.nodes as u64))?;
             let indptr: Vec<i64> = matrix.indptr.iter().map(|v| *v as i64).collect();

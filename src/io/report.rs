@@ -392,12 +392,15 @@ pub fn mdp_report(problem: &Problem, comparison: &MdpComparison, export: Option<
         solution.seconds,
         solution.error_bound
     );
-    line!(
-        text,
-        "  vs PDE      max |V_mdp − V_pde| = {:.3e} ({} scheme, same grid and Δt)",
-        comparison.max_difference_from_pde,
-        mdp.chain.name()
-    );
+    match comparison.max_difference_from_pde {
+        Some(difference) => line!(
+            text,
+            "  vs PDE      max |V_mdp − V_pde| = {:.3e} ({} scheme, same grid and Δt)",
+            difference,
+            mdp.chain.name()
+        ),
+        None => line!(text, "  vs PDE      skipped (--skip-pde)"),
+    }
     if let Some(error) = &comparison.reference_error {
         error_line(&mut text, error, problem);
     }

@@ -282,6 +282,11 @@ pub fn mdp_summary(
         "discount": mdp.discount,
         "closed_rows": mdp.closed_rows,
         "iterations": solution.iterations,
+        "evaluation_sweeps": match solution.method {
+            crate::mdp::Method::ModifiedPolicyIteration(k) => Some(solution.iterations.saturating_sub(1) * k),
+            _ => None,
+        },
+        "layout": if mdp.transitions.width > 0 { format!("fixed width {}", mdp.transitions.width) } else { "csr".to_string() },
         "error_bound": solution.error_bound,
         "seconds": solution.seconds,
         "build_seconds": comparison.build_seconds,

@@ -1,5 +1,6 @@
 //! The scheme's MDP next to the PDE solver: the PDE settings whose chain it is, the MDP built
-//! and solved with the same grid and time step, and the largest difference of the two values.
+//! and solved with the same grid and time step, and (unless skipped) the largest difference of
+//! the two values.
 
 use super::{build, solve, Chain, Mdp, MdpSolution, Method, SolveOptions};
 use crate::error::Result;
@@ -17,14 +18,14 @@ pub struct MdpComparison {
     pub mdp: Mdp,
     /// Its solution by the chosen method.
     pub solution: MdpSolution,
-    /// The PDE solution on the same grid and time step.
-    pub pde: Solution,
+    /// The PDE solution on the same grid and time step (`None` when skipped).
+    pub pde: Option<Solution>,
     /// The settings of that PDE solve (the scheme whose chain the MDP is).
     pub pde_settings: Settings,
     /// Seconds spent building the MDP.
     pub build_seconds: f64,
-    /// `max |V_mdp − V_pde|` over all nodes.
-    pub max_difference_from_pde: f64,
+    /// `max |V_mdp − V_pde|` over all nodes (`None` when the PDE solve was skipped).
+    pub max_difference_from_pde: Option<f64>,
     /// Errors of the MDP value against the problem's exact reference, when it has one.
     pub reference_error: Option<ErrorNorms>,
 }
@@ -57,26 +58,28 @@ pub fn matching_pde_settings(settings: &Settings, chain: Chain) -> (Settings, Ch
 }
 
 /// Build `problem`'s MDP for `chain` with the time step of the matching PDE scheme, solve it
-/// with `method`, solve the PDE with that scheme, and compare the two values (and the MDP's
-/// value with the exact reference, when there is one).
+/// with `method`, and (when `with_pde`) solve the PDE with that scheme and compare the two values
+/// (and the MDP's value with the exact reference, when there is one).
 pub fn compare_with_pde(
     problem: &Problem,
     settings: &Settings,
     chain: Chain,
     method: Method,
     options: &SolveOptions,
+    with_pde: bool,
 ) -> Result<MdpComparison> {
     let (pde_settings, characteristic) = matching_pde_settings(settings, chain);
-    let preparation = prepare(problem, &pde_settings)?;
-    let time_step = preparation.plan.time_step;
+    // The plan's step only (its tables are dropped before the MDP is built).
+    let time_step = prepare(problem, &pde_settings)?.plan.time_step;
     let built = Instant::now();
     let mdp = build(problem, chain, time_step, characteristic)?;
     let build_seconds = built.elapsed().as_secs_f64();
     let solution = solve(&mdp, method, options)?;
-    let pde = crate::solver::solve(problem, &pde_settings, &mut Silent)?;
-    let max_difference_from_pde =
-        solution.value.iter().zip(&pde.values).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
-    let reference_error = match (&pde.reference, &problem.reference) {
+    let pde = if with_pde { Some(crate::solver::solve(problem, &pde_settings, &mut Silent)?) } else { None };
+    let max_difference_from_pde = pde
+        .as_ref()
+        .map(|pde| solution.value.iter().zip(&pde.values).fold(0.0f64, |a, (p, q)| a.max((p - q).abs())));
+    let reference_error = match (pde.as_ref().and_then(|pde| pde.reference.as_ref()), &problem.reference) {
         (Some(exact), Some(spec)) => {
             Some(error_norms(&problem.grid, &solution.value, &row_major(exact), &spec.region))
         }

@@ -80,7 +80,7 @@ fn scaled_exponential(costs: &[f64], temperature: f64) -> (Vec<f64>, f64) {
 /// states start from, and keep, their fixed value) for `steps` steps.
 pub fn march(mdp: &Mdp, temperature: f64, terminal_cost: &[f64], steps: usize) -> Result<LinearSolution> {
     let started = Instant::now();
-    let passive = &mdp.transitions[0];
+    let passive = mdp.transitions.action_matrix(0, mdp.action_count);
     let start: Vec<f64> = (0..mdp.nodes)
         .map(|x| if mdp.terminal[x] { mdp.terminal_value[x] } else { terminal_cost[x] })
         .collect();
@@ -116,12 +116,12 @@ pub fn first_exit(mdp: &Mdp, temperature: f64) -> Result<LinearSolution> {
         });
     }
     let nodes = mdp.nodes;
-    let passive = &mdp.transitions[0];
+    let passive = mdp.transitions.action_matrix(0, mdp.action_count);
     let fixed: Vec<f64> =
         mdp.terminal_value.iter().map(|v| if v.is_nan() { f64::INFINITY } else { *v }).collect();
     let (boundary, log_scale) = scaled_exponential(&fixed, temperature);
-    let mut pairs = Vec::with_capacity(passive.nonzeros() + nodes);
-    let mut entries = Vec::with_capacity(passive.nonzeros() + nodes);
+    let mut pairs = Vec::with_capacity(passive.data.len() + nodes);
+    let mut entries = Vec::with_capacity(passive.data.len() + nodes);
     let mut right = Mat::<f64>::zeros(nodes, 1);
     for x in 0..nodes {
         pairs.push(Pair::new(x, x));

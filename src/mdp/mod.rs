@@ -26,17 +26,22 @@
 //! step) is not a Markov transition: the MDP's target nodes absorb, and on such problems its fixed
 //! point differs from the PDE solution by that rounding (which `hjb mdp` reports as "vs PDE").
 //!
-//! Storage is sparse only (one CSR matrix per action, `nnz ≤ nodes × (2n + 1)` upwind or
-//! `nodes × 2^n × feet` semi-Lagrangian); no dense nodes × actions × nodes array exists.
-//! The CSR type is our own three vectors: the only operations are row–vector dot products and
-//! the HDF5 export, whose layout (`indptr`, `indices`, `data`) is exactly scipy.sparse's; sprs
-//! would add a second ndarray version to the build for no operation we need.
+//! Storage is sparse only: all state-action rows in one state-major array ([`rows`]:
+//! `nnz ≤ nodes × actions × (2n + 1)` upwind or `× 2^n × feet` semi-Lagrangian, u32 targets),
+//! built block by block in parallel with no per-row allocation kept; no dense
+//! nodes × actions × nodes array exists. The per-action CSR matrices ([`Csr`], scipy's
+//! `indptr`, `indices`, `data`) are extracted for the HDF5 export and the reference solvers;
+//! sprs would add a second ndarray version to the build for no operation we need.
 
 pub mod compare;
+pub mod evaluate;
 pub mod linear;
+pub mod reference;
+pub mod rows;
 pub mod solve;
 
 pub use compare::{compare_with_pde, matching_pde_settings, MdpComparison};
+pub use rows::Transitions;
 pub use solve::{solve, MdpSolution, Method, SolveOptions};
 
 use crate::error::{HjbError, Result};
@@ -96,10 +101,6 @@ impl Csr {
         let (start, end) = (self.indptr[row], self.indptr[row + 1]);
         self.indices[start..end].iter().zip(&self.data[start..end]).map(|(y, p)| p * values[*y]).sum()
     }
-
-    pub(crate) fn nonzeros(&self) -> usize {
-        self.data.len()
-    }
 }
 
 /// The discrete MDP of a scheme on a grid.
@@ -117,8 +118,8 @@ pub struct Mdp {
     pub actions: Vec<f64>,
     /// Number of actions (control samples).
     pub action_count: usize,
-    /// One transition matrix per action.
-    pub transitions: Vec<Csr>,
+    /// All transition rows, state-major (row `x · action_count + a`).
+    pub transitions: Transitions,
     /// `cost[x * actions + a] = Δt ℓ(x, u_a)`.
     pub cost: Vec<f64>,
     /// Terminal (absorbing) states and their values (NaN where not terminal).
@@ -134,14 +135,23 @@ pub struct Mdp {
 impl Mdp {
     /// Memory of the transition matrices and costs, in bytes.
     pub fn bytes(&self) -> usize {
-        let matrices: usize =
-            self.transitions.iter().map(|t| 8 * (t.indptr.len() + t.indices.len() + t.data.len())).sum();
-        matrices + 8 * self.cost.len() + 9 * self.nodes
+        self.transitions.bytes() + 8 * self.cost.len() + 9 * self.nodes
     }
 
     /// Number of stored transition probabilities over all actions.
     pub fn nonzeros(&self) -> usize {
-        self.transitions.iter().map(Csr::nonzeros).sum()
+        self.transitions.entries()
+    }
+
+    /// The transition matrix of one action (scipy's CSR layout).
+    pub fn action_matrix(&self, action: usize) -> Csr {
+        self.transitions.action_matrix(action, self.action_count)
+    }
+
+    /// `Σ_y P_a(x, y) v(y)`.
+    #[inline]
+    pub fn expectation(&self, x: usize, action: usize, values: &[f64]) -> f64 {
+        self.transitions.row_dot(x * self.action_count + action, values)
     }
 
     /// Number of controls per action.
@@ -150,35 +160,52 @@ impl Mdp {
     }
 
     /// One Jacobi Bellman backup: `out(x) = min_a {c_a(x) + γ P_a V(x)}`, the argmin in `policy`.
+    /// Parallel over blocks of states; every state's arithmetic is the same on any thread count.
     pub fn backup(&self, values: &[f64], out: &mut [f64], policy: &mut [usize]) {
-        out.par_iter_mut().zip(policy.par_iter_mut()).enumerate().for_each(|(x, (value, action))| {
-            if self.terminal[x] {
-                *value = self.terminal_value[x];
-                *action = 0;
-                return;
+        let kernel = |block: usize, out: &mut [f64], policy: &mut [usize]| {
+            for (i, (value, action)) in out.iter_mut().zip(policy.iter_mut()).enumerate() {
+                let x = block * BLOCK + i;
+                if self.terminal[x] {
+                    *value = self.terminal_value[x];
+                    *action = 0;
+                } else {
+                    (*value, *action) = self.best_action(x, values);
+                }
             }
-            let (best, best_action) = self.best_action(x, values);
-            *value = best;
-            *action = best_action;
-        });
+        };
+        if parallel(self.transitions.slots()) {
+            out.par_chunks_mut(BLOCK)
+                .zip(policy.par_chunks_mut(BLOCK))
+                .enumerate()
+                .for_each(|(block, (out, policy))| kernel(block, out, policy));
+        } else {
+            out.chunks_mut(BLOCK)
+                .zip(policy.chunks_mut(BLOCK))
+                .enumerate()
+                .for_each(|(block, (out, policy))| kernel(block, out, policy));
+        }
     }
 
-    /// `min_a {c_a(x) + γ P_a V(x)}` and its first minimiser.
+    /// `min_a {c_a(x) + γ P_a V(x)}` and its first minimiser (fused: no Q-values stored).
     #[inline]
     pub fn best_action(&self, x: usize, values: &[f64]) -> (f64, usize) {
-        let mut best = f64::INFINITY;
-        let mut best_action = 0;
-        for a in 0..self.action_count {
-            let q =
-                self.cost[x * self.action_count + a] + self.discount * self.transitions[a].row_dot(x, values);
-            if q < best {
-                best = q;
-                best_action = a;
-            }
-        }
-        (best, best_action)
+        let a = self.action_count;
+        self.transitions.best_action(x, &self.cost[x * a..(x + 1) * a], self.discount, values)
     }
 }
+
+/// States per parallel task of the backups and evaluation sweeps.
+pub(crate) const BLOCK: usize = 1024;
+
+/// Whether a sweep reading `entries` stored probabilities is worth the threads: below 2¹⁸
+/// entries (a few hundred microseconds) the synchronisation of a parallel sweep costs more than
+/// it saves. Either way every state's arithmetic is the same.
+pub(crate) fn parallel(entries: usize) -> bool {
+    entries >= 1 << 18 && rayon::current_num_threads() > 1
+}
+
+/// States per parallel task while the rows are built (blocks are appended in state order).
+const BUILD_BLOCK: usize = 4096;
 
 /// Build the MDP of `problem` for `chain` with step `time_step` (coefficients at the
 /// problem's tabulation time; semi-Lagrangian feet by `characteristic`). Refuses an upwind chain
@@ -312,79 +339,104 @@ fn build_with_actions(
             });
         }
     }
+    if nodes > u32::MAX as usize {
+        return Err(HjbError::InvalidProblem {
+            field: "state".to_string(),
+            message: format!("{nodes} states: the MDP stores u32 state indices (at most {})", u32::MAX),
+        });
+    }
     let shape = grid.shape();
     let strides = grid.strides().to_vec();
     let closures: Vec<Closure> = problem.boundaries.iter().map(Closure::of).collect();
-    let mut transitions = Vec::with_capacity(action_count);
-    let mut closed_rows = 0;
-    for a in 0..action_count {
-        // Rows of action a, built in parallel and concatenated in node order (deterministic).
-        let rows: Vec<(Vec<(usize, f64)>, bool)> = (0..nodes)
-            .into_par_iter()
-            .map(|x| {
-                if terminal[x] {
-                    return (vec![(x, 1.0)], false);
-                }
-                let row = x * action_count + a;
-                match &stepper {
-                    Some(stepper) => {
-                        let (pairs, outside) = stepper.sample_transitions(&table, x, a);
-                        (pairs, outside)
-                    }
-                    None => {
-                        let drift = &table.sample_drift[row * n..(row + 1) * n];
-                        let diffusion = table.sample_diffusion.get(row * n..(row + 1) * n).unwrap_or(&[]);
-                        let weights = upwind_weights(drift, diffusion, &inverse_spacing, time_step);
-                        let mut pairs = vec![(x, weights.stay)];
-                        let mut closed = false;
-                        let mut index = vec![0; n];
-                        grid.unravel_inplace(x, &mut index);
-                        for k in 0..n {
-                            for (weight, forward) in
-                                [(weights.forward[k], true), (weights.backward[k], false)]
-                            {
-                                if weight == 0.0 {
-                                    continue;
-                                }
-                                let (target, closed_here) =
-                                    closures[k].chain_neighbour(x, index[k], shape[k], strides[k], forward);
-                                closed |= closed_here;
-                                pairs.push((target, weight));
-                            }
-                        }
-                        if let Some(switching) = &problem.switching {
-                            for (target, _, rate) in switching.jumps(x) {
-                                pairs.push((target, time_step * rate));
-                                pairs[0].1 -= time_step * rate;
-                            }
-                        }
-                        (merge(pairs), closed)
-                    }
-                }
-            })
-            .collect();
-        let mut matrix = Csr { indptr: Vec::with_capacity(nodes + 1), ..Csr::default() };
-        matrix.indptr.push(0);
-        for (x, (pairs, closed)) in rows.into_iter().enumerate() {
-            closed_rows += usize::from(closed);
-            let total: f64 = pairs.iter().map(|p| p.1).sum();
-            let smallest = pairs.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
-            if (total - 1.0).abs() > 1e-12 || smallest < 0.0 {
-                return Err(HjbError::Numerical(format!(
-                    "MDP row of state {x} ({:?}) under action {a} is not a probability distribution \
-                     (sum {total:.15}, smallest entry {smallest:.3e}): the {} chain is broken at this Δt = {time_step:e}",
-                    grid.point(x),
-                    chain.name()
-                )));
-            }
-            for (y, p) in pairs {
-                matrix.indices.push(y);
-                matrix.data.push(p);
-            }
-            matrix.indptr.push(matrix.indices.len());
+    // The row of state x under action a: (target, probability) pairs, and whether it was closed
+    // at a box end.
+    let row = |x: usize, a: usize, index: &mut [usize]| -> (Vec<(usize, f64)>, bool) {
+        if terminal[x] {
+            return (vec![(x, 1.0)], false);
         }
-        transitions.push(matrix);
+        let row = x * action_count + a;
+        match &stepper {
+            Some(stepper) => stepper.sample_transitions(&table, x, a),
+            None => {
+                let drift = &table.sample_drift[row * n..(row + 1) * n];
+                let diffusion = table.sample_diffusion.get(row * n..(row + 1) * n).unwrap_or(&[]);
+                let weights = upwind_weights(drift, diffusion, &inverse_spacing, time_step);
+                let mut pairs = vec![(x, weights.stay)];
+                let mut closed = false;
+                grid.unravel_inplace(x, index);
+                for k in 0..n {
+                    for (weight, forward) in [(weights.forward[k], true), (weights.backward[k], false)] {
+                        if weight == 0.0 {
+                            continue;
+                        }
+                        let (target, closed_here) =
+                            closures[k].chain_neighbour(x, index[k], shape[k], strides[k], forward);
+                        closed |= closed_here;
+                        pairs.push((target, weight));
+                    }
+                }
+                if let Some(switching) = &problem.switching {
+                    for (target, _, rate) in switching.jumps(x) {
+                        pairs.push((target, time_step * rate));
+                        pairs[0].1 -= time_step * rate;
+                    }
+                }
+                (merge(pairs), closed)
+            }
+        }
+    };
+    // One block of states: its rows (ends relative to the block), checked to be probability
+    // distributions.
+    let noisy = problem.diffusion.is_some() || problem.diffusion_matrix.is_some();
+    let regimes = problem.switching.as_ref().map_or(1, |s| s.rates.len());
+    let width = rows::fixed_width(rows::entries_per_row(chain == Chain::SemiLagrangian, n, noisy, regimes));
+    let block = |states: std::ops::Range<usize>| -> Result<(Transitions, usize)> {
+        let mut out = Transitions::with_width(width);
+        let mut closed_rows = 0;
+        let mut index = vec![0; n];
+        for x in states {
+            for a in 0..action_count {
+                let (pairs, closed) = row(x, a, &mut index);
+                closed_rows += usize::from(closed);
+                let total: f64 = pairs.iter().map(|p| p.1).sum();
+                let smallest = pairs.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+                if (total - 1.0).abs() > 1e-12 || smallest < 0.0 {
+                    return Err(HjbError::Numerical(format!(
+                        "MDP row of state {x} ({:?}) under action {a} is not a probability distribution \
+                         (sum {total:.15}, smallest entry {smallest:.3e}): the {} chain is broken at this Δt = {time_step:e}",
+                        grid.point(x),
+                        chain.name()
+                    )));
+                }
+                out.push_row(&pairs).map_err(|length| {
+                    HjbError::Numerical(format!(
+                        "MDP row of state {x} under action {a} has {length} entries, more than the \
+                         {width} of the {} chain's layout",
+                        chain.name()
+                    ))
+                })?;
+            }
+        }
+        Ok((out, closed_rows))
+    };
+    // Blocks built in parallel a batch at a time and appended in state order (deterministic; the
+    // transient copies are one batch, not the whole chain).
+    let mut transitions = Transitions::with_width(width);
+    let mut closed_rows = 0;
+    let block_count = nodes.div_ceil(BUILD_BLOCK);
+    let batch = 8 * rayon::current_num_threads().max(1);
+    for first in (0..block_count).step_by(batch) {
+        let blocks: Vec<Result<(Transitions, usize)>> = (first..(first + batch).min(block_count))
+            .into_par_iter()
+            .map(|b| block(b * BUILD_BLOCK..((b + 1) * BUILD_BLOCK).min(nodes)))
+            .collect();
+        for built in blocks {
+            let (built, closed) = built?;
+            closed_rows += closed;
+            transitions.append(&built);
+        }
     }
+    transitions.shrink_to_fit();
     Ok(Mdp {
         chain,
         time_step,

@@ -1,29 +1,35 @@
 //! Solvers of the discounted (or exit-time) MDP `V = min_a {c_a + γ P_a V}`.
 //!
-//! * **Value iteration**, Jacobi (`V_{k+1} = T V_k`, parallel over states) or Gauss–Seidel (in
-//!   place, in node order, sequential). Both contract by γ in the sup norm.
-//! * **Policy iteration** (Howard): evaluate the policy exactly by sparse LU of
-//!   `(I − γP_π) V = c_π` (terminal rows `V = g`), improve greedily (an action changes only
-//!   when it lowers the Q-value by more than 1e-12 relative: no cycling on ties), stop when the
-//!   policy is stable.
-//! * **Modified policy iteration**: one improvement, then `k` evaluation sweeps
-//!   `V ← c_π + γP_π V`.
+//! * **Value iteration**, Jacobi (`V_{k+1} = T V_k`, parallel over blocks of states) or
+//!   Gauss–Seidel (in place, in node order, sequential). Both contract by γ in the sup norm.
+//! * **Policy iteration** (Howard): evaluate the policy exactly, `(I − γP_π) V = c_π` (terminal
+//!   rows `V = g`), block-triangularly over the strongly connected components of its chain
+//!   ([`super::evaluate`]); improve greedily (an action changes only when it lowers the Q-value
+//!   by more than 1e-12 relative: no cycling on ties), stop when the policy is stable.
+//! * **Modified policy iteration**: one improvement `V' = T V` (greedy `π`), then `k` evaluation
+//!   sweeps `V ← c_π + γP_π V` on the policy's compact chain (QuantEcon's `DiscreteDP` scheme,
+//!   `k = 20` by default there and here).
 //!
-//! Stopping rules bound the error. For Jacobi value iteration without terminal states the
-//! MacQueen bounds `V' + γ/(1−γ) min Δ ≤ V* ≤ V' + γ/(1−γ) max Δ` (Δ = V' − V, Puterman §6.6.3)
-//! give the midpoint estimate with error ≤ γ/(1−γ)·sp(Δ)/2 (the span seminorm), which is what is
-//! returned; otherwise `‖V* − V'‖∞ ≤ γ/(1−γ)‖Δ‖∞`. The same bound is applied after each
-//! improvement of modified policy iteration. With γ = 1 (exit-time, terminal states reachable)
-//! there is no contraction constant: the iteration stops when `‖Δ‖∞` stops moving, and the
-//! reported bound is that change. Every method stops at its iteration limit with an error that
-//! carries the residual history — never a hang.
+//! Stopping rules bound the error. Without terminal states, Jacobi value iteration and modified
+//! policy iteration use the MacQueen bounds, valid for any `V` with `Δ = TV − V`:
+//! `TV + γ/(1−γ) min Δ ≤ V* ≤ TV + γ/(1−γ) max Δ` (Puterman §6.6.3), and return the midpoint,
+//! whose error is ≤ γ/(1−γ)·sp(Δ)/2 (sp the span seminorm). This is QuantEcon's rule for
+//! modified policy iteration (stop when `sp(Δ) < ε(1−γ)/γ`, return `TV + γ/(1−γ)·midrange(Δ)`,
+//! error < ε/2), so the same tolerance means `ε = 2 · tolerance · (1 + ‖V‖∞)`. Otherwise
+//! (Gauss–Seidel, terminal states) `‖V* − TV‖∞ ≤ γ/(1−γ)‖Δ‖∞`. With γ = 1 (exit-time, terminal
+//! states reachable) there is no contraction constant: the iteration stops when `‖Δ‖∞` stops
+//! moving, and the reported bound is that change. Every method stops at its iteration limit with
+//! an error that carries the residual history — never a hang.
+//!
+//! Every state's arithmetic is the same on any number of threads (parallel loops split states,
+//! never sums), so the results are bit-identical across thread counts; [`super::reference`] holds
+//! the straightforward implementation the fast paths are tested against.
 
+use super::evaluate::{PolicyChain, PolicyEvaluation};
 use super::Mdp;
+use super::{parallel, BLOCK};
 use crate::error::{HjbError, Result};
-use faer::linalg::solvers::Solve;
-use faer::sparse::linalg::solvers::{Lu, SymbolicLu};
-use faer::sparse::{Pair, SparseColMat, SymbolicSparseColMat};
-use faer::Mat;
+use rayon::prelude::*;
 use std::time::Instant;
 
 /// Which MDP solver.
@@ -98,7 +104,7 @@ pub fn solve(mdp: &Mdp, method: Method, options: &SolveOptions) -> Result<MdpSol
     Ok(solution)
 }
 
-fn start_values(mdp: &Mdp) -> Vec<f64> {
+pub(crate) fn start_values(mdp: &Mdp) -> Vec<f64> {
     mdp.terminal_value.iter().map(|v| if v.is_nan() { 0.0 } else { *v }).collect()
 }
 
@@ -108,7 +114,7 @@ fn largest(values: &[f64]) -> f64 {
 
 /// The error bound after a backup with change `Δ` over the non-terminal states, and the shift
 /// to add to every non-terminal value (the MacQueen midpoint; 0 when not applicable).
-fn bound(mdp: &Mdp, old: &[f64], new: &[f64], jacobi: bool) -> (f64, f64) {
+pub(crate) fn bound(mdp: &Mdp, old: &[f64], new: &[f64], macqueen: bool) -> (f64, f64) {
     let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
     for x in 0..mdp.nodes {
         if !mdp.terminal[x] {
@@ -125,7 +131,7 @@ fn bound(mdp: &Mdp, old: &[f64], new: &[f64], jacobi: bool) -> (f64, f64) {
         return (low.abs().max(high.abs()), 0.0);
     }
     let factor = gamma / (1.0 - gamma);
-    if jacobi && !mdp.terminal.iter().any(|t| *t) {
+    if macqueen && !mdp.terminal.iter().any(|t| *t) {
         (factor * (high - low) / 2.0, factor * (high + low) / 2.0)
     } else {
         (factor * low.abs().max(high.abs()), 0.0)
@@ -134,12 +140,23 @@ fn bound(mdp: &Mdp, old: &[f64], new: &[f64], jacobi: bool) -> (f64, f64) {
 
 /// The stopping rule of value iteration and modified policy iteration: the error bound below
 /// `tolerance · (1 + ‖V‖∞)`; with γ = 1 (no contraction) the change must be 1000× smaller.
-fn converged(mdp: &Mdp, options: &SolveOptions, error_bound: f64, values: &[f64]) -> bool {
+pub(crate) fn converged(mdp: &Mdp, options: &SolveOptions, error_bound: f64, values: &[f64]) -> bool {
     let scale = options.tolerance * (1.0 + largest(values));
     error_bound <= if mdp.discount < 1.0 { scale } else { 1e-3 * scale }
 }
 
-fn limit_error(method: Method, options: &SolveOptions, history: &[f64]) -> HjbError {
+/// Add the MacQueen midpoint `shift` to every non-terminal value.
+pub(crate) fn shift_values(mdp: &Mdp, values: &mut [f64], shift: f64) {
+    if shift != 0.0 {
+        for (value, terminal) in values.iter_mut().zip(&mdp.terminal) {
+            if !terminal {
+                *value += shift;
+            }
+        }
+    }
+}
+
+pub(crate) fn limit_error(method: Method, options: &SolveOptions, history: &[f64]) -> HjbError {
     let tail: Vec<String> = history.iter().rev().take(5).rev().map(|v| format!("{v:.3e}")).collect();
     HjbError::Numerical(format!(
         "MDP {} stopped at its limit of {} iterations without meeting the tolerance {:e}; last bounds/changes: [{}]",
@@ -173,11 +190,7 @@ fn value_iteration(mdp: &Mdp, method: Method, options: &SolveOptions) -> Result<
         history.push(error_bound);
         std::mem::swap(&mut values, &mut next);
         if converged(mdp, options, error_bound, &values) {
-            for x in 0..mdp.nodes {
-                if !mdp.terminal[x] {
-                    values[x] += shift;
-                }
-            }
+            shift_values(mdp, &mut values, shift);
             return Ok(MdpSolution {
                 method,
                 value: values,
@@ -192,66 +205,54 @@ fn value_iteration(mdp: &Mdp, method: Method, options: &SolveOptions) -> Result<
     Err(limit_error(method, options, &history))
 }
 
-/// Solve `(I − γP_π) V = c_π` (terminal rows `V = g`) by sparse LU.
-fn evaluate_policy(mdp: &Mdp, policy: &[usize]) -> Result<Vec<f64>> {
-    let nodes = mdp.nodes;
-    let mut pairs = Vec::with_capacity(nodes * 5);
-    let mut entries = Vec::with_capacity(nodes * 5);
-    let mut right = Mat::<f64>::zeros(nodes, 1);
-    for x in 0..nodes {
-        pairs.push(Pair::new(x, x));
-        entries.push(1.0);
-        if mdp.terminal[x] {
-            right[(x, 0)] = mdp.terminal_value[x];
-            continue;
+/// Greedy improvement, parallel over states (each state's choice is independent); returns the
+/// number of changed actions. An action changes only when it lowers the Q-value by more than
+/// 1e-12 relative (no cycling on ties).
+pub(crate) fn improve(mdp: &Mdp, values: &[f64], policy: &mut [usize]) -> usize {
+    let kernel = |block: usize, policy: &mut [usize]| -> usize {
+        let mut changed = 0;
+        for (i, action) in policy.iter_mut().enumerate() {
+            let x = block * BLOCK + i;
+            if mdp.terminal[x] {
+                continue;
+            }
+            let (best, candidate) = mdp.best_action(x, values);
+            let current = *action;
+            let current_q =
+                mdp.cost[x * mdp.action_count + current] + mdp.discount * mdp.expectation(x, current, values);
+            if best < current_q - 1e-12 * (1.0 + current_q.abs()) {
+                *action = candidate;
+                changed += 1;
+            }
         }
-        let a = policy[x];
-        let matrix = &mdp.transitions[a];
-        for k in matrix.indptr[x]..matrix.indptr[x + 1] {
-            pairs.push(Pair::new(x, matrix.indices[k]));
-            entries.push(-mdp.discount * matrix.data[k]);
-        }
-        right[(x, 0)] = mdp.cost[x * mdp.action_count + a];
+        changed
+    };
+    if parallel(mdp.transitions.slots()) {
+        policy.par_chunks_mut(BLOCK).enumerate().map(|(block, policy)| kernel(block, policy)).sum()
+    } else {
+        policy.chunks_mut(BLOCK).enumerate().map(|(block, policy)| kernel(block, policy)).sum()
     }
-    let numerical = |message: String| HjbError::Numerical(format!("MDP policy evaluation: {message}"));
-    let (symbolic, argsort) = SymbolicSparseColMat::try_new_from_indices(nodes, nodes, &pairs)
-        .map_err(|error| numerical(format!("sparsity pattern: {error:?}")))?;
-    let matrix = SparseColMat::new_from_argsort(symbolic.clone(), &argsort, &entries)
-        .map_err(|error| numerical(format!("assembly: {error:?}")))?;
-    let symbolic_lu = SymbolicLu::try_new(symbolic.as_ref())
-        .map_err(|error| numerical(format!("symbolic LU: {error:?}")))?;
-    let lu = Lu::try_new_with_symbolic(symbolic_lu, matrix.as_ref()).map_err(|error| {
-        numerical(format!(
-            "LU (is the policy proper? with γ = 1 every state must reach a terminal one): {error:?}"
-        ))
-    })?;
-    let solution = lu.solve(&right);
-    let values: Vec<f64> = (0..nodes).map(|x| solution[(x, 0)]).collect();
-    if let Some(x) = values.iter().position(|v| !v.is_finite()) {
-        return Err(numerical(format!(
-            "non-finite value at state {x}: the policy never reaches a terminal state"
-        )));
-    }
-    Ok(values)
 }
 
-/// Greedy improvement; returns the number of changed actions.
-fn improve(mdp: &Mdp, values: &[f64], policy: &mut [usize]) -> usize {
-    let mut changed = 0;
-    for x in 0..mdp.nodes {
-        if mdp.terminal[x] {
-            continue;
+/// One evaluation sweep of the policy whose compact chain is `chain`:
+/// `out(x) = c_π(x) + γ Σ_y P_π(x, y) V(y)` (terminal: `g`), parallel over blocks of states.
+pub(crate) fn evaluation_sweep(chain: &PolicyChain, discount: f64, values: &[f64], out: &mut [f64]) {
+    let kernel = |block: usize, out: &mut [f64]| {
+        for (i, value) in out.iter_mut().enumerate() {
+            let x = block * BLOCK + i;
+            let (start, end) = (chain.start[x], chain.start[x + 1]);
+            let mut sum = 0.0;
+            for (y, p) in chain.target[start..end].iter().zip(&chain.probability[start..end]) {
+                sum += p * values[*y as usize];
+            }
+            *value = chain.cost[x] + discount * sum;
         }
-        let (best, action) = mdp.best_action(x, values);
-        let current = policy[x];
-        let current_q = mdp.cost[x * mdp.action_count + current]
-            + mdp.discount * mdp.transitions[current].row_dot(x, values);
-        if best < current_q - 1e-12 * (1.0 + current_q.abs()) {
-            policy[x] = action;
-            changed += 1;
-        }
+    };
+    if parallel(chain.target.len()) {
+        out.par_chunks_mut(BLOCK).enumerate().for_each(|(block, out)| kernel(block, out));
+    } else {
+        out.chunks_mut(BLOCK).enumerate().for_each(|(block, out)| kernel(block, out));
     }
-    changed
 }
 
 fn policy_iteration(mdp: &Mdp, options: &SolveOptions) -> Result<MdpSolution> {
@@ -259,8 +260,9 @@ fn policy_iteration(mdp: &Mdp, options: &SolveOptions) -> Result<MdpSolution> {
     let mut scratch = vec![0.0; mdp.nodes];
     mdp.backup(&start_values(mdp), &mut scratch, &mut policy);
     let mut history = Vec::new();
+    let mut evaluation = PolicyEvaluation::new(mdp);
     for iteration in 1..=options.max_iterations.min(10_000) {
-        let values = evaluate_policy(mdp, &policy)?;
+        let values = evaluation.evaluate(mdp, &policy)?;
         let changed = improve(mdp, &values, &mut policy);
         history.push(changed as f64);
         if changed == 0 {
@@ -285,16 +287,18 @@ fn policy_iteration(mdp: &Mdp, options: &SolveOptions) -> Result<MdpSolution> {
 
 fn modified_policy_iteration(mdp: &Mdp, sweeps: usize, options: &SolveOptions) -> Result<MdpSolution> {
     let method = Method::ModifiedPolicyIteration(sweeps);
+    let mut chain = PolicyChain::default();
     let mut values = start_values(mdp);
     let mut next = values.clone();
     let mut policy = vec![0usize; mdp.nodes];
     let mut history = Vec::new();
     for iteration in 1..=options.max_iterations {
         mdp.backup(&values, &mut next, &mut policy);
-        let (error_bound, _) = bound(mdp, &values, &next, false);
+        let (error_bound, shift) = bound(mdp, &values, &next, true);
         history.push(error_bound);
         std::mem::swap(&mut values, &mut next);
         if converged(mdp, options, error_bound, &values) {
+            shift_values(mdp, &mut values, shift);
             return Ok(MdpSolution {
                 method,
                 value: values,
@@ -306,16 +310,9 @@ fn modified_policy_iteration(mdp: &Mdp, sweeps: usize, options: &SolveOptions) -
             });
         }
         // Partial evaluation of the greedy policy: k sweeps of V ← c_π + γP_π V.
+        chain.extract(mdp, &policy);
         for _ in 0..sweeps {
-            use rayon::prelude::*;
-            next.par_iter_mut().enumerate().for_each(|(x, value)| {
-                *value = if mdp.terminal[x] {
-                    mdp.terminal_value[x]
-                } else {
-                    let a = policy[x];
-                    mdp.cost[x * mdp.action_count + a] + mdp.discount * mdp.transitions[a].row_dot(x, &values)
-                };
-            });
+            evaluation_sweep(&chain, mdp.discount, &values, &mut next);
             std::mem::swap(&mut values, &mut next);
         }
     }
