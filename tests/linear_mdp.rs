@@ -30,7 +30,7 @@ fn soft_bellman_backup_is_the_linear_march() {
     let linear = march(&mdp, lambda, &g, steps).unwrap();
     // Second path: the entropy-regularised backup V(x) = qΔt − λ log Σ_y P(x, y) e^{−V'(y)/λ},
     // in the log domain.
-    let passive = &mdp.transitions[0];
+    let passive = mdp.transitions.action_matrix(0, mdp.action_count);
     let mut value = g.clone();
     for _ in 0..steps {
         value = (0..mdp.nodes)
