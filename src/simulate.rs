@@ -7,6 +7,9 @@
 //! `J' = e^{−ρt} ℓ(x, u(x,t), t)` are integrated together by classical RK4 with the feedback
 //! evaluated at every stage; the realised cost is `J(T) + e^{−ρT} g(x(T))`.
 //!
+//! In a game the disturbance is one of the inputs: by default it plays its stored optimal
+//! feedback (its worst case); [`laws`] replaces it by a user formula.
+//!
 //! For a deterministic problem the realised cost from `x0` and the interpolated `V(x0, 0)` agree
 //! up to the discretisation error of the value and of the policy.
 
@@ -16,10 +19,12 @@ use crate::problem::Problem;
 use ndarray::ArrayD;
 
 pub mod ensemble;
+pub mod laws;
 mod paths;
 
 pub use ensemble::EnsembleStatistics;
-pub use paths::{exact_terminal_law, simulate_paths};
+pub use laws::{disturbance_laws, InputLaw};
+pub use paths::{exact_terminal_law, simulate_paths, simulate_paths_with};
 
 /// The parts of a result file that hjb itself reads back (`simulate`, tests). Every field has
 /// the stored shape `shape` (one entry per state, row-major as in the file).
@@ -100,13 +105,24 @@ pub fn stored_grid(problem: &Problem, stored: &StoredResult) -> Result<Grid> {
 
 /// The stored feedback `u(x, t)`: the policy interpolated multilinearly in x and, with
 /// snapshots, linearly in t; clamped to the control box.
-fn feedback(problem: &Problem, grid: &Grid, stored: &StoredResult, x: &[f64], t: f64) -> Vec<f64> {
+/// An input with a user law ([`InputLaw`]) follows the law instead.
+fn feedback(
+    problem: &Problem,
+    grid: &Grid,
+    stored: &StoredResult,
+    laws: &[InputLaw],
+    x: &[f64],
+    t: f64,
+) -> Vec<f64> {
     let snapshots = stored.snapshots.as_ref().filter(|s| s.times.len() >= 2);
     problem
         .controls
         .iter()
         .enumerate()
         .map(|(j, control)| {
+            if let Some(law) = laws.iter().find(|law| law.input == j) {
+                return law.value(problem, x, t);
+            }
             let value = match snapshots {
                 None => grid.interpolate_field(&stored.policy[j], x),
                 Some(s) => {
@@ -125,6 +141,19 @@ fn feedback(problem: &Problem, grid: &Grid, stored: &StoredResult, x: &[f64], t:
 pub fn simulate(
     problem: &Problem,
     stored: &StoredResult,
+    start: &[f64],
+    horizon: f64,
+    time_step: f64,
+) -> Result<Trajectory> {
+    simulate_with(problem, stored, &[], start, horizon, time_step)
+}
+
+/// [`simulate`] with user laws replacing some inputs' stored feedback (e.g. a disturbance
+/// `b = sin(t)` instead of its worst case; see [`laws`]).
+pub fn simulate_with(
+    problem: &Problem,
+    stored: &StoredResult,
+    laws: &[InputLaw],
     start: &[f64],
     horizon: f64,
     time_step: f64,
@@ -155,7 +184,7 @@ pub fn simulate(
     let time_dependent_policy = stored.snapshots.as_ref().is_some_and(|s| s.times.len() >= 2);
     let mut variables = vec![0.0; n + m + 1];
     let mut rate = |x: &[f64], t: f64| -> (Vec<f64>, f64, Vec<f64>) {
-        let u = feedback(problem, &grid, stored, x, t);
+        let u = feedback(problem, &grid, stored, laws, x, t);
         variables[..n].copy_from_slice(x);
         variables[n..n + m].copy_from_slice(&u);
         variables[n + m] = t;

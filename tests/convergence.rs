@@ -174,3 +174,15 @@ fn colehopf_mixture_1d_implicit() {
 fn colehopf_mixture_1d_semi_lagrangian() {
     check("colehopf_mixture_1d_semi_lagrangian");
 }
+
+#[test]
+fn game_1d_lax_friedrichs() {
+    // A min–max Hamiltonian −(a − b)|p| with a closed-form tube; L1 (the convex kink caps L∞ at ½).
+    check("game_1d_lax_friedrichs");
+}
+
+#[test]
+fn double_integrator_tube_upwind() {
+    // The tube projection V ← min(V, l) after each step, against min(x, x + vT − T²/2).
+    check("double_integrator_tube_upwind");
+}

@@ -136,6 +136,11 @@ pub enum Command {
         /// Output stem (default: <result without .h5>_trajectory); writes .csv, .h5 and .png.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Games: a law `name=formula` (states, t, parameters) for a disturbance instead of its
+        /// stored worst case, e.g. `--disturbance "b=0"` or `--disturbance "b=sin(t)"`; repeat
+        /// for several disturbances.
+        #[arg(long, allow_hyphen_values = true)]
+        disturbance: Vec<String>,
         /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -231,8 +236,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             converge::run(&file, levels, refine, json, out, &overrides)
         }
         Command::Validate { quick, directory, json } => validate::run(quick, &directory, json),
-        Command::Simulate { result, from, horizon, time_step, seed, paths, out, json } => {
-            let options = simulate::Options { horizon, time_step, seed, paths, out, json };
+        Command::Simulate { result, from, horizon, time_step, seed, paths, out, disturbance, json } => {
+            let options = simulate::Options { horizon, time_step, seed, paths, out, disturbance, json };
             simulate::run(&result, &from, options)
         }
         Command::Score { result, times, out, json } => score::run(&result, &times, out, json),

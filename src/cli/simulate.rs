@@ -1,11 +1,14 @@
-//! `hjb simulate RESULT.h5 --from x0,…`: closed-loop trajectory from the stored policy, written
-//! as CSV, HDF5 and PNG.
+//! `hjb simulate RESULT.h5 --from x0,… [--disturbance b=formula]`: closed-loop trajectory from the
+//! stored policy (a game's disturbance plays its stored worst case unless given a law), written as
+//! CSV, HDF5 and PNG.
 
 use super::{invalid, print_json};
 use hjb::io::target::write_atomically;
 use hjb::io::{ensemble_file, ensemble_plot, figures, hdf5, report, summary};
 use hjb::problem::{parse_problem, ProblemFile};
-use hjb::simulate::{ensemble::ensemble_bytes, exact_terminal_law, simulate_paths, stored_grid, to_csv};
+use hjb::simulate::{
+    disturbance_laws, ensemble::ensemble_bytes, exact_terminal_law, simulate_paths_with, stored_grid, to_csv,
+};
 use hjb::HjbError;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +19,8 @@ pub struct Options {
     pub seed: u64,
     pub paths: Option<usize>,
     pub out: Option<PathBuf>,
+    /// `name=formula` laws for disturbances (their stored worst case otherwise).
+    pub disturbance: Vec<String>,
     pub json: bool,
 }
 
@@ -33,6 +38,7 @@ pub fn run(result: &Path, from: &str, options: Options) -> anyhow::Result<()> {
         )
         .into());
     }
+    let laws = disturbance_laws(&problem, &stored.problem_toml, &options.disturbance)?;
     let start: Vec<f64> = from
         .split(',')
         .map(|part| part.trim().parse::<f64>())
@@ -78,14 +84,15 @@ pub fn run(result: &Path, from: &str, options: Options) -> anyhow::Result<()> {
         )
         .into());
     }
-    let statistics = simulate_paths(&problem, &stored, &start, horizon, time_step, options.seed, paths)
-        .map_err(|error| match error {
-            HjbError::InvalidStart { message } => invalid("--from", message),
-            HjbError::InvalidHorizon { .. } => {
-                invalid("--horizon/--time-step", "horizon and time step must be positive")
-            }
-            other => other,
-        })?;
+    let statistics =
+        simulate_paths_with(&problem, &stored, &laws, &start, horizon, time_step, options.seed, paths)
+            .map_err(|error| match error {
+                HjbError::InvalidStart { message } => invalid("--from", message),
+                HjbError::InvalidHorizon { .. } => {
+                    invalid("--horizon/--time-step", "horizon and time step must be positive")
+                }
+                other => other,
+            })?;
     let trajectory = &statistics.trajectory;
     write_atomically(&csv, "", |temporary| std::fs::write(temporary, to_csv(&problem, trajectory)))?;
     hdf5::write_trajectory(&h5, &problem, trajectory, result)?;

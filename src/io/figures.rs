@@ -1,6 +1,7 @@
 //! Which pictures a result gets: the value and policy plots of a solve (one curve per regime for
 //! a regime-switching problem), the von Neumann and convergence figures, the closed-loop
-//! trajectory, and slices of a stored field.
+//! trajectory, and slices of a stored field. The value of a `[reachability]` problem is drawn
+//! with its set shaded ([`crate::io::reach_plot`]).
 
 use crate::error::{HjbError, Result};
 use crate::grid::{row_major, Grid};
@@ -9,6 +10,7 @@ use crate::io::plot::{
     write_amplification_png, write_field_png, write_lines_png, write_time_series_png, write_time_strip_png,
     FieldPlot,
 };
+use crate::io::reach_plot::{write_reachable_png, SetPicture};
 use crate::problem::Problem;
 use crate::settings::OutputSettings;
 use crate::simulate::Trajectory;
@@ -35,28 +37,39 @@ pub fn write_solution_plots(
     let mut written = Vec::new();
     let value_path = PathBuf::from(format!("{stem}_value.png"));
     let arguments: Vec<String> = problem.state_names();
-    write_field_png(
-        &value_path,
-        &FieldPlot {
-            grid: &problem.grid,
-            values: &solution.values,
-            reference: solution.reference.as_ref(),
-            title: if problem.is_stationary() {
-                format!("{}: stationary value ({scheme})", problem.name)
-            } else {
-                format!("{}: value at t = 0 ({scheme})", problem.name)
+    let reachable = SetPicture {
+        grid: &problem.grid,
+        values: &solution.values,
+        reference: solution.reference.as_ref(),
+        title: format!("{} ({scheme})", problem.name),
+        field_name: format!("V({}, t = 0)", arguments.join(", ")),
+    };
+    if write_reachable_png(&value_path, problem, &reachable)? {
+        written.push(value_path.display().to_string());
+    } else {
+        write_field_png(
+            &value_path,
+            &FieldPlot {
+                grid: &problem.grid,
+                values: &solution.values,
+                reference: solution.reference.as_ref(),
+                title: if problem.is_stationary() {
+                    format!("{}: stationary value ({scheme})", problem.name)
+                } else {
+                    format!("{}: value at t = 0 ({scheme})", problem.name)
+                },
+                field_name: if problem.is_stationary() {
+                    format!("V({})", arguments.join(", "))
+                } else {
+                    format!("V({}, t = 0)", arguments.join(", "))
+                },
+                overlay: None,
+                contours: output.contours,
+                zero_level_set: output.zero_level_set,
             },
-            field_name: if problem.is_stationary() {
-                format!("V({})", arguments.join(", "))
-            } else {
-                format!("V({}, t = 0)", arguments.join(", "))
-            },
-            overlay: None,
-            contours: output.contours,
-            zero_level_set: output.zero_level_set,
-        },
-    )?;
-    written.push(value_path.display().to_string());
+        )?;
+        written.push(value_path.display().to_string());
+    }
     if let Some(snapshots) = &solution.snapshots {
         let path = PathBuf::from(format!("{stem}_value_time.png"));
         write_time_strip_png(
@@ -322,6 +335,19 @@ pub fn write_slice_plot(
 ) -> Result<()> {
     let names = problem.state_names();
     let free_names: Vec<String> = slice.free.iter().map(|k| names[*k].clone()).collect();
+    if field == "value" && slice.label.is_empty() {
+        // The whole value of a reachability problem: the set shaded (slices panel in ≥ 3-D).
+        let picture = SetPicture {
+            grid: &slice.grid,
+            values: &slice.values,
+            reference: None,
+            title: problem.name.clone(),
+            field_name: format!("V({}, t = 0)", free_names.join(", ")),
+        };
+        if write_reachable_png(path, problem, &picture)? {
+            return Ok(());
+        }
+    }
     write_field_png(
         path,
         &FieldPlot {

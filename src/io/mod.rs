@@ -9,6 +9,7 @@ pub mod figures;
 pub mod hdf5;
 mod netcdf;
 pub mod plot;
+pub mod reach_plot;
 pub mod report;
 pub mod score_file;
 pub mod score_plot;

@@ -17,7 +17,7 @@ pub(crate) const HEIGHT: u32 = 700;
 /// Largest number of cells drawn per heatmap axis (finer grids are sampled).
 const MAX_CELLS: usize = 300;
 
-fn register_font() {
+pub(crate) fn register_font() {
     static REGISTER: Once = Once::new();
     REGISTER.call_once(|| {
         for style in [FontStyle::Normal, FontStyle::Bold] {
@@ -90,7 +90,7 @@ fn legend<'a, CT: plotters::coord::CoordTranslate>(
     Ok(())
 }
 
-fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+pub(crate) fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
     for value in values.filter(|v| v.is_finite()) {
         low = low.min(value);
@@ -109,15 +109,15 @@ pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>
 
 /// The plane of the first two axes through the middle node of every other axis, sampled to at
 /// most `cells` nodes per axis: what every heatmap draws.
-struct Plane<'a> {
+pub(crate) struct Plane<'a> {
     grid: &'a Grid,
-    base: Vec<usize>,
-    xs: Vec<usize>,
-    ys: Vec<usize>,
+    pub(crate) base: Vec<usize>,
+    pub(crate) xs: Vec<usize>,
+    pub(crate) ys: Vec<usize>,
 }
 
 impl<'a> Plane<'a> {
-    fn new(grid: &'a Grid, cells: usize) -> Self {
+    pub(crate) fn new(grid: &'a Grid, cells: usize) -> Self {
         let mut base = vec![0usize; grid.dimension()];
         for k in 2..grid.dimension() {
             base[k] = grid.axes()[k].points / 2;
@@ -130,19 +130,19 @@ impl<'a> Plane<'a> {
     }
 
     /// Flat index of node (i, j) of the plane.
-    fn node(&self, i: usize, j: usize) -> usize {
+    pub(crate) fn node(&self, i: usize, j: usize) -> usize {
         let mut index = self.base.clone();
         index[0] = i;
         index[1] = j;
         index.iter().zip(self.grid.strides()).map(|(a, s)| a * s).sum()
     }
 
-    fn range(&self, values: &[f64]) -> (f64, f64) {
+    pub(crate) fn range(&self, values: &[f64]) -> (f64, f64) {
         finite_range(self.xs.iter().flat_map(|i| self.ys.iter().map(move |j| values[self.node(*i, *j)])))
     }
 
     /// Coloured cells (viridis on [low, high], magenta where not finite) centred on the samples.
-    fn cells(&self, values: &[f64], low: f64, high: f64) -> Vec<Rectangle<(f64, f64)>> {
+    pub(crate) fn cells(&self, values: &[f64], low: f64, high: f64) -> Vec<Rectangle<(f64, f64)>> {
         let (x_axis, y_axis) = (&self.grid.axes()[0], &self.grid.axes()[1]);
         let edges = |samples: &[usize], axis: &crate::grid::Axis| -> Vec<f64> {
             let mut edges = vec![axis.lower];

@@ -1,7 +1,8 @@
 //! Many closed-loop paths of a stochastic problem, in parallel, one seeded stream per path.
 
 use super::{
-    feedback, simulate, stored_grid, EnsembleStatistics, Normal, PathStatistics, StoredResult, Trajectory,
+    feedback, simulate_with, stored_grid, EnsembleStatistics, InputLaw, Normal, PathStatistics, StoredResult,
+    Trajectory,
 };
 use crate::error::{HjbError, Result};
 use crate::grid::Grid;
@@ -46,6 +47,8 @@ struct Path {
 struct PathSetup<'a> {
     problem: &'a Problem,
     stored: &'a StoredResult,
+    /// User laws replacing stored feedbacks.
+    laws: &'a [InputLaw],
     grid: Grid,
     start: &'a [f64],
     horizon: f64,
@@ -77,7 +80,7 @@ impl PathSetup<'_> {
         let mut drift = vec![0.0; n];
         for step in 0..=steps {
             let t = step as f64 * dt;
-            let u = feedback(problem, &self.grid, self.stored, &x, t);
+            let u = feedback(problem, &self.grid, self.stored, self.laws, &x, t);
             variables[..n].copy_from_slice(&x);
             variables[n..n + m].copy_from_slice(&u);
             variables[n + m] = t;
@@ -139,8 +142,23 @@ pub fn simulate_paths(
     seed: u64,
     paths: usize,
 ) -> Result<PathStatistics> {
+    simulate_paths_with(problem, stored, &[], start, horizon, time_step, seed, paths)
+}
+
+/// [`simulate_paths`] with user laws replacing some inputs' stored feedback.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_paths_with(
+    problem: &Problem,
+    stored: &StoredResult,
+    laws: &[InputLaw],
+    start: &[f64],
+    horizon: f64,
+    time_step: f64,
+    seed: u64,
+    paths: usize,
+) -> Result<PathStatistics> {
     super::check_work(horizon, time_step, paths)?;
-    let first = simulate(problem, stored, start, horizon, time_step)?;
+    let first = simulate_with(problem, stored, laws, start, horizon, time_step)?;
     if problem.diffusion.is_none() && problem.diffusion_matrix.is_none() {
         let cost = first.cost;
         let terminal_states = first.states.last().cloned().unwrap_or_default();
@@ -157,6 +175,7 @@ pub fn simulate_paths(
     let setup = PathSetup {
         problem,
         stored,
+        laws,
         grid: stored_grid(problem, stored)?,
         start,
         horizon,

@@ -1,0 +1,133 @@
+//! Simulating a game: `hjb simulate` plays both players' stored feedbacks (the disturbance's
+//! `/policy/<d>` is its worst case), so a path started inside the air3d tube is captured and one
+//! started outside escapes.
+
+mod common;
+
+use hjb::io::hdf5::{read_result, write_result};
+
+/// Closest approach `min_t sqrt(x² + y²)` along a closed-loop air3d path from `start`, and the
+/// stored `V(start, 0)`.
+fn closest_approach(start: [f64; 3]) -> (f64, f64) {
+    let file = common::shipped_file("air3d");
+    let mut settings = file.settings().unwrap();
+    // The tube's feedback changes with time: keep V and both policies at 15 times.
+    settings.snapshots = 15;
+    let problem = &file.problem;
+    let solution = hjb::solver::with_threads(Some(2), || hjb::solve(problem, &settings, &mut hjb::Silent))
+        .unwrap()
+        .unwrap();
+    let directory = common::scratch_directory(&format!("game_simulation_{}", start[0]));
+    let path = directory.join("air3d.h5");
+    write_result(&path, problem, &solution, &file.output).unwrap();
+    let stored = read_result(&path).unwrap();
+    assert_eq!(stored.control_names, ["a", "b"], "the disturbance's policy is stored after the control's");
+    let trajectory = hjb::simulate::simulate(problem, &stored, &start, problem.final_time, 1e-3).unwrap();
+    assert!(trajectory.time_dependent_policy);
+    let closest = trajectory.states.iter().map(|x| x[0].hypot(x[1])).fold(f64::INFINITY, f64::min);
+    eprintln!(
+        "air3d from {start:?}: V(x0, 0) = {:.4}, closest approach {closest:.4}",
+        trajectory.value_at_start
+    );
+    (closest, trajectory.value_at_start)
+}
+
+#[test]
+fn a_path_inside_the_air3d_tube_is_captured() {
+    // Nearly head on (ψ = π, 1 m off the axis) at 13 m: inside the tube, which reaches x ≈ 16 on
+    // this slice. (Exactly on the axis y = 0 the evader's switching function vanishes by symmetry
+    // and its stored feedback is 0: it flies straight, so the start is taken off the axis.)
+    // Measured: V(x0, 0) = −1.45, closest approach 2.19 m.
+    let (closest, value) = closest_approach([13.0, 1.0, std::f64::consts::PI]);
+    assert!(value < -1.0, "V(x0, 0) = {value}: the start should lie well inside the tube");
+    assert!(closest < 3.0, "the pursuer's worst case should bring the distance below 5, got {closest}");
+}
+
+#[test]
+fn a_path_outside_the_air3d_tube_escapes() {
+    // The same at 19 m: outside the tube; the evader turns away in time. Measured: V(x0, 0) =
+    // 2.32, closest approach 6.54 m.
+    let (closest, value) = closest_approach([19.0, 1.0, std::f64::consts::PI]);
+    assert!(value > 1.0, "V(x0, 0) = {value}: the start should lie well outside the tube");
+    assert!(closest > 6.0, "the evader's feedback should keep the distance above 5, got {closest}");
+}
+
+/// game_1d solved with snapshots, written and read back: (problem, stored, result path).
+fn game_1d() -> (hjb::Problem, hjb::simulate::StoredResult, std::path::PathBuf) {
+    let file = common::shipped_file("game_1d");
+    let mut settings = file.settings().unwrap();
+    settings.snapshots = 11;
+    let solution = hjb::solve(&file.problem, &settings, &mut hjb::Silent).unwrap();
+    let directory = common::scratch_directory("game_simulation_1d");
+    let path = directory.join("game_1d.h5");
+    write_result(&path, &file.problem, &solution, &file.output).unwrap();
+    (file.problem, read_result(&path).unwrap(), path)
+}
+
+#[test]
+fn game_1d_worst_case_paths_follow_the_closed_form() {
+    // ẋ = u + d with u* = −sign x, d* = +0.5 sign x on the slope of V: |x| shrinks at a − b = 0.5.
+    // From 0.9 (inside the tube |x| ≤ 1) the path ends at 0.4, inside the target |x| ≤ 0.5
+    // (captured at t = 0.8); from 1.2 (outside) it ends at 0.7 and never enters it.
+    let (problem, stored, _) = game_1d();
+    for (start, end) in [(0.9, 0.4), (1.2, 0.7), (-1.2, -0.7)] {
+        let trajectory = hjb::simulate::simulate(&problem, &stored, &[start], 1.0, 1e-3).unwrap();
+        let last = trajectory.states.last().unwrap()[0];
+        eprintln!("game_1d from {start}: x(T) ≈ {last:.4}, V(x0, 0) = {:.4}", trajectory.value_at_start);
+        assert!((last - end).abs() < 0.02, "from {start}: x(T) = {last}, expected {end}");
+        let d = trajectory.controls[0][1];
+        assert!((d - 0.5 * start.signum()).abs() < 1e-9, "the disturbance's worst case pushes out, got {d}");
+    }
+}
+
+#[test]
+fn a_disturbance_law_replaces_the_worst_case() {
+    // With d = 0 the controller alone moves |x| at speed 1 until the target: from 1.2 the path
+    // now enters |x| ≤ 0.5 (the worst case kept it at 0.7).
+    let (problem, stored, _) = game_1d();
+    let laws = hjb::simulate::disturbance_laws(&problem, &stored.problem_toml, &["d=0".to_string()]).unwrap();
+    let trajectory = hjb::simulate::simulate_with(&problem, &stored, &laws, &[1.2], 1.0, 1e-3).unwrap();
+    assert!(trajectory.controls.iter().all(|u| u[1] == 0.0));
+    let closest = trajectory.states.iter().map(|x| x[0].abs()).fold(f64::INFINITY, f64::min);
+    eprintln!("game_1d from 1.2 with d = 0: closest |x| = {closest:.4}");
+    assert!(closest <= 0.5 + 1e-3, "closest |x| = {closest}");
+    // A law of t and a parameter (b = 0.5 in the file), clamped to the bounds [−0.5, 0.5].
+    let laws =
+        hjb::simulate::disturbance_laws(&problem, &stored.problem_toml, &["d = 2*b*sin(10*t)".to_string()])
+            .unwrap();
+    let trajectory = hjb::simulate::simulate_with(&problem, &stored, &laws, &[1.2], 1.0, 1e-3).unwrap();
+    for (t, u) in trajectory.times.iter().zip(&trajectory.controls) {
+        assert!((u[1] - (10.0 * t).sin().clamp(-0.5, 0.5)).abs() < 1e-12, "d({t}) = {}", u[1]);
+    }
+}
+
+#[test]
+fn bad_disturbance_laws_exit_2() {
+    let (_, _, result) = game_1d();
+    let run = |law: &str| {
+        let out = result.with_file_name("trajectory");
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_hjb"))
+            .args(["simulate", result.to_str().unwrap(), "--from", "1.2", "--out", out.to_str().unwrap()])
+            .args(["--disturbance", law])
+            .output()
+            .unwrap();
+        (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    for (law, says) in [
+        ("u=0", "not a disturbance"),
+        ("e=0", "not a disturbance"),
+        ("d=sin(q)", "d=sin(q)"),
+        ("d", "not name=formula"),
+    ] {
+        let (code, stderr) = run(law);
+        assert_eq!(code, 2, "{law}: {stderr}");
+        assert!(stderr.contains(says), "{law}: {stderr}");
+    }
+    let (code, stderr) = run("d=-0.25");
+    assert_eq!(code, 0, "{stderr}");
+    let csv = std::fs::read_to_string(result.with_file_name("trajectory.csv")).unwrap();
+    let column = csv.lines().next().unwrap().split(',').position(|c| c == "d").unwrap();
+    for line in csv.lines().skip(1) {
+        assert_eq!(line.split(',').nth(column).unwrap().parse::<f64>().unwrap(), -0.25);
+    }
+}
