@@ -53,12 +53,14 @@ fn a_path_outside_the_air3d_tube_escapes() {
 }
 
 /// game_1d solved with snapshots, written and read back: (problem, stored, result path).
-fn game_1d() -> (hjb::Problem, hjb::simulate::StoredResult, std::path::PathBuf) {
+/// The game_1d result with snapshots, written into its own scratch folder `folder` (tests run in
+/// parallel: a shared folder would be cleared under another test's feet).
+fn game_1d(folder: &str) -> (hjb::Problem, hjb::simulate::StoredResult, std::path::PathBuf) {
     let file = common::shipped_file("game_1d");
     let mut settings = file.settings().unwrap();
     settings.snapshots = 11;
     let solution = hjb::solve(&file.problem, &settings, &mut hjb::Silent).unwrap();
-    let directory = common::scratch_directory("game_simulation_1d");
+    let directory = common::scratch_directory(&format!("game_simulation_1d_{folder}"));
     let path = directory.join("game_1d.h5");
     write_result(&path, &file.problem, &solution, &file.output).unwrap();
     (file.problem, read_result(&path).unwrap(), path)
@@ -69,7 +71,7 @@ fn game_1d_worst_case_paths_follow_the_closed_form() {
     // ẋ = u + d with u* = −sign x, d* = +0.5 sign x on the slope of V: |x| shrinks at a − b = 0.5.
     // From 0.9 (inside the tube |x| ≤ 1) the path ends at 0.4, inside the target |x| ≤ 0.5
     // (captured at t = 0.8); from 1.2 (outside) it ends at 0.7 and never enters it.
-    let (problem, stored, _) = game_1d();
+    let (problem, stored, _) = game_1d("1");
     for (start, end) in [(0.9, 0.4), (1.2, 0.7), (-1.2, -0.7)] {
         let trajectory = hjb::simulate::simulate(&problem, &stored, &[start], 1.0, 1e-3).unwrap();
         let last = trajectory.states.last().unwrap()[0];
@@ -84,7 +86,7 @@ fn game_1d_worst_case_paths_follow_the_closed_form() {
 fn a_disturbance_law_replaces_the_worst_case() {
     // With d = 0 the controller alone moves |x| at speed 1 until the target: from 1.2 the path
     // now enters |x| ≤ 0.5 (the worst case kept it at 0.7).
-    let (problem, stored, _) = game_1d();
+    let (problem, stored, _) = game_1d("2");
     let laws = hjb::simulate::disturbance_laws(&problem, &stored.problem_toml, &["d=0".to_string()]).unwrap();
     let trajectory = hjb::simulate::simulate_with(&problem, &stored, &laws, &[1.2], 1.0, 1e-3).unwrap();
     assert!(trajectory.controls.iter().all(|u| u[1] == 0.0));
@@ -103,7 +105,7 @@ fn a_disturbance_law_replaces_the_worst_case() {
 
 #[test]
 fn bad_disturbance_laws_exit_2() {
-    let (_, _, result) = game_1d();
+    let (_, _, result) = game_1d("3");
     let run = |law: &str| {
         let out = result.with_file_name("trajectory");
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_hjb"))
