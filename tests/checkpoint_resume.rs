@@ -110,8 +110,10 @@ fn ctrl_c_keeps_a_checkpoint_and_exits_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Past start-up (the handler is installed before the first step), well before the end.
-    std::thread::sleep(Duration::from_millis(700));
+    // Past start-up (the handler is installed before the first step), well before the end: on
+    // Linux wait until the kernel lists SIGINT among the caught signals (a fixed sleep failed on
+    // a loaded machine, killing the child before its handler existed); elsewhere sleep.
+    wait_for_interrupt_handler(child.id());
     // SAFETY: kill(2) on the id of the child this test started.
     let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     assert_eq!(sent, 0);
@@ -135,4 +137,28 @@ fn ctrl_c_keeps_a_checkpoint_and_exits_130() {
         .unwrap();
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
     assert!(out.exists() && !checkpoint.exists());
+}
+
+/// Wait until process `pid` catches SIGINT (`SigCgt` in `/proc/pid/status` has bit 1), at most 30 s;
+/// without `/proc`, sleep 700 ms.
+#[cfg(unix)]
+fn wait_for_interrupt_handler(pid: u32) {
+    let status = format!("/proc/{pid}/status");
+    if std::fs::metadata(&status).is_err() {
+        std::thread::sleep(Duration::from_millis(700));
+        return;
+    }
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        let caught = std::fs::read_to_string(&status).ok().and_then(|text| {
+            let line = text.lines().find(|line| line.starts_with("SigCgt:"))?.to_string();
+            u64::from_str_radix(line.trim_start_matches("SigCgt:").trim(), 16).ok()
+        });
+        if caught.is_some_and(|mask| mask & (1 << (libc::SIGINT - 1)) != 0) {
+            // The handler is installed just before the solve starts; let a few steps run.
+            std::thread::sleep(Duration::from_millis(100));
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
