@@ -488,6 +488,7 @@ impl<'a> HighOrderStepper<'a> {
         work: &mut RowWork,
     ) {
         let row = self.shape[D - 1];
+        let half = self.derivatives.half_width();
         for k in 0..D {
             let (minus, plus, second) = (
                 &mut work.minus[k * row..(k + 1) * row],
@@ -505,8 +506,11 @@ impl<'a> HighOrderStepper<'a> {
                 // Along the row: pad it with three ghosts on each side.
                 let padded = &mut work.padded[..row + 6];
                 padded[3..row + 3].copy_from_slice(&values[row_start..row_start + row]);
-                for j in 0..3 {
+                // Only the ghosts the stencil reads (the others are never read, whatever they hold).
+                for j in 3 - half..3 {
                     padded[j] = closure.line_value(values, row_start, size, stride, j as isize - 3);
+                }
+                for j in 0..half {
                     padded[row + 3 + j] =
                         closure.line_value(values, row_start, size, stride, (row + j) as isize);
                 }
@@ -516,7 +520,7 @@ impl<'a> HighOrderStepper<'a> {
             } else {
                 // Across rows: the neighbouring rows, or ghost rows beyond the ends.
                 let i = index[k];
-                for j in 0..7 {
+                for j in 3 - half..=3 + half {
                     let target = i as isize + j as isize - 3;
                     if !(0..size as isize).contains(&target) {
                         let line_start = row_start - i * stride;
