@@ -13,6 +13,7 @@
 //! Balls are left to the node rule.
 
 use super::affine::AffineInputs;
+use super::row_hamiltonian::transpose;
 use super::Tabulation;
 
 /// The affine model's coefficients as columns: `base[i·N + node]`, `gain[(i·m + j)·N + node]`,
@@ -28,20 +29,6 @@ pub struct AffineColumns {
     diffusion: Vec<f64>,
     dissipation: Vec<f64>,
     cost_base: Vec<f64>,
-}
-
-/// Interleaved `[node · width + k]` → columns `[k · nodes + node]`.
-fn transpose(interleaved: &[f64], nodes: usize, width: usize) -> Vec<f64> {
-    if interleaved.is_empty() || width == 0 {
-        return Vec::new();
-    }
-    let mut columns = vec![0.0; interleaved.len()];
-    for (node, row) in interleaved.chunks_exact(width).enumerate() {
-        for (k, value) in row.iter().enumerate() {
-            columns[k * nodes + node] = *value;
-        }
-    }
-    columns
 }
 
 impl AffineColumns {

@@ -92,15 +92,20 @@ impl ControlModel {
         if noise.clone().any(|formula| formula.uses()[n..n + m].iter().any(|used| *used)) {
             closed_form = false;
         }
+        // Separability is a grid-wide check: computed at most once.
+        let mut separable = None;
         if closed_form && m >= 2 {
-            closed_form = is_separable(problem, &problem.running_cost, coordinates);
+            let answer = is_separable(problem, &problem.running_cost, coordinates);
+            separable = Some(answer);
+            closed_form = answer;
         }
         if let Some(game) = &problem.game {
             if closed_form && game.balls.is_empty() {
                 return Ok(ControlModel::ClosedForm { control_of_state });
             }
-            let separable = m < 2 || is_separable(problem, &problem.running_cost, coordinates);
             if let Some(model) = super::affine::analyse(problem, game)? {
+                let separable = m < 2
+                    || separable.unwrap_or_else(|| is_separable(problem, &problem.running_cost, coordinates));
                 if minimisation == Minimisation::Auto && separable {
                     return Ok(model);
                 }
@@ -109,7 +114,7 @@ impl ControlModel {
                 return Err(HjbError::InvalidProblem {
                     field: "group".to_string(),
                     message: format!(
-                        "the ball `{}` is optimised in closed form only (affine dynamics, a running cost                          separable in the inputs, no `hamiltonian = \"sampled\"`)",
+                        "the ball `{}` is optimised in closed form only (affine dynamics, a running cost separable in the inputs, no `hamiltonian = \"sampled\"`)",
                         ball.name
                     ),
                 });
@@ -238,11 +243,6 @@ fn interleave(columns: &[Vec<f64>], nodes: usize) -> Vec<f64> {
 impl Tabulation {
     /// Tabulate the problem's formulas at time `t`.
     pub fn new(problem: &Problem, model: &ControlModel, coordinates: &[Vec<f64>], t: f64) -> Self {
-        if *model == ControlModel::Affine {
-            let mut table = Self::affine(problem, coordinates, t);
-            table.dissipation = table.affine_dissipation(problem);
-            return table;
-        }
         let mut table = Self::coefficients(problem, model, coordinates, t);
         if let Some(matrix) = &problem.diffusion_matrix {
             table.tabulate_noise_matrix(problem, model, coordinates, t, matrix);

@@ -29,21 +29,25 @@ pub struct Columns {
     dissipation: Vec<f64>,
 }
 
+/// Interleaved `[node · width + k]` → columns `[k · nodes + node]` (empty stays empty): how the
+/// row rules read tabulated coefficients.
+pub(crate) fn transpose(interleaved: &[f64], nodes: usize, width: usize) -> Vec<f64> {
+    if interleaved.is_empty() || width == 0 {
+        return Vec::new();
+    }
+    let mut columns = vec![0.0; interleaved.len()];
+    for (node, row) in interleaved.chunks_exact(width).enumerate() {
+        for (k, value) in row.iter().enumerate() {
+            columns[k * nodes + node] = *value;
+        }
+    }
+    columns
+}
+
 impl Columns {
     /// The columns of `table` (closed form) with `n` axes and `m` controls.
     pub fn of(table: &Tabulation, nodes: usize, n: usize, m: usize) -> Columns {
-        let transpose = |interleaved: &[f64], width: usize| -> Vec<f64> {
-            if interleaved.is_empty() || width == 0 {
-                return Vec::new();
-            }
-            let mut columns = vec![0.0; interleaved.len()];
-            for (node, row) in interleaved.chunks_exact(width).enumerate() {
-                for (k, value) in row.iter().enumerate() {
-                    columns[k * nodes + node] = *value;
-                }
-            }
-            columns
-        };
+        let transpose = |interleaved: &[f64], width: usize| transpose(interleaved, nodes, width);
         Columns {
             nodes,
             base: transpose(&table.drift_base, n),
