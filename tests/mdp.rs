@@ -241,7 +241,7 @@ fn the_cli_can_skip_the_pde_solve() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(summary["max_difference_from_pde"].is_null(), "{summary}");
-    assert_eq!(summary["layout"], "fixed width 2");
+    assert_eq!(summary["layout"], "interpolation pairs");
     // 20 evaluation sweeps after every improvement but the last.
     let iterations = summary["iterations"].as_u64().unwrap();
     assert_eq!(summary["evaluation_sweeps"].as_u64().unwrap(), 20 * (iterations - 1), "{summary}");

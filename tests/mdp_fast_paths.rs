@@ -58,7 +58,44 @@ fn fixed_width_semi_lagrangian_chain_matches_the_reference() {
     let problem = shipped("lqr_1d_discounted", &[], 401);
     let mdp = build(&problem, Chain::SemiLagrangian, 0.05, Characteristic::Euler).unwrap();
     assert_eq!(mdp.transitions.width, 2);
+    assert!(mdp.transitions.pairs, "1-D linear interpolation rows are compacted into pairs");
     assert_matches_reference("lqr_1d_discounted 401", &mdp, &METHODS);
+}
+
+#[test]
+fn interpolation_pairs_give_the_bits_of_the_width_two_rows_they_compact() {
+    // The pair kernels compute 0 + (1 − θ)V(y) + θV(y + 1) where the width-2 kernels compute
+    // 0 + p₀V(y₀) + p₁V(y₁) with p₀ = 1 − θ bit for bit: every method must give the same bits
+    // and the same iteration counts on both layouts. Feet beyond the box ends give single-entry
+    // rows (probability 1 at an end node), the other representation in the pair layout.
+    let label = "lqr_1d_discounted 301";
+    let problem = shipped("lqr_1d_discounted", &[], 301);
+    let pairs = build(&problem, Chain::SemiLagrangian, 0.05, Characteristic::Euler).unwrap();
+    assert!(pairs.transitions.pairs, "{label}: compacted");
+    assert!(pairs.transitions.length.contains(&1), "{label}: single-entry rows present");
+    let mut plain = pairs.clone();
+    plain.transitions = pairs.transitions.expanded();
+    assert!(!plain.transitions.pairs && plain.transitions.width == 2);
+    assert_eq!(plain.transitions.entries(), pairs.transitions.entries(), "{label}: entries");
+    assert!(
+        pairs.transitions.bytes() * 10 < plain.transitions.bytes() * 6,
+        "{label}: compaction saves memory"
+    );
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for method in METHODS {
+        let fast = solve(&pairs, method, &SolveOptions::default()).unwrap();
+        let slow = solve(&plain, method, &SolveOptions::default()).unwrap();
+        assert_eq!(bits(&fast.value), bits(&slow.value), "{label} {}: values", method.name());
+        assert_eq!(fast.policy, slow.policy, "{label} {}: policies", method.name());
+        assert_eq!(fast.iterations, slow.iterations, "{label} {}: iterations", method.name());
+    }
+    for action in 0..pairs.action_count {
+        assert_eq!(
+            pairs.action_matrix(action),
+            plain.action_matrix(action),
+            "{label}: matrix of action {action}"
+        );
+    }
 }
 
 #[test]

@@ -286,7 +286,7 @@ pub fn mdp_summary(
             crate::mdp::Method::ModifiedPolicyIteration(k) => Some(solution.iterations.saturating_sub(1) * k),
             _ => None,
         },
-        "layout": if mdp.transitions.width > 0 { format!("fixed width {}", mdp.transitions.width) } else { "csr".to_string() },
+        "layout": if mdp.transitions.pairs { "interpolation pairs".to_string() } else if mdp.transitions.width > 0 { format!("fixed width {}", mdp.transitions.width) } else { "csr".to_string() },
         "error_bound": solution.error_bound,
         "seconds": solution.seconds,
         "build_seconds": comparison.build_seconds,

@@ -54,9 +54,7 @@ impl PolicyChain {
                 self.cost.push(mdp.terminal_value[x]);
             } else {
                 let row = x * mdp.action_count + policy[x];
-                let (start, end) = t.range(row);
-                self.target.extend_from_slice(&t.target[start..end]);
-                self.probability.extend_from_slice(&t.probability[start..end]);
+                t.push_row_into(row, &mut self.target, &mut self.probability);
                 self.cost.push(mdp.cost[row]);
             }
             self.start.push(self.target.len());

@@ -436,6 +436,7 @@ fn build_with_actions(
             transitions.append(&built);
         }
     }
+    transitions.compact_pairs(nodes);
     transitions.shrink_to_fit();
     Ok(Mdp {
         chain,

@@ -7,7 +7,16 @@
 //!   semi-Lagrangian, 1-D upwind): row `r` at `r·w..(r + 1)·w`, its `length[r]` entries first,
 //!   then padding with probability 0 and the row's first target. The kernels read all `w` slots
 //!   branch-free; a padding slot adds `0 · V(y) = ±0`, which leaves every finite sum unchanged;
-//! * **CSR** otherwise: row `r` at `start[r]..start[r + 1]`.
+//! * **CSR** otherwise: row `r` at `start[r]..start[r + 1]`;
+//! * **interpolation pairs**, a compaction of width 2 made after the build when every row is a
+//!   linear interpolation between two adjacent states: `(y, 1 − θ), (y + 1, θ)` with the stored
+//!   first weight bit for bit `1.0 − θ` (1-D semi-Lagrangian chains, QuantEcon's typical
+//!   savings problems), or a single entry of probability exactly 1. Row `r` keeps only `y` in
+//!   `target[r]` and `θ` in `probability[r]` (a single entry `y` is `θ = 0` at `y`, or `θ = 1`
+//!   at `y − 1` for the last state). The kernels compute `0.0 + (1.0 − θ)·V(y) + θ·V(y + 1)`,
+//!   the same operations in the same order on the same numbers as the width-2 sum, so the bits
+//!   do not change; a Bellman backup reads 20 bytes per state-action pair instead of 32 (the
+//!   backup of a chain larger than the caches is bound by memory traffic).
 //!
 //! All the actions of one state are adjacent, so a Bellman backup of state `x`
 //!
@@ -18,7 +27,8 @@
 //! reads one contiguous stretch of memory and never materialises the Q-values. The sum over a row
 //! runs in stored order (targets ascending), left to right from 0.0, exactly as
 //! [`super::Csr::row_dot`] does on the per-action matrices, so both layouts give the same bits.
-//! Memory: 12 bytes per slot plus 1 (fixed width) or 8 (CSR) per row; no per-row allocation.
+//! Memory: 12 bytes per slot plus 1 (fixed width) or 8 (CSR) per row, 13 per row for pairs; no
+//! per-row allocation.
 //! Values must be finite for the padding argument (they are: costs of admissible actions and
 //! terminal values are finite).
 
@@ -37,12 +47,16 @@ pub struct Transitions {
     pub target: Vec<u32>,
     /// Probability of each stored entry.
     pub probability: Vec<f64>,
+    /// The interpolation-pair compaction of width 2 (see the module docs): `target[r]` is the
+    /// lower state `y` and `probability[r]` the upper weight `θ` of row `r`.
+    pub pairs: bool,
 }
 
 impl Transitions {
-    /// The slots of row `row` that hold its entries.
+    /// The slots of row `row` that hold its entries (not for the pair layout: see
+    /// [`Self::push_row_into`]).
     #[inline]
-    pub fn range(&self, row: usize) -> (usize, usize) {
+    fn range(&self, row: usize) -> (usize, usize) {
         if self.width == 0 {
             (self.start[row], self.start[row + 1])
         } else {
@@ -59,9 +73,40 @@ impl Transitions {
         }
     }
 
+    /// Append the stored entries `(y, P(row, y))` of row `row`, targets ascending, in every
+    /// layout, to `target` and `probability`.
+    #[inline]
+    pub fn push_row_into(&self, row: usize, target: &mut Vec<u32>, probability: &mut Vec<f64>) {
+        if self.pairs {
+            let (y, theta) = (self.target[row], self.probability[row]);
+            match (self.length[row], theta == 0.0) {
+                (2, _) => {
+                    target.extend_from_slice(&[y, y + 1]);
+                    probability.extend_from_slice(&[1.0 - theta, theta]);
+                }
+                (_, true) => {
+                    target.push(y);
+                    probability.push(1.0);
+                }
+                (_, false) => {
+                    target.push(y + 1);
+                    probability.push(1.0);
+                }
+            }
+        } else {
+            let (start, end) = self.range(row);
+            target.extend_from_slice(&self.target[start..end]);
+            probability.extend_from_slice(&self.probability[start..end]);
+        }
+    }
+
     /// `Σ_y P(row, y) v(y)` for the state-action row `row`.
     #[inline]
     pub fn row_dot(&self, row: usize, values: &[f64]) -> f64 {
+        if self.pairs {
+            let (y, theta) = (self.target[row] as usize, self.probability[row]);
+            return 0.0 + (1.0 - theta) * values[y] + theta * values[y + 1];
+        }
         let (start, end) = self.range(row);
         let mut sum = 0.0;
         for (y, p) in self.target[start..end].iter().zip(&self.probability[start..end]) {
@@ -74,6 +119,9 @@ impl Transitions {
     /// its first minimiser (`cost` is the state's slice of the cost table).
     #[inline]
     pub fn best_action(&self, x: usize, cost: &[f64], discount: f64, values: &[f64]) -> (f64, usize) {
+        if self.pairs {
+            return self.best_pair(x, cost, discount, values);
+        }
         match self.width {
             1 => self.best_fixed::<1>(x, cost, discount, values),
             2 => self.best_fixed::<2>(x, cost, discount, values),
@@ -111,6 +159,26 @@ impl Transitions {
         (best, best_action)
     }
 
+    /// [`Self::best_action`] in the interpolation-pair layout.
+    #[inline]
+    fn best_pair(&self, x: usize, cost: &[f64], discount: f64, values: &[f64]) -> (f64, usize) {
+        let rows = x * cost.len()..(x + 1) * cost.len();
+        let mut best = f64::INFINITY;
+        let mut best_action = 0;
+        for (a, ((c, y), theta)) in
+            cost.iter().zip(&self.target[rows.clone()]).zip(&self.probability[rows]).enumerate()
+        {
+            let y = *y as usize;
+            let sum = 0.0 + (1.0 - theta) * values[y] + theta * values[y + 1];
+            let q = c + discount * sum;
+            if q < best {
+                best = q;
+                best_action = a;
+            }
+        }
+        (best, best_action)
+    }
+
     /// [`Self::best_action`] in the CSR layout.
     #[inline]
     fn best_csr(&self, x: usize, cost: &[f64], discount: f64, values: &[f64]) -> (f64, usize) {
@@ -133,9 +201,13 @@ impl Transitions {
         (best, best_action)
     }
 
-    /// Number of slots read per sweep (stored probabilities plus padding).
+    /// Number of slots read per sweep (stored probabilities plus padding; pairs count 2).
     pub fn slots(&self) -> usize {
-        self.probability.len()
+        if self.pairs {
+            2 * self.probability.len()
+        } else {
+            self.probability.len()
+        }
     }
 
     /// Number of stored probabilities (without the padding).
@@ -157,13 +229,14 @@ impl Transitions {
         let nodes = self.rows() / action_count.max(1);
         let mut matrix = Csr { indptr: Vec::with_capacity(nodes + 1), ..Csr::default() };
         matrix.indptr.push(0);
+        let (mut target, mut probability) = (Vec::new(), Vec::new());
         for x in 0..nodes {
-            let row = x * action_count + action;
-            let (start, end) = self.range(row);
-            matrix.indices.extend(self.target[start..end].iter().map(|y| *y as usize));
-            matrix.data.extend_from_slice(&self.probability[start..end]);
+            target.clear();
+            self.push_row_into(x * action_count + action, &mut target, &mut probability);
+            matrix.indices.extend(target.iter().map(|y| *y as usize));
             matrix.indptr.push(matrix.indices.len());
         }
+        matrix.data = probability;
         matrix
     }
 
@@ -205,12 +278,84 @@ impl Transitions {
         self.probability.extend_from_slice(&block.probability);
     }
 
+    /// Compact a width-2 layout into interpolation pairs when every row is one (see the module
+    /// docs; `states` bounds the upper target `y + 1`); returns whether it did. In place: row
+    /// `r`'s pair goes to slot `r ≤ 2r`, so nothing is overwritten before it is read.
+    pub(crate) fn compact_pairs(&mut self, states: usize) -> bool {
+        if self.width != 2 || self.pairs {
+            return false;
+        }
+        let pair_of = |target: &[u32], probability: &[f64], length: &[u8], row: usize| {
+            interpolation_pair(
+                &target[2 * row..2 * row + 2],
+                &probability[2 * row..2 * row + 2],
+                length[row],
+                states,
+            )
+        };
+        if !(0..self.length.len())
+            .all(|row| pair_of(&self.target, &self.probability, &self.length, row).is_some())
+        {
+            return false;
+        }
+        for row in 0..self.length.len() {
+            if let Some((y, theta)) = pair_of(&self.target, &self.probability, &self.length, row) {
+                self.target[row] = y;
+                self.probability[row] = theta;
+            }
+        }
+        self.target.truncate(self.length.len());
+        self.probability.truncate(self.length.len());
+        self.pairs = true;
+        true
+    }
+
+    /// The same rows in the plain layout they were compacted from (width 2 with its padding;
+    /// a copy of `self` when not compacted): what the pair kernels are checked against.
+    pub fn expanded(&self) -> Transitions {
+        if !self.pairs {
+            return self.clone();
+        }
+        let mut plain = Transitions::with_width(2);
+        let (mut target, mut probability) = (Vec::new(), Vec::new());
+        for row in 0..self.length.len() {
+            target.clear();
+            probability.clear();
+            self.push_row_into(row, &mut target, &mut probability);
+            let pairs: Vec<(usize, f64)> =
+                target.iter().map(|y| *y as usize).zip(probability.iter().copied()).collect();
+            // Pair rows have at most 2 entries, so they fit width 2.
+            let _ = plain.push_row(&pairs);
+        }
+        plain
+    }
+
     /// Release spare capacity.
     pub(crate) fn shrink_to_fit(&mut self) {
         self.start.shrink_to_fit();
         self.length.shrink_to_fit();
         self.target.shrink_to_fit();
         self.probability.shrink_to_fit();
+    }
+}
+
+/// The interpolation pair `(y, θ)` of a width-2 row with entries `target`, `probability` (its
+/// first `length` slots) among `states` states, if it is one (see the module docs).
+fn interpolation_pair(target: &[u32], probability: &[f64], length: u8, states: usize) -> Option<(u32, f64)> {
+    match length {
+        2 if target[1] == target[0] + 1 && probability[0].to_bits() == (1.0 - probability[1]).to_bits() => {
+            Some((target[0], probability[1]))
+        }
+        1 if probability[0].to_bits() == 1.0f64.to_bits() => {
+            if (target[0] as usize) + 1 < states {
+                Some((target[0], 0.0))
+            } else if target[0] > 0 {
+                Some((target[0] - 1, 1.0))
+            } else {
+                None
+            }
+        }
+        _ => None,
     }
 }
 
