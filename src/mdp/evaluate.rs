@@ -48,6 +48,11 @@ impl PolicyChain {
         self.target.clear();
         self.probability.clear();
         self.cost.clear();
+        self.start.reserve(mdp.nodes + 1);
+        self.cost.reserve(mdp.nodes);
+        let entries = mdp.transitions.width.max(2) * mdp.nodes;
+        self.target.reserve(entries);
+        self.probability.reserve(entries);
         self.start.push(0);
         for x in 0..mdp.nodes {
             if mdp.terminal[x] {

@@ -75,7 +75,7 @@ impl Transitions {
 
     /// Append the stored entries `(y, P(row, y))` of row `row`, targets ascending, in every
     /// layout, to `target` and `probability`.
-    #[inline]
+    #[inline(always)]
     pub fn push_row_into(&self, row: usize, target: &mut Vec<u32>, probability: &mut Vec<f64>) {
         if self.pairs {
             let (y, theta) = (self.target[row], self.probability[row]);
