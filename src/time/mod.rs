@@ -22,6 +22,7 @@ pub mod explicit;
 pub mod generator;
 pub mod high_order;
 pub mod implicit;
+pub mod krylov;
 pub mod plan;
 pub mod semi_lagrangian;
 pub mod sweeping;
@@ -187,7 +188,7 @@ pub fn stepper<'a>(
         }
         Stepping::Implicit { .. } => {
             let time_step = if problem.is_stationary() { f64::INFINITY } else { plan.time_step };
-            Box::new(ImplicitStepper::new(problem, model, time_step)?)
+            Box::new(ImplicitStepper::new(problem, model, time_step, settings.linear_solver)?)
         }
         Stepping::Sweeping => Box::new(SweepingStepper::new(problem, model)?),
         Stepping::SemiLagrangian { characteristic, refine, .. } => Box::new(SemiLagrangianStepper::new(
