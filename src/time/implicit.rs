@@ -298,8 +298,12 @@ impl<'a> ImplicitStepper<'a> {
             let before = policy.to_vec();
             self.rows.improve(table, &values, policy, samples);
             if before == policy {
-                self.finish_step(iteration, relative);
-                return Ok(values);
+                if exact {
+                    self.finish_step(iteration, relative);
+                    return Ok(values);
+                }
+                // The policy is settled but the last solve was loose: solve it once more to ε.
+                loose = 0.0;
             }
         }
         Err(HjbError::Numerical(format!(
