@@ -20,6 +20,9 @@
 //! ([`Derivatives`], [`Dissipation`], [`Integrator`]) and the presets [`Accuracy`]
 //! (`accuracy = "very_high"` is WENO5 with TVD-RK3); see [`high_order`].
 //!
+//! Policy iteration's linear solver is [`LinearSolver`] (`linear_solver = "auto" | "lu" |
+//! "bicgstab"`; see [`linear`]).
+//!
 //! See `docs/numerics.md` §3–§4 and §10 for the schemes themselves.
 
 pub mod auto;
