@@ -141,3 +141,18 @@ fn the_json_summary_names_the_solver_its_iterations_and_residual() {
     assert!(linear["iterations"].as_u64().unwrap() > 0);
     assert!(linear["residual"].as_f64().unwrap() <= linear["tolerance"].as_f64().unwrap());
 }
+
+#[test]
+fn bicgstab_gives_the_same_bits_on_one_and_two_threads() {
+    let file = common::shipped_file("lqr_stochastic_2d");
+    let mut settings = common::settings(&file.solver);
+    settings.linear_solver = LinearSolver::Bicgstab;
+    let problem = file.problem.with_points(&[81, 81]).unwrap();
+    let run = |threads| {
+        hjb::solver::with_threads(Some(threads), || hjb::solve(&problem, &settings, &mut hjb::Silent))
+            .unwrap()
+            .unwrap()
+    };
+    let (one, two) = (run(1), run(2));
+    assert!(one.values.iter().zip(&two.values).all(|(a, b)| a.to_bits() == b.to_bits()));
+}
