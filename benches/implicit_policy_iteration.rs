@@ -31,8 +31,13 @@ fn benches(criterion: &mut Criterion) {
         let preparation = prepare(&problem, &settings).expect("prepare");
         let nodes = problem.grid.node_count();
         let terminal = problem.tabulate(&problem.terminal_cost, &preparation.coordinates, &[0.0], 1.0);
-        let mut stepper =
-            ImplicitStepper::new(&problem, &preparation.model, preparation.plan.time_step).expect("stepper");
+        let mut stepper = ImplicitStepper::new(
+            &problem,
+            &preparation.model,
+            preparation.plan.time_step,
+            hjb::settings::LinearSolver::Auto,
+        )
+        .expect("stepper");
         let mut policy = vec![0.0; nodes];
         let mut samples = vec![0usize; nodes];
         group.throughput(Throughput::Elements(nodes as u64));

@@ -4,10 +4,8 @@
 //! `VmHWM`), printed at the end.
 //!
 //! Run: `cargo bench --bench stationary_policy_iteration` (the 10⁶-node run takes about a
-//! minute on 2 cores and 3 GB). The iterative alternative for the policy evaluation is not
-//! offered: with margin ρ and rates ~a/h² a Jacobi/Gauss–Seidel sweep contracts by 1 − O(ρh²)
-//! (≈ 1 − 2e-6 at 10⁶ nodes here), hopeless against the LU; the MDP's modified policy iteration
-//! (`hjb mdp --method mpi`) is the iterative route for sampled controls.
+//! minute on 2 cores and 3 GB). Every run here uses the sparse LU (`linear_solver = "lu"`; `auto`
+//! would pick BiCGSTAB at 1001²): `cargo bench --bench krylov_policy_iteration` compares the two.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use hjb::problem::load_problem;
@@ -17,7 +15,8 @@ use std::time::Instant;
 fn problem(points: usize) -> (hjb::Problem, hjb::Settings) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("problems/lqr_stochastic_2d.toml");
     let file = load_problem(&path).expect("shipped problem");
-    let settings = file.settings().expect("settings");
+    let mut settings = file.settings().expect("settings");
+    settings.linear_solver = hjb::settings::LinearSolver::Lu;
     (file.problem.with_points(&[points, points]).expect("grid"), settings)
 }
 

@@ -27,6 +27,10 @@ pub struct Overrides {
     /// Lax–Friedrichs dissipation: global, local or local_local.
     #[arg(long)]
     pub dissipation: Option<String>,
+    /// Linear solver of policy iteration (implicit scheme): auto (LU below 250 000 unknowns or on
+    /// one axis, BiCGSTAB above), lu or bicgstab (ILU(0)-preconditioned).
+    #[arg(long, value_name = "NAME")]
+    pub linear_solver: Option<String>,
     /// Grid points: one number for every axis, or one per axis (N,N,…).
     #[arg(long)]
     pub points: Option<String>,
@@ -73,6 +77,11 @@ impl Overrides {
         }
         if self.dissipation.is_some() {
             options.dissipation = self.dissipation.clone();
+        }
+        if let Some(name) = &self.linear_solver {
+            hjb::settings::LinearSolver::parse(name)
+                .map_err(|error| invalid("--linear-solver", error.to_string()))?;
+            options.linear_solver = Some(name.clone());
         }
         if let Some(cfl) = self.cfl {
             if !(cfl > 0.0 && cfl <= 1.0) {

@@ -427,6 +427,12 @@ fn write_contents(
         group.set_attr_numeric("iterations_mean", &report.mean_iterations)?;
         group.set_attr_numeric("residual", &report.last_change)?;
         group.set_attr_numeric("m_matrix_margin", &report.margin)?;
+        group.set_attr_string("linear_solver", report.linear_solver.name())?;
+        group.set_attr_numeric("linear_solves", &(report.linear_solves as u64))?;
+        group.set_attr_numeric("linear_iterations", &(report.linear_iterations as u64))?;
+        group.set_attr_numeric("linear_iterations_most", &(report.linear_iterations_most as u64))?;
+        group.set_attr_numeric("linear_residual", &report.linear_residual)?;
+        group.set_attr_numeric("linear_tolerance", &report.linear_tolerance)?;
     }
     if let Some(game) = &diagnostics.game {
         group.set_attr_string("game", game)?;

@@ -163,6 +163,7 @@ pub fn solve_report(problem: &Problem, solution: &Solution, written: &[String]) 
             report.margin,
             report.positive_off_diagonal_rows
         );
+        line!(text, "  linear      {}", describe_linear(report));
     }
     line!(text, "  boundaries  {}", describe_boundaries(&d.boundaries, &d.outflow_nodes));
     if let Some(game) = &d.game {
@@ -536,4 +537,20 @@ pub fn simulate_report(
     }
     line!(text, "  wrote           {}", written.join(", "));
     text
+}
+
+/// The linear solver of policy iteration, its iterations and its final residual.
+fn describe_linear(report: &crate::time::ImplicitReport) -> String {
+    let residual = format!(
+        "final residual ‖b − MV‖∞/(μ(1 + ‖V‖∞)) ≤ {:.2e} (a bound on each solve's relative error)",
+        report.linear_residual
+    );
+    match report.linear_solver {
+        crate::settings::LinearSolver::Bicgstab => format!(
+            "BiCGSTAB with relaxed ILU(0), warm-started, inexact policy iteration: {} solves, {} iterations ({} at most in one solve) to a \
+             relative error of {:.1e}; {residual}",
+            report.linear_solves, report.linear_iterations, report.linear_iterations_most, report.linear_tolerance
+        ),
+        _ => format!("sparse LU: {} solves; {residual}", report.linear_solves),
+    }
 }

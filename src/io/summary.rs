@@ -60,6 +60,14 @@ pub fn solve_summary(
             "mean_iterations": report.mean_iterations,
             "last_relative_change": report.last_change,
         });
+        summary["linear_solver"] = json!({
+            "name": report.linear_solver.name(),
+            "solves": report.linear_solves,
+            "iterations": report.linear_iterations,
+            "most_iterations": report.linear_iterations_most,
+            "residual": report.linear_residual,
+            "tolerance": report.linear_tolerance,
+        });
         summary["m_matrix"] = json!({
             "margin": report.margin,
             "positive_off_diagonal_rows": report.positive_off_diagonal_rows,

@@ -20,13 +20,18 @@
 //! ([`Derivatives`], [`Dissipation`], [`Integrator`]) and the presets [`Accuracy`]
 //! (`accuracy = "very_high"` is WENO5 with TVD-RK3); see [`high_order`].
 //!
+//! Policy iteration's linear solver is [`LinearSolver`] (`linear_solver = "auto" | "lu" |
+//! "bicgstab"`; see [`linear`]).
+//!
 //! See `docs/numerics.md` §3–§4 and §10 for the schemes themselves.
 
 pub mod auto;
 pub mod high_order;
+pub mod linear;
 
 pub use auto::{choose, AutoRule, Choice, ProblemClass};
 pub use high_order::{Accuracy, Derivatives, Dissipation, Integrator};
+pub use linear::LinearSolver;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -179,6 +184,8 @@ pub struct Settings {
     pub snapshots: usize,
     /// Whether the scheme was named or chosen by `auto`, and by which rule ([`choose`]).
     pub choice: Choice,
+    /// The linear solver of policy iteration (implicit stepping; ignored by the others).
+    pub linear_solver: LinearSolver,
 }
 
 impl Default for Settings {
@@ -193,6 +200,7 @@ impl Default for Settings {
             allow_unstable: false,
             snapshots: 0,
             choice: Choice::Named,
+            linear_solver: LinearSolver::Auto,
         }
     }
 }
@@ -288,6 +296,8 @@ pub struct SolverOptions {
     pub time_integrator: Option<String>,
     /// `accuracy = "low" | "medium" | "high" | "very_high"`: derivatives and integrator together.
     pub accuracy: Option<String>,
+    /// `linear_solver = "auto" | "lu" | "bicgstab"` (policy iteration's linear solves).
+    pub linear_solver: Option<String>,
 }
 
 impl SolverOptions {
@@ -400,6 +410,7 @@ impl SolverOptions {
             integrator_named = Some(preset_integrator);
         }
         let dissipation = self.dissipation.as_deref().map(Dissipation::parse).transpose()?;
+        let linear_solver = self.linear_solver.as_deref().map(LinearSolver::parse).transpose()?;
         if dissipation.is_some() && differencing != Some(Differencing::LaxFriedrichs) {
             return Err(SettingsError::Conflict {
                 reason: "`dissipation` is the Lax–Friedrichs dissipation; add differencing = \
@@ -497,6 +508,7 @@ impl SolverOptions {
             allow_unstable: self.allow_unstable,
             snapshots: self.snapshots,
             choice: Choice::Named,
+            linear_solver: linear_solver.unwrap_or_default(),
         })
     }
 }

@@ -9,9 +9,11 @@
 //! ```
 //!
 //! by policy iteration: solve the linear system for the current policy (faer sparse LU, the
-//! symbolic factorisation computed once and reused), improve the policy node by node with the
-//! same exact minimisation as the explicit scheme, and repeat until the value stops changing
-//! (`‖V_{k+1} − V_k‖∞ ≤ 1e-12 (1 + ‖V‖∞)`) or the policy is unchanged. In the interior the matrix is
+//! symbolic factorisation computed once and reused, or ILU(0)-preconditioned BiCGSTAB warm-started
+//! from the current value, [`crate::time::krylov`], as `linear_solver` says), improve the policy
+//! node by node with the same exact minimisation as the explicit scheme, and repeat until the value
+//! stops changing (`‖V_{k+1} − V_k‖∞ ≤ τ (1 + ‖V‖∞)`, `τ = 1e-12` with LU, `max(1e-12, 10ε)` with
+//! BiCGSTAB solving to a relative error `ε`) or the policy is unchanged. In the interior the matrix is
 //! an M-matrix for any Δt (diagonal `1 + ρΔt + Δt Σ r`, off-diagonals `−Δt r ≤ 0`, row sums
 //! `1 + ρΔt`), so the scheme is monotone and unconditionally stable; at extrapolated boundary nodes
 //! with outflow the ghost value puts a positive entry in the row, which the M-matrix report counts.
@@ -31,7 +33,9 @@
 use crate::error::{HjbError, Result};
 use crate::problem::Problem;
 use crate::scheme::{ControlModel, Tabulation};
+use crate::settings::LinearSolver;
 use crate::time::generator::{Ends, Generator, Slot};
+use crate::time::krylov::{KrylovSolver, Tolerance};
 use crate::time::{CoefficientLevel, StepContext, StepOutcome, Stepper, StepperReport};
 use faer::linalg::solvers::Solve;
 use faer::sparse::linalg::solvers::{Lu, SymbolicLu};
@@ -42,6 +46,11 @@ use faer::Mat;
 pub const MAX_POLICY_ITERATIONS: usize = 50;
 /// Largest number of policy-iteration sweeps for a stationary problem.
 pub const MAX_STATIONARY_ITERATIONS: usize = 500;
+/// Policy iteration stops at a relative value change of this (with exact solves).
+pub const POLICY_TOLERANCE: f64 = 1e-12;
+/// Inexact policy iteration (BiCGSTAB): each sweep solves to this fraction of the last relative
+/// value change (superlinear convergence keeps the sweeps; the early solves get cheap).
+pub const FORCING: f64 = 1e-2;
 
 /// Policy-iteration and M-matrix numbers of a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,6 +66,33 @@ pub struct ImplicitReport {
     pub positive_off_diagonal_rows: usize,
     /// Largest relative value change at the last sweep of any step.
     pub last_change: f64,
+    /// The linear solver that ran: [`LinearSolver::Lu`] or [`LinearSolver::Bicgstab`].
+    pub linear_solver: LinearSolver,
+    /// Linear solves (one per policy-iteration sweep).
+    pub linear_solves: usize,
+    /// BiCGSTAB iterations over all solves (0 with LU).
+    pub linear_iterations: usize,
+    /// Most BiCGSTAB iterations in one solve.
+    pub linear_iterations_most: usize,
+    /// Largest final `‖b − MV‖∞ / (μ (1 + ‖V‖∞))` of any solve, `μ` the rows' margin
+    /// (`min(ρ, 1)` stationary, 1 for the steps): a bound on the solve's relative error where
+    /// the rows are M-matrix rows ([`crate::time::krylov`]).
+    pub linear_residual: f64,
+    /// The relative error the BiCGSTAB solves were asked for (largest over the solves; 0 with LU).
+    pub linear_tolerance: f64,
+}
+
+/// How the stepper solves its linear systems.
+#[derive(Debug)]
+enum Linear {
+    /// faer's sparse LU on a symbolic analysis computed once.
+    Lu {
+        symbolic: SymbolicSparseColMat<usize>,
+        argsort: faer::sparse::Argsort<usize>,
+        symbolic_lu: SymbolicLu<usize>,
+    },
+    /// ILU(0)-preconditioned BiCGSTAB.
+    Krylov(Box<KrylovSolver>),
 }
 
 /// The implicit stepper of one problem on one grid.
@@ -65,9 +101,9 @@ pub struct ImplicitStepper<'a> {
     problem: &'a Problem,
     rows: Generator<'a>,
     time_step: f64,
-    symbolic: SymbolicSparseColMat<usize>,
-    argsort: faer::sparse::Argsort<usize>,
-    symbolic_lu: SymbolicLu<usize>,
+    /// Column of each matrix entry, `width` per row: centre, the slots, the regime jumps.
+    columns: Vec<usize>,
+    linear: Linear,
     report: ImplicitReport,
     steps_taken: usize,
     total_iterations: usize,
@@ -77,8 +113,14 @@ pub struct ImplicitStepper<'a> {
 
 impl<'a> ImplicitStepper<'a> {
     /// The stepper for backward-Euler steps of `time_step`, or for the stationary equation when
-    /// `time_step` is infinite (refused without discount).
-    pub fn new(problem: &'a Problem, model: &'a ControlModel, time_step: f64) -> Result<Self> {
+    /// `time_step` is infinite (refused without discount), solving its linear systems with
+    /// `linear_solver` (`auto` resolved by the size of the grid).
+    pub fn new(
+        problem: &'a Problem,
+        model: &'a ControlModel,
+        time_step: f64,
+        linear_solver: LinearSolver,
+    ) -> Result<Self> {
         if time_step.is_infinite() && !(problem.discount > 0.0) {
             return Err(HjbError::InvalidOption {
                 option: "scheme".to_string(),
@@ -95,40 +137,54 @@ impl<'a> ImplicitStepper<'a> {
         // Pattern: per row the centre, then one entry per slot (duplicates are summed), then one
         // per regime (the jump targets; the own regime's entry stays 0).
         let regimes = problem.switching.as_ref().map_or(0, |s| s.rates.len());
-        let mut pairs = Vec::with_capacity(nodes * (1 + 2 * n + regimes));
+        let mut columns = Vec::with_capacity(nodes * (1 + 2 * n + regimes));
         for node in 0..nodes {
-            pairs.push(Pair::new(node, node));
+            columns.push(node);
             for slot in &slots[node * 2 * n..(node + 1) * 2 * n] {
-                let column = match slot {
+                columns.push(match slot {
                     Slot::Neighbour(c) | Slot::Extrapolated(c) => *c,
                     Slot::Unused => node,
-                };
-                pairs.push(Pair::new(node, column));
+                });
             }
             if let Some(switching) = &problem.switching {
-                for k in 0..regimes {
-                    pairs.push(Pair::new(node, switching.node_in(node, k)));
-                }
+                columns.extend((0..regimes).map(|k| switching.node_in(node, k)));
             }
         }
-        let numerical = |message: String| HjbError::Numerical(format!("implicit scheme: {message}"));
-        let (symbolic, argsort) = SymbolicSparseColMat::try_new_from_indices(nodes, nodes, &pairs)
-            .map_err(|error| numerical(format!("sparsity pattern: {error:?}")))?;
-        let symbolic_lu = SymbolicLu::try_new(symbolic.as_ref())
-            .map_err(|error| numerical(format!("symbolic LU: {error:?}")))?;
+        let linear_solver = linear_solver.resolve(nodes, n);
+        let linear = match linear_solver {
+            LinearSolver::Bicgstab => {
+                Linear::Krylov(Box::new(KrylovSolver::new(&columns, 1 + 2 * n + regimes)))
+            }
+            _ => {
+                let width = 1 + 2 * n + regimes;
+                let pairs: Vec<Pair<usize, usize>> =
+                    columns.iter().enumerate().map(|(k, column)| Pair::new(k / width, *column)).collect();
+                let numerical = |message: String| HjbError::Numerical(format!("implicit scheme: {message}"));
+                let (symbolic, argsort) = SymbolicSparseColMat::try_new_from_indices(nodes, nodes, &pairs)
+                    .map_err(|error| numerical(format!("sparsity pattern: {error:?}")))?;
+                let symbolic_lu = SymbolicLu::try_new(symbolic.as_ref())
+                    .map_err(|error| numerical(format!("symbolic LU: {error:?}")))?;
+                Linear::Lu { symbolic, argsort, symbolic_lu }
+            }
+        };
         Ok(ImplicitStepper {
             problem,
             rows,
             time_step,
-            symbolic,
-            argsort,
-            symbolic_lu,
+            columns,
+            linear,
             report: ImplicitReport {
                 most_iterations: 0,
                 mean_iterations: 0.0,
                 margin: f64::INFINITY,
                 positive_off_diagonal_rows: 0,
                 last_change: 0.0,
+                linear_solver,
+                linear_solves: 0,
+                linear_iterations: 0,
+                linear_iterations_most: 0,
+                linear_residual: 0.0,
+                linear_tolerance: 0.0,
             },
             steps_taken: 0,
             total_iterations: 0,
@@ -165,7 +221,13 @@ impl<'a> ImplicitStepper<'a> {
         let regimes = self.problem.switching.as_ref().map_or(0, |s| s.rates.len());
         let width = 1 + 2 * n + regimes;
         let mut entries = vec![0.0; nodes * width];
-        let mut right = Mat::<f64>::zeros(nodes, 1);
+        let mut right = vec![0.0; nodes];
+        let mut solution = vec![0.0; nodes];
+        let mut tolerance = POLICY_TOLERANCE;
+        // Inexact policy iteration with BiCGSTAB: sweep k solves to the relative error
+        // max(ε, FORCING · change_{k−1}) (change_0 = FORCING) and only a sweep solved to ε itself
+        // may end the iteration.
+        let mut loose = FORCING * FORCING;
         let mut history = Vec::new();
         for iteration in 1..=limit {
             // Assemble M(u) and the right-hand side.
@@ -175,7 +237,7 @@ impl<'a> ImplicitStepper<'a> {
                 if self.rows.dirichlet_node[node] || fixed.is_some() {
                     row.fill(0.0);
                     row[0] = 1.0;
-                    right[(node, 0)] = fixed.unwrap_or(previous[node]);
+                    right[node] = fixed.unwrap_or(previous[node]);
                     continue;
                 }
                 let (rates, cost) = self.rows.rates(table, policy, samples, node);
@@ -201,22 +263,18 @@ impl<'a> ImplicitStepper<'a> {
                     }
                 }
                 row[0] = center;
-                right[(node, 0)] = if stationary { cost } else { previous[node] + dt * cost };
+                right[node] = if stationary { cost } else { previous[node] + dt * cost };
             }
             self.check_matrix(&entries, width);
-            let matrix = SparseColMat::new_from_argsort(self.symbolic.clone(), &self.argsort, &entries)
-                .map_err(|error| {
-                    HjbError::Numerical(format!("implicit scheme: matrix assembly: {error:?}"))
-                })?;
-            let lu =
-                Lu::try_new_with_symbolic(self.symbolic_lu.clone(), matrix.as_ref()).map_err(|error| {
-                    HjbError::Numerical(format!("implicit scheme: LU factorisation failed: {error:?}"))
-                })?;
-            let solution = lu.solve(&right);
+            // The rows' margin μ (module docs of crate::time::krylov): ρ or 1 + ρΔt, 1 at fixed nodes.
+            let margin = growth.min(1.0);
+            let (policy_tolerance, exact) =
+                self.solve(&entries, width, &right, &values, margin, loose, &mut solution)?;
+            tolerance = tolerance.max(policy_tolerance);
             let mut change = 0.0f64;
             let mut size = 0.0f64;
             for node in 0..nodes {
-                let value = solution[(node, 0)];
+                let value = solution[node];
                 if !value.is_finite() {
                     return Err(HjbError::NonFinite {
                         step: self.steps_taken + 1,
@@ -232,15 +290,20 @@ impl<'a> ImplicitStepper<'a> {
             }
             let relative = change / (1.0 + size);
             history.push(relative);
-            if relative <= 1e-12 && iteration > 1 {
+            loose = FORCING * relative;
+            if relative <= tolerance && iteration > 1 && exact {
                 self.finish_step(iteration, relative);
                 return Ok(values);
             }
             let before = policy.to_vec();
             self.rows.improve(table, &values, policy, samples);
             if before == policy {
-                self.finish_step(iteration, relative);
-                return Ok(values);
+                if exact {
+                    self.finish_step(iteration, relative);
+                    return Ok(values);
+                }
+                // The policy is settled but the last solve was loose: solve it once more to ε.
+                loose = 0.0;
             }
         }
         Err(HjbError::Numerical(format!(
@@ -248,6 +311,78 @@ impl<'a> ImplicitStepper<'a> {
             self.steps_taken + 1,
             history.iter().map(|c| format!("{c:.2e}")).collect::<Vec<_>>().join(", ")
         )))
+    }
+
+    /// Solve the assembled system `M x = right` (rows in `entries`, `width` each) into `solution`,
+    /// warm-started from `start` for BiCGSTAB to the relative error `max(ε, loose)`, and record
+    /// the solve in the report. Returns the policy-iteration tolerance that goes with the solve
+    /// ([`Tolerance`]; [`POLICY_TOLERANCE`] with LU) and whether the solve was to `ε` itself.
+    #[allow(clippy::too_many_arguments)]
+    fn solve(
+        &mut self,
+        entries: &[f64],
+        width: usize,
+        right: &[f64],
+        start: &[f64],
+        margin: f64,
+        loose: f64,
+        solution: &mut [f64],
+    ) -> Result<(f64, bool)> {
+        let nodes = right.len();
+        let policy_tolerance = match &mut self.linear {
+            Linear::Lu { symbolic, argsort, symbolic_lu } => {
+                let matrix =
+                    SparseColMat::new_from_argsort(symbolic.clone(), argsort, entries).map_err(|error| {
+                        HjbError::Numerical(format!("implicit scheme: matrix assembly: {error:?}"))
+                    })?;
+                let lu =
+                    Lu::try_new_with_symbolic(symbolic_lu.clone(), matrix.as_ref()).map_err(|error| {
+                        HjbError::Numerical(format!("implicit scheme: LU factorisation failed: {error:?}"))
+                    })?;
+                let answer = lu.solve(&Mat::from_fn(nodes, 1, |node, _| right[node]));
+                for (node, value) in solution.iter_mut().enumerate() {
+                    *value = answer[(node, 0)];
+                }
+                (POLICY_TOLERANCE, true)
+            }
+            Linear::Krylov(krylov) => {
+                let diagonal = entries.chunks(width).fold(0.0f64, |m, row| m.max(row[0]));
+                let tolerance = Tolerance::new(POLICY_TOLERANCE, margin, diagonal);
+                solution.copy_from_slice(start);
+                let error = tolerance.error.max(loose);
+                let solve = krylov.solve(entries, right, solution, margin * error);
+                if !solve.converged {
+                    return Err(HjbError::Numerical(format!(
+                        "implicit scheme: BiCGSTAB stopped after {} iterations at the residual {:.3e} \
+                         (target: a relative error of {:.1e}); use linear_solver = \"lu\" \
+                         (--linear-solver lu) if the memory allows",
+                        solve.iterations, solve.residual, error
+                    )));
+                }
+                self.report.linear_iterations += solve.iterations;
+                self.report.linear_iterations_most = self.report.linear_iterations_most.max(solve.iterations);
+                self.report.linear_tolerance = self.report.linear_tolerance.max(tolerance.error);
+                (tolerance.policy, error <= tolerance.error)
+            }
+        };
+        let residual = self.residual(entries, width, right, solution);
+        let size = solution.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let relative = residual / (margin * (1.0 + size));
+        if relative.is_finite() && policy_tolerance.1 {
+            self.report.linear_residual = self.report.linear_residual.max(relative);
+        }
+        self.report.linear_solves += 1;
+        Ok(policy_tolerance)
+    }
+
+    /// `‖right − M x‖∞` with `M`'s rows in `entries` (`width` entries each, at [`Self::columns`]).
+    fn residual(&self, entries: &[f64], width: usize, right: &[f64], x: &[f64]) -> f64 {
+        let mut largest = 0.0f64;
+        for (node, (row, columns)) in entries.chunks(width).zip(self.columns.chunks(width)).enumerate() {
+            let product: f64 = row.iter().zip(columns).map(|(m, c)| m * x[*c]).sum();
+            largest = largest.max((right[node] - product).abs());
+        }
+        largest
     }
 
     fn finish_step(&mut self, iterations: usize, change: f64) {

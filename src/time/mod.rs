@@ -8,6 +8,7 @@
 //! * [`high_order`] — ENO/WENO derivatives with TVD Runge–Kutta (not monotone), under the
 //!   CFL bound per stage.
 //! * [`implicit`] — backward Euler with Howard's policy iteration and sparse LU, any Δt.
+//! * [`krylov`] — the iterative alternative to the LU: BiCGSTAB with relaxed ILU(0).
 //! * [`sweeping`] — stationary problems: Gauss–Seidel on the upwind equation in alternating
 //!   orderings (fast sweeping); [`generator`] holds the rows it shares with [`implicit`].
 //! * [`semi_lagrangian`] — interpolation at the feet of the characteristics (Camilli–Falcone
@@ -22,6 +23,7 @@ pub mod explicit;
 pub mod generator;
 pub mod high_order;
 pub mod implicit;
+pub mod krylov;
 pub mod plan;
 pub mod semi_lagrangian;
 pub mod sweeping;
@@ -187,7 +189,7 @@ pub fn stepper<'a>(
         }
         Stepping::Implicit { .. } => {
             let time_step = if problem.is_stationary() { f64::INFINITY } else { plan.time_step };
-            Box::new(ImplicitStepper::new(problem, model, time_step)?)
+            Box::new(ImplicitStepper::new(problem, model, time_step, settings.linear_solver)?)
         }
         Stepping::Sweeping => Box::new(SweepingStepper::new(problem, model)?),
         Stepping::SemiLagrangian { characteristic, refine, .. } => Box::new(SemiLagrangianStepper::new(

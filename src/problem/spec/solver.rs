@@ -6,13 +6,14 @@
 //! `"heun"`); the high-order choices `derivatives` (`"first_order"`, `"eno2"`, `"eno3"`,
 //! `"weno5"`), `dissipation` (`"global"`, `"local"`, `"local_local"`), `time_integrator`
 //! (`"euler"`, `"tvd_rk2"`, `"tvd_rk3"`) or the preset `accuracy` (`"low"`, `"medium"`, `"high"`,
-//! `"very_high"`). The combination is checked once, by [`SolverOptions::settings`].
+//! `"very_high"`); `linear_solver` (`"auto"`, `"lu"`, `"bicgstab"`: policy iteration's linear
+//! solves). The combination is checked once, by [`SolverOptions::settings`].
 
 use super::Context;
 use crate::error::Result;
 use crate::settings::{
-    Accuracy, Characteristic, Derivatives, Dissipation, Integrator, SettingsError, SolverOptions,
-    SCHEME_NAMES,
+    Accuracy, Characteristic, Derivatives, Dissipation, Integrator, LinearSolver, SettingsError,
+    SolverOptions, SCHEME_NAMES,
 };
 use serde::Deserialize;
 use toml::Spanned;
@@ -33,6 +34,7 @@ pub(super) struct SolverSpec {
     dissipation: Option<Spanned<String>>,
     time_integrator: Option<Spanned<String>>,
     accuracy: Option<Spanned<String>>,
+    linear_solver: Option<Spanned<String>>,
 }
 
 impl SolverSpec {
@@ -56,6 +58,7 @@ impl Context<'_> {
         options.dissipation = solver.dissipation.as_ref().map(|name| name.get_ref().clone());
         options.time_integrator = solver.time_integrator.as_ref().map(|name| name.get_ref().clone());
         options.accuracy = solver.accuracy.as_ref().map(|name| name.get_ref().clone());
+        options.linear_solver = solver.linear_solver.as_ref().map(|name| name.get_ref().clone());
         if let Some(cfl) = &solver.cfl {
             let value = self.finite(cfl, "solver.cfl")?;
             if !(value > 0.0 && value <= 1.0) {
@@ -135,6 +138,7 @@ impl Context<'_> {
                 ("accuracy", &solver.accuracy),
                 ("time_integrator", &solver.time_integrator),
                 ("dissipation", &solver.dissipation),
+                ("linear_solver", &solver.linear_solver),
             ];
             let about = match &error {
                 SettingsError::UnknownName { what, .. } => Some(*what),
@@ -153,6 +157,11 @@ impl Context<'_> {
                     Derivatives::NAMES,
                     Integrator::NAMES,
                     Dissipation::NAMES
+                ),
+                "linear_solver" => format!(
+                    "write `linear_solver = \"bicgstab\"` (available: {}; `auto` picks LU below {} unknowns)",
+                    LinearSolver::NAMES,
+                    crate::settings::linear::KRYLOV_NODES
                 ),
                 _ => format!(
                     "write `scheme = \"upwind\"` (available: {SCHEME_NAMES}), or `differencing` \
