@@ -313,6 +313,16 @@ fn sizes_are_checked_before_allocating() {
             2,
             "more than the limit given of 1.0 MiB",
         ),
+        // The LU factors of a 2-D policy iteration (about 3 GB at 1001²) count before the run.
+        case(
+            "lu_factors",
+            Some(
+                std::fs::read_to_string(common::repository_path("problems/lqr_stochastic_2d.toml")).unwrap(),
+            ),
+            &["check", "{file}", "--points", "1001", "--linear-solver", "lu", "--max-memory", "1G"],
+            2,
+            "more than the limit given of 1.0 GiB",
+        ),
         case(
             "points_override_solve",
             Some(GOOD.to_string()),

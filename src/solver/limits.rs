@@ -10,7 +10,7 @@
 use super::observer::{Observer, RunView};
 use crate::error::{HjbError, Result};
 use crate::problem::Problem;
-use crate::settings::{Minimisation, Settings, Stepping};
+use crate::settings::{LinearSolver, Minimisation, Settings, Stepping};
 
 /// The largest number of time steps any plan may have (beyond it the step count is not even
 /// representable exactly); [`crate::solver::prepare`] refuses larger plans.
@@ -48,11 +48,32 @@ pub fn memory_estimate(problem: &Problem, settings: &Settings) -> f64 {
     let copies = if problem.is_time_dependent() { 2.0 } else { 1.0 };
     let table = 2.0 * copies * per_node_table;
     let solver = match settings.stepping {
-        // Matrix (2n + 1 entries per row, value and index) and its LU factors (fill-in).
-        Stepping::Implicit { .. } => 8.0 * (2.0 * n + 1.0) * 2.0,
+        Stepping::Implicit { .. } => linear_solver_floats(settings, nodes, problem.grid.dimension()),
         _ => 0.0,
     };
     8.0 * nodes * (fields + table + solver)
+}
+
+/// Floats per node of policy iteration's linear solver on `nodes` unknowns over `dimension`
+/// axes: the matrix (`2d + 1` entries per row, value and index) and
+///
+/// * LU: its factors. On one axis the matrix is banded and the factors keep its band. On two
+///   and more, the fill of a nested-dissection ordering grows like `N log N` (2-D) and
+///   `N^{4/3}` (3-D): measured on `lqr_stochastic_2d`, the peak of a 2-D run is about
+///   `20 log₂ N` floats per node (2.7 kB per node at 301², 3.0 kB at 1001²); the 3-D law is
+///   scaled to meet the 2-D one at 10⁵ unknowns (not measured);
+/// * BiCGSTAB: the ILU(0) factors on the matrix's pattern, the copies made while both are
+///   assembled, and the work vectors: calibrated on the measured peak of a 2-D run (0.56 kB
+///   per node at 1001², of which 0.16 kB are the fields and tables counted elsewhere).
+pub(crate) fn linear_solver_floats(settings: &Settings, nodes: f64, dimension: usize) -> f64 {
+    let matrix = 2.0 * (2.0 * dimension as f64 + 1.0);
+    let unknowns = if nodes.is_finite() { nodes.min(usize::MAX as f64) as usize } else { usize::MAX };
+    match settings.linear_solver.resolve(unknowns, dimension) {
+        LinearSolver::Bicgstab => 4.0 * matrix + 10.0,
+        _ if dimension <= 1 => 2.0 * matrix,
+        _ if dimension == 2 => matrix + 20.0 * nodes.max(2.0).log2(),
+        _ => matrix + 20.0 * 1e5f64.log2() * (nodes / 1e5).max(1.0).cbrt(),
+    }
 }
 
 /// Whether the dynamics and cost have the structure of the closed-form minimiser (the structural

@@ -215,7 +215,15 @@ pub fn prepare(problem: &Problem, settings: &Settings) -> Result<Preparation> {
     let nodes = problem.grid.node_count();
     let snapshot_fields = settings.snapshots * (1 + problem.controls.len());
     let memory_bytes = 8 * nodes * (problem.grid.dimension() + 3 + problem.controls.len() + snapshot_fields)
-        + table.bytes() * if problem.is_time_dependent() { 2 } else { 1 };
+        + table.bytes() * if problem.is_time_dependent() { 2 } else { 1 }
+        + match settings.stepping {
+            crate::settings::Stepping::Implicit { .. } => {
+                (8.0 * nodes as f64
+                    * limits::linear_solver_floats(settings, nodes as f64, problem.grid.dimension()))
+                    as usize
+            }
+            _ => 0,
+        };
     let mut stability = StabilityReport::new(problem, &model, &table, &plan);
     // ENO/WENO stencils are not monotone at any time step.
     stability.monotone &= settings.derivatives == crate::settings::Derivatives::FirstOrder;
