@@ -83,8 +83,12 @@ impl<'c> Runner<'c> {
         let Case { problem, settings, preparation } = case;
         let nodes = problem.grid.node_count();
         let controls = vec![0.0; problem.controls.len()];
-        let stepper =
-            ExplicitStepper::new(problem, settings.differencing, &preparation.model, preparation.plan.time_step);
+        let stepper = ExplicitStepper::new(
+            problem,
+            settings.differencing,
+            &preparation.model,
+            preparation.plan.time_step,
+        );
         Runner {
             case,
             stepper: if node_rule { stepper.node_rule_only() } else { stepper },

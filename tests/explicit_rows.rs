@@ -58,8 +58,10 @@ final_time = 0.5
 
 /// The double integrator of hj_reachability's examples (extrapolated ends, no running cost).
 fn reach_text() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("problems/double_integrator_reach.toml"))
-        .expect("shipped problem")
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("problems/double_integrator_reach.toml"),
+    )
+    .expect("shipped problem")
 }
 
 /// A 1-D problem: one row, both ends through the closures.
@@ -99,8 +101,12 @@ fn assert_identical(text: &str, points: &[usize], scheme: &str, steps: usize) {
     let m = problem.controls.len();
     let nodes = problem.grid.node_count();
     let run = |node_rule: bool, threads: usize| {
-        let stepper =
-            ExplicitStepper::new(&problem, settings.differencing, &preparation.model, preparation.plan.time_step);
+        let stepper = ExplicitStepper::new(
+            &problem,
+            settings.differencing,
+            &preparation.model,
+            preparation.plan.time_step,
+        );
         assert!(stepper.uses_row_kernel(), "{scheme} on {points:?}: the row kernel should apply");
         let stepper = if node_rule { stepper.node_rule_only() } else { stepper };
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
@@ -137,7 +143,11 @@ fn assert_identical(text: &str, points: &[usize], scheme: &str, steps: usize) {
                 );
             }
             for (k, (u, expected)) in policy.iter().zip(expected_policy).enumerate() {
-                assert_eq!(u.to_bits(), expected.to_bits(), "{scheme} {points:?}, step {step}, control slot {k}");
+                assert_eq!(
+                    u.to_bits(),
+                    expected.to_bits(),
+                    "{scheme} {points:?}, step {step}, control slot {k}"
+                );
             }
             assert_eq!(outcome, expected_outcome, "{scheme} {points:?}, step {step}: outcome");
         }

@@ -22,8 +22,8 @@
 //! Nodes are updated in parallel tasks of about [`CHUNK`] nodes; each node reads only the old
 //! array, so the result is bit-identical whatever the number of threads. When every control
 //! drives one state and nothing couples nodes beyond the stencil (no constraints, regimes or
-//! correlated noise), the interior of each row runs through the vectorised row kernel of
-//! [`rows`] (same operations, same bits); the node rule below handles the rest.
+//! correlated noise), whole rows run through the vectorised row kernel of [`rows`] (same
+//! operations, same bits); the node rule below handles the other cases.
 
 mod rows;
 

@@ -14,10 +14,13 @@
 //! V^{n+1} = β [p_0 V + Σ_i (p_i^+ V(x + h_i e_i) + p_i^- V(x − h_i e_i))] + Δt ℓ
 //! ```
 //!
-//! with the weights of [`crate::scheme::weights`]. The first and last node of every row, and every
-//! row on a face of the box, go through the node rule (boundary closures); the interior of the
-//! other rows through this kernel, in three passes over the row: the controls (one pass per
-//! control), the weights and the expectation, then the controls' interleaving into the policy.
+//! with the weights of [`crate::scheme::weights`]. A row is computed in three passes over it: the
+//! controls (one pass per control), the weights and the expectation, then the controls'
+//! interleaving into the policy. Its neighbours along each axis are grid rows, or ghost rows where
+//! the row lies on a face of the box, and the row itself is padded with the ghosts beyond its two
+//! ends: every ghost is the boundary closure's value ([`crate::scheme::closure::Closure`]), node by
+//! node, exactly as the node rule reads it. Fixed nodes (Dirichlet ends, targets) then take their
+//! values.
 //!
 //! What does not depend on `V` is computed once per table: the root `−a_i/b_i` clamped to the
 //! box, the vertex factor `−1/(2r_j)` and the minimiser for a flat drift (`b_i = 0`). Coefficient
@@ -290,7 +293,7 @@ impl Ghosts {
 /// the better by the true objective is kept.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn single_select(
+fn single_select<const CURVATURE: u8>(
     base: f64,
     gain: f64,
     forward: f64,
@@ -310,7 +313,11 @@ fn single_select(
         (if rising { root } else { lower }, if rising { upper } else { root });
     let (negative_low, negative_high) =
         (if rising { lower } else { root }, if rising { root } else { upper });
-    let convex = quadratic > 0.0;
+    let convex = match CURVATURE {
+        CONVEX => true,
+        NOT_CONVEX => false,
+        _ => quadratic > 0.0,
+    };
     let first = if convex {
         (positive_slope * vertex_scale).max(positive_low).min(positive_high)
     } else {
@@ -330,6 +337,13 @@ fn single_select(
         better
     }
 }
+
+/// [`single_select`]'s knowledge of the cost's curvature `r_j` over a segment: a constant
+/// `r_j > 0` everywhere, a constant `r_j ≤ 0`, or either (decided per node). With a constant the
+/// other branch is not computed; the result is the same select.
+const MIXED: u8 = 0;
+const CONVEX: u8 = 1;
+const NOT_CONVEX: u8 = 2;
 
 /// [`minimise_quadratic`] for `quadratic ≤ 0` (the better bound; 0 clamped on a tie), as selects.
 #[inline(always)]
@@ -363,7 +377,7 @@ struct ControlPass<'s> {
 /// that the loop has no bounds checks and vectorises.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn upwind_controls(
+fn upwind_controls<const CURVATURE: u8>(
     pass: &ControlPass<'_>,
     inverse_spacing: f64,
     beta: f64,
@@ -383,7 +397,7 @@ fn upwind_controls(
     for r in 0..length {
         let forward_difference = (forward[r] - centre[r]) * inverse_spacing;
         let backward_difference = (centre[r] - backward[r]) * inverse_spacing;
-        let u = single_select(
+        let u = single_select::<CURVATURE>(
             base[r],
             gain[r],
             forward_difference,
@@ -536,16 +550,42 @@ impl ExplicitStepper<'_> {
                 let root = columns.root[j].slice(first, length);
                 let vertex_scale = columns.vertex_scale[j].slice(first, length);
                 let flat = columns.flat[j].slice(first, length);
-                upwind_controls(
-                    &pass,
-                    inverse_spacing,
-                    beta,
-                    bounds,
-                    [root, vertex_scale, flat],
-                    chosen,
-                    cost,
-                    drift,
-                );
+                let precomputed = [root, vertex_scale, flat];
+                let curvature = &columns.quadratic[j];
+                // Direct calls (not a function pointer), so each is inlined into the caller's
+                // instruction set.
+                match (curvature.constant, curvature.data.first().is_some_and(|r| *r > 0.0)) {
+                    (true, true) => upwind_controls::<CONVEX>(
+                        &pass,
+                        inverse_spacing,
+                        beta,
+                        bounds,
+                        precomputed,
+                        chosen,
+                        cost,
+                        drift,
+                    ),
+                    (true, false) => upwind_controls::<NOT_CONVEX>(
+                        &pass,
+                        inverse_spacing,
+                        beta,
+                        bounds,
+                        precomputed,
+                        chosen,
+                        cost,
+                        drift,
+                    ),
+                    (false, _) => upwind_controls::<MIXED>(
+                        &pass,
+                        inverse_spacing,
+                        beta,
+                        bounds,
+                        precomputed,
+                        chosen,
+                        cost,
+                        drift,
+                    ),
+                }
             }
         }
         let mut driven_axis = [false; MAX_DIMENSIONS];
@@ -716,7 +756,7 @@ mod tests {
                                 let expected = minimise_single(
                                     base, gain, forward, backward, scale, linear, quadratic, lower, upper,
                                 );
-                                let got = single_select(
+                                let got = single_select::<MIXED>(
                                     base,
                                     gain,
                                     forward,
@@ -734,6 +774,26 @@ mod tests {
                                     got.to_bits(),
                                     "{base} {gain} {forward} {backward}"
                                 );
+                                // With the curvature known for the segment: the same select.
+                                let known = if quadratic > 0.0 {
+                                    single_select::<CONVEX>
+                                } else {
+                                    single_select::<NOT_CONVEX>
+                                };
+                                let again = known(
+                                    base,
+                                    gain,
+                                    forward,
+                                    backward,
+                                    scale,
+                                    linear,
+                                    quadratic,
+                                    (lower, upper),
+                                    (-base / gain).max(lower).min(upper),
+                                    -0.5 / quadratic,
+                                    minimise_quadratic(linear, quadratic, lower, upper),
+                                );
+                                assert_eq!(expected.to_bits(), again.to_bits(), "known curvature");
                             }
                         }
                     }
