@@ -25,6 +25,7 @@
 //! correlated noise), whole rows run through the vectorised row kernel of [`rows`] (same
 //! operations, same bits); the node rule below handles the other cases.
 
+mod columns;
 mod rows;
 
 use crate::grid::MAX_DIMENSIONS;
@@ -35,8 +36,8 @@ use crate::scheme::minimiser::{closed_form_control, Driven};
 use crate::scheme::{cross_diffusion, lax_friedrichs_weights, upwind_weights, ControlModel, Tabulation};
 use crate::settings::Differencing;
 use crate::time::{StepContext, StepOutcome, Stepper};
+use columns::RowColumns;
 use rayon::prelude::*;
-use rows::RowColumns;
 use std::sync::OnceLock;
 
 /// Nodes per parallel task.
