@@ -1,88 +1,171 @@
-//! Throughput of one explicit step (grid-point updates per second) on the shipped double
-//! integrator refined to 501², against a STREAM-triad probe over arrays of the same length in the
-//! same run.
+//! The first-order explicit kernel: nanoseconds per node-step and the fraction of a STREAM-triad
+//! roofline, measured in the same run, on the double-integrator reach problem of
+//! hj_reachability's examples (`problems/double_integrator_reach.toml`, first-order upwind:
+//! `--accuracy low`) at 201² (the issue's size, cache-resident), at 2001² (too big for cache) and
+//! on a 3-D variant at 201³.
 //!
-//! Run: `cargo bench --bench explicit_upwind`. Criterion reports each throughput; the final
-//! "roofline" lines convert both to bytes per second and print the ratio:
+//! Run: `cargo bench --bench explicit_upwind`. Criterion times one step of each kernel at 201²
+//! (upwind and Lax–Friedrichs closed form, upwind over 41 control samples); then "kernel" lines
+//! give, for one thread and for all threads, the median step over the node count, the same for
+//! the node rule alone (the stepper before the row kernel, `ExplicitStepper::node_rule_only`) and
+//! the roofline fraction:
 //!
-//! * an update of the closed-form upwind step must move at least 80 bytes per node in 2-D with
-//!   one control: read V (8), the tabulated a, b (2·16), ℓ₀, c, r (24); write V (8) and the
-//!   policy (8);
-//! * the triad `a[i] = b[i] + s·c[i]` moves 24 bytes per element (write-allocate not counted).
+//! * the row kernel moves at least `8·(2 + m + k)` bytes per node: read `V^n` and the `k`
+//!   coefficient columns that vary over the grid, write `V^{n+1}` and the `m` controls
+//!   ([`ExplicitStepper::streamed_bytes_per_node`]; 32 bytes here, where only the drift `v` of
+//!   `ẋ = v` varies);
+//! * the triad `a[i] = b[i] + 3c[i]` over arrays of the same length moves 24 bytes per element
+//!   (write-allocate not counted on either side);
+//! * fraction = (kernel bytes per second) / (triad bytes per second).
 
 mod common;
 
 use common::{median_seconds, triad_run};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use hjb::problem::{load_problem, Problem};
-use hjb::solver::prepare;
+use hjb::problem::parse_problem;
+use hjb::problem::Problem;
+use hjb::solver::{prepare, Preparation};
 use hjb::time::ExplicitStepper;
 use hjb::Settings;
 use std::path::Path;
 
-const POINTS: usize = 501;
-const CLOSED_FORM_BYTES_PER_UPDATE: f64 = 80.0;
 const TRIAD_BYTES_PER_ELEMENT: f64 = 24.0;
 
-fn problem(scheme: &str, sampled: bool) -> (Problem, Settings) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("problems/lqr_double_integrator.toml");
-    let file = load_problem(&path).expect("shipped problem");
+/// The shipped reach problem, or its 3-D variant (a third state `ż = x − z`, the target a ball).
+fn problem_text(three_d: bool) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("problems/double_integrator_reach.toml");
+    let text = std::fs::read_to_string(path).expect("shipped problem");
+    if !three_d {
+        return text;
+    }
+    text.replace("[[control]]", "[[state]]\nname = \"z\"\nbounds = [-3.0, 3.0]\npoints = 201\n\n[[control]]")
+        .replace("v = \"u\"", "v = \"u\"\nz = \"x - z\"")
+        .replace("sqrt(x^2 + v^2) - 0.5", "sqrt(x^2 + v^2 + z^2) - 0.5")
+}
+
+/// A prepared case: the problem on `points` per axis with first-order explicit `scheme`.
+struct Case {
+    problem: Problem,
+    settings: Settings,
+    preparation: Preparation,
+}
+
+fn case(scheme: &str, sampled: bool, three_d: bool, points: usize) -> Case {
+    let path = Path::new("double_integrator_reach.toml");
+    let file = parse_problem(&problem_text(three_d), path).expect("problem");
     let mut options = file.solver.clone();
     options.scheme = Some(scheme.to_string());
+    options.accuracy = None;
+    options.derivatives = None;
+    options.time_integrator = None;
     options.differencing = None;
     options.stepping = None;
     options.force_sampled = sampled;
     let settings = options.settings().expect("settings");
-    (file.problem.with_points(&[POINTS, POINTS]).expect("grid"), settings)
+    let dimension = file.problem.grid.dimension();
+    let problem = file.problem.with_points(&vec![points; dimension]).expect("grid");
+    let preparation = prepare(&problem, &settings).expect("prepare");
+    Case { problem, settings, preparation }
 }
 
-/// One step of `problem`'s explicit scheme, as a closure over prepared buffers.
-fn stepper_run((problem, settings): &(Problem, Settings)) -> impl FnMut() + '_ {
-    // Leaked once per bench function: the stepper borrows it for the closure's lifetime.
-    let preparation: &'static hjb::solver::Preparation =
-        Box::leak(Box::new(prepare(problem, settings).expect("prepare")));
-    let nodes = problem.grid.node_count();
-    let mut old = problem.tabulate(&problem.terminal_cost, &preparation.coordinates, &[0.0], 1.0);
-    let mut new = vec![0.0; nodes];
-    let mut policy = vec![0.0; nodes * problem.controls.len()];
-    let stepper =
-        ExplicitStepper::new(problem, settings.differencing, &preparation.model, preparation.plan.time_step);
-    move || {
-        let outcome = stepper.step(&preparation.table, &old, &mut new, &mut policy, None);
-        black_box(outcome);
-        std::mem::swap(&mut old, &mut new);
+/// An explicit stepper of `case` with its buffers, stepping `V ← S(V)`.
+struct Runner<'c> {
+    case: &'c Case,
+    stepper: ExplicitStepper<'c>,
+    old: Vec<f64>,
+    new: Vec<f64>,
+    policy: Vec<f64>,
+}
+
+impl<'c> Runner<'c> {
+    /// A runner on the row kernel, or (`node_rule`) on the node rule everywhere.
+    fn new(case: &'c Case, node_rule: bool) -> Runner<'c> {
+        let Case { problem, settings, preparation } = case;
+        let nodes = problem.grid.node_count();
+        let controls = vec![0.0; problem.controls.len()];
+        let stepper = ExplicitStepper::new(
+            problem,
+            settings.differencing,
+            &preparation.model,
+            preparation.plan.time_step,
+        );
+        Runner {
+            case,
+            stepper: if node_rule { stepper.node_rule_only() } else { stepper },
+            old: problem.tabulate(&problem.terminal_cost, &preparation.coordinates, &controls, 1.0),
+            new: vec![0.0; nodes],
+            policy: vec![0.0; nodes * problem.controls.len()],
+        }
+    }
+
+    fn step(&mut self) {
+        let table = &self.case.preparation.table;
+        black_box(self.stepper.step(table, &self.old, &mut self.new, &mut self.policy, None));
+        std::mem::swap(&mut self.old, &mut self.new);
     }
 }
 
+/// Median seconds of one explicit step of `case` over `repeats` steps, and the kernel's bytes
+/// per node.
+fn step_seconds(case: &Case, repeats: usize, node_rule: bool) -> (f64, Option<usize>) {
+    let mut runner = Runner::new(case, node_rule);
+    let seconds = median_seconds(|| runner.step(), repeats);
+    (seconds, runner.stepper.streamed_bytes_per_node())
+}
+
 fn benches(criterion: &mut Criterion) {
-    let nodes = POINTS * POINTS;
-    let upwind = problem("upwind", false);
-    let lax_friedrichs = problem("lax_friedrichs", false);
-    let sampled = problem("upwind", true);
-    let mut group = criterion.benchmark_group("double_integrator_501x501_step");
+    let upwind = case("upwind", false, false, 201);
+    let nodes = upwind.problem.grid.node_count();
+    let lax_friedrichs = case("lax_friedrichs", false, false, 201);
+    let sampled = case("upwind", true, false, 201);
+    let mut group = criterion.benchmark_group("double_integrator_reach_201x201_step");
     group.throughput(Throughput::Elements(nodes as u64));
     group.sample_size(20);
-    group.bench_function("upwind_closed_form", |bencher| bencher.iter(stepper_run(&upwind)));
-    group.bench_function("lax_friedrichs_closed_form", |bencher| bencher.iter(stepper_run(&lax_friedrichs)));
-    group.bench_function("upwind_sampled_41", |bencher| bencher.iter(stepper_run(&sampled)));
+    for (name, case) in [
+        ("upwind_closed_form", &upwind),
+        ("lax_friedrichs_closed_form", &lax_friedrichs),
+        ("upwind_sampled_41", &sampled),
+    ] {
+        let mut runner = Runner::new(case, false);
+        group.bench_function(name, |bencher| bencher.iter(|| runner.step()));
+    }
     group.bench_function("stream_triad_probe", |bencher| bencher.iter(triad_run(nodes)));
     group.finish();
 
-    // Roofline summary from medians of our own repeats (criterion keeps its numbers to itself).
-    let step = median_seconds(stepper_run(&upwind), 30);
-    let triad = median_seconds(triad_run(nodes), 30);
-    let updates_per_second = nodes as f64 / step;
-    let triad_bandwidth = TRIAD_BYTES_PER_ELEMENT * nodes as f64 / triad;
-    let step_bandwidth = CLOSED_FORM_BYTES_PER_UPDATE * updates_per_second;
-    println!(
-        "roofline: upwind closed form {:.3e} updates/s ({:.2} GB/s at {} B/update); triad {:.2} GB/s; ratio {:.1} % on {} threads",
-        updates_per_second,
-        step_bandwidth / 1e9,
-        CLOSED_FORM_BYTES_PER_UPDATE,
-        triad_bandwidth / 1e9,
-        100.0 * step_bandwidth / triad_bandwidth,
-        rayon::current_num_threads()
-    );
+    let all = rayon::current_num_threads();
+    let big = case("upwind", false, false, 2001);
+    let cube = case("upwind", false, true, 201);
+    for (label, case, repeats) in [
+        ("double_integrator_reach 201² upwind", &upwind, 60),
+        ("double_integrator_reach 201² lax_friedrichs", &lax_friedrichs, 60),
+        ("double_integrator_reach 2001² upwind", &big, 15),
+        ("double_integrator_reach_3d 201³ upwind", &cube, 9),
+    ] {
+        let nodes = case.problem.grid.node_count();
+        for threads in [1, all] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+            let ((step, bytes), (node_rule, _), triad) = pool.install(|| {
+                (
+                    step_seconds(case, repeats, false),
+                    step_seconds(case, repeats.div_ceil(3), true),
+                    median_seconds(triad_run(nodes), repeats),
+                )
+            });
+            let bytes = bytes.unwrap_or(0) as f64;
+            let kernel_bandwidth = bytes * nodes as f64 / step;
+            let triad_bandwidth = TRIAD_BYTES_PER_ELEMENT * nodes as f64 / triad;
+            println!(
+                "kernel: {label}, {threads} thread(s): {:.2} ns per node-step (node rule {:.2} ns, {:.1}× slower); \
+                 {bytes} B/node = {:.1} GB/s; triad {:.1} GB/s; {:.0} % of the triad roofline",
+                step * 1e9 / nodes as f64,
+                node_rule * 1e9 / nodes as f64,
+                node_rule / step,
+                kernel_bandwidth / 1e9,
+                triad_bandwidth / 1e9,
+                100.0 * kernel_bandwidth / triad_bandwidth,
+            );
+        }
+    }
 }
 
 criterion_group!(explicit, benches);

@@ -195,7 +195,7 @@ impl RowHamiltonian {
 
 /// [`crate::scheme::minimiser::minimise_quadratic`] with selects.
 #[inline(always)]
-fn quadratic_select(linear: f64, quadratic: f64, lower: f64, upper: f64) -> f64 {
+pub(crate) fn quadratic_select(linear: f64, quadratic: f64, lower: f64, upper: f64) -> f64 {
     let vertex = (-linear / (2.0 * quadratic)).max(lower).min(upper);
     let at_lower = linear * lower + quadratic * lower * lower;
     let at_upper = linear * upper + quadratic * upper * upper;

@@ -132,11 +132,17 @@ pub(super) fn march(
         if step == first_step {
             stepper.check_first_step(problem, fixed.as_deref())?;
         }
-        // Steppers report the first non-finite value they see; a scan makes sure none slips
-        // into the state (the partial result must hold the last finite state).
-        let first_non_finite = outcome
-            .first_non_finite
-            .or_else(|| new.iter().position(|v| !v.is_finite()).map(|node| (node, new[node])));
+        // Steppers report the first non-finite value they see; unless one checks every node and
+        // no projection changed the state since, a scan makes sure none slips into the state
+        // (the partial result must hold the last finite state).
+        let checked = stepper.reports_non_finite() && !projection.active(problem);
+        let first_non_finite = outcome.first_non_finite.or_else(|| {
+            if checked {
+                None
+            } else {
+                new.iter().position(|v| !v.is_finite()).map(|node| (node, new[node]))
+            }
+        });
         if let Some((node, value)) = first_non_finite {
             let error = HjbError::NonFinite {
                 step: step + 1,
@@ -227,6 +233,11 @@ impl Projection {
         let target = problem.tabulate(&reach.target, coordinates, &zeros, t);
         let obstacle = reach.obstacle.as_ref().map(|o| problem.tabulate(o, coordinates, &zeros, t));
         (target, obstacle)
+    }
+
+    /// Whether [`Projection::apply`] changes anything for `problem`.
+    fn active(&self, problem: &Problem) -> bool {
+        problem.reachability.as_ref().is_some_and(|reach| reach.projects())
     }
 
     /// Project `values` at time `t` (nothing for a problem without a projection).

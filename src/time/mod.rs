@@ -122,6 +122,12 @@ pub trait Stepper {
         policy: &mut [f64],
     ) -> Result<StepOutcome>;
 
+    /// Whether the outcome names the first non-finite value whenever there is one (every node
+    /// checked), so that the driver need not scan the new state again.
+    fn reports_non_finite(&self) -> bool {
+        false
+    }
+
     /// Which time level's coefficients the step wants.
     fn coefficient_level(&self) -> CoefficientLevel {
         CoefficientLevel::Old

@@ -655,6 +655,11 @@ impl Stepper for HighOrderStepper<'_> {
         true
     }
 
+    fn reports_non_finite(&self) -> bool {
+        // Every row is scanned after it is computed.
+        true
+    }
+
     fn monotone(&self, worst_cfl: f64) -> bool {
         // Euler stages of first-order differences are monotone under the CFL bound, and the TVD
         // combinations are convex; ENO/WENO stencils are not monotone at all.

@@ -19,8 +19,14 @@
 //! With regimes (`[regimes]`) the step adds `βΔt Σ_k λ_jk (V^n(x, k) − V^n(x, j))` (the jump
 //! weights `Δtλ_jk`, control-independent) and the CFL rate grows by `max_j Σ_k λ_jk`.
 //!
-//! Nodes are updated in parallel chunks of [`CHUNK`] nodes; each node reads only the old array,
-//! so the result is bit-identical whatever the number of threads.
+//! Nodes are updated in parallel tasks of about [`CHUNK`] nodes; each node reads only the old
+//! array, so the result is bit-identical whatever the number of threads. When every control
+//! drives one state and nothing couples nodes beyond the stencil (no constraints, regimes or
+//! correlated noise), whole rows run through the vectorised row kernel of [`rows`] (same
+//! operations, same bits); the node rule below handles the other cases.
+
+mod columns;
+mod rows;
 
 use crate::grid::MAX_DIMENSIONS;
 use crate::problem::Problem;
@@ -30,7 +36,9 @@ use crate::scheme::minimiser::{closed_form_control, Driven};
 use crate::scheme::{cross_diffusion, lax_friedrichs_weights, upwind_weights, ControlModel, Tabulation};
 use crate::settings::Differencing;
 use crate::time::{StepContext, StepOutcome, Stepper};
+use columns::RowColumns;
 use rayon::prelude::*;
+use std::sync::OnceLock;
 
 /// Nodes per parallel task.
 pub const CHUNK: usize = 2048;
@@ -51,6 +59,10 @@ pub struct ExplicitStepper<'a> {
     time_step: f64,
     discount_factor: f64,
     constraints: StateConstraints,
+    /// The state driven by each control, when the row kernel applies (module docs).
+    single_driven: Option<Vec<usize>>,
+    /// The row kernel's columns of a time-independent table (built at the first step).
+    columns: OnceLock<RowColumns>,
 }
 
 impl<'a> ExplicitStepper<'a> {
@@ -68,7 +80,22 @@ impl<'a> ExplicitStepper<'a> {
             ControlModel::ClosedForm { control_of_state } => Driven::of(control_of_state),
             ControlModel::Sampled { .. } | ControlModel::Affine => Driven::of(&[]),
         };
+        let constraints = StateConstraints::new(problem);
+        let single_driven = match model {
+            ControlModel::ClosedForm { .. }
+                if !constraints.any()
+                    && problem.switching.is_none()
+                    && problem.diffusion_matrix.is_none()
+                    && grid.shape().iter().all(|points| *points >= 2)
+                    && (0..problem.controls.len()).all(|j| driven.states(j).len() == 1) =>
+            {
+                Some((0..problem.controls.len()).map(|j| driven.states(j)[0]).collect())
+            }
+            _ => None,
+        };
         ExplicitStepper {
+            single_driven,
+            columns: OnceLock::new(),
             problem,
             differencing,
             model,
@@ -80,7 +107,7 @@ impl<'a> ExplicitStepper<'a> {
             control_bounds: problem.controls.iter().map(|c| (c.lower, c.upper)).collect(),
             time_step,
             discount_factor: (-problem.discount * time_step).exp(),
-            constraints: StateConstraints::new(problem),
+            constraints,
         }
     }
 
@@ -115,6 +142,11 @@ impl<'a> ExplicitStepper<'a> {
         policy: &mut [f64],
         boundary_values: Option<&[f64]>,
     ) -> StepOutcome {
+        if let Some(driven) = &self.single_driven {
+            if table.noise_columns == 0 {
+                return self.step_rows::<D>(driven, table, old, new, policy, boundary_values);
+            }
+        }
         let m = self.problem.controls.len();
         new.par_chunks_mut(CHUNK)
             .zip(policy.par_chunks_mut(CHUNK * m.max(1)))
@@ -162,6 +194,66 @@ impl<'a> ExplicitStepper<'a> {
                 StepOutcome { first_non_finite: first_bad, largest }
             })
             .reduce(StepOutcome::empty, StepOutcome::combine)
+    }
+
+    /// [`ExplicitStepper::step_in`] through the row kernel: tasks of whole rows, the columns
+    /// cached for a time-independent table and built for this step otherwise.
+    fn step_rows<const D: usize>(
+        &self,
+        driven: &[usize],
+        table: &Tabulation,
+        old: &[f64],
+        new: &mut [f64],
+        policy: &mut [f64],
+        fixed: Option<&[f64]>,
+    ) -> StepOutcome {
+        let m = driven.len();
+        let step_columns;
+        let columns = if self.problem.is_time_dependent() {
+            step_columns = RowColumns::of(self, table, driven);
+            &step_columns
+        } else {
+            self.columns.get_or_init(|| RowColumns::of(self, table, driven))
+        };
+        let row = self.shape[D - 1];
+        let rows_per_task = CHUNK.div_ceil(row).max(1);
+        new.par_chunks_mut(rows_per_task * row)
+            .zip(policy.par_chunks_mut(rows_per_task * row * m.max(1)))
+            .enumerate()
+            .map(|(task, (values, controls))| {
+                let start = task * rows_per_task * row;
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F (checked just above).
+                    return unsafe { self.rows_avx512::<D>(columns, old, fixed, start, values, controls) };
+                }
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2 (checked just above).
+                    return unsafe { self.rows_avx2::<D>(columns, old, fixed, start, values, controls) };
+                }
+                self.rows::<D>(columns, old, fixed, start, values, controls)
+            })
+            .reduce(StepOutcome::empty, StepOutcome::combine)
+    }
+
+    /// Bytes an interior node of the row kernel moves at least per step (`V^n` and the varying
+    /// coefficient columns read, `V^{n+1}` and the controls written; 8 bytes each), once a step
+    /// of a time-independent problem has built its columns; `None` otherwise.
+    pub fn streamed_bytes_per_node(&self) -> Option<usize> {
+        self.columns.get().map(RowColumns::bytes_per_node)
+    }
+
+    /// Whether the rows run through the vectorised row kernel (module docs).
+    pub fn uses_row_kernel(&self) -> bool {
+        self.single_driven.is_some()
+    }
+
+    /// The same stepper with the node rule at every node (the row kernel off): the reference
+    /// the row kernel is tested and benchmarked against.
+    pub fn node_rule_only(mut self) -> Self {
+        self.single_driven = None;
+        self
     }
 
     /// `Σ_{i<j} |a_ij|/(h_ih_j) [V(x + e_i + s e_j) + V(x − e_i − s e_j) − V(x ± e_i) − V(x ± e_j) + 2V]`
@@ -440,6 +532,10 @@ impl Stepper for ExplicitStepper<'_> {
     }
 
     fn has_cfl_limit(&self) -> bool {
+        true
+    }
+
+    fn reports_non_finite(&self) -> bool {
         true
     }
 }
