@@ -76,6 +76,10 @@ pub fn run(
     overrides: &Overrides,
 ) -> anyhow::Result<()> {
     let (problem, settings, output) = overrides.apply(load_problem(file)?)?;
+    #[cfg(feature = "mpi")]
+    if let Some(world) = hjb::distributed::World::join().filter(|world| world.size() > 1) {
+        return super::solve_mpi::run(&world, &problem, &settings, &output, out, json, no_plots, &checkpoints, overrides);
+    }
     overrides.check_memory(&problem, &settings, 0.0)?;
     let step_limit = overrides.step_limit()?;
     let progress = Progress::new(!json);
@@ -114,7 +118,7 @@ pub fn run(
             return Err(error.into());
         }
     };
-    hdf5::write_result(&out, &problem, &solution, &output)?;
+    write_result(&out, &problem, &solution, &output)?;
     // Only now that the result is in place has the checkpoint served its purpose.
     if let Some(checkpointer) = &checkpointer {
         checkpointer.remove();
@@ -124,17 +128,41 @@ pub fn run(
         let steps = solution.diagnostics.steps;
         return Err(HjbError::Interrupted { completed: steps, steps }.into());
     }
+    report_result(&out, &problem, &solution, &output, json, no_plots)
+}
+
+/// Write the HDF5 result of a finished solve.
+pub(super) fn write_result(
+    out: &Path,
+    problem: &Problem,
+    solution: &Solution,
+    output: &OutputSettings,
+) -> anyhow::Result<()> {
+    hdf5::write_result(out, problem, solution, output)?;
+    Ok(())
+}
+
+/// The plots and the report (text or JSON) of a written result.
+pub(super) fn report_result(
+    out: &Path,
+    problem: &Problem,
+    solution: &Solution,
+    output: &OutputSettings,
+    json: bool,
+    no_plots: bool,
+) -> anyhow::Result<()> {
+    let (out, problem, solution, output) = (out.to_path_buf(), problem, solution, output);
     let mut plots = Vec::new();
     if !no_plots && output.plots {
-        plots = figures::write_solution_plots(&out, &problem, &output, &solution)?;
+        plots = figures::write_solution_plots(&out, problem, output, solution)?;
     }
     if json {
-        return print_json(&summary::solve_summary(&problem, &solution, Some(&out), &plots));
+        return print_json(&summary::solve_summary(problem, solution, Some(&out), &plots));
     }
     if let Some(warning) = solution.diagnostics.semi_lagrangian.as_ref().and_then(|r| r.warning.as_ref()) {
         eprintln!("warning: {warning}");
     }
     let written: Vec<String> = std::iter::once(out.display().to_string()).chain(plots).collect();
-    print!("{}", report::solve_report(&problem, &solution, &written));
+    print!("{}", report::solve_report(problem, solution, &written));
     Ok(())
 }

@@ -1,0 +1,115 @@
+//! The `mpi` feature: `mpirun -np 2` and `-np 4` (oversubscribed) give the very bits of the
+//! single-process run — value and every policy field — on shipped 2-D and 3-D problems
+//! (upwind, Lax–Friedrichs, a high-order step with global dissipation, a split periodic axis,
+//! noise), and bad input stops every process with the same exit code.
+#![cfg(feature = "mpi")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn hjb() -> &'static str {
+    env!("CARGO_BIN_EXE_hjb")
+}
+
+/// `mpirun -np ranks hjb solve …` (ranks 0: the plain binary, no mpirun).
+fn solve(ranks: usize, file: &str, extra: &[&str], out: &Path) -> Output {
+    let mut arguments: Vec<String> = Vec::new();
+    let program = if ranks == 0 {
+        hjb().to_string()
+    } else {
+        arguments.extend(
+            ["--oversubscribe", "--allow-run-as-root", "-np", &ranks.to_string(), hjb()].map(String::from),
+        );
+        "mpirun".to_string()
+    };
+    arguments.extend(["solve", file, "--no-plots", "--threads", "1", "--out"].map(String::from));
+    arguments.push(out.display().to_string());
+    arguments.extend(extra.iter().map(|a| a.to_string()));
+    Command::new(program)
+        .args(&arguments)
+        .current_dir(common::repository_path(""))
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .output()
+        .expect("mpirun runs")
+}
+
+fn bits(path: &Path) -> Vec<Vec<u64>> {
+    let stored = hjb::io::hdf5::read_result(path).expect("a result file");
+    std::iter::once(&stored.values)
+        .chain(&stored.policy)
+        .map(|field| field.iter().map(|v| v.to_bits()).collect())
+        .collect()
+}
+
+fn same_bits(name: &str, file: &str, extra: &[&str], ranks: &[usize]) {
+    let directory: PathBuf = common::scratch_directory(&format!("mpi_{name}"));
+    let single = directory.join("single.h5");
+    let run = solve(0, file, extra, &single);
+    assert!(run.status.success(), "single run: {}", String::from_utf8_lossy(&run.stderr));
+    let reference = bits(&single);
+    for &ranks in ranks {
+        let out = directory.join(format!("ranks{ranks}.h5"));
+        let run = solve(ranks, file, extra, &out);
+        assert!(
+            run.status.success(),
+            "{ranks} ranks: {}{}",
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let decomposed = bits(&out);
+        assert_eq!(decomposed.len(), reference.len());
+        for (k, (a, b)) in decomposed.iter().zip(&reference).enumerate() {
+            let differing = a.iter().zip(b).filter(|(x, y)| x != y).count();
+            assert_eq!(differing, 0, "{name}: field {k} differs at {differing} nodes with {ranks} ranks");
+        }
+    }
+}
+
+#[test]
+fn upwind_2d_is_bit_identical() {
+    same_bits("upwind_2d", "problems/lqr_double_integrator.toml", &[], &[1, 2, 4]);
+}
+
+#[test]
+fn lax_friedrichs_2d_is_bit_identical() {
+    same_bits("lf_2d", "problems/lqr_double_integrator.toml", &["--scheme", "lax_friedrichs"], &[2, 4]);
+}
+
+#[test]
+fn noise_2d_is_bit_identical() {
+    same_bits("noise_2d", "problems/lqr_stochastic_2d.toml", &[], &[4]);
+}
+
+#[test]
+fn game_3d_with_a_split_periodic_axis_is_bit_identical() {
+    // 21 × 21 × 41: two blocks split the periodic heading, four split heading and x.
+    same_bits("tube_3d", "problems/dubins_tube.toml", &["--points", "21,21,41"], &[2, 4]);
+}
+
+#[test]
+fn high_order_with_global_dissipation_is_bit_identical() {
+    // ENO2 × TVD-RK2 reads 2 × 2 = 4 nodes across a block edge in one step.
+    same_bits(
+        "eno2_rk2",
+        "problems/dubins_tube.toml",
+        &["--points", "25,25,24", "--derivatives", "eno2", "--time-integrator", "tvd_rk2", "--dissipation", "global"],
+        &[2, 4],
+    );
+}
+
+#[test]
+fn refusals_reach_every_process_with_the_same_code() {
+    let directory = common::scratch_directory("mpi_refusals");
+    let out = directory.join("r.h5");
+    // A block thinner than the halo: 4 blocks of a 5-point axis.
+    let thin = solve(4, "problems/lqr_double_integrator.toml", &["--points", "5,5", "--scheme", "lax_friedrichs"], &out);
+    let scheme = solve(2, "problems/lqr_double_integrator.toml", &["--scheme", "implicit"], &out);
+    for (what, run) in [("thin blocks", thin), ("implicit", scheme)] {
+        assert_eq!(run.status.code(), Some(2), "{what}: {}", String::from_utf8_lossy(&run.stderr));
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains("MPI") || stderr.contains("blocks"), "{what}: {stderr}");
+    }
+    assert!(!out.exists());
+}
