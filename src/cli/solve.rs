@@ -78,7 +78,17 @@ pub fn run(
     let (problem, settings, output) = overrides.apply(load_problem(file)?)?;
     #[cfg(feature = "mpi")]
     if let Some(world) = hjb::distributed::World::join().filter(|world| world.size() > 1) {
-        return super::solve_mpi::run(&world, &problem, &settings, &output, out, json, no_plots, &checkpoints, overrides);
+        return super::solve_mpi::run(
+            &world,
+            &problem,
+            &settings,
+            &output,
+            out,
+            json,
+            no_plots,
+            &checkpoints,
+            overrides,
+        );
     }
     overrides.check_memory(&problem, &settings, 0.0)?;
     let step_limit = overrides.step_limit()?;

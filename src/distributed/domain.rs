@@ -74,7 +74,14 @@ impl MpiDomain {
     }
 
     /// Send `send` to `destination` and receive `receive` from `source` (either may be absent).
-    fn shift(&self, send: &[f64], destination: Option<i32>, receive: &mut [f64], source: Option<i32>, tag: i32) {
+    fn shift(
+        &self,
+        send: &[f64],
+        destination: Option<i32>,
+        receive: &mut [f64],
+        source: Option<i32>,
+        tag: i32,
+    ) {
         match (destination, source) {
             (Some(d), Some(s)) => {
                 send_receive_into_with_tags(
@@ -95,6 +102,12 @@ impl MpiDomain {
     }
 }
 
+impl std::fmt::Debug for MpiDomain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MpiDomain").field("block", &self.block).finish_non_exhaustive()
+    }
+}
+
 impl Domain for MpiDomain {
     fn is_whole(&self) -> bool {
         false
@@ -110,9 +123,14 @@ impl Domain for MpiDomain {
             let (below, above) = (self.block.halo_below[k], self.block.halo_above[k]);
             let own = self.block.own_points[k];
             let (source, destination) = self.comm.shift(k as i32, 1);
-            let layer: usize = self.points.iter().enumerate().filter(|(j, _)| *j != k).map(|(_, p)| p).product();
+            let layer: usize =
+                self.points.iter().enumerate().filter(|(j, _)| *j != k).map(|(_, p)| p).product();
             // Up: my top owned layers fill the lower halo of the block above.
-            let send = if destination.is_some() { self.pack(field, k, below + own - above, above) } else { Vec::new() };
+            let send = if destination.is_some() {
+                self.pack(field, k, below + own - above, above)
+            } else {
+                Vec::new()
+            };
             let mut receive = vec![0.0; if source.is_some() { below * layer } else { 0 }];
             self.shift(&send, destination, &mut receive, source, 2 * k as i32);
             bytes += 8 * send.len();

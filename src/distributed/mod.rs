@@ -21,12 +21,12 @@ pub mod domain;
 use crate::error::{HjbError, Result};
 use crate::problem::{Boundary, Problem};
 use crate::settings::{Settings, Stepping};
+use crate::solver::Domain;
 use crate::solver::{finish_whole, march_block, DistributedReport, Silent, Solution};
 use decomposition::Block;
 pub use domain::MpiDomain;
 use mpi::topology::Communicator;
 use mpi::traits::*;
-use crate::solver::Domain;
 use std::time::Instant;
 
 /// The MPI environment of the process (finalised when dropped).
@@ -71,9 +71,9 @@ pub fn halo_width(problem: &Problem, settings: &Settings) -> Result<(usize, usiz
         }
         Stepping::Explicit { .. } => Ok((1, 2)),
         Stepping::Implicit { .. } => Err(refuse("implicit stepping (policy iteration with a sparse LU)")),
-        Stepping::SemiLagrangian { .. } => Err(refuse(
-            "semi-Lagrangian stepping (its feet can reach past any fixed halo)",
-        )),
+        Stepping::SemiLagrangian { .. } => {
+            Err(refuse("semi-Lagrangian stepping (its feet can reach past any fixed halo)"))
+        }
         Stepping::Sweeping => Err(refuse("fast sweeping (Gauss–Seidel sweeps across the grid)")),
     }
 }
@@ -92,6 +92,12 @@ pub fn restrict(problem: &Problem, block: &Block) -> Result<Problem> {
     Ok(local)
 }
 
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World").field("size", &self.size()).field("rank", &self.rank()).finish()
+    }
+}
+
 /// Solve `problem` decomposed over every process of `world`: the whole solution on rank 0,
 /// `None` elsewhere. Every process returns the same kind of error.
 pub fn solve(world: &World, problem: &Problem, settings: &Settings) -> Result<Option<Solution>> {
@@ -106,11 +112,10 @@ pub fn solve(world: &World, problem: &Problem, settings: &Settings) -> Result<Op
     let block = decomposition::block(&shape, &periodic, &splittable, size, rank, halo, minimum)?;
     let local = restrict(problem, &block)?;
     let dims: Vec<i32> = block.dims.iter().map(|d| *d as i32).collect();
-    let comm = world
-        .universe
-        .world()
-        .create_cartesian_communicator(&dims, &periodic, false)
-        .ok_or_else(|| HjbError::Numerical("MPI could not build the Cartesian communicator".to_string()))?;
+    let comm =
+        world.universe.world().create_cartesian_communicator(&dims, &periodic, false).ok_or_else(|| {
+            HjbError::Numerical("MPI could not build the Cartesian communicator".to_string())
+        })?;
     let mut domain = MpiDomain::new(comm, block.clone(), problem.grid.clone());
     let outcome = march_block(&local, settings, &mut Silent, &mut domain);
     let seconds = started.elapsed().as_secs_f64();
@@ -140,7 +145,11 @@ fn owned(block: &Block, field: &[f64]) -> Vec<f64> {
     let mut out = Vec::with_capacity(block.owned_count());
     let mut index = vec![0usize; points.len()];
     for value in field {
-        if index.iter().enumerate().all(|(k, i)| *i >= block.halo_below[k] && *i < block.halo_below[k] + block.own_points[k]) {
+        if index
+            .iter()
+            .enumerate()
+            .all(|(k, i)| *i >= block.halo_below[k] && *i < block.halo_below[k] + block.own_points[k])
+        {
             out.push(*value);
         }
         for k in (0..points.len()).rev() {
@@ -208,7 +217,8 @@ fn gather(
         (0..shape.len()).map(|k| Some(k) != problem.switching.as_ref().map(|s| s.axis)).collect();
     for other in 0..size {
         let theirs = decomposition::block(&shape, &periodic, &splittable, size, other, halo, minimum)?;
-        let data = if other == 0 { mine.clone() } else { comm.process_at_rank(other as i32).receive_vec::<f64>().0 };
+        let data =
+            if other == 0 { mine.clone() } else { comm.process_at_rank(other as i32).receive_vec::<f64>().0 };
         for (field, piece) in whole.iter_mut().zip(data.chunks(theirs.owned_count())) {
             place(&theirs, &strides, piece, field);
         }

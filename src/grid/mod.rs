@@ -148,16 +148,27 @@ impl Grid {
                 points: axis.points,
             };
             let placement = match &self.window {
-                Some(outer) => Placement { start: (outer[k].start + placement.start) % outer[k].points, ..outer[k] },
+                Some(outer) => {
+                    Placement { start: (outer[k].start + placement.start) % outer[k].points, ..outer[k] }
+                }
                 None => placement,
             };
             let whole = points[k] == axis.points && start[k] == 0;
             let (lower, upper) = if whole {
                 (axis.lower, axis.upper)
             } else {
-                (placement.coordinate(0), placement.coordinate(0) + (points[k] - 1) as f64 * placement.spacing)
+                (
+                    placement.coordinate(0),
+                    placement.coordinate(0) + (points[k] - 1) as f64 * placement.spacing,
+                )
             };
-            axes.push(Axis { lower, upper, points: points[k], periodic: whole && axis.periodic, ..axis.clone() });
+            axes.push(Axis {
+                lower,
+                upper,
+                points: points[k],
+                periodic: whole && axis.periodic,
+                ..axis.clone()
+            });
             placements.push(placement);
         }
         let mut grid = Grid::new(axes)?;
@@ -356,7 +367,10 @@ mod tests {
             let index = block.unravel(flat);
             let global = grid.ravel(&[2 + index[0], (7 + index[1]) % 9]);
             let (a, b) = (block.point(flat), grid.point(global));
-            assert_eq!(a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), b.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+            assert_eq!(
+                a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
         }
         assert!(!block.axes()[1].periodic);
         let whole = grid.window(&[0, 0], &[7, 9]).unwrap();

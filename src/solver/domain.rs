@@ -167,13 +167,17 @@ pub(crate) fn block_verdict(
         return Some(HjbError::NonFinite { step: step + 1, time, index, point, value: other[2] });
     }
     let mine = mine.to_vec();
-    let best = all.iter().fold(&mine, |best, o| {
-        if o[3] > best[3] || (o[3] == best[3] && o[4] < best[4]) {
-            o
-        } else {
-            best
-        }
-    });
+    let best =
+        all.iter().fold(
+            &mine,
+            |best, o| {
+                if o[3] > best[3] || (o[3] == best[3] && o[4] < best[4]) {
+                    o
+                } else {
+                    best
+                }
+            },
+        );
     let mut error = detector.check(problem, step, time, (best[3], 0), best[5], worst_cfl)?;
     if let HjbError::BlowUp { index, point, .. } = &mut error {
         (*index, *point) = place(domain, best[4]);

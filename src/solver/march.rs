@@ -66,7 +66,11 @@ pub(super) fn march(
     let terminal_size =
         (0..nodes).filter(owned).map(|node| values[node]).fold(0.0f64, |largest, v| largest.max(v.abs()));
     let fixed_size = fixed_at(0.0).map_or(0.0, |field| {
-        (0..nodes).filter(owned).map(|node| field[node]).filter(|v| v.is_finite()).fold(0.0f64, |a, v| a.max(v.abs()))
+        (0..nodes)
+            .filter(owned)
+            .map(|node| field[node])
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, |a, v| a.max(v.abs()))
     });
     let mut sizes = [terminal_size.max(fixed_size), table.largest_cost(problem, &model)];
     domain.maximum(&mut sizes);
@@ -155,7 +159,11 @@ pub(super) fn march(
             std::mem::swap(&mut state.values, &mut new);
             state.completed = step + 1;
             recorder.stepped(&mut state.stored, state.completed, &state.values, &policy);
-            observer.stepped(&StepView { completed: state.completed, steps: plan.steps, state: Some(&state) })?;
+            observer.stepped(&StepView {
+                completed: state.completed,
+                steps: plan.steps,
+                state: Some(&state),
+            })?;
             continue;
         }
         projection.apply(problem, &coordinates, t_new, &mut new);

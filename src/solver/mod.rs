@@ -31,10 +31,10 @@ use crate::error::{HjbError, Result};
 use crate::norms::{error_norms, ErrorNorms};
 use crate::problem::Problem;
 use crate::scheme::{dominance_margin, ControlModel, DriftBounds, Tabulation};
-pub use domain::{DistributedReport, Domain, Whole};
 use crate::settings::{Settings, Stepping};
 use crate::stability::StabilityReport;
 use crate::time::{HighOrderReport, SemiLagrangianReport, StepperReport, TimeStepPlan};
+pub use domain::{DistributedReport, Domain, Whole};
 use ndarray::ArrayD;
 use std::time::Instant;
 
@@ -284,7 +284,11 @@ fn model_fingerprint(model: &ControlModel) -> f64 {
 /// [`Tabulation::drift_bounds`], and the peak (and its frozen coefficients) of the block with
 /// the largest rate, ties to the lowest global node. Returns that node's global index (`None`
 /// for the whole grid, whose bounds are left as they are).
-fn reduce_bounds(domain: &mut dyn Domain, bounds: &mut DriftBounds, inverse_spacing: &[f64]) -> Option<usize> {
+fn reduce_bounds(
+    domain: &mut dyn Domain,
+    bounds: &mut DriftBounds,
+    inverse_spacing: &[f64],
+) -> Option<usize> {
     if domain.is_whole() {
         return None;
     }
@@ -311,8 +315,8 @@ fn reduce_bounds(domain: &mut dyn Domain, bounds: &mut DriftBounds, inverse_spac
     bounds.largest_rate = maxima[n];
     bounds.largest_dissipation_rate = maxima[n + 1];
     bounds.largest_diffusion_rate = maxima[n + 2];
-    bounds.largest_global_rate =
-        (0..n).map(|i| bounds.largest_drift[i] * inverse_spacing[i]).sum::<f64>() + bounds.largest_diffusion_rate;
+    bounds.largest_global_rate = (0..n).map(|i| bounds.largest_drift[i] * inverse_spacing[i]).sum::<f64>()
+        + bounds.largest_diffusion_rate;
     let (a, b, _) = peak_lengths;
     bounds.peak_drift = best[2..2 + a].to_vec();
     bounds.peak_dissipation = best[2 + a..2 + a + b].to_vec();
