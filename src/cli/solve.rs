@@ -75,9 +75,11 @@ pub fn run(
     checkpoints: Checkpoints,
     overrides: &Overrides,
 ) -> anyhow::Result<()> {
+    #[cfg(feature = "mpi")]
+    let world = super::solve_mpi::join(overrides);
     let (problem, settings, output) = overrides.apply(load_problem(file)?)?;
     #[cfg(feature = "mpi")]
-    if let Some(world) = hjb::distributed::World::join().filter(|world| world.size() > 1) {
+    if let Some(world) = world {
         return super::solve_mpi::run(
             &world,
             &problem,

@@ -11,6 +11,17 @@ use hjb::problem::Problem;
 use hjb::settings::{OutputSettings, Settings};
 use std::path::PathBuf;
 
+/// Join MPI; `Some` when there are several processes, whose rayon pools then get `--threads`
+/// threads each (the global pool, built before anything runs on it, so that nothing owned by
+/// MPI has to cross threads).
+pub fn join(overrides: &Overrides) -> Option<World> {
+    let world = World::join().filter(|world| world.size() > 1)?;
+    if let Some(threads) = overrides.threads() {
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+    }
+    Some(world)
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     world: &World,
@@ -21,7 +32,6 @@ pub fn run(
     json: bool,
     no_plots: bool,
     checkpoints: &Checkpoints,
-    overrides: &Overrides,
 ) -> anyhow::Result<()> {
     if checkpoints.every.is_some() || checkpoints.seconds.is_some() || checkpoints.resume {
         return Err(invalid(
@@ -32,10 +42,6 @@ pub fn run(
     }
     let out = out.unwrap_or_else(|| output.directory.join(format!("{}.h5", problem.name)));
     super::check_targets(&[&out])?;
-    if let Some(threads) = overrides.threads() {
-        // Each process's rayon pool; the global one, so nothing MPI-owned crosses threads.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
-    }
     let Some(solution) = hjb::distributed::solve(world, problem, settings)? else {
         return Ok(());
     };

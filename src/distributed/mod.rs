@@ -119,12 +119,14 @@ pub fn solve(world: &World, problem: &Problem, settings: &Settings) -> Result<Op
     let mut domain = MpiDomain::new(comm, block.clone(), problem.grid.clone());
     let outcome = march_block(&local, settings, &mut Silent, &mut domain);
     let seconds = started.elapsed().as_secs_f64();
-    let mut numbers = vec![domain.communication_seconds(), seconds, domain.halo_bytes as f64];
+    let mut numbers =
+        vec![domain.communication_seconds(), seconds, domain.halo_bytes as f64, block.node_count() as f64];
     let all = domain.gather_all(&numbers);
     numbers = vec![
         all.iter().map(|a| a[0]).fold(0.0, f64::max),
         all.iter().map(|a| a[1]).fold(0.0, f64::max),
         all.iter().map(|a| a[2]).sum(),
+        all.iter().map(|a| a[3]).fold(0.0, f64::max),
     ];
     let solution = outcome?;
     let report = DistributedReport {
@@ -132,6 +134,7 @@ pub fn solve(world: &World, problem: &Problem, settings: &Settings) -> Result<Op
         threads: rayon::current_num_threads(),
         dims: block.dims.clone(),
         halo,
+        largest_block_nodes: numbers[3] as usize,
         halo_bytes_per_step: numbers[2] as usize,
         communication_seconds: numbers[0],
         total_seconds: numbers[1],

@@ -68,6 +68,8 @@ pub struct DistributedReport {
     pub dims: Vec<usize>,
     /// Halo width in nodes.
     pub halo: usize,
+    /// Nodes of the largest block, halo included (what one process holds per field).
+    pub largest_block_nodes: usize,
     /// Bytes all processes send in one exchange.
     pub halo_bytes_per_step: usize,
     /// Seconds in exchanges and reductions (the slowest process).

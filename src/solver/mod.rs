@@ -158,7 +158,7 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
     // learns the outcome of all before any takes part in a reduction.
     let local = local_checks(problem, settings, &coordinates);
     let (model, table, mut bounds, others) = domain::agree(domain, local)?;
-    let model_hash = model_fingerprint(&model);
+    let model_hash = if domain.is_whole() { 0.0 } else { model_fingerprint(&model) };
     if !domain.is_whole() && domain.gather_all(&[model_hash]).iter().any(|other| other[0] != model_hash) {
         return Err(HjbError::InvalidProblem {
             field: "running_cost".to_string(),
@@ -228,6 +228,15 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
     let mut stability = StabilityReport::new(problem, &model, &table, &plan);
     if let Some((_, point)) = peak_place.and_then(|global| domain.global_place(global)) {
         stability.cfl_peak = point;
+    }
+    if !domain.is_whole() {
+        // An owned node on an end of its block is on an end of the whole grid (an inner block
+        // edge is halo): count those, and add up over the blocks.
+        let counts = crate::stability::outflow_nodes(problem, &model, &table, &|node| domain.owns(node));
+        let counts: Vec<f64> = counts.iter().map(|c| *c as f64).collect();
+        let all = domain.gather_all(&counts);
+        stability.outflow_nodes =
+            (0..counts.len()).map(|i| all.iter().map(|other| other[i] as usize).sum()).collect();
     }
     // ENO/WENO stencils are not monotone at any time step.
     stability.monotone &= settings.derivatives == crate::settings::Derivatives::FirstOrder;
