@@ -89,7 +89,6 @@ pub fn run(
             json,
             no_plots,
             &checkpoints,
-            overrides,
         );
     }
     overrides.check_memory(&problem, &settings, 0.0)?;
