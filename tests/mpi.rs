@@ -1,7 +1,8 @@
 //! The `mpi` feature: `mpirun -np 2` and `-np 4` (oversubscribed) give the very bits of the
 //! single-process run — value and every policy field — on shipped 2-D and 3-D problems
 //! (upwind, Lax–Friedrichs, a high-order step with global dissipation, a split periodic axis,
-//! noise), and bad input stops every process with the same exit code.
+//! noise), and bad input stops every process with the same exit code. The single-process
+//! reference runs are this same MPI build started without mpirun (a world of one).
 #![cfg(feature = "mpi")]
 
 mod common;
@@ -117,10 +118,31 @@ fn refusals_reach_every_process_with_the_same_code() {
     // Blocks thinner than the stencil: 2 × 2 blocks of a 3 × 3 grid leave one node.
     let thin = solve(4, "problems/lqr_double_integrator.toml", &["--points", "3,3"], &out);
     let scheme = solve(2, "problems/lqr_double_integrator.toml", &["--scheme", "implicit"], &out);
-    for (what, run) in [("thin blocks", thin), ("implicit", scheme)] {
+    let stationary = solve(2, "problems/lqr_1d_discounted.toml", &["--scheme", "upwind"], &out);
+    for (what, run) in [("thin blocks", thin), ("implicit", scheme), ("stationary", stationary)] {
         assert_eq!(run.status.code(), Some(2), "{what}: {}", String::from_utf8_lossy(&run.stderr));
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert!(stderr.contains("MPI") || stderr.contains("blocks"), "{what}: {stderr}");
     }
     assert!(!out.exists());
+}
+
+#[test]
+fn a_blow_up_is_found_by_every_process_at_the_same_node() {
+    let directory = common::scratch_directory("mpi_blow_up");
+    let unstable = ["--time-step", "0.02", "--allow-unstable"];
+    let single = solve(0, "problems/lqr_double_integrator.toml", &unstable, &directory.join("one.h5"));
+    let four = solve(4, "problems/lqr_double_integrator.toml", &unstable, &directory.join("four.h5"));
+    assert_eq!(single.status.code(), Some(1));
+    assert_eq!(four.status.code(), Some(1));
+    let first_error = |run: &Output| {
+        String::from_utf8_lossy(&run.stderr)
+            .lines()
+            .find(|l| l.starts_with("error: blow-up"))
+            .map(String::from)
+    };
+    let expected = first_error(&single).expect("the single run names the blow-up");
+    let stderr = String::from_utf8_lossy(&four.stderr);
+    // Every process stops with the same message (step, node, value).
+    assert_eq!(stderr.lines().filter(|l| **l == *expected).count(), 4, "{stderr}");
 }

@@ -77,6 +77,8 @@ pub fn run(
 ) -> anyhow::Result<()> {
     #[cfg(feature = "mpi")]
     let world = super::solve_mpi::join(overrides);
+    #[cfg(not(feature = "mpi"))]
+    refuse_mpirun()?;
     let (problem, settings, output) = overrides.apply(load_problem(file)?)?;
     #[cfg(feature = "mpi")]
     if let Some(world) = world {
@@ -140,6 +142,26 @@ pub fn run(
         return Err(HjbError::Interrupted { completed: steps, steps }.into());
     }
     report_result(&out, &problem, &solution, &output, json, no_plots)
+}
+
+/// A build without the `mpi` feature started by `mpirun -np P` (P > 1) would run P copies of
+/// the whole solve writing one file: refuse, on every copy alike.
+#[cfg(not(feature = "mpi"))]
+fn refuse_mpirun() -> Result<(), HjbError> {
+    let size = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok()?.parse::<usize>().ok())
+        .unwrap_or(1);
+    if size > 1 {
+        return Err(invalid(
+            "mpirun",
+            format!(
+                "this hjb was built without the `mpi` feature, so {size} processes would each solve the whole \
+                 problem; build with `cargo build --release --features mpi` (README, \"Beyond one machine\")"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Write the HDF5 result of a finished solve.
