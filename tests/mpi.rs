@@ -36,12 +36,18 @@ fn solve(ranks: usize, file: &str, extra: &[&str], out: &Path) -> Output {
         .expect("mpirun runs")
 }
 
+/// The value, every policy field and every stored snapshot (value and policies), as bits.
 fn bits(path: &Path) -> Vec<Vec<u64>> {
     let stored = hjb::io::hdf5::read_result(path).expect("a result file");
-    std::iter::once(&stored.values)
-        .chain(&stored.policy)
-        .map(|field| field.iter().map(|v| v.to_bits()).collect())
-        .collect()
+    let mut fields: Vec<&hjb::ndarray::ArrayD<f64>> =
+        std::iter::once(&stored.values).chain(&stored.policy).collect();
+    if let Some(snapshots) = &stored.snapshots {
+        for (values, policies) in snapshots.values.iter().zip(&snapshots.policies) {
+            fields.push(values);
+            fields.extend(policies);
+        }
+    }
+    fields.iter().map(|field| field.iter().map(|v| v.to_bits()).collect()).collect()
 }
 
 fn same_bits(name: &str, file: &str, extra: &[&str], ranks: &[usize]) {
@@ -71,6 +77,17 @@ fn same_bits(name: &str, file: &str, extra: &[&str], ranks: &[usize]) {
 #[test]
 fn upwind_2d_is_bit_identical() {
     same_bits("upwind_2d", "problems/lqr_double_integrator.toml", &[], &[1, 2, 4]);
+}
+
+#[test]
+fn upwind_4d_is_bit_identical() {
+    same_bits("upwind_4d", "benches/mpi_lqr_4d.toml", &["--points", "9,8,9,7"], &[2, 4]);
+}
+
+#[test]
+fn weno5_rk3_with_a_halo_of_9_is_bit_identical() {
+    // Blocks of 20 nodes on 41-point axes, halo 3 × 3 = 9.
+    same_bits("weno5_rk3", "problems/dubins_tube.toml", &["--accuracy", "very_high"], &[4]);
 }
 
 #[test]
