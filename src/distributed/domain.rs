@@ -22,8 +22,9 @@ use std::time::Instant;
 pub struct MpiDomain {
     comm: CartesianCommunicator,
     block: Block,
-    /// Extended-block points and strides.
+    /// Extended-block points and strides, and its first node in the whole grid per axis.
     points: Vec<usize>,
+    start: Vec<usize>,
     strides: Vec<usize>,
     /// The whole grid (for the places of global nodes in error messages and reports).
     grid: Grid,
@@ -43,7 +44,18 @@ impl MpiDomain {
             strides[k] = strides[k + 1] * points[k + 1];
         }
         let global_strides = grid.strides().to_vec();
-        MpiDomain { comm, block, points, strides, grid, global_strides, communication: 0.0, halo_bytes: 0 }
+        let start = block.start();
+        MpiDomain {
+            comm,
+            block,
+            points,
+            strides,
+            start,
+            grid,
+            global_strides,
+            communication: 0.0,
+            halo_bytes: 0,
+        }
     }
 
     /// The communicator.
@@ -191,15 +203,46 @@ impl Domain for MpiDomain {
     }
 
     fn global_node(&self, node: usize) -> usize {
-        let start = self.block.start();
         let mut rest = node;
         let mut global = 0;
         for k in 0..self.points.len() {
             let i = rest / self.strides[k];
             rest %= self.strides[k];
-            global += ((start[k] + i) % self.block.shape[k]) * self.global_strides[k];
+            global += ((self.start[k] + i) % self.block.shape[k]) * self.global_strides[k];
         }
         global
+    }
+
+    fn for_each_owned(&self, visit: &mut dyn FnMut(usize, usize)) {
+        // Rows of the last axis: contiguous locally, and globally unless a periodic axis wraps.
+        let d = self.points.len();
+        let last = d - 1;
+        let (below, own, n) =
+            (self.block.halo_below[last], self.block.own_points[last], self.block.shape[last]);
+        let mut index: Vec<usize> = self.block.halo_below.clone();
+        loop {
+            index[last] = below;
+            let local = (0..d).map(|k| index[k] * self.strides[k]).sum::<usize>();
+            let row: usize = (0..last)
+                .map(|k| ((self.start[k] + index[k]) % self.block.shape[k]) * self.global_strides[k])
+                .sum();
+            for j in 0..own {
+                visit(local + j, row + (self.start[last] + below + j) % n);
+            }
+            // Next row of the owned box (odometer over the axes before the last).
+            let mut k = last;
+            loop {
+                if k == 0 {
+                    return;
+                }
+                k -= 1;
+                index[k] += 1;
+                if index[k] < self.block.halo_below[k] + self.block.own_points[k] {
+                    break;
+                }
+                index[k] = self.block.halo_below[k];
+            }
+        }
     }
 
     fn global_place(&self, global: usize) -> Option<(Vec<usize>, Vec<f64>)> {

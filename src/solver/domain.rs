@@ -45,6 +45,9 @@ pub trait Domain {
     /// The flat index of local node `node` in the whole grid.
     fn global_node(&self, node: usize) -> usize;
 
+    /// Call `visit(local, global)` for every owned node, in local order.
+    fn for_each_owned(&self, visit: &mut dyn FnMut(usize, usize));
+
     /// Multi-index and coordinates of node `global` of the whole grid (`None` for the whole
     /// grid in one process, where the caller's grid answers).
     fn global_place(&self, _global: usize) -> Option<(Vec<usize>, Vec<f64>)> {
@@ -108,6 +111,10 @@ impl Domain for Whole {
     fn global_node(&self, node: usize) -> usize {
         node
     }
+
+    fn for_each_owned(&self, _visit: &mut dyn FnMut(usize, usize)) {
+        // Never called for the whole grid (the driver asks `is_whole` first).
+    }
 }
 
 /// For a block: the grid-wide maximum of the Lax–Friedrichs `α_i` over every block, kept in the
@@ -140,11 +147,8 @@ pub(crate) fn block_verdict(
 ) -> Option<HjbError> {
     let mut first: Option<(usize, f64)> = None;
     let mut largest = (0.0f64, usize::MAX, 0.0f64);
-    for (node, v) in values.iter().enumerate() {
-        if !domain.owns(node) {
-            continue;
-        }
-        let global = domain.global_node(node);
+    domain.for_each_owned(&mut |node, global| {
+        let v = &values[node];
         if !v.is_finite() {
             if first.is_none_or(|(g, _)| global < g) {
                 first = Some((global, *v));
@@ -152,7 +156,7 @@ pub(crate) fn block_verdict(
         } else if v.abs() > largest.0 || (v.abs() == largest.0 && global < largest.1) {
             largest = (v.abs(), global, *v);
         }
-    }
+    });
     let mine = [
         f64::from(u8::from(first.is_some())),
         first.map_or(0.0, |f| f.0 as f64),
