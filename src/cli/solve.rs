@@ -91,6 +91,7 @@ pub fn run(
             json,
             no_plots,
             &checkpoints,
+            overrides,
         );
     }
     overrides.check_memory(&problem, &settings, 0.0)?;

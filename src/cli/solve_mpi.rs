@@ -32,6 +32,7 @@ pub fn run(
     json: bool,
     no_plots: bool,
     checkpoints: &Checkpoints,
+    overrides: &Overrides,
 ) -> anyhow::Result<()> {
     if checkpoints.every.is_some() || checkpoints.seconds.is_some() || checkpoints.resume {
         return Err(invalid(
@@ -42,7 +43,10 @@ pub fn run(
     }
     let out = out.unwrap_or_else(|| output.directory.join(format!("{}.h5", problem.name)));
     super::check_targets(&[&out])?;
-    let Some(solution) = hjb::distributed::solve(world, problem, settings)? else {
+    // The step cap decides from the plan alone (the same on every process); progress bars,
+    // Ctrl-C and partial results are single-process observers.
+    let mut step_limit = overrides.step_limit()?;
+    let Some(solution) = hjb::distributed::solve(world, problem, settings, &mut step_limit)? else {
         return Ok(());
     };
     write_result(&out, problem, &solution, output)?;

@@ -22,7 +22,7 @@ use crate::error::{HjbError, Result};
 use crate::problem::{Boundary, Problem};
 use crate::settings::{Settings, Stepping};
 use crate::solver::Domain;
-use crate::solver::{finish_whole, march_block, DistributedReport, Silent, Solution};
+use crate::solver::{finish_whole, march_block, DistributedReport, Observer, Solution};
 use decomposition::Block;
 pub use domain::MpiDomain;
 use mpi::topology::Communicator;
@@ -99,8 +99,15 @@ impl std::fmt::Debug for World {
 }
 
 /// Solve `problem` decomposed over every process of `world`: the whole solution on rank 0,
-/// `None` elsewhere. Every process returns the same kind of error.
-pub fn solve(world: &World, problem: &Problem, settings: &Settings) -> Result<Option<Solution>> {
+/// `None` elsewhere. Every process returns the same kind of error. `observer` sees each
+/// process's block and must decide alike on every process (a step cap in `admit`, not a clock
+/// or a signal).
+pub fn solve(
+    world: &World,
+    problem: &Problem,
+    settings: &Settings,
+    observer: &mut dyn Observer,
+) -> Result<Option<Solution>> {
     let started = Instant::now();
     let (size, rank) = (world.size(), world.rank());
     let (halo, minimum) = halo_width(problem, settings)?;
@@ -117,7 +124,7 @@ pub fn solve(world: &World, problem: &Problem, settings: &Settings) -> Result<Op
             HjbError::Numerical("MPI could not build the Cartesian communicator".to_string())
         })?;
     let mut domain = MpiDomain::new(comm, block.clone(), problem.grid.clone());
-    let outcome = march_block(&local, settings, &mut Silent, &mut domain);
+    let outcome = march_block(&local, settings, observer, &mut domain);
     let seconds = started.elapsed().as_secs_f64();
     let mut numbers =
         vec![domain.communication_seconds(), seconds, domain.halo_bytes as f64, block.node_count() as f64];

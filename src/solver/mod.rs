@@ -156,8 +156,8 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
     let coordinates = problem.grid.coordinate_columns();
     // The checks that look at nodes can fail on one block and pass on another: every block
     // learns the outcome of all before any takes part in a reduction.
-    let local = local_checks(problem, settings, &coordinates);
-    let (model, table, mut bounds, others) = domain::agree(domain, local)?;
+    let local = local_checks(problem, settings, &coordinates, domain.is_whole());
+    let (model, table, mut bounds, others, target_seen) = domain::agree(domain, local)?;
     let model_hash = if domain.is_whole() { 0.0 } else { model_fingerprint(&model) };
     if !domain.is_whole() && domain.gather_all(&[model_hash]).iter().any(|other| other[0] != model_hash) {
         return Err(HjbError::InvalidProblem {
@@ -167,17 +167,8 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
                 .to_string(),
         });
     }
-    if let Some(target) = &problem.target {
-        let inside = problem.tabulate(target, &coordinates, &vec![0.0; problem.controls.len()], 0.0);
-        if !domain.any(inside.iter().any(|v| *v <= 0.0)) {
-            return Err(HjbError::InvalidProblem {
-                field: "target.set".to_string(),
-                message: format!(
-                    "the target set \"{} ≤ 0\" contains no grid node; refine the grid or enlarge the target",
-                    target.source()
-                ),
-            });
-        }
+    if problem.target.is_some() && !domain.is_whole() && !domain.any(target_seen) {
+        return Err(empty_target(problem));
     }
     let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
     let mut peak_place = reduce_bounds(domain, &mut bounds, &inverse_spacing);
@@ -245,14 +236,26 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
 
 /// The checks of [`prepare_in`] that look at the nodes of this process, the control model, the
 /// table at the tabulation time with its drift bounds, and the drift bounds at 17 times of a
-/// time-dependent problem (all unreduced).
+/// time-dependent problem (all unreduced), and whether a node of this process lies in the
+/// target set (for the whole grid, an empty target set is refused here, in its place among the
+/// checks; a block's answer is combined with the others' by the caller).
+#[allow(clippy::type_complexity)]
 fn local_checks(
     problem: &Problem,
     settings: &Settings,
     coordinates: &[Vec<f64>],
-) -> Result<(ControlModel, Tabulation, DriftBounds, Vec<DriftBounds>)> {
+    whole: bool,
+) -> Result<(ControlModel, Tabulation, DriftBounds, Vec<DriftBounds>, bool)> {
     if let Some(matrix) = &problem.diffusion_matrix {
         check_cross_stencil(problem, settings, coordinates, matrix)?;
+    }
+    let mut target_seen = true;
+    if let Some(target) = &problem.target {
+        let inside = problem.tabulate(target, coordinates, &vec![0.0; problem.controls.len()], 0.0);
+        target_seen = inside.iter().any(|v| *v <= 0.0);
+        if whole && !target_seen {
+            return Err(empty_target(problem));
+        }
     }
     if settings.is_high_order() || problem.game.is_some() {
         check_high_order(problem, settings)?;
@@ -275,7 +278,18 @@ fn local_checks(
             others.push(table_at_t.drift_bounds(problem, &model, &inverse_spacing));
         }
     }
-    Ok((model, table, bounds, others))
+    Ok((model, table, bounds, others, target_seen))
+}
+
+/// The refusal of a target set without a grid node.
+fn empty_target(problem: &Problem) -> HjbError {
+    HjbError::InvalidProblem {
+        field: "target.set".to_string(),
+        message: format!(
+            "the target set \"{} ≤ 0\" contains no grid node; refine the grid or enlarge the target",
+            problem.target.as_ref().map_or("", |target| target.source())
+        ),
+    }
 }
 
 /// FNV-1a of the control model's description, as an exactly representable float.
