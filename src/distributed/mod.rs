@@ -20,7 +20,7 @@ pub mod domain;
 
 use crate::error::{HjbError, Result};
 use crate::problem::{Boundary, Problem};
-use crate::settings::{Settings, Stepping};
+use crate::settings::{Differencing, Dissipation, Settings, Stepping};
 use crate::solver::Domain;
 use crate::solver::{finish_whole, march_block, DistributedReport, Observer, Solution};
 use decomposition::Block;
@@ -66,6 +66,20 @@ pub fn halo_width(problem: &Problem, settings: &Settings) -> Result<(usize, usiz
     }
     match settings.stepping {
         Stepping::Explicit { integrator, .. } if settings.is_high_order() || problem.game.is_some() => {
+            if integrator.stages() > 1
+                && problem.is_time_dependent()
+                && settings.differencing == Differencing::LaxFriedrichs
+                && settings.dissipation == Dissipation::Global
+            {
+                // The stages re-tabulate inside the stepper, where a block sees only its own α.
+                return Err(HjbError::InvalidOption {
+                    option: "dissipation".to_string(),
+                    message: "global Lax–Friedrichs dissipation with time-dependent coefficients and a multi-stage \
+                              step is not decomposed under MPI in this build (each stage takes the grid-wide α of \
+                              its own time); use dissipation = \"local\", or run on one process"
+                        .to_string(),
+                });
+            }
             let reach = settings.derivatives.half_width();
             Ok((reach * integrator.stages(), settings.derivatives.minimum_points()))
         }
