@@ -207,7 +207,21 @@ pub(super) fn march(
     diagnostics.monotone = stepper.monotone(state.worst_cfl);
     let snapshots = recorder.finish(state.stored, &problem.grid, problem.final_time, plan.time_step);
     let policy_fields = split_policy(&policy, m, nodes);
-    let mut solution = finish(problem, &coordinates, state.values, policy_fields, diagnostics, snapshots);
+    let mut solution = if domain.is_whole() {
+        finish(problem, &coordinates, state.values, policy_fields, diagnostics, snapshots)
+    } else {
+        // A block's reference, errors and reachability counts would be thrown away: the whole
+        // field's are computed once it is gathered.
+        Solution {
+            values: problem.grid.field(state.values),
+            policy: policy_fields.into_iter().map(|field| problem.grid.field(field)).collect(),
+            reference: None,
+            error: None,
+            diagnostics,
+            stopped: None,
+            snapshots,
+        }
+    };
     match stopped {
         None => Ok(solution),
         Some((error, step)) => {

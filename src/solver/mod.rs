@@ -532,8 +532,8 @@ pub(crate) fn finish(
 /// March one block of a decomposed finite-horizon problem: `problem` is the block (its grid a
 /// [`crate::Grid::window`] of the whole grid, extended by the halo), `domain` exchanges the halo
 /// and reduces the driver's decisions over all blocks. The solution holds the block's fields,
-/// halo included; its reference, errors and reachability counts are the block's own (the caller
-/// gathers the owned nodes and finishes the whole field with [`finish_whole`]).
+/// halo included, without reference, errors or reachability counts (the caller gathers the owned
+/// nodes and finishes the whole field with [`finish_whole`]).
 pub fn march_block(
     problem: &Problem,
     settings: &Settings,
