@@ -221,6 +221,16 @@ pub enum HjbError {
         time_step_max: f64,
     },
 
+    /// A run decomposed over several processes stopped on another process, which printed why
+    /// (every process stops with the same kind, so with the same exit code).
+    #[error("the run stopped on MPI rank {rank} (its message is printed there)")]
+    OnAnotherRank {
+        /// The lowest rank that failed.
+        rank: usize,
+        /// The kind of its failure.
+        kind: ErrorKind,
+    },
+
     /// A state to resume from belongs to another run.
     #[error(
         "the checkpoint was written for another problem, grid, scheme or time step; remove it or run \
@@ -399,6 +409,7 @@ impl HjbError {
             | HjbError::NotConverged { .. } => ErrorKind::Numerical,
             HjbError::Output { .. } => ErrorKind::Output,
             HjbError::Interrupted { .. } => ErrorKind::Interrupted,
+            HjbError::OnAnotherRank { kind, .. } => *kind,
         }
     }
 }

@@ -59,6 +59,8 @@
 // Numerical kernels index several arrays with one loop variable.
 #![allow(clippy::needless_range_loop)]
 
+#[cfg(feature = "mpi")]
+pub mod distributed;
 pub mod error;
 pub mod grid;
 pub mod io;

@@ -48,7 +48,7 @@ impl StabilityReport {
             minimum_weight: 1.0 - plan.cfl_number,
             diffusion_number: plan.diffusion_number,
             monotone: plan.cfl_number <= 1.0 + 1e-12,
-            outflow_nodes: outflow_nodes(problem, model, table),
+            outflow_nodes: outflow_nodes(problem, model, table, &|_| true),
         }
     }
 }
@@ -82,11 +82,18 @@ fn drift_range(
     }
 }
 
-fn outflow_nodes(problem: &Problem, model: &ControlModel, table: &Tabulation) -> Vec<usize> {
+/// Per axis: the nodes among `counted` on an extrapolated end where an admissible control
+/// points out of the box.
+pub(crate) fn outflow_nodes(
+    problem: &Problem,
+    model: &ControlModel,
+    table: &Tabulation,
+    counted: &dyn Fn(usize) -> bool,
+) -> Vec<usize> {
     let grid = &problem.grid;
     let mut counts = vec![0usize; grid.dimension()];
     let mut index = vec![0usize; grid.dimension()];
-    for node in 0..grid.node_count() {
+    for node in (0..grid.node_count()).filter(|node| counted(*node)) {
         grid.unravel_inplace(node, &mut index);
         for (i, boundary) in problem.boundaries.iter().enumerate() {
             if !matches!(boundary, Boundary::Extrapolate) {

@@ -19,6 +19,7 @@ const LAYERS: &[(&str, usize)] = &[
     ("mdp", 7),
     ("simulate", 7),
     ("score", 7),
+    ("distributed", 7),
     ("io", 8),
 ];
 

@@ -15,6 +15,8 @@ mod progress;
 mod score;
 mod simulate;
 mod solve;
+#[cfg(feature = "mpi")]
+mod solve_mpi;
 mod validate;
 
 use clap::{Parser, Subcommand};

@@ -75,7 +75,25 @@ pub fn run(
     checkpoints: Checkpoints,
     overrides: &Overrides,
 ) -> anyhow::Result<()> {
+    #[cfg(feature = "mpi")]
+    let world = super::solve_mpi::join(overrides);
+    #[cfg(not(feature = "mpi"))]
+    refuse_mpirun()?;
     let (problem, settings, output) = overrides.apply(load_problem(file)?)?;
+    #[cfg(feature = "mpi")]
+    if let Some(world) = world {
+        return super::solve_mpi::run(
+            &world,
+            &problem,
+            &settings,
+            &output,
+            out,
+            json,
+            no_plots,
+            &checkpoints,
+            overrides,
+        );
+    }
     overrides.check_memory(&problem, &settings, 0.0)?;
     let step_limit = overrides.step_limit()?;
     let progress = Progress::new(!json);
@@ -114,7 +132,7 @@ pub fn run(
             return Err(error.into());
         }
     };
-    hdf5::write_result(&out, &problem, &solution, &output)?;
+    write_result(&out, &problem, &solution, &output)?;
     // Only now that the result is in place has the checkpoint served its purpose.
     if let Some(checkpointer) = &checkpointer {
         checkpointer.remove();
@@ -124,17 +142,61 @@ pub fn run(
         let steps = solution.diagnostics.steps;
         return Err(HjbError::Interrupted { completed: steps, steps }.into());
     }
+    report_result(&out, &problem, &solution, &output, json, no_plots)
+}
+
+/// A build without the `mpi` feature started by `mpirun -np P` (P > 1) would run P copies of
+/// the whole solve writing one file: refuse, on every copy alike.
+#[cfg(not(feature = "mpi"))]
+fn refuse_mpirun() -> Result<(), HjbError> {
+    let size = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok()?.parse::<usize>().ok())
+        .unwrap_or(1);
+    if size > 1 {
+        return Err(invalid(
+            "mpirun",
+            format!(
+                "this hjb was built without the `mpi` feature, so {size} processes would each solve the whole \
+                 problem; build with `cargo build --release --features mpi` (README, \"Beyond one machine\")"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Write the HDF5 result of a finished solve.
+pub(super) fn write_result(
+    out: &Path,
+    problem: &Problem,
+    solution: &Solution,
+    output: &OutputSettings,
+) -> anyhow::Result<()> {
+    hdf5::write_result(out, problem, solution, output)?;
+    Ok(())
+}
+
+/// The plots and the report (text or JSON) of a written result.
+pub(super) fn report_result(
+    out: &Path,
+    problem: &Problem,
+    solution: &Solution,
+    output: &OutputSettings,
+    json: bool,
+    no_plots: bool,
+) -> anyhow::Result<()> {
+    let (out, problem, solution, output) = (out.to_path_buf(), problem, solution, output);
     let mut plots = Vec::new();
     if !no_plots && output.plots {
-        plots = figures::write_solution_plots(&out, &problem, &output, &solution)?;
+        plots = figures::write_solution_plots(&out, problem, output, solution)?;
     }
     if json {
-        return print_json(&summary::solve_summary(&problem, &solution, Some(&out), &plots));
+        return print_json(&summary::solve_summary(problem, solution, Some(&out), &plots));
     }
     if let Some(warning) = solution.diagnostics.semi_lagrangian.as_ref().and_then(|r| r.warning.as_ref()) {
         eprintln!("warning: {warning}");
     }
     let written: Vec<String> = std::iter::once(out.display().to_string()).chain(plots).collect();
-    print!("{}", report::solve_report(&problem, &solution, &written));
+    print!("{}", report::solve_report(problem, solution, &written));
     Ok(())
 }

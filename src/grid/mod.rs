@@ -70,6 +70,25 @@ pub struct Grid {
     axes: Vec<Axis>,
     strides: Vec<usize>,
     node_count: usize,
+    /// For a block of a larger grid ([`Grid::window`]): per axis, where node 0 sits in the
+    /// larger grid, that grid's spacing, lower end and point count.
+    window: Option<Vec<Placement>>,
+}
+
+/// Where one axis of a block lies in the larger grid: local node `j` is node
+/// `(start + j) mod points` there, at `lower + ((start + j) mod points)·spacing`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Placement {
+    start: usize,
+    spacing: f64,
+    lower: f64,
+    points: usize,
+}
+
+impl Placement {
+    fn coordinate(&self, local: usize) -> f64 {
+        self.lower + ((self.start + local) % self.points) as f64 * self.spacing
+    }
 }
 
 impl Grid {
@@ -110,7 +129,51 @@ impl Grid {
         for k in (0..axes.len().saturating_sub(1)).rev() {
             strides[k] = strides[k + 1] * axes[k + 1].points;
         }
-        Ok(Grid { axes, strides, node_count })
+        Ok(Grid { axes, strides, node_count, window: None })
+    }
+
+    /// A block of this grid: `points[k]` nodes from node `start[k]` on each axis (wrapping
+    /// around a periodic axis), as a grid of its own whose coordinates and spacings are this
+    /// grid's, bit for bit (`lower + i·h` with this grid's `lower`, `h` and global index `i`).
+    /// A block axis is periodic only when it is the whole of a periodic axis; its ends are
+    /// the block's first and last nodes.
+    pub fn window(&self, start: &[usize], points: &[usize]) -> Result<Grid> {
+        let mut axes = Vec::with_capacity(self.dimension());
+        let mut placements = Vec::with_capacity(self.dimension());
+        for (k, axis) in self.axes.iter().enumerate() {
+            let placement = Placement {
+                start: start[k] % axis.points,
+                spacing: self.spacings()[k],
+                lower: self.axes[k].lower,
+                points: axis.points,
+            };
+            let placement = match &self.window {
+                Some(outer) => {
+                    Placement { start: (outer[k].start + placement.start) % outer[k].points, ..outer[k] }
+                }
+                None => placement,
+            };
+            let whole = points[k] == axis.points && start[k] == 0;
+            let (lower, upper) = if whole {
+                (axis.lower, axis.upper)
+            } else {
+                (
+                    placement.coordinate(0),
+                    placement.coordinate(0) + (points[k] - 1) as f64 * placement.spacing,
+                )
+            };
+            axes.push(Axis {
+                lower,
+                upper,
+                points: points[k],
+                periodic: whole && axis.periodic,
+                ..axis.clone()
+            });
+            placements.push(placement);
+        }
+        let mut grid = Grid::new(axes)?;
+        grid.window = Some(placements);
+        Ok(grid)
     }
 
     /// The axes, in order.
@@ -155,7 +218,10 @@ impl Grid {
 
     /// The spacing `h_k` of each axis.
     pub fn spacings(&self) -> Vec<f64> {
-        self.axes.iter().map(Axis::spacing).collect()
+        match &self.window {
+            Some(window) => window.iter().map(|placement| placement.spacing).collect(),
+            None => self.axes.iter().map(Axis::spacing).collect(),
+        }
     }
 
     /// Multi-index of a flat node index, written into `index`.
@@ -180,7 +246,16 @@ impl Grid {
 
     /// Coordinates of a flat node index.
     pub fn point(&self, flat: usize) -> Vec<f64> {
-        self.unravel(flat).iter().zip(&self.axes).map(|(index, axis)| axis.coordinate(*index)).collect()
+        let index = self.unravel(flat);
+        (0..self.dimension()).map(|k| self.coordinate(k, index[k])).collect()
+    }
+
+    /// Coordinate of node `index` of axis `k` (for a block, the larger grid's coordinate).
+    fn coordinate(&self, k: usize, index: usize) -> f64 {
+        match &self.window {
+            Some(window) => window[k].coordinate(index),
+            None => self.axes[k].coordinate(index),
+        }
     }
 
     /// One column per axis: the coordinate of every node along that axis (for tabulating
@@ -191,7 +266,7 @@ impl Grid {
         for flat in 0..self.node_count {
             self.unravel_inplace(flat, &mut index);
             for (k, column) in columns.iter_mut().enumerate() {
-                column[flat] = self.axes[k].coordinate(index[k]);
+                column[flat] = self.coordinate(k, index[k]);
             }
         }
         columns
@@ -279,6 +354,28 @@ mod tests {
             let interpolated = grid.interpolate(&values, &point);
             assert!((interpolated - function(point[0], point[1])).abs() < 1e-13);
         }
+    }
+
+    #[test]
+    fn a_window_has_the_coordinates_of_the_whole_grid() {
+        let grid = Grid::new(vec![axis("x", -1.0, 2.0, 7, false), axis("y", 0.1, 0.7, 9, true)]).unwrap();
+        // A block of x from node 2, and y wrapping around from node 7.
+        let block = grid.window(&[2, 7], &[4, 5]).unwrap();
+        assert_eq!(block.shape(), vec![4, 5]);
+        assert_eq!(block.spacings(), grid.spacings());
+        for flat in 0..block.node_count() {
+            let index = block.unravel(flat);
+            let global = grid.ravel(&[2 + index[0], (7 + index[1]) % 9]);
+            let (a, b) = (block.point(flat), grid.point(global));
+            assert_eq!(
+                a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
+        }
+        assert!(!block.axes()[1].periodic);
+        let whole = grid.window(&[0, 0], &[7, 9]).unwrap();
+        assert!(whole.axes()[1].periodic);
+        assert_eq!(whole.coordinate_columns(), grid.coordinate_columns());
     }
 
     #[test]

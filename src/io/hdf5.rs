@@ -442,6 +442,15 @@ fn write_contents(
         group.set_attr_numeric("inside_fraction", &reach.inside_fraction)?;
         group.set_attr_numeric("inside_nodes", &(reach.inside_nodes as u64))?;
     }
+    if let Some(mpi) = &diagnostics.distributed {
+        let dims: Vec<String> = mpi.dims.iter().map(usize::to_string).collect();
+        group.set_attr_numeric("mpi_ranks", &(mpi.ranks as u64))?;
+        group.set_attr_string("mpi_blocks", &dims.join("x"))?;
+        group.set_attr_numeric("mpi_halo", &(mpi.halo as u64))?;
+        group.set_attr_numeric("mpi_halo_bytes_per_step", &(mpi.halo_bytes_per_step as u64))?;
+        group.set_attr_numeric("mpi_largest_block_nodes", &(mpi.largest_block_nodes as u64))?;
+        group.set_attr_numeric("mpi_communication_seconds", &mpi.communication_seconds)?;
+    }
     if let Some(report) = &diagnostics.sweeping {
         group.set_attr_numeric("sweeps", &(report.sweeps as u64))?;
         group.set_attr_numeric("sweep_orderings", &(report.orderings as u64))?;

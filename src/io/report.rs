@@ -182,6 +182,22 @@ pub fn solve_report(problem: &Problem, solution: &Solution, written: &[String]) 
         error_line(&mut text, error, problem);
     }
     line!(text, "  wrote       {}", written.join(", "));
+    if let Some(mpi) = &d.distributed {
+        let dims: Vec<String> = mpi.dims.iter().map(usize::to_string).collect();
+        line!(
+            text,
+            "  mpi         {} ranks × {} threads, blocks {} (largest {} nodes with halo), halo {} node{} ({} per step), communication {:.3} s of {:.3} s",
+            mpi.ranks,
+            mpi.threads,
+            dims.join(" × "),
+            mpi.largest_block_nodes,
+            mpi.halo,
+            if mpi.halo == 1 { "" } else { "s" },
+            crate::error::human_bytes(mpi.halo_bytes_per_step as f64),
+            mpi.communication_seconds,
+            mpi.total_seconds
+        );
+    }
     line!(text, "  took        {:.3} s on {} threads", d.seconds, d.threads);
     text
 }

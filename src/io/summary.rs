@@ -83,6 +83,18 @@ pub fn solve_summary(
             "inside_fraction": reach.inside_fraction,
         });
     }
+    if let Some(mpi) = &diagnostics.distributed {
+        summary["mpi"] = json!({
+            "ranks": mpi.ranks,
+            "threads_per_rank": mpi.threads,
+            "blocks": mpi.dims,
+            "halo": mpi.halo,
+            "halo_bytes_per_step": mpi.halo_bytes_per_step,
+            "largest_block_nodes": mpi.largest_block_nodes,
+            "communication_seconds": mpi.communication_seconds,
+            "seconds": mpi.total_seconds,
+        });
+    }
     if let Some(report) = &diagnostics.sweeping {
         summary["fast_sweeping"] = json!({
             "sweeps": report.sweeps,

@@ -227,6 +227,9 @@ pub struct Tabulation {
     pub noise_columns: usize,
     /// Affine game model: `B_ij` at `(node * n + i) * m + j` (all inputs, several per state).
     pub input_gain: Vec<f64>,
+    /// The grid-wide `max_x α_i(x)` per axis when the table covers one block of a decomposed
+    /// grid (set by the driver from every block's maxima); `None`: the table is the whole grid.
+    pub global_dissipation: Option<Vec<f64>>,
 }
 
 fn interleave(columns: &[Vec<f64>], nodes: usize) -> Vec<f64> {

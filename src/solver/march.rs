@@ -7,9 +7,10 @@
 //! the new state. Each step depends only on `V^n`, so a state handed back by
 //! [`Observer::resume`] continues bit for bit.
 
+use super::domain::{self, Domain};
 use super::observer::{BlowUpDetector, MarchState, Observer, RunView, StepView};
 use super::snapshots::{split_policy, Recorder};
-use super::{finish, prepare, Diagnostics, Preparation, Solution};
+use super::{finish, prepare_in, reduce_bounds, Diagnostics, Preparation, Solution};
 use crate::error::{HjbError, Result};
 use crate::problem::Problem;
 use crate::scheme::Tabulation;
@@ -43,9 +44,11 @@ pub(super) fn march(
     settings: &Settings,
     observer: &mut dyn Observer,
     started: Instant,
+    domain: &mut dyn Domain,
 ) -> Result<Solution> {
     let Preparation { coordinates, model, mut table, plan, stability, memory_bytes } =
-        prepare(problem, settings)?;
+        prepare_in(problem, settings, domain)?;
+    domain::share_dissipation(domain, &mut table, problem.grid.dimension());
     let mut stepper = stepper(problem, settings, &model, &table, &plan)?;
     let nodes = problem.grid.node_count();
     let m = problem.controls.len();
@@ -58,12 +61,22 @@ pub(super) fn march(
     if let Some(fixed) = fixed_at(problem.final_time) {
         hold_fixed(&mut values, &fixed);
     }
-    let terminal_size = values.iter().fold(0.0f64, |largest, v| largest.max(v.abs()));
-    let fixed_size = fixed_at(0.0)
-        .map_or(0.0, |field| field.iter().filter(|v| v.is_finite()).fold(0.0f64, |a, v| a.max(v.abs())));
+    domain.exchange(&mut values)?;
+    let owned = |node: &usize| domain.is_whole() || domain.owns(*node);
+    let terminal_size =
+        (0..nodes).filter(owned).map(|node| values[node]).fold(0.0f64, |largest, v| largest.max(v.abs()));
+    let fixed_size = fixed_at(0.0).map_or(0.0, |field| {
+        (0..nodes)
+            .filter(owned)
+            .map(|node| field[node])
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, |a, v| a.max(v.abs()))
+    });
+    let mut sizes = [terminal_size.max(fixed_size), table.largest_cost(problem, &model)];
+    domain.maximum(&mut sizes);
     let mut detector = BlowUpDetector {
-        initial_size: terminal_size.max(fixed_size),
-        cost_size: table.largest_cost(problem, &model),
+        initial_size: sizes[0],
+        cost_size: sizes[1],
         time_step: plan.time_step,
         time_step_max: plan.time_step_max,
     };
@@ -108,8 +121,12 @@ pub(super) fn march(
             detector.cost_size = detector.cost_size.max(table.largest_cost(problem, &model));
         } else if time_dependent && step > 0 {
             table = Tabulation::new(problem, &model, &coordinates, t_old);
-            detector.cost_size = detector.cost_size.max(table.largest_cost(problem, &model));
-            let bounds = table.drift_bounds(problem, &model, &inverse_spacing);
+            domain::share_dissipation(domain, &mut table, problem.grid.dimension());
+            let mut cost = [table.largest_cost(problem, &model)];
+            domain.maximum(&mut cost);
+            detector.cost_size = detector.cost_size.max(cost[0]);
+            let mut bounds = table.drift_bounds(problem, &model, &inverse_spacing);
+            reduce_bounds(domain, &mut bounds, &inverse_spacing);
             let rate = cfl_rate(settings, &bounds, problem.discount)
                 + problem.switching.as_ref().map_or(0.0, |s| s.largest_rate());
             state.worst_cfl = state.worst_cfl.max(rate * plan.time_step);
@@ -128,6 +145,27 @@ pub(super) fn march(
         // hide a NaN of the step (f64::min ignores NaN), and the blow-up detector watches |V| of
         // the scheme itself.
         let outcome = stepper.step(&context, &state.values, &mut new, &mut policy)?;
+        if !domain.is_whole() {
+            // The stepper's outcome covers the halo too, whose values are not yet the owners':
+            // the decision is taken over the owned nodes of every block together.
+            if let Some(error) =
+                domain::block_verdict(domain, problem, &detector, step, t_new, &new, state.worst_cfl)
+            {
+                stopped = Some((error, step));
+                break;
+            }
+            projection.apply(problem, &coordinates, t_new, &mut new);
+            domain.exchange(&mut new)?;
+            std::mem::swap(&mut state.values, &mut new);
+            state.completed = step + 1;
+            recorder.stepped(&mut state.stored, state.completed, &state.values, &policy);
+            observer.stepped(&StepView {
+                completed: state.completed,
+                steps: plan.steps,
+                state: Some(&state),
+            })?;
+            continue;
+        }
         projection.apply(problem, &coordinates, t_new, &mut new);
         if step == first_step {
             stepper.check_first_step(problem, fixed.as_deref())?;
@@ -175,7 +213,21 @@ pub(super) fn march(
     diagnostics.monotone = stepper.monotone(state.worst_cfl);
     let snapshots = recorder.finish(state.stored, &problem.grid, problem.final_time, plan.time_step);
     let policy_fields = split_policy(&policy, m, nodes);
-    let mut solution = finish(problem, &coordinates, state.values, policy_fields, diagnostics, snapshots);
+    let mut solution = if domain.is_whole() {
+        finish(problem, &coordinates, state.values, policy_fields, diagnostics, snapshots)
+    } else {
+        // A block's reference, errors and reachability counts would be thrown away: the whole
+        // field's are computed once it is gathered.
+        Solution {
+            values: problem.grid.field(state.values),
+            policy: policy_fields.into_iter().map(|field| problem.grid.field(field)).collect(),
+            reference: None,
+            error: None,
+            diagnostics,
+            stopped: None,
+            snapshots,
+        }
+    };
     match stopped {
         None => Ok(solution),
         Some((error, step)) => {

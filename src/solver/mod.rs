@@ -15,6 +15,7 @@
 //! `values.as_slice()` gives the flat data back. The resumable state of a march
 //! ([`MarchState`]) stays flat.
 
+pub mod domain;
 mod finite;
 pub mod limits;
 mod march;
@@ -29,10 +30,11 @@ pub use snapshots::{Snapshots, StoredLevel};
 use crate::error::{HjbError, Result};
 use crate::norms::{error_norms, ErrorNorms};
 use crate::problem::Problem;
-use crate::scheme::{dominance_margin, ControlModel, Tabulation};
+use crate::scheme::{dominance_margin, ControlModel, DriftBounds, Tabulation};
 use crate::settings::{Settings, Stepping};
 use crate::stability::StabilityReport;
 use crate::time::{HighOrderReport, SemiLagrangianReport, StepperReport, TimeStepPlan};
+pub use domain::{DistributedReport, Domain, Whole};
 use ndarray::ArrayD;
 use std::time::Instant;
 
@@ -77,6 +79,8 @@ pub struct Diagnostics {
     pub reachable: Option<ReachableReport>,
     /// Sweeps of the fast-sweeping solver.
     pub sweeping: Option<crate::time::SweepingReport>,
+    /// Processes, decomposition and communication of a run decomposed with MPI.
+    pub distributed: Option<DistributedReport>,
 }
 
 /// The set `{V(·, 0) ≤ 0}` of a reachability problem.
@@ -142,43 +146,39 @@ pub struct Preparation {
 
 /// Analyse, tabulate at `t = T`, and plan the time step.
 pub fn prepare(problem: &Problem, settings: &Settings) -> Result<Preparation> {
+    prepare_in(problem, settings, &mut domain::Whole)
+}
+
+/// [`prepare`] for one block of a decomposed grid: the checks that look for a node somewhere
+/// (the target set) and the drift bounds behind the time step are taken over every block
+/// together, so each block plans the very time step of the whole grid.
+pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domain) -> Result<Preparation> {
     let coordinates = problem.grid.coordinate_columns();
-    if let Some(matrix) = &problem.diffusion_matrix {
-        check_cross_stencil(problem, settings, &coordinates, matrix)?;
+    // The checks that look at nodes can fail on one block and pass on another: every block
+    // learns the outcome of all before any takes part in a reduction.
+    let local = local_checks(problem, settings, &coordinates, domain.is_whole());
+    let (model, table, mut bounds, others, target_seen) = domain::agree(domain, local)?;
+    let model_hash = if domain.is_whole() { 0.0 } else { model_fingerprint(&model) };
+    if !domain.is_whole() && domain.gather_all(&[model_hash]).iter().any(|other| other[0] != model_hash) {
+        return Err(HjbError::InvalidProblem {
+            field: "running_cost".to_string(),
+            message: "the blocks of the decomposed grid find different control structures (the running \
+                      cost separates into one term per control on some blocks only); run on one process"
+                .to_string(),
+        });
     }
-    if let Some(target) = &problem.target {
-        let inside = problem.tabulate(target, &coordinates, &vec![0.0; problem.controls.len()], 0.0);
-        if !inside.iter().any(|v| *v <= 0.0) {
-            return Err(HjbError::InvalidProblem {
-                field: "target.set".to_string(),
-                message: format!(
-                    "the target set \"{} ≤ 0\" contains no grid node; refine the grid or enlarge the target",
-                    target.source()
-                ),
-            });
-        }
-    }
-    if settings.is_high_order() || problem.game.is_some() {
-        check_high_order(problem, settings)?;
-    }
-    finite::check_fixed_formulas(problem, &coordinates)?;
-    let model = ControlModel::analyse(problem, settings.minimisation, &coordinates)?;
-    if problem.game.is_some() {
-        check_game(problem, settings, &model)?;
+    if problem.target.is_some() && !domain.is_whole() && !domain.any(target_seen) {
+        return Err(empty_target(problem));
     }
     let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
-    let table = Tabulation::new(problem, &model, &coordinates, problem.tabulation_time());
-    finite::check_table(problem, &model, &table, problem.tabulation_time())?;
-    let mut bounds = table.drift_bounds(problem, &model, &inverse_spacing);
+    let mut peak_place = reduce_bounds(domain, &mut bounds, &inverse_spacing);
     if problem.is_time_dependent() {
-        // The bound must hold at every time level: take the worst over a sample of times now,
-        // and re-check every step.
-        for k in 0..=16 {
-            let t = problem.final_time * k as f64 / 16.0;
-            let table_at_t = Tabulation::new(problem, &model, &coordinates, t);
-            finite::check_table(problem, &model, &table_at_t, t)?;
-            let other = table_at_t.drift_bounds(problem, &model, &inverse_spacing);
+        // The bound must hold at every time level: take the worst over a sample of times now
+        // (tabulated in `local_checks`), and re-check every step.
+        for mut other in others {
+            let other_place = reduce_bounds(domain, &mut other, &inverse_spacing);
             if other.largest_rate > bounds.largest_rate {
+                peak_place = other_place;
                 bounds.largest_rate = other.largest_rate;
                 bounds.peak_node = other.peak_node;
                 bounds.peak_drift = other.peak_drift.clone();
@@ -225,9 +225,134 @@ pub fn prepare(problem: &Problem, settings: &Settings) -> Result<Preparation> {
             _ => 0,
         };
     let mut stability = StabilityReport::new(problem, &model, &table, &plan);
+    if let Some((_, point)) = peak_place.and_then(|global| domain.global_place(global)) {
+        stability.cfl_peak = point;
+    }
+    if !domain.is_whole() {
+        // An owned node on an end of its block is on an end of the whole grid (an inner block
+        // edge is halo): count those, and add up over the blocks.
+        let counts = crate::stability::outflow_nodes(problem, &model, &table, &|node| domain.owns(node));
+        let counts: Vec<f64> = counts.iter().map(|c| *c as f64).collect();
+        let all = domain.gather_all(&counts);
+        stability.outflow_nodes =
+            (0..counts.len()).map(|i| all.iter().map(|other| other[i] as usize).sum()).collect();
+    }
     // ENO/WENO stencils are not monotone at any time step.
     stability.monotone &= settings.derivatives == crate::settings::Derivatives::FirstOrder;
     Ok(Preparation { coordinates, model, table, plan, stability, memory_bytes })
+}
+
+/// The checks of [`prepare_in`] that look at the nodes of this process, the control model, the
+/// table at the tabulation time with its drift bounds, and the drift bounds at 17 times of a
+/// time-dependent problem (all unreduced), and whether a node of this process lies in the
+/// target set (for the whole grid, an empty target set is refused here, in its place among the
+/// checks; a block's answer is combined with the others' by the caller).
+#[allow(clippy::type_complexity)]
+fn local_checks(
+    problem: &Problem,
+    settings: &Settings,
+    coordinates: &[Vec<f64>],
+    whole: bool,
+) -> Result<(ControlModel, Tabulation, DriftBounds, Vec<DriftBounds>, bool)> {
+    if let Some(matrix) = &problem.diffusion_matrix {
+        check_cross_stencil(problem, settings, coordinates, matrix)?;
+    }
+    let mut target_seen = true;
+    if let Some(target) = &problem.target {
+        let inside = problem.tabulate(target, coordinates, &vec![0.0; problem.controls.len()], 0.0);
+        target_seen = inside.iter().any(|v| *v <= 0.0);
+        if whole && !target_seen {
+            return Err(empty_target(problem));
+        }
+    }
+    if settings.is_high_order() || problem.game.is_some() {
+        check_high_order(problem, settings)?;
+    }
+    finite::check_fixed_formulas(problem, coordinates)?;
+    let model = ControlModel::analyse(problem, settings.minimisation, coordinates)?;
+    if problem.game.is_some() {
+        check_game(problem, settings, &model)?;
+    }
+    let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
+    let table = Tabulation::new(problem, &model, coordinates, problem.tabulation_time());
+    finite::check_table(problem, &model, &table, problem.tabulation_time())?;
+    let bounds = table.drift_bounds(problem, &model, &inverse_spacing);
+    let mut others = Vec::new();
+    if problem.is_time_dependent() {
+        for k in 0..=16 {
+            let t = problem.final_time * k as f64 / 16.0;
+            let table_at_t = Tabulation::new(problem, &model, coordinates, t);
+            finite::check_table(problem, &model, &table_at_t, t)?;
+            others.push(table_at_t.drift_bounds(problem, &model, &inverse_spacing));
+        }
+    }
+    Ok((model, table, bounds, others, target_seen))
+}
+
+/// The refusal of a target set without a grid node.
+fn empty_target(problem: &Problem) -> HjbError {
+    HjbError::InvalidProblem {
+        field: "target.set".to_string(),
+        message: format!(
+            "the target set \"{} ≤ 0\" contains no grid node; refine the grid or enlarge the target",
+            problem.target.as_ref().map_or("", |target| target.source())
+        ),
+    }
+}
+
+/// FNV-1a of the control model's description, as an exactly representable float.
+fn model_fingerprint(model: &ControlModel) -> f64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for byte in format!("{model:?}").bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash >> 12) as f64
+}
+
+/// Make the drift bounds of one block those of the whole grid: maxima of the maxima (exact),
+/// the global Lax–Friedrichs rate recomputed from them with the same operations as
+/// [`Tabulation::drift_bounds`], and the peak (and its frozen coefficients) of the block with
+/// the largest rate, ties to the lowest global node. Returns that node's global index (`None`
+/// for the whole grid, whose bounds are left as they are).
+fn reduce_bounds(
+    domain: &mut dyn Domain,
+    bounds: &mut DriftBounds,
+    inverse_spacing: &[f64],
+) -> Option<usize> {
+    if domain.is_whole() {
+        return None;
+    }
+    let n = bounds.largest_drift.len();
+    let mut maxima = bounds.largest_drift.clone();
+    maxima.extend([bounds.largest_rate, bounds.largest_dissipation_rate, bounds.largest_diffusion_rate]);
+    domain.maximum(&mut maxima);
+    let mut peak = vec![bounds.largest_rate, domain.global_node(bounds.peak_node) as f64];
+    peak.extend(bounds.peak_drift.iter().chain(&bounds.peak_dissipation).chain(&bounds.peak_diffusion));
+    let peak_lengths = (bounds.peak_drift.len(), bounds.peak_dissipation.len(), bounds.peak_diffusion.len());
+    let all = domain.gather_all(&peak);
+    let best = all
+        .iter()
+        .filter(|other| other.len() == peak.len())
+        .fold(&peak, |best, other| {
+            if other[0] > best[0] || (other[0] == best[0] && other[1] < best[1]) {
+                other
+            } else {
+                best
+            }
+        })
+        .clone();
+    bounds.largest_drift = maxima[..n].to_vec();
+    bounds.largest_rate = maxima[n];
+    bounds.largest_dissipation_rate = maxima[n + 1];
+    bounds.largest_diffusion_rate = maxima[n + 2];
+    bounds.largest_global_rate = (0..n).map(|i| bounds.largest_drift[i] * inverse_spacing[i]).sum::<f64>()
+        + bounds.largest_diffusion_rate;
+    let (a, b, _) = peak_lengths;
+    bounds.peak_drift = best[2..2 + a].to_vec();
+    bounds.peak_dissipation = best[2 + a..2 + a + b].to_vec();
+    bounds.peak_diffusion = best[2 + a + b..].to_vec();
+    Some(best[1] as usize)
 }
 
 /// The problems the high-order steps take: finite horizons, diagonal noise, axes long enough for
@@ -339,7 +464,7 @@ pub fn solve(problem: &Problem, settings: &Settings, observer: &mut dyn Observer
     if problem.is_stationary() {
         stationary::settle(problem, settings, observer, started)
     } else {
-        march::march(problem, settings, observer, started)
+        march::march(problem, settings, observer, started, &mut Whole)
     }
 }
 
@@ -375,6 +500,7 @@ impl Diagnostics {
             game: problem.game.as_ref().map(|game| game.describe()),
             reachable: None,
             sweeping: None,
+            distributed: None,
         }
     }
 }
@@ -409,6 +535,33 @@ pub(crate) fn finish(
         stopped: None,
         snapshots,
     }
+}
+
+/// March one block of a decomposed finite-horizon problem: `problem` is the block (its grid a
+/// [`crate::Grid::window`] of the whole grid, extended by the halo), `domain` exchanges the halo
+/// and reduces the driver's decisions over all blocks. The solution holds the block's fields,
+/// halo included, without reference, errors or reachability counts (the caller gathers the owned
+/// nodes and finishes the whole field with [`finish_whole`]).
+pub fn march_block(
+    problem: &Problem,
+    settings: &Settings,
+    observer: &mut dyn Observer,
+    domain: &mut dyn Domain,
+) -> Result<Solution> {
+    march::march(problem, settings, observer, Instant::now(), domain)
+}
+
+/// The solution on the whole grid from gathered fields: reference, errors and reachability
+/// counts as a single-process run computes them.
+pub fn finish_whole(
+    problem: &Problem,
+    values: Vec<f64>,
+    policy: Vec<Vec<f64>>,
+    diagnostics: Diagnostics,
+    snapshots: Option<Snapshots>,
+) -> Solution {
+    let coordinates = problem.grid.coordinate_columns();
+    finish(problem, &coordinates, values, policy, diagnostics, snapshots)
 }
 
 /// Run `work` on a pool of `threads` threads (or the global pool when `None`).
