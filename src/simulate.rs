@@ -21,10 +21,12 @@ use ndarray::ArrayD;
 pub mod ensemble;
 pub mod laws;
 mod paths;
+pub mod reach;
 
 pub use ensemble::EnsembleStatistics;
 pub use laws::{disturbance_laws, InputLaw};
 pub use paths::{exact_terminal_law, simulate_paths, simulate_paths_with};
+pub use reach::reach_payoff;
 
 /// The parts of a result file that hjb itself reads back (`simulate`, tests). Every field has
 /// the stored shape `shape` (one entry per state, row-major as in the file).

@@ -133,3 +133,46 @@ fn bad_disturbance_laws_exit_2() {
         assert_eq!(line.split(',').nth(column).unwrap().parse::<f64>().unwrap(), -0.25);
     }
 }
+
+#[test]
+fn a_tube_path_realises_the_value_it_starts_from() {
+    // Double integrator to {x ≤ 0} within T = 1, exact V(x, v, 0) = min(x, x + v − ½). Under the
+    // stored feedback (u = −1 where it matters) the path's closest approach min_t x(t) is the
+    // value: the payoff and V(x0, 0) agree with the exact value to the grid's O(h) error.
+    let file = common::shipped_file("double_integrator_tube");
+    let mut settings = file.settings().unwrap();
+    settings.snapshots = 21;
+    let problem = &file.problem;
+    let solution = hjb::solve(problem, &settings, &mut hjb::Silent).unwrap();
+    let directory = common::scratch_directory("game_simulation_tube_payoff");
+    let path = directory.join("double_integrator_tube.h5");
+    write_result(&path, problem, &solution, &file.output).unwrap();
+    let stored = read_result(&path).unwrap();
+    for start in [[0.3f64, -0.4], [0.2, 0.5], [1.0, 0.2], [0.5, 0.0]] {
+        let exact = start[0].min(start[0] + start[1] - 0.5);
+        let trajectory = hjb::simulate::simulate(problem, &stored, &start, problem.final_time, 1e-3).unwrap();
+        let payoff = hjb::simulate::reach_payoff(problem, &trajectory).unwrap();
+        let closest = trajectory.states.iter().map(|x| x[0]).fold(f64::INFINITY, f64::min);
+        eprintln!(
+            "tube from {start:?}: payoff {payoff:.4}, closest x {closest:.4}, V(x0, 0) {:.4}, exact {exact:.4}",
+            trajectory.value_at_start
+        );
+        // The tube's target is l = x: the payoff is the path's smallest x.
+        assert!((payoff - closest).abs() < 1e-12, "payoff {payoff} vs min x {closest}");
+        // h = 0.04: the value's error is below h/4 here (L∞ 1.19e-2 at 51², 5.95e-3 at 101², README),
+        // and the feedback follows the optimal u = −1 up to the switching curve (measured 4e-4).
+        assert!((payoff - exact).abs() < 0.02, "{start:?}: payoff {payoff} vs exact {exact}");
+        assert!((trajectory.value_at_start - exact).abs() < 0.02, "{start:?}: V(x0, 0)");
+    }
+    let lqr = common::shipped_file("lqr_double_integrator");
+    let empty = hjb::simulate::Trajectory {
+        times: vec![0.0],
+        states: vec![vec![0.0, 0.0]],
+        controls: vec![vec![0.0]],
+        running_cost: vec![0.0],
+        cost: 0.0,
+        value_at_start: 0.0,
+        time_dependent_policy: false,
+    };
+    assert!(hjb::simulate::reach_payoff(&lqr.problem, &empty).is_none(), "no payoff without [reachability]");
+}

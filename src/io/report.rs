@@ -535,7 +535,20 @@ pub fn simulate_report(
             "the t = 0 policy throughout (solve with [output] snapshots = K for time-dependent feedback)"
         }
     );
-    if statistics.paths > 1 {
+    if let Some(payoff) = crate::simulate::reach_payoff(problem, trajectory) {
+        // A reachability value is the game's outcome, not a cost: the path's own outcome.
+        line!(
+            text,
+            "  reach payoff    {payoff:.6} ({}; {} path{})",
+            if payoff <= 0.0 {
+                "≤ 0: the path reaches the target"
+            } else {
+                "> 0: the path misses the target"
+            },
+            if statistics.paths > 1 { "the first" } else { "one" },
+            if statistics.paths > 1 { format!(" of {}", statistics.paths) } else { String::new() }
+        );
+    } else if statistics.paths > 1 {
         line!(
             text,
             "  realised cost   {:.6} ± {:.6} (mean ± standard error over {} paths, seed {seed})",

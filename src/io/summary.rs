@@ -359,6 +359,7 @@ pub fn simulate_summary(
         "policy": if trajectory.time_dependent_policy { "time-dependent (snapshots)" } else { "t = 0 only (no snapshots in the result)" },
         "cost": statistics.cost_mean,
         "cost_standard_error": statistics.cost_standard_error,
+        "reach_payoff": crate::simulate::reach_payoff(problem, trajectory),
         "paths": statistics.paths,
         "seed": seed,
         "value_at_start": trajectory.value_at_start,
