@@ -154,3 +154,37 @@ fn without_a_reference_richardson_estimates_the_true_error() {
     assert_eq!(summary["reference"], "finest_level");
     assert!(summary["richardson"]["order"].as_f64().unwrap() > 0.8);
 }
+
+#[test]
+fn check_calls_the_schemes_without_a_cfl_limit_monotone_at_any_step() {
+    // Policy iteration and fast sweeping solve the stationary equation on M-matrix rows (no time
+    // step at all); backward Euler and semi-Lagrangian stepping are monotone at any Δt. The
+    // explicit step's CFL number at their Δt (11.65 for implicit lqr_double_integrator) would
+    // call them "not monotone": check must not.
+    let directory = common::scratch_directory("stability_cli_unlimited");
+    let cases: [(&str, &[&str], bool); 5] = [
+        ("lqr_stochastic_discounted", &[], true),
+        ("min_time_ball", &[], true),
+        ("lqr_double_integrator", &["--scheme", "implicit"], false),
+        ("lqr_1d", &["--scheme", "semi_lagrangian"], false),
+        ("lqr_double_integrator", &["--scheme", "upwind", "--time-step", "0.01", "--allow-unstable"], false),
+    ];
+    for (name, extra, stationary) in cases {
+        let file = problem(name);
+        let mut arguments = vec!["check", file.as_str()];
+        arguments.extend_from_slice(extra);
+        let text = String::from_utf8_lossy(&hjb(&directory, &arguments).stdout).into_owned();
+        arguments.push("--json");
+        let summary = json(&hjb(&directory, &arguments));
+        let explicit_above_bound = extra.contains(&"--allow-unstable");
+        assert_eq!(summary["monotone"], !explicit_above_bound, "{name} {extra:?}: {summary}");
+        if explicit_above_bound {
+            assert!(text.contains("monotone     NO (a weight is negative"), "{text}");
+        } else {
+            assert!(text.contains("monotone     yes at any Δt"), "{name} {extra:?}: {text}");
+        }
+        // A stationary problem solved directly has no time step and no CFL number.
+        assert_eq!(text.contains("time step    none"), stationary, "{name}: {text}");
+        assert_eq!(text.contains("CFL number"), !stationary, "{name}: {text}");
+    }
+}

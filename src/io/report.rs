@@ -222,6 +222,15 @@ pub fn check_report(
     line!(text, "  chosen       {}: {}", settings.choice.name(), settings.choice.reason());
     line!(text, "  grid         {} = {} nodes", format_grid(problem), problem.grid.node_count());
     line!(text, "  CFL bound    Δt ≤ {:.4e} (Σ rates peak at {:?})", plan.time_step_max, stability.cfl_peak);
+    // Policy iteration, fast sweeping and semi-Lagrangian stepping have no CFL limit: their
+    // weights are nonnegative at any Δt (M-matrix rows, interpolation weights), so the explicit
+    // step's CFL number and smallest weight say nothing about them.
+    let unlimited = !settings.stepping.has_cfl_limit();
+    let solved_directly = problem.is_stationary()
+        && matches!(
+            settings.stepping,
+            crate::settings::Stepping::Implicit { .. } | crate::settings::Stepping::Sweeping
+        );
     if problem.is_stationary() {
         let method = match settings.stepping {
             crate::settings::Stepping::Implicit { .. } => {
@@ -232,12 +241,16 @@ pub fn check_report(
             }
             _ => "value iteration until the contraction bound is met",
         };
-        line!(
-            text,
-            "  time step    Δt = {:.4e}; stationary (ρ = {}): {method}",
-            plan.time_step,
-            problem.discount
-        );
+        if solved_directly {
+            line!(text, "  time step    none; stationary (ρ = {}): {method}", problem.discount);
+        } else {
+            line!(
+                text,
+                "  time step    Δt = {:.4e}; stationary (ρ = {}): {method}",
+                plan.time_step,
+                problem.discount
+            );
+        }
     } else {
         line!(
             text,
@@ -247,23 +260,16 @@ pub fn check_report(
             problem.final_time
         );
     }
-    line!(
-        text,
-        "  CFL number   {:.3}; smallest weight {:.3}",
-        stability.cfl_number,
-        stability.minimum_weight
-    );
-    line!(
-        text,
-        "  monotone     {}",
-        if stability.monotone {
-            "yes (all interior transition weights ≥ 0)"
-        } else if settings.derivatives != crate::settings::Derivatives::FirstOrder {
-            "NO (ENO/WENO stencils are not monotone at any step; the CFL bound per stage is the stability condition)"
-        } else {
-            "NO (a weight is negative: reduce --time-step or --cfl)"
-        }
-    );
+    if !solved_directly {
+        line!(
+            text,
+            "  CFL number   {:.3}; smallest weight {:.3}{}",
+            stability.cfl_number,
+            stability.minimum_weight,
+            if unlimited { " (of the explicit step at this Δt: no CFL limit for this scheme)" } else { "" }
+        );
+    }
+    line!(text, "  monotone     {}", monotone_verdict(settings, stability).1);
     let boundaries: Vec<String> = problem.boundaries.iter().map(|b| b.name().to_string()).collect();
     line!(text, "  boundaries   {}", describe_boundaries(&boundaries, &stability.outflow_nodes));
     if let Some(game) = &problem.game {
@@ -566,6 +572,30 @@ pub fn simulate_report(
     }
     line!(text, "  wrote           {}", written.join(", "));
     text
+}
+
+/// Whether the scheme of `settings` is monotone, and why, for `hjb check`: the schemes without
+/// a CFL limit (policy iteration, fast sweeping, semi-Lagrangian) at any Δt, the explicit ones
+/// when every interior weight of the step is ≥ 0, ENO/WENO never.
+pub(crate) fn monotone_verdict(
+    settings: &Settings,
+    stability: &crate::stability::StabilityReport,
+) -> (bool, &'static str) {
+    let first_order = settings.derivatives == crate::settings::Derivatives::FirstOrder;
+    if !settings.stepping.has_cfl_limit() && first_order {
+        match settings.stepping {
+            crate::settings::Stepping::SemiLagrangian { .. } => {
+                (true, "yes at any Δt (interpolation weights at the feet are ≥ 0)")
+            }
+            _ => (true, "yes at any Δt (upwind M-matrix rows: off-diagonal weights ≥ 0)"),
+        }
+    } else if stability.monotone {
+        (true, "yes (all interior transition weights ≥ 0)")
+    } else if !first_order {
+        (false, "NO (ENO/WENO stencils are not monotone at any step; the CFL bound per stage is the stability condition)")
+    } else {
+        (false, "NO (a weight is negative: reduce --time-step or --cfl)")
+    }
 }
 
 /// The linear solver of policy iteration, its iterations and its final residual.

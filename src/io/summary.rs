@@ -158,7 +158,7 @@ pub fn check_summary(problem: &Problem, settings: &Settings, preparation: &Prepa
         "time_step_max": finite_or_null(plan.time_step_max),
         "steps": plan.steps,
         "cfl": plan.cfl_number,
-        "monotone": stability.monotone,
+        "monotone": super::report::monotone_verdict(settings, stability).0,
         "minimum_weight": stability.minimum_weight,
         "diffusion_number": stability.diffusion_number,
         "outflow_nodes": stability.outflow_nodes,
