@@ -256,22 +256,18 @@ fn write_contents(
         } else {
             format!("state {}", axis.name)
         };
+        // `/grid/x` is the dimension `x`, also named `/x` (or a copy at the root under another
+        // name when a documented root name owns it: see `netcdf::state_axis_scale`).
         let coordinates = axis.coordinates();
-        let dimension = names.claim(&axis.name);
-        if dimension == axis.name {
-            // The usual case: /grid/x is the dimension x, also named /x.
-            scales.push(netcdf::coordinate(&grid_group, &axis.name, &coordinates, &long_name, &axis.units)?);
-            netcdf::link_at_root(&root, &dimension, &format!("/grid/{}", axis.name))?;
-        } else {
-            // A state named like a documented root name (say `time`): the dimension is a copy at
-            // the root under another name (`/time_`), and /grid/time a variable over it.
-            let scale = netcdf::coordinate(&root, &dimension, &coordinates, &long_name, &axis.units)?;
-            let stored = grid_group.new_dataset::<f64>().shape([axis.points]).create(&axis.name)?;
-            stored.write_raw(&coordinates)?;
-            netcdf::attach(&stored, &[&scale])?;
-            netcdf::describe(&stored, &long_name, &axis.units)?;
-            scales.push(scale);
-        }
+        scales.push(netcdf::state_axis_scale(
+            &root,
+            &grid_group,
+            &mut names,
+            &axis.name,
+            &coordinates,
+            &long_name,
+            &axis.units,
+        )?);
     }
     let scales: Vec<&rust_hdf5::H5Dataset> = scales.iter().collect();
     // A regime problem: the regime index 0, 1, … along the regime axis, an auxiliary coordinate

@@ -118,6 +118,34 @@ pub(crate) fn attach(dataset: &H5Dataset, scales: &[&H5Dataset]) -> rust_hdf5::R
     Ok(())
 }
 
+/// The dimension scale of the state axis `name` (`coordinates`, described by `long_name` and
+/// `units`): usually `/grid/<name>` itself, the dimension `<name>`, linked at the root as
+/// `/<name>`; when a documented root name owns `<name>` (a state called `time`, say), the
+/// dimension is a copy at the root under the name `names` gives (`/time_`) and `/grid/<name>`
+/// a variable over it. Returns the dimension scale.
+pub(crate) fn state_axis_scale(
+    root: &H5Group,
+    grid_group: &H5Group,
+    names: &mut RootNames,
+    name: &str,
+    coordinates: &[f64],
+    long_name: &str,
+    units: &str,
+) -> rust_hdf5::Result<H5Dataset> {
+    let dimension = names.claim(name);
+    if dimension == name {
+        let scale = coordinate(grid_group, name, coordinates, long_name, units)?;
+        link_at_root(root, &dimension, &format!("/grid/{name}"))?;
+        return Ok(scale);
+    }
+    let scale = coordinate(root, &dimension, coordinates, long_name, units)?;
+    let stored = grid_group.new_dataset::<f64>().shape([coordinates.len()]).create(name)?;
+    stored.write_raw(coordinates)?;
+    attach(&stored, &[&scale])?;
+    describe(&stored, long_name, units)?;
+    Ok(scale)
+}
+
 /// Give the object at `target` (an absolute path) the root name `name` as well (a hard link: the
 /// same dataset, attributes and dimensions under both names).
 pub(crate) fn link_at_root(root: &H5Group, name: &str, target: &str) -> rust_hdf5::Result<()> {

@@ -55,24 +55,15 @@ pub fn write_score(path: &Path, problem: &Problem, levels: &[ScoreLevel], result
         for axis in problem.grid.axes() {
             let coordinates = axis.coordinates();
             let long_name = format!("state {}", axis.name);
-            let dimension = names.claim(&axis.name);
-            if dimension == axis.name {
-                scales.push(netcdf::coordinate(
-                    &grid_group,
-                    &axis.name,
-                    &coordinates,
-                    &long_name,
-                    &axis.units,
-                )?);
-                netcdf::link_at_root(&root, &dimension, &format!("/grid/{}", axis.name))?;
-            } else {
-                let scale = netcdf::coordinate(&root, &dimension, &coordinates, &long_name, &axis.units)?;
-                let stored = grid_group.new_dataset::<f64>().shape([axis.points]).create(&axis.name)?;
-                stored.write_raw(&coordinates)?;
-                netcdf::attach(&stored, &[&scale])?;
-                netcdf::describe(&stored, &long_name, &axis.units)?;
-                scales.push(scale);
-            }
+            scales.push(netcdf::state_axis_scale(
+                &root,
+                &grid_group,
+                &mut names,
+                &axis.name,
+                &coordinates,
+                &long_name,
+                &axis.units,
+            )?);
         }
         let scales: Vec<&rust_hdf5::H5Dataset> = scales.iter().collect();
         let mut shape = vec![levels.len()];

@@ -614,43 +614,35 @@ mod tests {
                                 let expected = minimise_single(
                                     base, gain, forward, backward, scale, linear, quadratic, lower, upper,
                                 );
-                                let got = single_select::<MIXED>(
-                                    base,
-                                    gain,
-                                    forward,
-                                    backward,
-                                    scale,
-                                    linear,
-                                    quadratic,
-                                    (lower, upper),
-                                    (-base / gain).max(lower).min(upper),
-                                    -0.5 / quadratic,
-                                    minimise_quadratic(linear, quadratic, lower, upper),
-                                );
+                                type Select =
+                                    fn(f64, f64, f64, f64, f64, f64, f64, (f64, f64), f64, f64, f64) -> f64;
+                                let select = |form: Select| {
+                                    form(
+                                        base,
+                                        gain,
+                                        forward,
+                                        backward,
+                                        scale,
+                                        linear,
+                                        quadratic,
+                                        (lower, upper),
+                                        (-base / gain).max(lower).min(upper),
+                                        -0.5 / quadratic,
+                                        minimise_quadratic(linear, quadratic, lower, upper),
+                                    )
+                                };
+                                let got = select(single_select::<MIXED>);
                                 assert_eq!(
                                     expected.to_bits(),
                                     got.to_bits(),
                                     "{base} {gain} {forward} {backward}"
                                 );
                                 // With the curvature known for the segment: the same select.
-                                let known = if quadratic > 0.0 {
+                                let again = select(if quadratic > 0.0 {
                                     single_select::<CONVEX>
                                 } else {
                                     single_select::<NOT_CONVEX>
-                                };
-                                let again = known(
-                                    base,
-                                    gain,
-                                    forward,
-                                    backward,
-                                    scale,
-                                    linear,
-                                    quadratic,
-                                    (lower, upper),
-                                    (-base / gain).max(lower).min(upper),
-                                    -0.5 / quadratic,
-                                    minimise_quadratic(linear, quadratic, lower, upper),
-                                );
+                                });
                                 assert_eq!(expected.to_bits(), again.to_bits(), "known curvature");
                             }
                         }
