@@ -9,7 +9,7 @@ use crate::error::{HjbError, Result};
 use crate::grid::row_major;
 pub use crate::norms::{error_norms, ErrorNorms};
 use crate::problem::{ErrorRegion, Problem};
-use crate::settings::Settings;
+use crate::settings::{AutoRule, Choice, Settings};
 use crate::solver::limits::StepLimit;
 use crate::solver::solve;
 
@@ -43,6 +43,19 @@ pub fn observed_order(error_coarse: f64, error_fine: f64, h_coarse: f64, h_fine:
     (error_coarse / error_fine).ln() / (h_coarse / h_fine).ln()
 }
 
+/// The settings every level of a study runs with: `scheme = "auto"`'s finite-horizon choice by
+/// estimated work ([`crate::settings::auto::by_work`]) is made once, on the finest level, so that
+/// the orders compare one method (a coarser level would only ever keep the explicit march).
+fn study_settings(problem: &Problem, settings: &Settings, levels: &[Vec<usize>]) -> Result<Settings> {
+    let finest = levels.iter().max_by_key(|points| points.iter().product::<usize>());
+    match finest {
+        Some(points) if settings.choice == Choice::Auto(AutoRule::FiniteHorizon) => {
+            Ok(crate::solver::prepare(&problem.with_points(points)?, settings)?.settings)
+        }
+        _ => Ok(*settings),
+    }
+}
+
 /// Solve on each grid of `levels` (points per axis) and measure errors against the reference.
 pub fn convergence_study(
     problem: &Problem,
@@ -55,6 +68,7 @@ pub fn convergence_study(
             message: "a convergence study needs a [reference] (or an [lqr] problem)".to_string(),
         });
     }
+    let settings = &study_settings(problem, settings, levels)?;
     let mut results: Vec<Level> = Vec::new();
     for points in levels {
         let refined = problem.with_points(points)?;
@@ -380,6 +394,7 @@ pub fn self_convergence_study(
         Some(reference) => reference.region.clone(),
         None => ErrorRegion::central_half(&problem.grid),
     };
+    let settings = &study_settings(problem, settings, levels)?;
     let mut solved = Vec::new();
     for points in levels {
         let refined = problem.with_points(points)?;

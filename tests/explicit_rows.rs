@@ -1,7 +1,7 @@
 //! The explicit step's vectorised row kernel against its node rule: identical bits for values and
 //! policies, step after step, through every boundary closure (extrapolated, periodic, Dirichlet),
 //! diffusion, discounting, quadratic and linear control costs, gains that vanish at some nodes,
-//! two controls, both differencings, 1-D to 3-D, and any thread count.
+//! two controls, both differencings, 1-D to 3-D, rows longer than a segment, and any thread count.
 
 use hjb::problem::parse_problem;
 use hjb::solver::prepare;
@@ -177,5 +177,15 @@ fn row_kernel_equals_node_rule_in_three_dimensions_with_every_closure() {
 fn row_kernel_equals_node_rule_in_one_dimension() {
     for scheme in ["upwind", "lax_friedrichs"] {
         assert_identical(ONE_D, &[41], scheme, 20);
+    }
+}
+
+#[test]
+fn row_kernel_equals_node_rule_on_rows_longer_than_a_segment() {
+    // Rows are computed in segments of 512 nodes and a 1-D row of more than 2048 nodes is shared
+    // among tasks: the segments' inner ends read grid values, the row's ends the closures.
+    for scheme in ["upwind", "lax_friedrichs"] {
+        assert_identical(ONE_D, &[5001], scheme, 6);
+        assert_identical(THREE_D, &[3, 3, 1100], scheme, 4);
     }
 }

@@ -90,7 +90,7 @@ fn the_2d_lqr_keeps_its_error_against_riccati() {
 fn auto_picks_lu_small_and_bicgstab_at_a_million_unknowns() {
     let small = solve("lqr_stochastic_2d", Some(&[41, 41]), None, LinearSolver::Auto);
     assert_eq!(small.diagnostics.implicit.unwrap().linear_solver, LinearSolver::Lu);
-    assert_eq!(LinearSolver::Auto.resolve(1001 * 1001, 2), LinearSolver::Bicgstab);
+    assert_eq!(LinearSolver::Auto.resolve(1001 * 1001, 2, false), LinearSolver::Bicgstab);
 }
 
 #[test]

@@ -12,6 +12,7 @@ pub fn run(file: &Path, json: bool, von_neumann: bool, overrides: &Overrides) ->
     let (problem, settings, output) = overrides.apply(load_problem(file)?)?;
     overrides.check_memory(&problem, &settings, 0.0)?;
     let preparation = with_threads(overrides.threads(), || prepare(&problem, &settings))??;
+    let settings = preparation.settings;
     let plan = &preparation.plan;
     let run = RunView {
         steps: plan.steps,

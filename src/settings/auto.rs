@@ -12,14 +12,31 @@
 //! | a differential game                       | `lax_friedrichs` (explicit)    | monotone for any min–max Hamiltonian; upwind separates only with one input per state |
 //! | finite horizon                            | `upwind` (explicit)            | no linear solves, `Δt` at the CFL bound |
 //!
-//! Finite horizons stay explicit whatever the step count: one backward-Euler step (policy
-//! iteration, a sparse solve per sweep) costs about 10³ explicit node updates per node (measured:
-//! `lqr_double_integrator` at 121², 20 implicit steps in 3.7 s against 259 explicit steps in
-//! 0.03 s, 12.6 µs against 7.9 ns per node-step), while the explicit step count exceeds the
-//! implicit one (`Δt = min h`) only by about `2a/h` where diffusion sets the CFL bound: implicit
-//! would win only past `2a/h ≈ 10³`, which no shipped problem comes near. Choosing by estimated
-//! work needs the CFL rate here, which today comes from the tabulation in
-//! [`crate::solver`]'s preparation (not built).
+//! | finite horizon, diffusion-bound          | `implicit` (backward Euler)    | [`by_work`]: fewer node updates × their cost than the explicit march |
+//!
+//! **Finite horizons by estimated work** ([`by_work`], applied by the solver's preparation once
+//! the CFL rate is known). The explicit march takes `N_e = ⌈T · rate / cfl⌉` steps, the implicit
+//! one `N_i = ⌈T / min_i h_i⌉` (its default step); each step updates every node, at a cost per
+//! node update measured on one thread (2-core development machine, `lqr_1d_noisy` and a 2-D and
+//! 3-D stochastic LQR with `σ = 0.5`, `|f| ≤ 9.5`):
+//!
+//! | axes | explicit step, per node | backward-Euler step (policy iteration, sparse LU), per node |
+//! |------|-------------------------|-------------------------------------------------------------|
+//! | 1    | 5–17 ns                 | 430–500 ns (601 … 6001 points)                              |
+//! | 2    | 9–13 ns                 | 10–14 µs (61² … 201²)                                       |
+//! | 3    | 35–48 ns                | 100–300 µs (21³, 31³), growing with the LU's fill           |
+//!
+//! The implicit step is chosen when `1.5^{d+1} N_i c_i < N_e c_e` with the costs of
+//! [`NODE_UPDATE_COST`] on `d` axes: backward Euler at `Δt = h` has the larger time error (1.5×
+//! the explicit march's L∞ error on the same grid: 2.7e-3 against 1.75e-3 on `lqr_1d_noisy` at
+//! 601 points, 1.6e-2 against 1.0e-2 on the 2-D LQR at 201²), so to match it the implicit march
+//! needs a grid 1.5× finer, `1.5^{d+1}` times its work. Since `N_e / N_i ≈ 2a/h + |f|` where
+//! diffusion sets the bound, this picks the implicit step on fine 1-D grids with noise
+//! (`lqr_1d_noisy` from about 3 000 points: at 6001, 3.3 s with L∞ 2.7e-4 against 7.2 s with
+//! 1.8e-4, and the explicit march needs 4001 points and 5.4 s for 2.7e-4) and practically never on
+//! two or more axes, where a backward-Euler step costs 10³–10⁴ explicit ones. It needs a step the
+//! user did not fix, an explicit upwind choice made by `auto`, and no correlated noise (the
+//! implicit rows have no cross stencil).
 //!
 //! The stationary solvers solve the same upwind equation (with inward rows at extrapolated ends,
 //! [`crate::time::generator`]) that value iteration reaches in the long-time limit; see
@@ -62,6 +79,8 @@ pub enum AutoRule {
     ExitTime,
     /// A finite horizon: explicit upwind marching.
     FiniteHorizon,
+    /// A finite horizon whose explicit march would cost more than the implicit one ([`by_work`]).
+    FiniteHorizonByWork,
     /// A differential game: explicit Lax–Friedrichs.
     Game,
 }
@@ -84,6 +103,11 @@ impl AutoRule {
             }
             AutoRule::FiniteHorizon => {
                 "finite horizon: explicit upwind marching at the CFL bound (no linear solves)"
+            }
+            AutoRule::FiniteHorizonByWork => {
+                "finite horizon, diffusion-bound: backward Euler with policy iteration at Δt = min h, \
+                 estimated to reach the explicit march's error with less work (steps × measured cost per \
+                 node update)"
             }
             AutoRule::Game => {
                 "a differential game: explicit Lax–Friedrichs, monotone for any min–max Hamiltonian under \
@@ -132,7 +156,7 @@ pub fn choose(problem: &ProblemClass, options: &SolverOptions) -> Result<Setting
     };
     let scheme = match rule {
         AutoRule::CorrelatedNoise | AutoRule::FiniteHorizon => "upwind",
-        AutoRule::DiscountedStationary => "implicit",
+        AutoRule::DiscountedStationary | AutoRule::FiniteHorizonByWork => "implicit",
         AutoRule::ExitTime => "fast_sweeping",
         AutoRule::Game => "lax_friedrichs",
     };
@@ -140,6 +164,57 @@ pub fn choose(problem: &ProblemClass, options: &SolverOptions) -> Result<Setting
     let mut settings = named.settings()?;
     settings.choice = Choice::Auto(rule);
     Ok(settings)
+}
+
+/// Measured cost of one node update on one thread, in nanoseconds, by number of axes (1, 2, 3 and
+/// more): `(explicit, implicit)` (module docs).
+pub const NODE_UPDATE_COST: [(f64, f64); 3] = [(10.0, 500.0), (10.0, 10_000.0), (35.0, 100_000.0)];
+
+/// How much larger the implicit march's error is than the explicit one's on the same grid
+/// (measured, module docs).
+pub const ACCURACY_RATIO: f64 = 1.5;
+
+/// The step counts of the two finite-horizon marches on one grid ([`by_work`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MarchWork {
+    /// Steps of the explicit march at its CFL bound.
+    pub explicit_steps: f64,
+    /// Steps of the backward-Euler march at its default `Δt = min h`.
+    pub implicit_steps: f64,
+    /// Number of axes.
+    pub dimension: usize,
+    /// Whether the problem has correlated noise (no implicit rows for it).
+    pub correlated_noise: bool,
+}
+
+impl MarchWork {
+    /// Estimated seconds per node of each march on one thread: `(explicit, implicit)`.
+    pub fn seconds_per_node(&self) -> (f64, f64) {
+        let (explicit, implicit) = NODE_UPDATE_COST[self.dimension.clamp(1, 3) - 1];
+        (self.explicit_steps * explicit * 1e-9, self.implicit_steps * implicit * 1e-9)
+    }
+
+    /// The implicit march's work at the explicit one's accuracy: `1.5^{d+1}` times its work on
+    /// the same grid (module docs).
+    pub fn implicit_at_equal_error(&self) -> f64 {
+        self.seconds_per_node().1 * ACCURACY_RATIO.powi(self.dimension as i32 + 1)
+    }
+}
+
+/// The finite-horizon rule by estimated work (module docs): the backward-Euler settings when
+/// `settings` are `auto`'s explicit upwind for a finite horizon without a fixed step and the
+/// implicit march is estimated to reach the explicit one's error with less work; `None` (keep
+/// `settings`) otherwise.
+pub fn by_work(settings: &Settings, work: &MarchWork) -> Option<Settings> {
+    let eligible = settings.choice == Choice::Auto(AutoRule::FiniteHorizon)
+        && settings.time_step.is_none()
+        && !work.correlated_noise;
+    (eligible && work.implicit_at_equal_error() < work.seconds_per_node().0).then_some(Settings {
+        stepping: super::Stepping::Implicit { courant: None },
+        differencing: super::Differencing::Upwind,
+        choice: Choice::Auto(AutoRule::FiniteHorizonByWork),
+        ..*settings
+    })
 }
 
 #[cfg(test)]
@@ -177,5 +252,35 @@ mod tests {
         let weno = SolverOptions { accuracy: Some("very_high".into()), ..Default::default() };
         assert_eq!(choose(&finite, &weno).unwrap().choice, Choice::Named);
         assert!(Choice::Auto(AutoRule::ExitTime).reason().contains("fast sweeping"));
+    }
+
+    #[test]
+    fn a_finite_horizon_goes_implicit_only_when_its_estimated_work_is_smaller_at_equal_error() {
+        let finite = choose(
+            &ProblemClass { stationary: false, discount: 0.0, correlated_noise: false, game: false },
+            &SolverOptions::default(),
+        )
+        .unwrap();
+        // lqr_1d_noisy: 3612 explicit steps against 100 implicit ones at 601 points (explicit:
+        // 36 µs of work per node against 50 µs), 286 112 against 1000 at 6001 points (2.9 ms
+        // against 0.5 ms).
+        let coarse = MarchWork {
+            explicit_steps: 3612.0,
+            implicit_steps: 100.0,
+            dimension: 1,
+            correlated_noise: false,
+        };
+        assert_eq!(by_work(&finite, &coarse), None);
+        let fine = MarchWork { explicit_steps: 286_112.0, implicit_steps: 1000.0, ..coarse };
+        let chosen = by_work(&finite, &fine).expect("the implicit march");
+        assert_eq!(chosen.stepping, Stepping::Implicit { courant: None });
+        assert_eq!(chosen.choice, Choice::Auto(AutoRule::FiniteHorizonByWork));
+        assert_eq!(chosen.snapshots, finite.snapshots);
+        // The same ratio on two axes stays explicit (a backward-Euler step costs 10⁴ ns a node).
+        assert_eq!(by_work(&finite, &MarchWork { dimension: 2, ..fine }), None);
+        // A fixed step, correlated noise or a named scheme keep the settings.
+        assert_eq!(by_work(&Settings { time_step: Some(1e-3), ..finite }, &fine), None);
+        assert_eq!(by_work(&finite, &MarchWork { correlated_noise: true, ..fine }), None);
+        assert_eq!(by_work(&Settings::upwind(), &fine), None);
     }
 }

@@ -8,7 +8,16 @@
 //!   residual tied to the policy-iteration tolerance ([`crate::time::krylov`]): memory linear in
 //!   `N` (about 15 vectors).
 //! * `auto` (the default) — [`LinearSolver::resolve`]: LU on one axis (a banded matrix has no
-//!   fill) and below [`KRYLOV_NODES`] unknowns, BiCGSTAB above.
+//!   fill), below [`KRYLOV_NODES`] unknowns, and for backward-Euler steps whose rows keep an
+//!   extrapolated ghost (see below); BiCGSTAB otherwise.
+//!
+//! BiCGSTAB's error bound and ILU(0)'s positive pivots hold for M-matrix rows. The stationary rows
+//! are (extrapolated ends are closed inward), but the backward-Euler steps keep the ghost
+//! `2V_0 − V_1` at extrapolated ends ([`crate::time::generator`]), whose row has a positive
+//! off-diagonal entry where the drift points out and, at `Δt = h` with an outward drift of several
+//! cells per step, a negative diagonal. LU solves those systems exactly; BiCGSTAB diverged on them
+//! (a 3-D stochastic LQR with `|f| ≤ 9.5` at 9³ … 41³: residual 10¹ … 10⁶ after 5 000 iterations),
+//! so `auto` does not pick it there.
 
 use super::SettingsError;
 
@@ -54,11 +63,15 @@ impl LinearSolver {
         }
     }
 
-    /// The solver that runs on `nodes` unknowns over `dimension` axes: a named one as named;
-    /// `auto` is LU on one axis or below [`KRYLOV_NODES`] unknowns, BiCGSTAB otherwise.
-    pub fn resolve(self, nodes: usize, dimension: usize) -> LinearSolver {
+    /// The solver that runs on `nodes` unknowns over `dimension` axes, for systems with rows that
+    /// keep an extrapolated ghost (`ghost_rows`, backward-Euler steps with an extrapolated axis)
+    /// or without: a named one as named; `auto` is LU on one axis, below [`KRYLOV_NODES`]
+    /// unknowns or with ghost rows, BiCGSTAB otherwise (module docs).
+    pub fn resolve(self, nodes: usize, dimension: usize, ghost_rows: bool) -> LinearSolver {
         match self {
-            LinearSolver::Auto if dimension >= 2 && nodes >= KRYLOV_NODES => LinearSolver::Bicgstab,
+            LinearSolver::Auto if dimension >= 2 && nodes >= KRYLOV_NODES && !ghost_rows => {
+                LinearSolver::Bicgstab
+            }
             LinearSolver::Auto => LinearSolver::Lu,
             named => named,
         }
@@ -76,10 +89,11 @@ mod tests {
         }
         let error = LinearSolver::parse("gmres").unwrap_err().to_string();
         assert!(error.contains("unknown linear_solver `gmres`") && error.contains("auto, lu, bicgstab"));
-        assert_eq!(LinearSolver::Auto.resolve(1001 * 1001, 2), LinearSolver::Bicgstab);
-        assert_eq!(LinearSolver::Auto.resolve(301 * 301, 2), LinearSolver::Lu);
-        assert_eq!(LinearSolver::Auto.resolve(10_000_000, 1), LinearSolver::Lu);
-        assert_eq!(LinearSolver::Lu.resolve(1001 * 1001, 2), LinearSolver::Lu);
-        assert_eq!(LinearSolver::Bicgstab.resolve(11, 1), LinearSolver::Bicgstab);
+        assert_eq!(LinearSolver::Auto.resolve(1001 * 1001, 2, false), LinearSolver::Bicgstab);
+        assert_eq!(LinearSolver::Auto.resolve(1001 * 1001, 2, true), LinearSolver::Lu);
+        assert_eq!(LinearSolver::Auto.resolve(301 * 301, 2, false), LinearSolver::Lu);
+        assert_eq!(LinearSolver::Auto.resolve(10_000_000, 1, false), LinearSolver::Lu);
+        assert_eq!(LinearSolver::Lu.resolve(1001 * 1001, 2, false), LinearSolver::Lu);
+        assert_eq!(LinearSolver::Bicgstab.resolve(11, 1, true), LinearSolver::Bicgstab);
     }
 }

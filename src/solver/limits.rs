@@ -48,7 +48,9 @@ pub fn memory_estimate(problem: &Problem, settings: &Settings) -> f64 {
     let copies = if problem.is_time_dependent() { 2.0 } else { 1.0 };
     let table = 2.0 * copies * per_node_table;
     let solver = match settings.stepping {
-        Stepping::Implicit { .. } => linear_solver_floats(settings, nodes, problem.grid.dimension()),
+        Stepping::Implicit { .. } => {
+            linear_solver_floats(settings, nodes, problem.grid.dimension(), ghost_rows(problem))
+        }
         _ => 0.0,
     };
     8.0 * nodes * (fields + table + solver)
@@ -65,15 +67,26 @@ pub fn memory_estimate(problem: &Problem, settings: &Settings) -> f64 {
 /// * BiCGSTAB: the ILU(0) factors on the matrix's pattern, the copies made while both are
 ///   assembled, and the work vectors: calibrated on the measured peak of a 2-D run (0.56 kB
 ///   per node at 1001², of which 0.16 kB are the fields and tables counted elsewhere).
-pub(crate) fn linear_solver_floats(settings: &Settings, nodes: f64, dimension: usize) -> f64 {
+pub(crate) fn linear_solver_floats(
+    settings: &Settings,
+    nodes: f64,
+    dimension: usize,
+    ghost_rows: bool,
+) -> f64 {
     let matrix = 2.0 * (2.0 * dimension as f64 + 1.0);
     let unknowns = if nodes.is_finite() { nodes.min(usize::MAX as f64) as usize } else { usize::MAX };
-    match settings.linear_solver.resolve(unknowns, dimension) {
+    match settings.linear_solver.resolve(unknowns, dimension, ghost_rows) {
         LinearSolver::Bicgstab => 4.0 * matrix + 10.0,
         _ if dimension <= 1 => 2.0 * matrix,
         _ if dimension == 2 => matrix + 20.0 * nodes.max(2.0).log2(),
         _ => matrix + 20.0 * 1e5f64.log2() * (nodes / 1e5).max(1.0).cbrt(),
     }
+}
+
+/// Whether the implicit solves of `problem` keep extrapolated ghost rows
+/// ([`crate::time::implicit::ghost_rows`]; finite horizons only).
+pub(crate) fn ghost_rows(problem: &Problem) -> bool {
+    crate::time::implicit::ghost_rows(problem, if problem.is_stationary() { f64::INFINITY } else { 1.0 })
 }
 
 /// Whether the dynamics and cost have the structure of the closed-form minimiser (the structural

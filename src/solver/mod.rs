@@ -31,8 +31,10 @@ use crate::error::{HjbError, Result};
 use crate::norms::{error_norms, ErrorNorms};
 use crate::problem::Problem;
 use crate::scheme::{dominance_margin, ControlModel, DriftBounds, Tabulation};
+use crate::settings::auto::MarchWork;
 use crate::settings::{Settings, Stepping};
 use crate::stability::StabilityReport;
+use crate::time::plan::cfl_rate;
 use crate::time::{HighOrderReport, SemiLagrangianReport, StepperReport, TimeStepPlan};
 pub use domain::{DistributedReport, Domain, Whole};
 use ndarray::ArrayD;
@@ -130,6 +132,9 @@ pub struct Solution {
 /// Everything decided before the first step (also what `hjb check` reports).
 #[derive(Debug)]
 pub struct Preparation {
+    /// The settings the run uses: those given, or the implicit march `scheme = "auto"` chose for a
+    /// finite horizon by estimated work ([`crate::settings::auto::by_work`]).
+    pub settings: Settings,
     /// Node coordinates, one column per axis.
     pub coordinates: Vec<Vec<f64>>,
     /// Closed-form or sampled minimisation.
@@ -200,6 +205,8 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
         bounds.largest_dissipation_rate += switching.largest_rate();
         bounds.largest_global_rate += switching.largest_rate();
     }
+    let by_work = if domain.is_whole() { by_work(problem, settings, &bounds) } else { None };
+    let settings = &by_work.unwrap_or(*settings);
     let plan = TimeStepPlan::new(settings, &bounds, problem, &problem.grid.spacings())?;
     // The step count is a float division cast to an integer: far past any run that could finish,
     // it saturates, and the time step derived from it is meaningless.
@@ -219,8 +226,12 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
         + match settings.stepping {
             crate::settings::Stepping::Implicit { .. } => {
                 (8.0 * nodes as f64
-                    * limits::linear_solver_floats(settings, nodes as f64, problem.grid.dimension()))
-                    as usize
+                    * limits::linear_solver_floats(
+                        settings,
+                        nodes as f64,
+                        problem.grid.dimension(),
+                        limits::ghost_rows(problem),
+                    )) as usize
             }
             _ => 0,
         };
@@ -239,7 +250,28 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
     }
     // ENO/WENO stencils are not monotone at any time step.
     stability.monotone &= settings.derivatives == crate::settings::Derivatives::FirstOrder;
-    Ok(Preparation { coordinates, model, table, plan, stability, memory_bytes })
+    Ok(Preparation { settings: *settings, coordinates, model, table, plan, stability, memory_bytes })
+}
+
+/// `scheme = "auto"`'s finite-horizon choice by estimated work ([`crate::settings::auto::by_work`])
+/// from the CFL rate of the explicit step: the backward-Euler settings, or `None` to keep
+/// `settings`. A decomposed grid keeps the explicit march (the implicit one is not decomposed).
+fn by_work(problem: &Problem, settings: &Settings, bounds: &DriftBounds) -> Option<Settings> {
+    if !problem.final_time.is_finite() {
+        return None;
+    }
+    let Stepping::Explicit { cfl, .. } = settings.stepping else {
+        return None;
+    };
+    let rate = cfl_rate(settings, bounds, problem.discount);
+    let smallest_spacing = problem.grid.spacings().iter().fold(f64::INFINITY, |a, h| a.min(*h));
+    let work = MarchWork {
+        explicit_steps: (problem.final_time * rate / cfl).ceil().max(1.0),
+        implicit_steps: (problem.final_time / smallest_spacing.min(problem.final_time)).ceil().max(1.0),
+        dimension: problem.grid.dimension(),
+        correlated_noise: problem.diffusion_matrix.is_some(),
+    };
+    crate::settings::auto::by_work(settings, &work)
 }
 
 /// The checks of [`prepare_in`] that look at the nodes of this process, the control model, the

@@ -25,7 +25,7 @@ pub(super) fn settle(
     observer: &mut dyn Observer,
     started: Instant,
 ) -> Result<Solution> {
-    let Preparation { coordinates, model, table, plan, stability, memory_bytes } =
+    let Preparation { coordinates, model, table, plan, stability, memory_bytes, .. } =
         prepare(problem, settings)?;
     let mut stepper = stepper(problem, settings, &model, &table, &plan)?;
     let nodes = problem.grid.node_count();

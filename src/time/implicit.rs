@@ -111,6 +111,18 @@ pub struct ImplicitStepper<'a> {
     samples: Vec<usize>,
 }
 
+/// Whether the systems of an implicit solve with `time_step` keep extrapolated ghost rows (not
+/// M-matrix rows where the drift points out): backward-Euler steps on a grid with an extrapolated
+/// axis. Stationary rows close those ends inward.
+pub fn ghost_rows(problem: &Problem, time_step: f64) -> bool {
+    time_step.is_finite()
+        && problem
+            .boundaries
+            .iter()
+            .zip(problem.grid.shape())
+            .any(|(boundary, points)| matches!(boundary, crate::problem::Boundary::Extrapolate) && points > 1)
+}
+
 impl<'a> ImplicitStepper<'a> {
     /// The stepper for backward-Euler steps of `time_step`, or for the stationary equation when
     /// `time_step` is infinite (refused without discount), solving its linear systems with
@@ -150,7 +162,7 @@ impl<'a> ImplicitStepper<'a> {
                 columns.extend((0..regimes).map(|k| switching.node_in(node, k)));
             }
         }
-        let linear_solver = linear_solver.resolve(nodes, n);
+        let linear_solver = linear_solver.resolve(nodes, n, ghost_rows(problem, time_step));
         let linear = match linear_solver {
             LinearSolver::Bicgstab => {
                 Linear::Krylov(Box::new(KrylovSolver::new(&columns, 1 + 2 * n + regimes)))
@@ -354,9 +366,18 @@ impl<'a> ImplicitStepper<'a> {
                 if !solve.converged {
                     return Err(HjbError::Numerical(format!(
                         "implicit scheme: BiCGSTAB stopped after {} iterations at the residual {:.3e} \
-                         (target: a relative error of {:.1e}); use linear_solver = \"lu\" \
+                         (target: a relative error of {:.1e}){}; use linear_solver = \"lu\" \
                          (--linear-solver lu) if the memory allows",
-                        solve.iterations, solve.residual, error
+                        solve.iterations,
+                        solve.residual,
+                        error,
+                        if ghost_rows(self.problem, self.time_step) {
+                            " — the backward-Euler rows at extrapolated ends are not M-matrix rows where the \
+                             drift points out, and BiCGSTAB with ILU(0) need not converge on them \
+                             (boundary = \"state_constraint\" or a Dirichlet end gives M-matrix rows)"
+                        } else {
+                            ""
+                        }
                     )));
                 }
                 self.report.linear_iterations += solve.iterations;

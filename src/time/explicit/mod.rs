@@ -196,7 +196,8 @@ impl<'a> ExplicitStepper<'a> {
             .reduce(StepOutcome::empty, StepOutcome::combine)
     }
 
-    /// [`ExplicitStepper::step_in`] through the row kernel: tasks of whole rows, the columns
+    /// [`ExplicitStepper::step_in`] through the row kernel: tasks of whole rows (or of parts of a
+    /// long row), the columns
     /// cached for a time-independent table and built for this step otherwise.
     fn step_rows<const D: usize>(
         &self,
@@ -215,13 +216,14 @@ impl<'a> ExplicitStepper<'a> {
         } else {
             self.columns.get_or_init(|| RowColumns::of(self, table, driven))
         };
+        // Tasks of whole rows, or of CHUNK nodes of a row longer than that (a 1-D grid).
         let row = self.shape[D - 1];
-        let rows_per_task = CHUNK.div_ceil(row).max(1);
-        new.par_chunks_mut(rows_per_task * row)
-            .zip(policy.par_chunks_mut(rows_per_task * row * m.max(1)))
+        let task_nodes = if row >= CHUNK { CHUNK } else { CHUNK.div_ceil(row) * row };
+        new.par_chunks_mut(task_nodes)
+            .zip(policy.par_chunks_mut(task_nodes * m.max(1)))
             .enumerate()
             .map(|(task, (values, controls))| {
-                let start = task * rows_per_task * row;
+                let start = task * task_nodes;
                 #[cfg(target_arch = "x86_64")]
                 if std::arch::is_x86_feature_detected!("avx512f") {
                     // SAFETY: the CPU has AVX-512F (checked just above).

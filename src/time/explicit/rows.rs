@@ -37,6 +37,10 @@ use crate::scheme::row_hamiltonian::quadratic_select;
 use crate::settings::Differencing;
 use crate::time::StepOutcome;
 
+/// Nodes per segment of a row: the row kernel's passes over a segment (about a dozen arrays of
+/// this length) stay in the first-level cache.
+pub(super) const SEGMENT: usize = 512;
+
 /// Per-task scratch for one row: drift per axis, controls per control, the cost.
 #[derive(Debug)]
 pub(super) struct RowScratch {
@@ -57,92 +61,107 @@ impl RowScratch {
     }
 }
 
-/// The values around one row: the row itself padded with the ghosts beyond its two ends (the
-/// contiguous axis), and, for a row on a face of the box, the ghost row beyond that face per axis.
+/// The values around one segment of a row (at most [`SEGMENT`] nodes): the segment itself padded
+/// with its two neighbours along the contiguous axis (grid values, or the closure's ghosts beyond
+/// the row's ends), and, for a row on a face of the box, the ghost values beyond that face per
+/// axis.
 #[derive(Debug)]
 pub(super) struct Ghosts {
-    row: usize,
-    /// `V` at `row_start − 1 … row_start + row` (ends through the closure).
+    capacity: usize,
+    /// `V` at `first − 1 … first + length` (ends through the closure).
     padded: Vec<f64>,
-    /// Ghost rows ahead of and behind the row, `[axis · row + r]` (used on faces only).
+    /// Ghost values ahead of and behind the segment, `[axis · capacity + r]` (faces only).
     ahead: Vec<f64>,
     behind: Vec<f64>,
 }
 
+/// Where a segment lies: its first node, its length, the length of its row, its offset in the row
+/// and the index of the row's first node.
+#[derive(Debug, Clone, Copy)]
+struct Piece<const D: usize> {
+    first: usize,
+    length: usize,
+    row: usize,
+    offset: usize,
+    index: [usize; D],
+}
+
 impl Ghosts {
-    fn new(row: usize, dimension: usize) -> Ghosts {
+    fn new(capacity: usize, dimension: usize) -> Ghosts {
         Ghosts {
-            row,
-            padded: vec![0.0; row + 2],
-            ahead: vec![0.0; row * dimension],
-            behind: vec![0.0; row * dimension],
+            capacity,
+            padded: vec![0.0; capacity + 2],
+            ahead: vec![0.0; capacity * dimension],
+            behind: vec![0.0; capacity * dimension],
         }
     }
 
-    /// Fill the padded row and the ghost rows of the faces the row at `index` lies on, with the
+    /// Fill the padded segment and the ghost values of the faces its row lies on, with the
     /// closures' values (`Closure::forward`/`backward`, as the node rule reads them).
     #[inline(always)]
-    fn fill<const D: usize>(
-        &mut self,
-        stepper: &ExplicitStepper<'_>,
-        old: &[f64],
-        row_start: usize,
-        index: &[usize; D],
-    ) {
-        let row = self.row;
+    fn fill<const D: usize>(&mut self, stepper: &ExplicitStepper<'_>, old: &[f64], piece: &Piece<D>) {
+        let (first, length, row) = (piece.first, piece.length, piece.row);
+        let capacity = self.capacity;
         let closure = stepper.closures[D - 1];
-        self.padded[1..=row].copy_from_slice(&old[row_start..][..row]);
-        let (first, last) = (row_start, row_start + row - 1);
-        self.padded[0] = closure.backward(first, 0, row, 1).value(old, old[first]);
-        self.padded[row + 1] = closure.forward(last, row - 1, row, 1).value(old, old[last]);
+        self.padded[1..=length].copy_from_slice(&old[first..][..length]);
+        let last = first + length - 1;
+        self.padded[0] = if piece.offset == 0 {
+            closure.backward(first, 0, row, 1).value(old, old[first])
+        } else {
+            old[first - 1]
+        };
+        self.padded[length + 1] = if piece.offset + length == row {
+            closure.forward(last, row - 1, row, 1).value(old, old[last])
+        } else {
+            old[last + 1]
+        };
         for k in 0..D - 1 {
             let (i, size, stride, closure) =
-                (index[k], stepper.shape[k], stepper.strides[k], stepper.closures[k]);
+                (piece.index[k], stepper.shape[k], stepper.strides[k], stepper.closures[k]);
             if i + 1 >= size {
-                for (r, ghost) in self.ahead[k * row..][..row].iter_mut().enumerate() {
-                    let node = row_start + r;
+                for (r, ghost) in self.ahead[k * capacity..][..length].iter_mut().enumerate() {
+                    let node = first + r;
                     *ghost = closure.forward(node, i, size, stride).value(old, old[node]);
                 }
             }
             if i == 0 {
-                for (r, ghost) in self.behind[k * row..][..row].iter_mut().enumerate() {
-                    let node = row_start + r;
+                for (r, ghost) in self.behind[k * capacity..][..length].iter_mut().enumerate() {
+                    let node = first + r;
                     *ghost = closure.backward(node, i, size, stride).value(old, old[node]);
                 }
             }
         }
     }
 
-    /// The row's values and its neighbours' along every axis: grid rows inside the box, ghost
-    /// rows beyond it.
+    /// The segment's values and its neighbours' along every axis: grid values inside the box,
+    /// ghost values beyond it.
     #[inline(always)]
     fn neighbours<'g, const D: usize>(
         &'g self,
         stepper: &ExplicitStepper<'_>,
         old: &'g [f64],
-        row_start: usize,
-        index: &[usize; D],
+        piece: &Piece<D>,
     ) -> (&'g [f64], [&'g [f64]; D], [&'g [f64]; D]) {
-        let row = self.row;
+        let (first, length, capacity) = (piece.first, piece.length, self.capacity);
         let forward = std::array::from_fn(|k| {
             if k == D - 1 {
-                &self.padded[2..row + 2]
-            } else if index[k] + 1 < stepper.shape[k] {
-                &old[row_start + stepper.strides[k]..][..row]
+                &self.padded[2..length + 2]
+            } else if piece.index[k] + 1 < stepper.shape[k] {
+                &old[first + stepper.strides[k]..][..length]
             } else {
-                &self.ahead[k * row..][..row]
+                &self.ahead[k * capacity..][..length]
             }
         });
         let backward = std::array::from_fn(|k| {
             if k == D - 1 {
-                &self.padded[..row]
-            } else if index[k] > 0 {
-                &old[row_start - stepper.strides[k]..][..row]
+                &self.padded[..length]
+            } else if piece.index[k] > 0 {
+                &old[first - stepper.strides[k]..][..length]
             } else {
-                &self.behind[k * row..][..row]
+                &self.behind[k * capacity..][..length]
             }
         });
-        (&self.padded[1..=row], forward, backward)
+        (&self.padded[1..=length], forward, backward)
     }
 }
 
@@ -490,9 +509,11 @@ impl ExplicitStepper<'_> {
         }
     }
 
-    /// Whole rows starting at node `start` (`values.len()` nodes) through
-    /// [`ExplicitStepper::row_kernel`]: the row's own ends and the rows on a face of the box read
-    /// ghost values built by the boundary closures, node by node exactly as the node rule does.
+    /// The nodes `start .. start + values.len()` through [`ExplicitStepper::row_kernel`], in
+    /// segments of at most [`SEGMENT`] nodes of one row (so that a segment's passes stay in the
+    /// first-level cache, and a long row — a 1-D grid — can be shared among tasks): the row's own
+    /// ends and the rows on a face of the box read ghost values built by the boundary closures,
+    /// node by node exactly as the node rule does.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub(super) fn rows<const D: usize>(
@@ -506,34 +527,40 @@ impl ExplicitStepper<'_> {
     ) -> StepOutcome {
         let m = columns.driven.len();
         let row = self.shape[D - 1];
-        let mut scratch = RowScratch::new(row, D, m);
-        let mut ghosts = Ghosts::new(row, D);
+        let capacity = row.min(SEGMENT);
+        let mut scratch = RowScratch::new(capacity, D, m);
+        let mut ghosts = Ghosts::new(capacity, D);
         let mut index = [0usize; D];
         let mut first_bad: Option<(usize, f64)> = None;
         let mut largest = (0.0f64, start);
-        let mut largest_row = None;
-        for (row_number, row_values) in values.chunks_mut(row).enumerate() {
-            let row_start = start + row_number * row;
-            self.problem.grid.unravel_inplace(row_start, &mut index);
-            let row_controls = &mut controls[row_number * row * m..][..row * m];
-            ghosts.fill::<D>(self, old, row_start, &index);
-            let (centre, forward, backward) = ghosts.neighbours::<D>(self, old, row_start, &index);
+        let mut largest_piece: Option<(usize, usize)> = None;
+        let mut done = 0;
+        while done < values.len() {
+            let first = start + done;
+            let offset = first % row;
+            let length = (row - offset).min(SEGMENT).min(values.len() - done);
+            self.problem.grid.unravel_inplace(first - offset, &mut index);
+            let piece = Piece::<D> { first, length, row, offset, index };
+            let piece_values = &mut values[done..][..length];
+            let piece_controls = &mut controls[done * m..][..length * m];
+            ghosts.fill::<D>(self, old, &piece);
+            let (centre, forward, backward) = ghosts.neighbours::<D>(self, old, &piece);
             self.row_kernel::<D>(
                 columns,
                 centre,
                 forward,
                 backward,
-                row_start,
-                row_values,
-                row_controls,
+                first,
+                piece_values,
+                piece_controls,
                 &mut scratch,
             );
             if let Some(fixed) = fixed {
                 // Fixed nodes (Dirichlet ends, target sets) hold their prescribed value.
-                for (r, held) in fixed[row_start..][..row].iter().enumerate() {
+                for (r, held) in fixed[first..][..length].iter().enumerate() {
                     if !held.is_nan() {
-                        row_values[r] = *held;
-                        row_controls[r * m..(r + 1) * m].fill(0.0);
+                        piece_values[r] = *held;
+                        piece_controls[r * m..(r + 1) * m].fill(0.0);
                     }
                 }
             }
@@ -541,21 +568,22 @@ impl ExplicitStepper<'_> {
             // vectorise; the same answer as a node-by-node scan).
             const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
             let non_finite =
-                row_values.iter().fold(0u64, |any, v| any | u64::from(v.to_bits() & EXPONENT == EXPONENT));
+                piece_values.iter().fold(0u64, |any, v| any | u64::from(v.to_bits() & EXPONENT == EXPONENT));
             if first_bad.is_none() && non_finite != 0 {
-                let r = row_values.iter().position(|v| !v.is_finite()).expect("a non-finite value");
-                first_bad = Some((row_start + r, row_values[r]));
+                let r = piece_values.iter().position(|v| !v.is_finite()).expect("a non-finite value");
+                first_bad = Some((first + r, piece_values[r]));
             }
-            let row_largest = row_values.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-            if row_largest > largest.0 {
-                largest.0 = row_largest;
-                largest_row = Some(row_number);
+            let piece_largest = piece_values.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            if piece_largest > largest.0 {
+                largest.0 = piece_largest;
+                largest_piece = Some((done, length));
             }
+            done += length;
         }
-        if let Some(row_number) = largest_row {
-            let row_values = &values[row_number * row..][..row];
-            let r = row_values.iter().position(|v| v.abs() == largest.0).expect("the largest value");
-            largest.1 = start + row_number * row + r;
+        if let Some((done, length)) = largest_piece {
+            let piece_values = &values[done..][..length];
+            let r = piece_values.iter().position(|v| v.abs() == largest.0).expect("the largest value");
+            largest.1 = start + done + r;
         }
         StepOutcome { first_non_finite: first_bad, largest }
     }
