@@ -156,3 +156,31 @@ fn bicgstab_gives_the_same_bits_on_one_and_two_threads() {
     let (one, two) = (run(1), run(2));
     assert!(one.values.iter().zip(&two.values).all(|(a, b)| a.to_bits() == b.to_bits()));
 }
+
+#[test]
+fn auto_keeps_lu_for_backward_euler_steps_with_extrapolated_ghost_rows() {
+    // The 2-D stochastic LQR as a finite-horizon problem at 501² (251 001 unknowns, above the
+    // Krylov threshold): with state-constrained ends every row is an M-matrix row and `auto`
+    // takes BiCGSTAB; with extrapolated ends the steps keep the ghost rows and `auto` keeps LU,
+    // whose fill the memory estimate counts.
+    let shipped =
+        std::fs::read_to_string(common::repository_path("problems/lqr_stochastic_2d.toml")).unwrap();
+    let finite = shipped.replace("stationary = true", "final_time = 1.0");
+    let extrapolated = finite.replace("boundary = \"state_constraint\"", "");
+    let prepared = |text: &str| {
+        let (problem, settings) = common::parse(text, std::path::Path::new("finite.toml"));
+        let problem = problem.with_points(&[501, 501]).unwrap();
+        hjb::solver::prepare(&problem, &settings).unwrap()
+    };
+    let constrained = prepared(&finite);
+    let ghosts = prepared(&extrapolated);
+    assert_eq!(constrained.linear_solver, Some(LinearSolver::Bicgstab));
+    assert_eq!(ghosts.linear_solver, Some(LinearSolver::Lu));
+    // LU's fill (about 20 log₂N floats per node) against BiCGSTAB's linear memory.
+    assert!(
+        ghosts.memory_bytes > 3 * constrained.memory_bytes,
+        "{} vs {}",
+        ghosts.memory_bytes,
+        constrained.memory_bytes
+    );
+}

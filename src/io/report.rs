@@ -312,6 +312,14 @@ pub fn check_report(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if let Some(solver) = preparation.linear_solver {
+        line!(
+            text,
+            "  linear       {} (policy iteration's linear solver; linear_solver = \"{}\")",
+            solver.name(),
+            settings.linear_solver.name()
+        );
+    }
     line!(text, "  memory       ≈ {:.1} MiB", preparation.memory_bytes as f64 / (1024.0 * 1024.0));
     line!(text, "  work         {:.3e} node updates", plan.steps as f64 * problem.grid.node_count() as f64);
     if let Some((analysis, picture)) = von_neumann {

@@ -166,6 +166,7 @@ pub fn check_summary(problem: &Problem, settings: &Settings, preparation: &Prepa
         "cfl_peak": stability.cfl_peak,
         "largest_drift": plan.largest_drift,
         "memory_bytes": preparation.memory_bytes,
+        "linear_solver": preparation.linear_solver.map(|solver| solver.name()),
         "node_updates": plan.steps as f64 * problem.grid.node_count() as f64,
     })
 }

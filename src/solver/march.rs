@@ -46,7 +46,7 @@ pub(super) fn march(
     started: Instant,
     domain: &mut dyn Domain,
 ) -> Result<Solution> {
-    let Preparation { settings, coordinates, model, mut table, plan, stability, memory_bytes } =
+    let Preparation { settings, coordinates, model, mut table, plan, stability, memory_bytes, .. } =
         prepare_in(problem, settings, domain)?;
     let settings = &settings;
     domain::share_dissipation(domain, &mut table, problem.grid.dimension());

@@ -145,6 +145,8 @@ pub struct Preparation {
     pub plan: TimeStepPlan,
     /// The stability report of the plan.
     pub stability: StabilityReport,
+    /// The linear solver policy iteration will use (implicit stepping only; `auto` resolved).
+    pub linear_solver: Option<crate::settings::LinearSolver>,
     /// Estimated memory of the run, in bytes.
     pub memory_bytes: usize,
 }
@@ -250,7 +252,19 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
     }
     // ENO/WENO stencils are not monotone at any time step.
     stability.monotone &= settings.derivatives == crate::settings::Derivatives::FirstOrder;
-    Ok(Preparation { settings: *settings, coordinates, model, table, plan, stability, memory_bytes })
+    let linear_solver = matches!(settings.stepping, Stepping::Implicit { .. }).then(|| {
+        settings.linear_solver.resolve(nodes, problem.grid.dimension(), limits::ghost_rows(problem))
+    });
+    Ok(Preparation {
+        settings: *settings,
+        coordinates,
+        model,
+        table,
+        plan,
+        stability,
+        memory_bytes,
+        linear_solver,
+    })
 }
 
 /// `scheme = "auto"`'s finite-horizon choice by estimated work ([`crate::settings::auto::by_work`])
