@@ -417,7 +417,9 @@ impl ExplicitStepper<'_> {
             let linear = columns.linear[j].slice(first, length);
             let quadratic = columns.quadratic[j].slice(first, length);
             let bounds = self.control_bounds[j];
-            let chosen = &mut scratch.controls[j * row..][..length];
+            // One control goes straight to the policy; several are interleaved after the passes.
+            let chosen =
+                if m == 1 { &mut controls[..length] } else { &mut scratch.controls[j * row..][..length] };
             let drift = &mut scratch.drift[i * row..][..length];
             let cost = &mut scratch.cost[..length];
             let pass = ControlPass { centre, forward, backward, base, gain, linear, quadratic };
@@ -497,9 +499,7 @@ impl ExplicitStepper<'_> {
             (true, false) => expectation_pass::<D, true, false>(&segment, out),
             (true, true) => expectation_pass::<D, true, true>(&segment, out),
         }
-        if m == 1 {
-            controls.copy_from_slice(&scratch.controls[..length]);
-        } else {
+        if m > 1 {
             for j in 0..m {
                 let chosen = &scratch.controls[j * row..][..length];
                 for (r, u) in chosen.iter().enumerate() {
