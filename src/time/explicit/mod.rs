@@ -28,6 +28,8 @@
 mod columns;
 mod rows;
 
+use rows::RowWorkspace;
+
 use crate::grid::MAX_DIMENSIONS;
 use crate::problem::Problem;
 use crate::scheme::closure::Closure;
@@ -222,20 +224,27 @@ impl<'a> ExplicitStepper<'a> {
         new.par_chunks_mut(task_nodes)
             .zip(policy.par_chunks_mut(task_nodes * m.max(1)))
             .enumerate()
-            .map(|(task, (values, controls))| {
-                let start = task * task_nodes;
-                #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU has AVX-512F (checked just above).
-                    return unsafe { self.rows_avx512::<D>(columns, old, fixed, start, values, controls) };
-                }
-                #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU has AVX2 (checked just above).
-                    return unsafe { self.rows_avx2::<D>(columns, old, fixed, start, values, controls) };
-                }
-                self.rows::<D>(columns, old, fixed, start, values, controls)
-            })
+            .map_init(
+                || RowWorkspace::new(row, D, m),
+                |workspace, (task, (values, controls))| {
+                    let start = task * task_nodes;
+                    #[cfg(target_arch = "x86_64")]
+                    if std::arch::is_x86_feature_detected!("avx512f") {
+                        // SAFETY: the CPU has AVX-512F (checked just above).
+                        return unsafe {
+                            self.rows_avx512::<D>(columns, old, fixed, start, values, controls, workspace)
+                        };
+                    }
+                    #[cfg(target_arch = "x86_64")]
+                    if std::arch::is_x86_feature_detected!("avx2") {
+                        // SAFETY: the CPU has AVX2 (checked just above).
+                        return unsafe {
+                            self.rows_avx2::<D>(columns, old, fixed, start, values, controls, workspace)
+                        };
+                    }
+                    self.rows::<D>(columns, old, fixed, start, values, controls, workspace)
+                },
+            )
             .reduce(StepOutcome::empty, StepOutcome::combine)
     }
 

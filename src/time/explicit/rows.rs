@@ -61,6 +61,26 @@ impl RowScratch {
     }
 }
 
+/// A task's scratch for the row kernel, made once per rayon job and reused for every segment and
+/// step it computes (every entry is written before it is read, so what a previous segment left
+/// there never reaches a result).
+#[derive(Debug)]
+pub(super) struct RowWorkspace {
+    scratch: RowScratch,
+    ghosts: Ghosts,
+}
+
+impl RowWorkspace {
+    /// The scratch for segments of rows of `row` nodes on `dimension` axes with `controls` controls.
+    pub(super) fn new(row: usize, dimension: usize, controls: usize) -> RowWorkspace {
+        let capacity = row.min(SEGMENT);
+        RowWorkspace {
+            scratch: RowScratch::new(capacity, dimension, controls),
+            ghosts: Ghosts::new(capacity, dimension),
+        }
+    }
+}
+
 /// The values around one segment of a row (at most [`SEGMENT`] nodes): the segment itself padded
 /// with its two neighbours along the contiguous axis (grid values, or the closure's ghosts beyond
 /// the row's ends), and, for a row on a face of the box, the ghost values beyond that face per
@@ -524,12 +544,11 @@ impl ExplicitStepper<'_> {
         start: usize,
         values: &mut [f64],
         controls: &mut [f64],
+        workspace: &mut RowWorkspace,
     ) -> StepOutcome {
         let m = columns.driven.len();
         let row = self.shape[D - 1];
-        let capacity = row.min(SEGMENT);
-        let mut scratch = RowScratch::new(capacity, D, m);
-        let mut ghosts = Ghosts::new(capacity, D);
+        let RowWorkspace { scratch, ghosts } = workspace;
         let mut index = [0usize; D];
         let mut first_bad: Option<(usize, f64)> = None;
         let mut largest = (0.0f64, start);
@@ -553,7 +572,7 @@ impl ExplicitStepper<'_> {
                 first,
                 piece_values,
                 piece_controls,
-                &mut scratch,
+                scratch,
             );
             if let Some(fixed) = fixed {
                 // Fixed nodes (Dirichlet ends, target sets) hold their prescribed value.
@@ -601,8 +620,9 @@ impl ExplicitStepper<'_> {
         start: usize,
         values: &mut [f64],
         controls: &mut [f64],
+        workspace: &mut RowWorkspace,
     ) -> StepOutcome {
-        self.rows::<D>(columns, old, fixed, start, values, controls)
+        self.rows::<D>(columns, old, fixed, start, values, controls, workspace)
     }
 
     /// [`ExplicitStepper::rows`] compiled for AVX-512 (eight lanes; same bits again).
@@ -617,8 +637,9 @@ impl ExplicitStepper<'_> {
         start: usize,
         values: &mut [f64],
         controls: &mut [f64],
+        workspace: &mut RowWorkspace,
     ) -> StepOutcome {
-        self.rows::<D>(columns, old, fixed, start, values, controls)
+        self.rows::<D>(columns, old, fixed, start, values, controls, workspace)
     }
 }
 
