@@ -166,6 +166,11 @@ fn a_result_too_large_for_rank_0_goes_to_block_files() {
     assert!(stderr.contains("one block file per process instead"), "{stderr}");
     assert!(hjb::io::blocks::block_path(&out, 3).exists());
     assert_same_bits("memory rule", &bits(&out), &bits(&single));
+    // A block that does not fit its process is refused on every process, before any work.
+    let small = directory.join("small.h5");
+    let refused = solve(4, file, &["--max-memory", "1M"], &small);
+    assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(!small.exists() && !hjb::io::blocks::block_path(&small, 0).exists());
     // Without the limit the result is gathered (no block files).
     let gathered = directory.join("gathered.h5");
     succeeded("gathered", &solve(4, file, &[], &gathered));
