@@ -233,3 +233,28 @@ fn stopped_runs_resume_from_per_rank_checkpoints_to_the_single_process_bits() {
     succeeded("resume gathered", &solve(4, file, &["--resume"], &gathered));
     assert_same_bits("resumed, gathered", &bits(&gathered), &bits(&single));
 }
+
+#[test]
+fn a_blow_up_leaves_the_last_finite_state_as_block_files_with_the_single_process_bits() {
+    let directory = common::scratch_directory("mpi_files_blow_up");
+    let file = "problems/lqr_double_integrator.toml";
+    let unstable = ["--time-step", "0.02", "--allow-unstable"];
+    let single = directory.join("single.h5");
+    assert_eq!(solve(0, file, &unstable, &single).status.code(), Some(1));
+    let out = directory.join("four.h5");
+    let run = solve(4, file, &unstable, &out);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("partial result (attribute partial = 1) written as 4")
+    );
+    let stitched = hjb::io::hdf5::read_result(&out).unwrap();
+    let stopped = hjb::io::hdf5::read_result(&single).unwrap().stopped.expect("the single run is partial");
+    assert_eq!(stitched.stopped.as_deref(), Some(stopped.as_str()));
+    assert_same_bits("partial", &bits(&out), &bits(&single));
+    // A complete result is never replaced by a partial one: it goes beside it.
+    succeeded("complete", &solve(4, file, &[], &out));
+    assert_eq!(solve(4, file, &unstable, &out).status.code(), Some(1));
+    assert!(hjb::io::hdf5::read_result(&out).unwrap().stopped.is_none());
+    let beside = directory.join("four.partial.h5");
+    assert_same_bits("partial beside", &bits(&beside), &bits(&single));
+}

@@ -3,7 +3,9 @@
 //! exactly as a single-process run does; with `--per-rank-files`, or when the gathered result
 //! would not fit rank 0's memory limit, every process writes its own block instead
 //! ([`super::solve_mpi_files`], `hjb::io::blocks`). Checkpoints are per process
-//! (`--checkpoint-every`, `--stop-after`, `--resume` with the same decomposition). Every process
+//! (`--checkpoint-every`, `--stop-after`, `--resume` with the same decomposition). A run stopped
+//! by a non-finite value or a blow-up writes its last finite state as block files, flagged
+//! partial. Every process
 //! reaches the same decisions, so every process exits with the same code; only rank 0 prints the
 //! report.
 
@@ -14,6 +16,7 @@ use super::solve_mpi_files::{self as files, RankCheckpoints};
 use hjb::distributed::World;
 use hjb::problem::Problem;
 use hjb::settings::{OutputSettings, Settings};
+use hjb::solver::KeepPartial;
 use hjb::HjbError;
 use std::path::PathBuf;
 
@@ -62,19 +65,21 @@ pub fn run(
     // progress bars, Ctrl-C and partial results are single-process observers.
     let step_limit = overrides.step_limit()?;
     let rank_checkpoints = RankCheckpoints::new(world, problem, settings, &out, checkpoints)?;
-    let mut observers = (step_limit, rank_checkpoints);
+    let mut observers = (step_limit, (rank_checkpoints, KeepPartial::default()));
     if per_rank_files {
         let outcome = hjb::distributed::blocks::solve_blocks(world, problem, settings, &mut observers);
-        let part = files::stopped(world, &observers.1, outcome)?;
+        let outcome = files::write_partial(world, problem, settings, &out, &observers.1 .1, outcome);
+        let part = files::stopped(world, &observers.1 .0, outcome)?;
         let summary = files::write_blocks(world, problem, settings, &out, &part)?;
-        observers.1.remove();
+        observers.1 .0.remove();
         if world.rank() == 0 {
             files::report_blocks(&out, problem, &part, &summary, json)?;
         }
         return Ok(());
     }
     let outcome = hjb::distributed::solve(world, problem, settings, &mut observers);
-    let solution = files::stopped(world, &observers.1, outcome)?;
+    let outcome = files::write_partial(world, problem, settings, &out, &observers.1 .1, outcome);
+    let solution = files::stopped(world, &observers.1 .0, outcome)?;
     let written = match &solution {
         Some(solution) => {
             write_result(&out, problem, solution, output).map_err(|error| match error.downcast() {
@@ -86,7 +91,7 @@ pub fn run(
     };
     world.agree(written)?;
     // Only now that the result is in place have the checkpoints served their purpose.
-    observers.1.remove();
+    observers.1 .0.remove();
     let Some(solution) = solution else { return Ok(()) };
     report_result(&out, problem, &solution, output, json, no_plots)
 }

@@ -1,7 +1,7 @@
 //! The files of `mpirun -np P hjb solve`: each process's checkpoint ([`RankCheckpoints`]), the
 //! memory rule that chooses between gathering the result to rank 0 and one block file per
-//! process ([`check_memory`]), and the block files themselves ([`write_blocks`], the layout in
-//! `hjb::io::blocks`).
+//! process ([`check_memory`]), the block files themselves ([`write_blocks`], the layout in
+//! `hjb::io::blocks`) and the partial result of a stopped run ([`write_partial`]).
 //!
 //! Every decision here is the same on every process: checkpoints fall at step counts of the
 //! plan, every write is followed by an agreement on its outcome, and a refusal stops every
@@ -19,7 +19,7 @@ use hjb::io::checkpoint::{self, rank_checkpoint_path};
 use hjb::io::{report, summary};
 use hjb::problem::Problem;
 use hjb::settings::Settings;
-use hjb::solver::{MarchState, Observer, RunView, StepView};
+use hjb::solver::{KeepPartial, MarchState, Observer, RunView, StepView};
 use hjb::HjbError;
 use std::path::{Path, PathBuf};
 
@@ -235,6 +235,49 @@ pub fn stopped<T>(
         }
         other => Ok(other?),
     }
+}
+
+/// A run stopped inside its time loop (every process stops at the same step with the same
+/// error): each process writes the last finite state of its block, flagged partial, as block
+/// files of `out` — or of `<out without .h5>.partial.h5` when `out` holds a complete result,
+/// which a partial one never replaces. The outcome is handed on.
+pub fn write_partial<T>(
+    world: &World,
+    problem: &Problem,
+    settings: &Settings,
+    out: &Path,
+    keep: &KeepPartial,
+    outcome: hjb::Result<T>,
+) -> hjb::Result<T> {
+    let error = match outcome {
+        Err(error) if world.any(keep.partial.is_some()) => error,
+        other => return other,
+    };
+    let complete = hjb::io::hdf5::read_result(out).is_ok_and(|stored| stored.stopped.is_none());
+    let target = if world.any(world.rank() == 0 && complete) {
+        PathBuf::from(format!("{}.partial.h5", out.with_extension("").display()))
+    } else {
+        out.to_path_buf()
+    };
+    let part = match &keep.partial {
+        Some(partial) => plan_block(problem, settings, world.size(), world.rank())
+            .and_then(|(block, _, _)| hjb::distributed::blocks::owned_part(problem, block, partial, None)),
+        None => Err(HjbError::Numerical("no partial state on this process".to_string())),
+    };
+    let written = world.agree(part).and_then(|part| write_blocks(world, problem, settings, &target, &part));
+    match written {
+        Ok(_) if world.rank() == 0 => {
+            eprintln!(
+                "partial result (attribute partial = 1) written as {} block files, index {}",
+                world.size(),
+                target.display()
+            );
+        }
+        Ok(_) => {}
+        Err(trouble) if world.rank() == 0 => eprintln!("the partial result could not be written: {trouble}"),
+        Err(_) => {}
+    }
+    Err(error)
 }
 
 /// What [`write_blocks`] wrote.

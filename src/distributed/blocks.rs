@@ -54,6 +54,18 @@ pub fn solve_blocks(
     observer: &mut dyn Observer,
 ) -> Result<BlockSolution> {
     let Marched { block, solution, report, .. } = march_decomposed(world, problem, settings, observer)?;
+    owned_part(problem, block, &solution, Some(report))
+}
+
+/// The owned nodes of `solution`, the fields of `block` with its halo: a complete block
+/// solution (with the run's `report`), or the last finite state of a stopped run (flagged in
+/// `stopped`).
+pub fn owned_part(
+    problem: &Problem,
+    block: Block,
+    solution: &Solution,
+    report: Option<DistributedReport>,
+) -> Result<BlockSolution> {
     let local = owned_problem(problem, &block)?;
     let keep = |field: &crate::ndarray::ArrayD<f64>| owned(&block, field.as_slice().unwrap_or_default());
     let values = keep(&solution.values);
@@ -68,11 +80,14 @@ pub fn solve_blocks(
             .collect(),
     });
     let mut diagnostics = solution.diagnostics.clone();
-    diagnostics.seconds = report.total_seconds;
-    diagnostics.distributed = Some(report);
+    if let Some(report) = report {
+        diagnostics.seconds = report.total_seconds;
+        diagnostics.distributed = Some(report);
+    }
     let mut finished = finish_whole(&local, values, policy, diagnostics, snapshots);
     finished.error = None;
     finished.diagnostics.reachable = None;
+    finished.stopped.clone_from(&solution.stopped);
     Ok(BlockSolution { block, problem: local, solution: finished })
 }
 
