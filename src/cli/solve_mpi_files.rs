@@ -138,9 +138,12 @@ impl<'a> RankCheckpoints<'a> {
         })
     }
 
-    /// Remove this process's checkpoint (once the result is in place).
+    /// Remove this process's checkpoint once the result is in place (only in a run that wrote or
+    /// read checkpoints: another run's are left alone).
     pub fn remove(&self) {
-        let _ = std::fs::remove_file(&self.path);
+        if self.every > 0 || self.stop_after.is_some() || self.resume {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 
     /// This process's checkpoint, checked against the run.
