@@ -162,3 +162,43 @@ fn wait_for_interrupt_handler(pid: u32) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// `--stop-after N` stops a solve after N steps of the run with a checkpoint (exit 130, no
+/// result file); the same command with `--resume` goes on from there, and the finished result
+/// has the bits of an uninterrupted run.
+#[test]
+fn stop_after_slices_a_solve_into_runs_with_identical_bits() {
+    let directory = common::scratch_directory("checkpoint_stop_after");
+    let problem = common::repository_path("problems/lqr_double_integrator.toml");
+    let run = |out: &std::path::Path, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hjb"))
+            .args(["solve", problem.to_str().unwrap(), "--no-plots", "--out"])
+            .arg(out)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let sliced = directory.join("sliced.h5");
+    let checkpoint = hjb::io::checkpoint::checkpoint_path(&sliced);
+    // 259 steps: 100, then 100 more, then the rest.
+    for (extra, completed) in
+        [(&["--stop-after", "100"][..], 100), (&["--resume", "--stop-after", "100"][..], 200)]
+    {
+        let output = run(&sliced, extra);
+        assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(String::from_utf8_lossy(&output.stderr).contains("as asked (--stop-after)"));
+        assert!(!sliced.exists());
+        assert_eq!(hjb::io::checkpoint::read(&checkpoint).unwrap().completed, completed);
+    }
+    assert!(run(&sliced, &["--resume"]).status.success());
+    assert!(!checkpoint.exists());
+    let straight = directory.join("straight.h5");
+    assert!(run(&straight, &[]).status.success());
+    let (a, b) =
+        (hjb::io::hdf5::read_result(&sliced).unwrap(), hjb::io::hdf5::read_result(&straight).unwrap());
+    let bits = |x: &ArrayD<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&a.values), bits(&b.values));
+    assert_eq!(bits(&a.policy[0]), bits(&b.policy[0]));
+    let bad = run(&directory.join("bad.h5"), &["--stop-after", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -5,7 +5,8 @@
 //!
 //! The handler only stores the signal in an atomic and writes one line to stderr (both
 //! async-signal-safe); everything else happens in the solve's own thread between two steps, so
-//! no file is ever left half-written by the first Ctrl-C.
+//! no file is ever left half-written by the first Ctrl-C. `--stop-after N` stops the same way,
+//! after N steps of the run, without a signal.
 
 use hjb::io::checkpoint;
 use hjb::solver::{Observer, StepView};
@@ -46,11 +47,18 @@ pub struct Interrupt {
     pub checkpoint: Option<PathBuf>,
     /// Whether a checkpoint was written when the run stopped.
     pub saved: bool,
+    /// `--stop-after N`: stop after N steps of this run as if interrupted.
+    pub stop_after: Option<usize>,
+    /// The steps completed when this run began (known at its first step).
+    pub first: Option<usize>,
 }
 
 impl Observer for Interrupt {
     fn stepped(&mut self, view: &StepView<'_>) -> Result<(), HjbError> {
-        if !requested() {
+        let first = *self.first.get_or_insert(view.completed - 1);
+        let stop = self.stop_after.is_some_and(|steps| view.completed - first >= steps)
+            && view.completed < view.steps;
+        if !requested() && !stop {
             return Ok(());
         }
         if let (Some(path), Some(state)) = (&self.checkpoint, view.state) {

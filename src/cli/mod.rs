@@ -17,6 +17,8 @@ mod simulate;
 mod solve;
 #[cfg(feature = "mpi")]
 mod solve_mpi;
+#[cfg(feature = "mpi")]
+mod solve_mpi_files;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -59,6 +61,15 @@ pub enum Command {
         /// Continue an interrupted solve from its checkpoint (same file and settings).
         #[arg(long)]
         resume: bool,
+        /// Stop after N time steps of this run with a checkpoint (exit 130, as an interrupted
+        /// solve); the same command with --resume continues (a long run in batch-job slices).
+        #[arg(long, value_name = "N")]
+        stop_after: Option<usize>,
+        /// Under `mpirun -np P`: each process writes its own block of the result
+        /// (<result>.rank<r>.h5) and rank 0 an index (<result>) and an XDMF collection, instead
+        /// of gathering the whole field to rank 0 (also chosen when it would not fit there).
+        #[arg(long)]
+        per_rank_files: bool,
         #[command(flatten)]
         overrides: Overrides,
     },
@@ -225,11 +236,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             checkpoint_every,
             checkpoint_seconds,
             resume,
+            stop_after,
+            per_rank_files,
             overrides,
         } => {
-            let checkpoints =
-                solve::Checkpoints { every: checkpoint_every, seconds: checkpoint_seconds, resume };
-            solve::run(&file, out, json, no_plots, checkpoints, &overrides)
+            let checkpoints = solve::Checkpoints {
+                every: checkpoint_every,
+                seconds: checkpoint_seconds,
+                resume,
+                stop_after,
+            };
+            solve::run(&file, out, json, no_plots, checkpoints, per_rank_files, &overrides)
         }
         Command::Check { file, json, von_neumann, overrides } => {
             check::run(&file, json, von_neumann, &overrides)

@@ -40,21 +40,37 @@ pub struct Checkpoints {
     pub every: Option<usize>,
     pub seconds: Option<f64>,
     pub resume: bool,
+    /// `--stop-after N`: stop after N steps of this run, with a checkpoint.
+    pub stop_after: Option<usize>,
 }
 
 impl Checkpoints {
+    /// Whether any checkpoint flag was given.
+    pub fn any(&self) -> bool {
+        self.every.is_some() || self.seconds.is_some() || self.resume || self.stop_after.is_some()
+    }
+
+    /// Refuse step counts of 0.
+    pub fn check_counts(&self) -> Result<(), HjbError> {
+        if self.every == Some(0) {
+            return Err(invalid("--checkpoint-every", "use a step count ≥ 1"));
+        }
+        if self.stop_after == Some(0) {
+            return Err(invalid("--stop-after", "use a step count ≥ 1"));
+        }
+        Ok(())
+    }
+
     /// The checkpointer these flags ask for (none without any of them), after checking them.
     fn checkpointer(&self, checkpoint: &Path) -> Result<Option<Checkpointer>, HjbError> {
         if self.resume && !checkpoint.exists() {
             return Err(invalid("--resume", format!("no checkpoint at {}", checkpoint.display())));
         }
-        if self.every == Some(0) {
-            return Err(invalid("--checkpoint-every", "use a step count ≥ 1"));
-        }
+        self.check_counts()?;
         if self.seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
             return Err(invalid("--checkpoint-seconds", "use a positive number of seconds"));
         }
-        let checkpointing = self.every.is_some() || self.seconds.is_some() || self.resume;
+        let checkpointing = self.any();
         if let Some(directory) = checkpoint.parent().filter(|d| checkpointing && !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(directory).map_err(|error| HjbError::Output {
                 path: directory.to_path_buf(),
@@ -73,6 +89,7 @@ pub fn run(
     json: bool,
     no_plots: bool,
     checkpoints: Checkpoints,
+    per_rank_files: bool,
     overrides: &Overrides,
 ) -> anyhow::Result<()> {
     #[cfg(feature = "mpi")]
@@ -91,7 +108,13 @@ pub fn run(
             json,
             no_plots,
             &checkpoints,
+            per_rank_files,
             overrides,
+        );
+    }
+    if per_rank_files {
+        eprintln!(
+            "note: --per-rank-files applies under mpirun -np P (P > 1); one process writes one result file"
         );
     }
     overrides.check_memory(&problem, &settings, 0.0)?;
@@ -101,8 +124,12 @@ pub fn run(
     let checkpoint = checkpoint_path(&out);
     super::check_targets(&[&out, &checkpoint])?;
     let checkpointer = checkpoints.checkpointer(&checkpoint)?;
-    let interrupt =
-        Interrupt { checkpoint: checkpointer.is_some().then(|| checkpoint.clone()), saved: false };
+    let interrupt = Interrupt {
+        checkpoint: checkpointer.is_some().then(|| checkpoint.clone()),
+        saved: false,
+        stop_after: checkpoints.stop_after,
+        first: None,
+    };
     let mut observers = (step_limit, (progress, (KeepPartial::default(), (checkpointer, interrupt))));
     interrupt::install();
     let outcome = with_threads(overrides.threads(), || hjb::solve(&problem, &settings, &mut observers))?;
@@ -115,6 +142,11 @@ pub fn run(
             }
             if let HjbError::Interrupted { completed, .. } = error {
                 match (interrupt.saved, &interrupt.checkpoint) {
+                    (true, Some(path)) if !interrupt::requested() => eprintln!(
+                        "stopped after step {completed} as asked (--stop-after): checkpoint written to {}; \
+                         run the same command with --resume to continue",
+                        path.display()
+                    ),
                     (true, Some(path)) => eprintln!(
                         "interrupted: checkpoint of step {completed} written to {}; run the same command \
                          with --resume to continue",

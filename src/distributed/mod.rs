@@ -15,6 +15,7 @@
 //! high-order steps, games). Refused with the reason: implicit stepping, policy iteration,
 //! semi-Lagrangian stepping, fast sweeping and stationary problems.
 
+pub mod blocks;
 pub mod decomposition;
 pub mod domain;
 
@@ -122,8 +123,19 @@ pub fn solve(
     settings: &Settings,
     observer: &mut dyn Observer,
 ) -> Result<Option<Solution>> {
-    let started = Instant::now();
-    let (size, rank) = (world.size(), world.rank());
+    let marched = march_decomposed(world, problem, settings, observer)?;
+    let blocks::Marched { domain, block, halo, minimum, solution, report } = marched;
+    gather(&domain, problem, &block, world.size(), halo, minimum, solution, report)
+}
+
+/// The block of `rank` among `size` processes for `problem` solved with `settings`, with its
+/// halo width and the fewest owned nodes a split axis may keep (the same on every process).
+pub fn plan_block(
+    problem: &Problem,
+    settings: &Settings,
+    size: usize,
+    rank: usize,
+) -> Result<(Block, usize, usize)> {
     let (halo, minimum) = halo_width(problem, settings)?;
     let n = problem.grid.dimension();
     let shape = problem.grid.shape();
@@ -131,6 +143,20 @@ pub fn solve(
     let regime = problem.switching.as_ref().map(|s| s.axis);
     let splittable: Vec<bool> = (0..n).map(|k| Some(k) != regime).collect();
     let block = decomposition::block(&shape, &periodic, &splittable, size, rank, halo, minimum)?;
+    Ok((block, halo, minimum))
+}
+
+/// March this process's block of `problem` (every process together) without gathering.
+fn march_decomposed(
+    world: &World,
+    problem: &Problem,
+    settings: &Settings,
+    observer: &mut dyn Observer,
+) -> Result<blocks::Marched> {
+    let started = Instant::now();
+    let size = world.size();
+    let (block, halo, minimum) = plan_block(problem, settings, size, world.rank())?;
+    let periodic: Vec<bool> = problem.grid.axes().iter().map(|a| a.periodic).collect();
     let local = restrict(problem, &block)?;
     let dims: Vec<i32> = block.dims.iter().map(|d| *d as i32).collect();
     let comm =
@@ -160,11 +186,11 @@ pub fn solve(
         communication_seconds: numbers[0],
         total_seconds: numbers[1],
     };
-    gather(&domain, problem, &block, size, halo, minimum, solution, report)
+    Ok(blocks::Marched { domain, block, halo, minimum, solution, report })
 }
 
 /// The owned nodes of `field` (one value per extended-block node), in block row-major order.
-fn owned(block: &Block, field: &[f64]) -> Vec<f64> {
+pub(crate) fn owned(block: &Block, field: &[f64]) -> Vec<f64> {
     let points = block.points();
     let mut out = Vec::with_capacity(block.owned_count());
     let mut index = vec![0usize; points.len()];

@@ -83,11 +83,26 @@ pub fn checkpoint_path(result: &Path) -> PathBuf {
     PathBuf::from(format!("{}.checkpoint.h5", result.with_extension("").display()))
 }
 
+/// Where the checkpoint of process `rank` of `ranks` of a result file lives (a run decomposed
+/// with MPI): `<result without .h5>.checkpoint.rank<r>of<P>.h5`.
+pub fn rank_checkpoint_path(result: &Path, rank: usize, ranks: usize) -> PathBuf {
+    PathBuf::from(format!("{}.checkpoint.rank{rank}of{ranks}.h5", result.with_extension("").display()))
+}
+
 /// Write `checkpoint` to `path` atomically.
 pub fn write(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
+    write_with(path, checkpoint, None)
+}
+
+/// [`write`], with the description of the block decomposition whose block `checkpoint` holds
+/// (root attribute `decomposition`, read by [`read_decomposition`]).
+pub fn write_with(path: &Path, checkpoint: &Checkpoint, decomposition: Option<&str>) -> Result<()> {
     let contents = |temporary: &Path| -> rust_hdf5::Result<()> {
         let file = H5File::create(temporary)?;
         file.set_attr_string("fingerprint", &checkpoint.fingerprint)?;
+        if let Some(decomposition) = decomposition {
+            file.set_attr_string("decomposition", decomposition)?;
+        }
         let scalar = |name: &str, value: f64| -> rust_hdf5::Result<()> {
             file.new_dataset::<f64>().shape([1]).create(name)?.write_raw(&[value])
         };
@@ -153,4 +168,13 @@ pub fn read(path: &Path) -> Result<Checkpoint> {
         stored,
         worst_cfl: scalar("worst_cfl")?,
     })
+}
+
+/// The decomposition a checkpoint was written for (`None`: a single-process checkpoint).
+pub fn read_decomposition(path: &Path) -> Result<Option<String>> {
+    let file = H5File::open(path).map_err(|error| HjbError::ReadResult {
+        path: path.to_path_buf(),
+        message: format!("cannot read checkpoint: {error}"),
+    })?;
+    Ok(file.attr_string("decomposition").ok())
 }

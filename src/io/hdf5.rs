@@ -46,7 +46,7 @@ pub fn write_result_with(
     compress_above: usize,
 ) -> Result<()> {
     write_atomically(path, |temporary| {
-        write_contents(temporary, problem, solution, output.gradients, compress_above)
+        write_contents(temporary, problem, solution, output.gradients, compress_above, &|_| Ok(()))
     })?;
     if (2..=3).contains(&problem.grid.dimension()) {
         let sidecar = path.with_extension("xmf");
@@ -60,17 +60,38 @@ pub fn write_result_with(
 /// are listed slowest axis first, as the HDF5 arrays are stored (ParaView's x is the last axis).
 pub fn xdmf(path: &Path, problem: &Problem) -> String {
     let grid = &problem.grid;
+    let origin: Vec<f64> = grid.axes().iter().map(|a| a.lower).collect();
+    let body = xdmf_uniform_grid(path, problem, &problem.name, &grid.shape(), &origin, "    ");
+    format!(
+        "<?xml version=\"1.0\" ?>\n<!-- written by hjb {version}: axes (slowest first) {axes} -->\n<Xdmf Version=\"3.0\">\n  <Domain>\n{body}  </Domain>\n</Xdmf>\n",
+        version = env!("CARGO_PKG_VERSION"),
+        axes = problem.state_names().join(", "),
+    )
+}
+
+/// One `<Grid GridType="Uniform">` element of an XDMF file: the node-centred fields of the result
+/// file `path` on a co-rectilinear mesh of `shape` nodes from `origin` with `problem`'s spacings,
+/// each line indented by `indent`.
+pub(crate) fn xdmf_uniform_grid(
+    path: &Path,
+    problem: &Problem,
+    name: &str,
+    shape: &[usize],
+    origin: &[f64],
+    indent: &str,
+) -> String {
+    let grid = &problem.grid;
     let file = path.file_name().map_or_else(String::new, |name| name.to_string_lossy().into_owned());
     let join = |values: Vec<String>| values.join(" ");
-    let dimensions = join(grid.shape().iter().map(usize::to_string).collect());
-    let origin = join(grid.axes().iter().map(|a| format!("{:e}", a.lower)).collect());
+    let dimensions = join(shape.iter().map(usize::to_string).collect());
+    let origin = join(origin.iter().map(|lower| format!("{lower:e}")).collect());
     let spacing = join(grid.spacings().iter().map(|h| format!("{h:e}")).collect());
     let d = grid.dimension();
     let (topology, geometry) =
         if d == 2 { ("2DCoRectMesh", "ORIGIN_DXDY") } else { ("3DCoRectMesh", "ORIGIN_DXDYDZ") };
     let attribute = |name: &str, dataset: &str| {
         format!(
-            "      <Attribute Name=\"{name}\" AttributeType=\"Scalar\" Center=\"Node\">\n        <DataItem Dimensions=\"{dimensions}\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">{file}:{dataset}</DataItem>\n      </Attribute>\n"
+            "{indent}  <Attribute Name=\"{name}\" AttributeType=\"Scalar\" Center=\"Node\">\n{indent}    <DataItem Dimensions=\"{dimensions}\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">{file}:{dataset}</DataItem>\n{indent}  </Attribute>\n"
         )
     };
     let mut attributes = attribute("value", "/value");
@@ -81,10 +102,7 @@ pub fn xdmf(path: &Path, problem: &Problem) -> String {
         attributes.push_str(&attribute("error", "/error"));
     }
     format!(
-        "<?xml version=\"1.0\" ?>\n<!-- written by hjb {version}: axes (slowest first) {axes} -->\n<Xdmf Version=\"3.0\">\n  <Domain>\n    <Grid Name=\"{name}\" GridType=\"Uniform\">\n      <Topology TopologyType=\"{topology}\" Dimensions=\"{dimensions}\"/>\n      <Geometry GeometryType=\"{geometry}\">\n        <DataItem Dimensions=\"{d}\" NumberType=\"Float\" Precision=\"8\" Format=\"XML\">{origin}</DataItem>\n        <DataItem Dimensions=\"{d}\" NumberType=\"Float\" Precision=\"8\" Format=\"XML\">{spacing}</DataItem>\n      </Geometry>\n{attributes}    </Grid>\n  </Domain>\n</Xdmf>\n",
-        version = env!("CARGO_PKG_VERSION"),
-        axes = problem.state_names().join(", "),
-        name = problem.name,
+        "{indent}<Grid Name=\"{name}\" GridType=\"Uniform\">\n{indent}  <Topology TopologyType=\"{topology}\" Dimensions=\"{dimensions}\"/>\n{indent}  <Geometry GeometryType=\"{geometry}\">\n{indent}    <DataItem Dimensions=\"{d}\" NumberType=\"Float\" Precision=\"8\" Format=\"XML\">{origin}</DataItem>\n{indent}    <DataItem Dimensions=\"{d}\" NumberType=\"Float\" Precision=\"8\" Format=\"XML\">{spacing}</DataItem>\n{indent}  </Geometry>\n{attributes}{indent}</Grid>\n",
     )
 }
 
@@ -207,12 +225,16 @@ pub(crate) fn as_str(names: &[String]) -> Vec<&str> {
     names.iter().map(String::as_str).collect()
 }
 
-fn write_contents(
+/// The contents of a result file written to `path` (not atomically: see [`write_result`]), with
+/// `extra` adding its own datasets before the file is closed (the block files of
+/// `crate::io::blocks`).
+pub(crate) fn write_contents(
     path: &Path,
     problem: &Problem,
     solution: &Solution,
     gradients: bool,
     compress_above: usize,
+    extra: &dyn Fn(&H5File) -> rust_hdf5::Result<()>,
 ) -> rust_hdf5::Result<()> {
     let file = H5File::create(path)?;
     let state_names = problem.state_names();
@@ -471,13 +493,19 @@ fn write_contents(
         "boundaries",
         &diagnostics.boundaries.iter().map(String::as_str).collect::<Vec<_>>(),
     )?;
+    extra(&file)?;
     file.close()
 }
 
 pub use crate::simulate::StoredResult;
 
 /// Read a result file written by [`write_result`].
+/// An index of block files (`crate::io::blocks`) is stitched into the whole result; the XDMF
+/// file beside a result (`R.xmf`) stands for the result `R.h5`.
 pub fn read_result(path: &Path) -> Result<StoredResult> {
+    if path.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("xmf")) {
+        return read_result(&path.with_extension("h5"));
+    }
     let fail = |error: rust_hdf5::Hdf5Error| HjbError::ReadResult {
         path: path.to_path_buf(),
         message: format!("not a result file of `hjb solve` ({error})"),
@@ -486,6 +514,11 @@ pub fn read_result(path: &Path) -> Result<StoredResult> {
         return Err(HjbError::ReadResult { path: path.to_path_buf(), message: error.to_string() });
     }
     let file = H5File::open(path).map_err(fail)?;
+    if file.attr_string(super::blocks::BLOCK_FILES).is_ok() {
+        // The index of a result written as one block file per process: stitched.
+        drop(file);
+        return super::blocks::read_stitched(path);
+    }
     let scheme = file.attr_string("scheme").map_err(fail)?;
     let problem_toml = file.attr_string("problem_toml").map_err(fail)?;
     // The names (in axis order) come from the stored problem text, which is the source of truth

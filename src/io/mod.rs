@@ -1,6 +1,7 @@
 //! Files and pictures: the HDF5 result file, PNG plots and which plots a result gets, JSON
 //! summaries and text reports.
 
+pub mod blocks;
 pub mod checkpoint;
 pub mod ensemble_file;
 pub mod ensemble_plot;

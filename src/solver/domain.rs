@@ -198,15 +198,27 @@ pub(crate) fn agree<T>(domain: &mut dyn Domain, result: Result<T>) -> Result<T> 
     if domain.is_whole() {
         return result;
     }
+    let rank = domain.rank();
+    agree_with(rank, |code| domain.gather_all(code), result)
+}
+
+/// [`agree`] for any group of processes: `rank` is this process's, `gather_all` hands every
+/// process's numbers to every process (rank order).
+pub fn agree_with<T>(
+    rank: usize,
+    gather_all: impl FnOnce(&[f64]) -> Vec<Vec<f64>>,
+    result: Result<T>,
+) -> Result<T> {
+    let mine = rank;
     let code = match &result {
         Ok(_) => 0.0,
         Err(error) => 1.0 + kind_code(error.kind()),
     };
-    let all = domain.gather_all(&[code]);
+    let all = gather_all(&[code]);
     let Some(rank) = all.iter().position(|other| other[0] != 0.0) else {
         return result;
     };
-    if rank == domain.rank() {
+    if rank == mine {
         return result;
     }
     let kind = [ErrorKind::BadInput, ErrorKind::Numerical, ErrorKind::Output, ErrorKind::Interrupted]
