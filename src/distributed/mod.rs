@@ -12,17 +12,19 @@
 //! same bits (`docs/numerics.md`, "Domain decomposition").
 //!
 //! Supported: finite-horizon problems with explicit stepping (upwind, Lax–Friedrichs, the
-//! high-order steps, games). Refused with the reason: implicit stepping, policy iteration,
-//! semi-Lagrangian stepping, fast sweeping and stationary problems.
+//! high-order steps, games), and stationary problems (discounted or exit time) by explicit value
+//! iteration, whose stopping rule is reduced over the blocks ([`crate::solver::settle_block`]).
+//! Refused with the reason: implicit stepping, policy iteration, semi-Lagrangian stepping and
+//! fast sweeping (also when `scheme = "auto"` chooses one of them for a stationary problem).
 
 pub mod decomposition;
 pub mod domain;
 
 use crate::error::{HjbError, Result};
 use crate::problem::{Boundary, Problem};
-use crate::settings::{Differencing, Dissipation, Settings, Stepping};
+use crate::settings::{Choice, Differencing, Dissipation, Settings, Stepping};
 use crate::solver::Domain;
-use crate::solver::{finish_whole, march_block, DistributedReport, Observer, Solution};
+use crate::solver::{finish_whole, march_block, settle_block, DistributedReport, Observer, Solution};
 use decomposition::Block;
 pub use domain::MpiDomain;
 use mpi::topology::Communicator;
@@ -62,7 +64,28 @@ pub fn halo_width(problem: &Problem, settings: &Settings) -> Result<(usize, usiz
         ),
     };
     if problem.is_stationary() {
-        return Err(refuse("a stationary problem (value iteration to a fixed point)"));
+        let method = match settings.stepping {
+            Stepping::Implicit { .. } => "policy iteration",
+            Stepping::Sweeping => "fast sweeping",
+            Stepping::SemiLagrangian { .. } => "semi-Lagrangian value iteration",
+            Stepping::Explicit { .. } => "",
+        };
+        if !method.is_empty() {
+            let chosen = match settings.choice {
+                Choice::Auto(_) => {
+                    format!("scheme = \"auto\" chooses {method} for this stationary problem, which")
+                }
+                Choice::Named => format!("{method} (a stationary problem)"),
+            };
+            return Err(HjbError::InvalidOption {
+                option: "scheme".to_string(),
+                message: format!(
+                    "{chosen} is not decomposed under MPI in this build; name scheme = \"upwind\" or \
+                     \"lax_friedrichs\" (--scheme upwind) for explicit value iteration, which is, with the \
+                     single-process result bit for bit, or run on one process"
+                ),
+            });
+        }
     }
     match settings.stepping {
         Stepping::Explicit { integrator, .. } if settings.is_high_order() || problem.game.is_some() => {
@@ -90,6 +113,12 @@ pub fn halo_width(problem: &Problem, settings: &Settings) -> Result<(usize, usiz
         }
         Stepping::Sweeping => Err(refuse("fast sweeping (Gauss–Seidel sweeps across the grid)")),
     }
+}
+
+/// What a decomposed run of `problem` does, for the report: `explicit march`, `value iteration`.
+pub fn method_name(problem: &Problem, settings: &Settings) -> String {
+    let method = if problem.is_stationary() { "value iteration" } else { "march" };
+    format!("{method} ({})", settings.scheme_name())
 }
 
 /// This process's block of `problem` and the problem on it (the block extended by its halo).
@@ -138,7 +167,11 @@ pub fn solve(
             HjbError::Numerical("MPI could not build the Cartesian communicator".to_string())
         })?;
     let mut domain = MpiDomain::new(comm, block.clone(), problem.grid.clone());
-    let outcome = march_block(&local, settings, observer, &mut domain);
+    let outcome = if problem.is_stationary() {
+        settle_block(&local, &problem.grid, settings, observer, &mut domain)
+    } else {
+        march_block(&local, settings, observer, &mut domain)
+    };
     let seconds = started.elapsed().as_secs_f64();
     let mut numbers =
         vec![domain.communication_seconds(), seconds, domain.halo_bytes as f64, block.node_count() as f64];
@@ -151,6 +184,7 @@ pub fn solve(
     ];
     let solution = outcome?;
     let report = DistributedReport {
+        method: method_name(problem, settings),
         ranks: size,
         threads: rayon::current_num_threads(),
         dims: block.dims.clone(),

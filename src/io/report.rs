@@ -186,7 +186,8 @@ pub fn solve_report(problem: &Problem, solution: &Solution, written: &[String]) 
         let dims: Vec<String> = mpi.dims.iter().map(usize::to_string).collect();
         line!(
             text,
-            "  mpi         {} ranks × {} threads, blocks {} (largest {} nodes with halo), halo {} node{} ({} per step), communication {:.3} s of {:.3} s",
+            "  mpi         {} on {} ranks × {} threads, blocks {} (largest {} nodes with halo), halo {} node{} ({} per step), communication {:.3} s of {:.3} s",
+            mpi.method,
             mpi.ranks,
             mpi.threads,
             dims.join(" × "),

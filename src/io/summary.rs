@@ -85,6 +85,7 @@ pub fn solve_summary(
     }
     if let Some(mpi) = &diagnostics.distributed {
         summary["mpi"] = json!({
+            "method": mpi.method,
             "ranks": mpi.ranks,
             "threads_per_rank": mpi.threads,
             "blocks": mpi.dims,

@@ -63,6 +63,8 @@ pub trait Domain {
 /// How a decomposed run went, for the report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DistributedReport {
+    /// What ran on the blocks: `march (upwind)`, `value iteration (lax_friedrichs)`, ….
+    pub method: String,
     /// Processes.
     pub ranks: usize,
     /// Threads per process.

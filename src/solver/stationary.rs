@@ -8,25 +8,40 @@
 //! `1e-9 (1 + ‖V‖∞)`; without discount (exit time) when `‖V_{k+1} − V_k‖∞ ≤ 1e-12 (1 + ‖V‖∞)`.
 //! This is the long-time limit of explicit marching, and the value iteration of the scheme's
 //! discounted Markov chain. See `docs/numerics.md` §4.5.
+//!
+//! On one block of a decomposed grid (the `mpi` feature) value iteration runs the same loop on
+//! the block extended by its halo: after every sweep the halo is exchanged, and the stopping
+//! quantities — `‖V_{k+1} − V_k‖∞`, `‖V_{k+1}‖∞` and the first non-finite node — are taken over
+//! the owned nodes and reduced with an exact maximum (minimum node) over every block, so every
+//! process stops after the same sweep with the single-process field, bit for bit
+//! (`docs/numerics.md` §12). Policy iteration and fast sweeping couple every node in one call
+//! and are not decomposed here.
 
+use super::domain::{self, Domain};
 use super::march::hold_fixed;
 use super::observer::{Observer, RunView, StepView};
-use super::{finish, prepare, split_policy, Diagnostics, Preparation, Solution};
+use super::{finish, prepare_in, split_policy, Diagnostics, Preparation, Solution};
 use crate::error::{HjbError, Result};
+use crate::grid::Grid;
 use crate::problem::Problem;
 use crate::settings::Settings;
 use crate::time::{stepper, StepContext};
 use std::time::Instant;
 
-/// Solve a stationary problem.
+/// Solve a stationary problem on `domain`: the whole grid, or one block (then `problem` is the
+/// block extended by its halo and `whole` the grid of the whole problem, whose box sets the
+/// sweep limit of an exit-time problem).
 pub(super) fn settle(
     problem: &Problem,
+    whole: &Grid,
     settings: &Settings,
     observer: &mut dyn Observer,
     started: Instant,
+    domain: &mut dyn Domain,
 ) -> Result<Solution> {
-    let Preparation { coordinates, model, table, plan, stability, memory_bytes } =
-        prepare(problem, settings)?;
+    let Preparation { coordinates, model, mut table, plan, stability, memory_bytes } =
+        prepare_in(problem, settings, domain)?;
+    domain::share_dissipation(domain, &mut table, problem.grid.dimension());
     let mut stepper = stepper(problem, settings, &model, &table, &plan)?;
     let nodes = problem.grid.node_count();
     let m = problem.controls.len();
@@ -35,6 +50,7 @@ pub(super) fn settle(
     if let Some(fixed) = &fixed {
         hold_fixed(&mut values, fixed);
     }
+    domain.exchange(&mut values)?;
     let mut policy = vec![0.0; nodes * m];
     let mut next = vec![0.0; nodes];
     let context = StepContext { table: &table, time: 0.0, fixed: fixed.as_deref() };
@@ -42,6 +58,12 @@ pub(super) fn settle(
         Diagnostics::planned(problem, settings, &model, &plan, &stability, memory_bytes, started);
 
     if stepper.solves_stationary_directly() {
+        if !domain.is_whole() {
+            // `hjb::distributed::halo_width` refuses these before any block is built.
+            return Err(HjbError::Numerical(
+                "policy iteration and fast sweeping are not decomposed over blocks".to_string(),
+            ));
+        }
         let outcome = stepper.step(&context, &values, &mut next, &mut policy)?;
         if let Some((node, value)) = outcome.first_non_finite {
             return Err(HjbError::NonFinite {
@@ -70,8 +92,7 @@ pub(super) fn settle(
         ((40.0 / (1.0 - beta)).ceil() as usize).max(100)
     } else {
         // Exit time: enough sweeps to cross the box 20 times at the largest speed.
-        let diameter: f64 =
-            problem.grid.axes().iter().map(|a| (a.upper - a.lower).powi(2)).sum::<f64>().sqrt();
+        let diameter: f64 = whole.axes().iter().map(|a| (a.upper - a.lower).powi(2)).sum::<f64>().sqrt();
         let speed = plan.largest_drift.iter().fold(0.0f64, |a, f| a.max(*f)).max(1e-12);
         ((20.0 * diameter / speed / plan.time_step).ceil() as usize).clamp(100, 50_000_000)
     };
@@ -80,19 +101,26 @@ pub(super) fn settle(
     observer.started(&RunView { steps: limit, time_step: plan.time_step, nodes, fingerprint: "" });
     while iterations < limit {
         let outcome = stepper.step(&context, &values, &mut next, &mut policy)?;
-        if iterations == 0 {
-            stepper.check_first_step(problem, fixed.as_deref())?;
-        }
-        if let Some((node, value)) = outcome.first_non_finite {
-            return Err(HjbError::NonFinite {
-                step: iterations + 1,
-                time: 0.0,
-                index: problem.grid.unravel(node),
-                point: problem.grid.point(node),
-                value,
-            });
-        }
-        let change = values.iter().zip(&next).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
+        let (change, largest) = if domain.is_whole() {
+            if iterations == 0 {
+                stepper.check_first_step(problem, fixed.as_deref())?;
+            }
+            if let Some((node, value)) = outcome.first_non_finite {
+                return Err(HjbError::NonFinite {
+                    step: iterations + 1,
+                    time: 0.0,
+                    index: problem.grid.unravel(node),
+                    point: problem.grid.point(node),
+                    value,
+                });
+            }
+            let change = values.iter().zip(&next).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
+            (change, outcome.largest.0)
+        } else {
+            let reduced = block_sweep(domain, &values, &next, iterations + 1)?;
+            domain.exchange(&mut next)?;
+            reduced
+        };
         std::mem::swap(&mut values, &mut next);
         iterations += 1;
         observer.stepped(&StepView { completed: iterations, steps: limit, state: None })?;
@@ -100,9 +128,9 @@ pub(super) fn settle(
         // With ρ > 0 the contraction bound; with ρ = 0 (exit-time problems) no contraction
         // constant exists and the sweep stops when the values no longer move.
         let converged = if beta < 1.0 {
-            beta / (1.0 - beta) * change <= 1e-9 * (1.0 + outcome.largest.0)
+            beta / (1.0 - beta) * change <= 1e-9 * (1.0 + largest)
         } else {
-            change <= 1e-12 * (1.0 + outcome.largest.0)
+            change <= 1e-12 * (1.0 + largest)
         };
         if converged {
             break;
@@ -116,5 +144,53 @@ pub(super) fn settle(
     diagnostics.take_report(stepper.report());
     diagnostics.monotone = stepper.monotone(plan.cfl_number);
     diagnostics.seconds = started.elapsed().as_secs_f64();
-    Ok(finish(problem, &coordinates, values, split_policy(&policy, m, nodes), diagnostics, None))
+    let policy = split_policy(&policy, m, nodes);
+    if !domain.is_whole() {
+        // The caller gathers the owned nodes and finishes the whole field.
+        return Ok(Solution {
+            values: problem.grid.field(values),
+            policy: policy.into_iter().map(|field| problem.grid.field(field)).collect(),
+            reference: None,
+            error: None,
+            diagnostics,
+            stopped: None,
+            snapshots: None,
+        });
+    }
+    Ok(finish(problem, &coordinates, values, policy, diagnostics, None))
+}
+
+/// One sweep of value iteration on a block, decided over every block together: the first
+/// non-finite owned value (lowest global node) stops every process with the single-process
+/// error; otherwise `(max |new − old|, max |new|)` over the owned nodes of all blocks (exact:
+/// the single-process numbers, bit for bit).
+fn block_sweep(domain: &mut dyn Domain, old: &[f64], new: &[f64], sweep: usize) -> Result<(f64, f64)> {
+    let mut first: Option<(usize, f64)> = None;
+    let (mut change, mut largest) = (0.0f64, 0.0f64);
+    domain.for_each_owned(&mut |node, global| {
+        let value = new[node];
+        if !value.is_finite() {
+            if first.is_none_or(|(g, _)| global < g) {
+                first = Some((global, value));
+            }
+            return;
+        }
+        change = change.max((old[node] - value).abs());
+        largest = largest.max(value.abs());
+    });
+    let mine = [
+        f64::from(u8::from(first.is_some())),
+        first.map_or(0.0, |f| f.0 as f64),
+        first.map_or(0.0, |f| f.1),
+        change,
+        largest,
+    ];
+    let all = domain.gather_all(&mine);
+    if let Some(other) = all.iter().filter(|o| o[0] == 1.0).min_by(|a, b| a[1].total_cmp(&b[1])) {
+        let (index, point) = domain.global_place(other[1] as usize).unwrap_or_default();
+        return Err(HjbError::NonFinite { step: sweep, time: 0.0, index, point, value: other[2] });
+    }
+    let change = all.iter().fold(0.0f64, |a, o| a.max(o[3]));
+    let largest = all.iter().fold(0.0f64, |a, o| a.max(o[4]));
+    Ok((change, largest))
 }
