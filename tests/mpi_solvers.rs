@@ -1,14 +1,26 @@
-//! The `mpi` feature beyond explicit marching: stationary problems by explicit value iteration
-//! (the stopping rule reduced over the blocks) give the very bits of the single-process run on
-//! 1, 2, 3 and 4 processes — discounted with noise and state constraints, and exit time with a
-//! target set — stopping after the same sweep; the stationary solvers that are not decomposed
-//! (policy iteration, fast sweeping, semi-Lagrangian value iteration, and `auto` when it picks
-//! one of them) stop every process with exit code 2 and the setting to use.
+//! The `mpi` feature beyond explicit marching, against the single-process run bit for bit:
+//! stationary problems by explicit value iteration (the stopping rule reduced over the blocks)
+//! on 1–4 processes — discounted with noise and state constraints, and exit time with a target
+//! set — stopping after the same sweep; finite-horizon semi-Lagrangian stepping with the halo
+//! its feet need (1-D, 2-D, noise, a split periodic axis with a reachability projection, Heun
+//! feet). Refused with exit code 2 on every process, naming the setting to use: the stationary
+//! solvers that are not decomposed (policy iteration, fast sweeping, semi-Lagrangian value
+//! iteration, and `auto` when it picks one of them), and semi-Lagrangian blocks thinner than
+//! the feet reach.
 #![cfg(feature = "mpi")]
 
 mod common;
 
 use common::mpirun::{refused, same_bits, solve};
+
+/// The `mpi` report line of a run.
+fn mpi_line(stdout: &[u8]) -> String {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .find(|line| line.trim_start().starts_with("mpi "))
+        .map(String::from)
+        .unwrap_or_else(|| panic!("no mpi line in {}", String::from_utf8_lossy(stdout)))
+}
 
 /// The report line that names the value-iteration sweeps.
 fn sweeps_line(stdout: &[u8]) -> String {
@@ -97,5 +109,83 @@ fn stationary_solvers_that_are_not_decomposed_are_refused_on_every_process() {
     refused("implicit", &implicit, &["policy iteration (a stationary problem) is not decomposed under MPI"]);
     let semi_lagrangian = solve(2, "problems/lqr_1d_discounted.toml", &[], &out);
     refused("semi-Lagrangian", &semi_lagrangian, &["semi-Lagrangian value iteration", "MPI"]);
+    assert!(!out.exists());
+}
+
+#[test]
+fn semi_lagrangian_1d_is_bit_identical_with_a_halo_of_three() {
+    // |u| ≤ 2, Δt = h: the feet may move 2 cells, so the halo is ⌊2⌋ + 1 = 3 nodes.
+    let outputs = same_bits("sl_hopf_lax", "problems/hopf_lax_two_wells.toml", &[], &[1, 2, 4]);
+    let line = mpi_line(&outputs[3].stdout);
+    assert!(line.contains("march (semi_lagrangian) on 4 ranks") && line.contains("halo 3 nodes"), "{line}");
+}
+
+#[test]
+fn semi_lagrangian_with_heun_feet_takes_one_more_node() {
+    let directory = common::scratch_directory("mpi_sl_heun_problem");
+    let text = std::fs::read_to_string(common::repository_path("problems/hopf_lax_two_wells.toml")).unwrap();
+    let file = directory.join("heun.toml");
+    std::fs::write(
+        &file,
+        text.replace(
+            "scheme = \"semi_lagrangian\"",
+            "scheme = \"semi_lagrangian\"\ncharacteristic = \"heun\"",
+        ),
+    )
+    .unwrap();
+    let outputs = same_bits("sl_heun", file.to_str().unwrap(), &[], &[2, 4]);
+    let single = String::from_utf8_lossy(&outputs[0].stdout);
+    assert!(single.contains("heun single feet"), "{single}");
+    assert!(mpi_line(&outputs[2].stdout).contains("halo 4 nodes"));
+}
+
+#[test]
+fn semi_lagrangian_2d_is_bit_identical() {
+    same_bits(
+        "sl_double_integrator",
+        "problems/lqr_double_integrator.toml",
+        &["--scheme", "semi_lagrangian", "--points", "41,41"],
+        &[2, 3, 4],
+    );
+}
+
+#[test]
+fn semi_lagrangian_with_noise_is_bit_identical() {
+    // Camilli–Falcone feet ± √(2Δt) σ: the noise spread is part of the halo.
+    same_bits(
+        "sl_noise",
+        "problems/colehopf_ring_2d.toml",
+        &["--scheme", "semi_lagrangian", "--points", "31,31", "--time-step", "0.05"],
+        &[2, 4],
+    );
+}
+
+#[test]
+fn semi_lagrangian_on_a_split_periodic_axis_is_bit_identical() {
+    // The heading of the Dubins tube wraps; feet located on the whole grid wrap with it.
+    same_bits(
+        "sl_dubins",
+        "problems/dubins_tube.toml",
+        &["--scheme", "semi_lagrangian", "--points", "21,21,41"],
+        &[2, 4],
+    );
+}
+
+#[test]
+fn semi_lagrangian_blocks_thinner_than_the_feet_are_refused() {
+    let directory = common::scratch_directory("mpi_sl_refusal");
+    let out = directory.join("r.h5");
+    // Δt = 0.2 on 41²: the noise feet reach 47 cells, blocks hold 20.
+    let run = solve(
+        2,
+        "problems/colehopf_ring_2d.toml",
+        &["--scheme", "semi_lagrangian", "--points", "41,41", "--time-step", "0.2"],
+        &out,
+    );
+    refused(
+        "thin semi-Lagrangian blocks",
+        &run,
+        &["2 processes split axis 0", "feet move up to 47.2", "halo is 48 nodes", "blocks of 20 nodes"],
+    );
     assert!(!out.exists());
 }

@@ -14,11 +14,14 @@
 //! Supported: finite-horizon problems with explicit stepping (upwind, Lax–Friedrichs, the
 //! high-order steps, games), and stationary problems (discounted or exit time) by explicit value
 //! iteration, whose stopping rule is reduced over the blocks ([`crate::solver::settle_block`]).
-//! Refused with the reason: implicit stepping, policy iteration, semi-Lagrangian stepping and
-//! fast sweeping (also when `scheme = "auto"` chooses one of them for a stationary problem).
+//! Finite-horizon semi-Lagrangian stepping takes a halo as wide as its feet reach
+//! ([`semi_lagrangian`]). Refused with the reason: implicit stepping, policy iteration, fast
+//! sweeping and semi-Lagrangian value iteration (also when `scheme = "auto"` chooses one of them
+//! for a stationary problem).
 
 pub mod decomposition;
 pub mod domain;
+pub mod semi_lagrangian;
 
 use crate::error::{HjbError, Result};
 use crate::problem::{Boundary, Problem};
@@ -108,9 +111,8 @@ pub fn halo_width(problem: &Problem, settings: &Settings) -> Result<(usize, usiz
         }
         Stepping::Explicit { .. } => Ok((1, 2)),
         Stepping::Implicit { .. } => Err(refuse("implicit stepping (policy iteration with a sparse LU)")),
-        Stepping::SemiLagrangian { .. } => {
-            Err(refuse("semi-Lagrangian stepping (its feet can reach past any fixed halo)"))
-        }
+        // The halo follows the feet: sized by `semi_lagrangian::halo` once the step is planned.
+        Stepping::SemiLagrangian { .. } => Ok((1, 2)),
         Stepping::Sweeping => Err(refuse("fast sweeping (Gauss–Seidel sweeps across the grid)")),
     }
 }
@@ -153,13 +155,28 @@ pub fn solve(
 ) -> Result<Option<Solution>> {
     let started = Instant::now();
     let (size, rank) = (world.size(), world.rank());
-    let (halo, minimum) = halo_width(problem, settings)?;
+    let (mut halo, minimum) = halo_width(problem, settings)?;
     let n = problem.grid.dimension();
     let shape = problem.grid.shape();
     let periodic: Vec<bool> = problem.grid.axes().iter().map(|a| a.periodic).collect();
     let regime = problem.switching.as_ref().map(|s| s.axis);
     let splittable: Vec<bool> = (0..n).map(|k| Some(k) != regime).collect();
-    let block = decomposition::block(&shape, &periodic, &splittable, size, rank, halo, minimum)?;
+    let feet = match settings.stepping {
+        Stepping::SemiLagrangian { .. } => {
+            Some(semi_lagrangian::halo(world, problem, settings, &periodic, &splittable)?)
+        }
+        _ => None,
+    };
+    if let Some(feet) = feet {
+        halo = feet.halo;
+    }
+    let block =
+        decomposition::block(&shape, &periodic, &splittable, size, rank, halo, minimum).map_err(|error| {
+            let Some(feet) = feet else { return error };
+            let dims = decomposition::dims(&shape, &splittable, size);
+            let thinnest = (0..n).filter(|k| dims[*k] > 1).map(|k| shape[k] / dims[k]).min().unwrap_or(0);
+            semi_lagrangian::too_thin(error, feet, thinnest)
+        })?;
     let local = restrict(problem, &block)?;
     let dims: Vec<i32> = block.dims.iter().map(|d| *d as i32).collect();
     let comm =
@@ -172,6 +189,14 @@ pub fn solve(
     } else {
         march_block(&local, settings, observer, &mut domain)
     };
+    if let Some(feet) = feet {
+        let measured = outcome
+            .as_ref()
+            .ok()
+            .and_then(|solution| solution.diagnostics.semi_lagrangian.as_ref())
+            .map_or(0.0, |report| report.displacement_cells);
+        semi_lagrangian::check_displacement(&mut domain, measured, feet.halo)?;
+    }
     let seconds = started.elapsed().as_secs_f64();
     let mut numbers =
         vec![domain.communication_seconds(), seconds, domain.halo_bytes as f64, block.node_count() as f64];
