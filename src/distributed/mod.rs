@@ -15,9 +15,11 @@
 //! high-order steps, games), and stationary problems (discounted or exit time) by explicit value
 //! iteration, whose stopping rule is reduced over the blocks ([`crate::solver::settle_block`]).
 //! Finite-horizon semi-Lagrangian stepping takes a halo as wide as its feet reach
-//! ([`semi_lagrangian`]). Refused with the reason: implicit stepping, policy iteration, fast
-//! sweeping and semi-Lagrangian value iteration (also when `scheme = "auto"` chooses one of them
-//! for a stationary problem).
+//! ([`semi_lagrangian`]). Stationary policy iteration runs as block-Jacobi sweeps (each block
+//! solved with its halo lagged; agrees with one process to the stopping tolerance, not bit for
+//! bit). Refused with the reason: finite-horizon implicit stepping, fast sweeping and
+//! semi-Lagrangian value iteration (also when `scheme = "auto"` chooses fast sweeping for an
+//! exit-time problem).
 
 pub mod decomposition;
 pub mod domain;
@@ -68,10 +70,9 @@ pub fn halo_width(problem: &Problem, settings: &Settings) -> Result<(usize, usiz
     };
     if problem.is_stationary() {
         let method = match settings.stepping {
-            Stepping::Implicit { .. } => "policy iteration",
             Stepping::Sweeping => "fast sweeping",
             Stepping::SemiLagrangian { .. } => "semi-Lagrangian value iteration",
-            Stepping::Explicit { .. } => "",
+            Stepping::Explicit { .. } | Stepping::Implicit { .. } => "",
         };
         if !method.is_empty() {
             let chosen = match settings.choice {
@@ -84,8 +85,9 @@ pub fn halo_width(problem: &Problem, settings: &Settings) -> Result<(usize, usiz
                 option: "scheme".to_string(),
                 message: format!(
                     "{chosen} is not decomposed under MPI in this build; name scheme = \"upwind\" or \
-                     \"lax_friedrichs\" (--scheme upwind) for explicit value iteration, which is, with the \
-                     single-process result bit for bit, or run on one process"
+                     \"lax_friedrichs\" (--scheme upwind) for explicit value iteration (the single-process \
+                     result bit for bit) or scheme = \"implicit\" for block-Jacobi policy iteration \
+                     (discounted problems), or run on one process"
                 ),
             });
         }
@@ -110,6 +112,8 @@ pub fn halo_width(problem: &Problem, settings: &Settings) -> Result<(usize, usiz
             Ok((reach * integrator.stages(), settings.derivatives.minimum_points()))
         }
         Stepping::Explicit { .. } => Ok((1, 2)),
+        // Stationary policy iteration runs as block-Jacobi sweeps with the halo lagged.
+        Stepping::Implicit { .. } if problem.is_stationary() => Ok((1, 2)),
         Stepping::Implicit { .. } => Err(refuse("implicit stepping (policy iteration with a sparse LU)")),
         // The halo follows the feet: sized by `semi_lagrangian::halo` once the step is planned.
         Stepping::SemiLagrangian { .. } => Ok((1, 2)),
@@ -119,7 +123,11 @@ pub fn halo_width(problem: &Problem, settings: &Settings) -> Result<(usize, usiz
 
 /// What a decomposed run of `problem` does, for the report: `explicit march`, `value iteration`.
 pub fn method_name(problem: &Problem, settings: &Settings) -> String {
-    let method = if problem.is_stationary() { "value iteration" } else { "march" };
+    let method = match settings.stepping {
+        Stepping::Implicit { .. } => "block-Jacobi policy iteration",
+        _ if problem.is_stationary() => "value iteration",
+        _ => "march",
+    };
     format!("{method} ({})", settings.scheme_name())
 }
 
@@ -210,6 +218,10 @@ pub fn solve(
     let solution = outcome?;
     let report = DistributedReport {
         method: method_name(problem, settings),
+        outer_sweeps: match settings.stepping {
+            Stepping::Implicit { .. } => Some(solution.diagnostics.steps),
+            _ => None,
+        },
         ranks: size,
         threads: rayon::current_num_threads(),
         dims: block.dims.clone(),

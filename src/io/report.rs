@@ -198,6 +198,12 @@ pub fn solve_report(problem: &Problem, solution: &Solution, written: &[String]) 
             mpi.communication_seconds,
             mpi.total_seconds
         );
+        if let Some(sweeps) = mpi.outer_sweeps {
+            line!(
+                text,
+                "  block-Jac.  {sweeps} outer sweeps (each block solved by policy iteration with its halo held at the neighbours' last values)"
+            );
+        }
     }
     line!(text, "  took        {:.3} s on {} threads", d.seconds, d.threads);
     text

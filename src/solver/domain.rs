@@ -65,6 +65,8 @@ pub trait Domain {
 pub struct DistributedReport {
     /// What ran on the blocks: `march (upwind)`, `value iteration (lax_friedrichs)`, ….
     pub method: String,
+    /// Block-Jacobi policy iteration: the outer sweeps (each a policy iteration per block).
+    pub outer_sweeps: Option<usize>,
     /// Processes.
     pub ranks: usize,
     /// Threads per process.

@@ -15,6 +15,7 @@
 //! `values.as_slice()` gives the flat data back. The resumable state of a march
 //! ([`MarchState`]) stays flat.
 
+mod block_jacobi;
 pub mod domain;
 mod finite;
 pub mod limits;

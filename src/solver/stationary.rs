@@ -14,8 +14,8 @@
 //! quantities — `‖V_{k+1} − V_k‖∞`, `‖V_{k+1}‖∞` and the first non-finite node — are taken over
 //! the owned nodes and reduced with an exact maximum (minimum node) over every block, so every
 //! process stops after the same sweep with the single-process field, bit for bit
-//! (`docs/numerics.md` §12). Policy iteration and fast sweeping couple every node in one call
-//! and are not decomposed here.
+//! (`docs/numerics.md` §12). Policy iteration on a block runs as block-Jacobi sweeps
+//! ([`super::block_jacobi`]); fast sweeping is not decomposed.
 
 use super::domain::{self, Domain};
 use super::march::hold_fixed;
@@ -57,13 +57,18 @@ pub(super) fn settle(
     let mut diagnostics =
         Diagnostics::planned(problem, settings, &model, &plan, &stability, memory_bytes, started);
 
+    if stepper.solves_stationary_directly() && !domain.is_whole() {
+        // Policy iteration on a block: block-Jacobi sweeps with the halo lagged.
+        let sweeps =
+            super::block_jacobi::solve(stepper.as_mut(), &context, domain, &mut values, &mut policy)?;
+        diagnostics.steps = sweeps;
+        diagnostics.time_step = f64::INFINITY;
+        diagnostics.monotone = stepper.monotone(f64::NAN);
+        diagnostics.take_report(stepper.report());
+        diagnostics.seconds = started.elapsed().as_secs_f64();
+        return Ok(block_solution(problem, values, split_policy(&policy, m, nodes), diagnostics));
+    }
     if stepper.solves_stationary_directly() {
-        if !domain.is_whole() {
-            // `hjb::distributed::halo_width` refuses these before any block is built.
-            return Err(HjbError::Numerical(
-                "policy iteration and fast sweeping are not decomposed over blocks".to_string(),
-            ));
-        }
         let outcome = stepper.step(&context, &values, &mut next, &mut policy)?;
         if let Some((node, value)) = outcome.first_non_finite {
             return Err(HjbError::NonFinite {
@@ -146,18 +151,27 @@ pub(super) fn settle(
     diagnostics.seconds = started.elapsed().as_secs_f64();
     let policy = split_policy(&policy, m, nodes);
     if !domain.is_whole() {
-        // The caller gathers the owned nodes and finishes the whole field.
-        return Ok(Solution {
-            values: problem.grid.field(values),
-            policy: policy.into_iter().map(|field| problem.grid.field(field)).collect(),
-            reference: None,
-            error: None,
-            diagnostics,
-            stopped: None,
-            snapshots: None,
-        });
+        return Ok(block_solution(problem, values, policy, diagnostics));
     }
     Ok(finish(problem, &coordinates, values, policy, diagnostics, None))
+}
+
+/// A block's fields (the caller gathers the owned nodes and finishes the whole field).
+fn block_solution(
+    problem: &Problem,
+    values: Vec<f64>,
+    policy: Vec<Vec<f64>>,
+    diagnostics: Diagnostics,
+) -> Solution {
+    Solution {
+        values: problem.grid.field(values),
+        policy: policy.into_iter().map(|field| problem.grid.field(field)).collect(),
+        reference: None,
+        error: None,
+        diagnostics,
+        stopped: None,
+        snapshots: None,
+    }
 }
 
 /// One sweep of value iteration on a block, decided over every block together: the first
