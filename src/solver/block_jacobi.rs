@@ -23,8 +23,8 @@ pub const MAX_OUTER_SWEEPS: usize = 20_000;
 
 /// Solve the block's stationary problem by block-Jacobi sweeps of `stepper` (which solves the
 /// stationary equation directly): `values` holds the start (halo exchanged) and receives the
-/// solution, `policy` the last policy. `fixed` are the problem's own fixed nodes. Returns the
-/// number of outer sweeps.
+/// solution, `policy` the last policy; `context.fixed` holds the problem's own fixed nodes.
+/// Returns the number of outer sweeps.
 pub(super) fn solve(
     stepper: &mut dyn Stepper,
     context: &StepContext<'_>,
@@ -46,36 +46,12 @@ pub(super) fn solve(
         }
         let block_context = StepContext { table: context.table, time: context.time, fixed: Some(&held) };
         let outcome = stepper.step(&block_context, values, &mut next, policy);
-        // A failed policy iteration on any block stops every block (non-finite values are
-        // found below, over the owned nodes).
-        super::domain::agree(domain, outcome)?;
-        let mut first: Option<(usize, f64)> = None;
-        let (mut change, mut size) = (0.0f64, 0.0f64);
-        domain.for_each_owned(&mut |node, global| {
-            let value = next[node];
-            if !value.is_finite() {
-                if first.is_none_or(|(g, _)| global < g) {
-                    first = Some((global, value));
-                }
-                return;
-            }
-            change = change.max((value - values[node]).abs());
-            size = size.max(value.abs());
-        });
-        let mine = [
-            f64::from(u8::from(first.is_some())),
-            first.map_or(0.0, |f| f.0 as f64),
-            first.map_or(0.0, |f| f.1),
-            change,
-            size,
-        ];
-        let all = domain.gather_all(&mine);
-        if let Some(other) = all.iter().filter(|o| o[0] == 1.0).min_by(|a, b| a[1].total_cmp(&b[1])) {
-            let (index, point) = domain.global_place(other[1] as usize).unwrap_or_default();
-            return Err(HjbError::NonFinite { step: sweep, time: f64::NAN, index, point, value: other[2] });
+        // A failed policy iteration on any block stops every block; a non-finite solution is
+        // found below, over the owned nodes (the stepper leaves `next` unwritten then).
+        if let Some((node, value)) = super::domain::agree(domain, outcome)?.first_non_finite {
+            next[node] = value;
         }
-        let change = all.iter().fold(0.0f64, |a, o| a.max(o[3]));
-        let size = all.iter().fold(0.0f64, |a, o| a.max(o[4]));
+        let (change, size) = super::domain::owned_change(domain, values, &next, sweep, f64::NAN)?;
         domain.exchange(&mut next)?;
         std::mem::swap(values, &mut next);
         last_change = change;

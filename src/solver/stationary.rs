@@ -122,7 +122,7 @@ pub(super) fn settle(
             let change = values.iter().zip(&next).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
             (change, outcome.largest.0)
         } else {
-            let reduced = block_sweep(domain, &values, &next, iterations + 1)?;
+            let reduced = domain::owned_change(domain, &values, &next, iterations + 1, 0.0)?;
             domain.exchange(&mut next)?;
             reduced
         };
@@ -172,39 +172,4 @@ fn block_solution(
         stopped: None,
         snapshots: None,
     }
-}
-
-/// One sweep of value iteration on a block, decided over every block together: the first
-/// non-finite owned value (lowest global node) stops every process with the single-process
-/// error; otherwise `(max |new − old|, max |new|)` over the owned nodes of all blocks (exact:
-/// the single-process numbers, bit for bit).
-fn block_sweep(domain: &mut dyn Domain, old: &[f64], new: &[f64], sweep: usize) -> Result<(f64, f64)> {
-    let mut first: Option<(usize, f64)> = None;
-    let (mut change, mut largest) = (0.0f64, 0.0f64);
-    domain.for_each_owned(&mut |node, global| {
-        let value = new[node];
-        if !value.is_finite() {
-            if first.is_none_or(|(g, _)| global < g) {
-                first = Some((global, value));
-            }
-            return;
-        }
-        change = change.max((old[node] - value).abs());
-        largest = largest.max(value.abs());
-    });
-    let mine = [
-        f64::from(u8::from(first.is_some())),
-        first.map_or(0.0, |f| f.0 as f64),
-        first.map_or(0.0, |f| f.1),
-        change,
-        largest,
-    ];
-    let all = domain.gather_all(&mine);
-    if let Some(other) = all.iter().filter(|o| o[0] == 1.0).min_by(|a, b| a[1].total_cmp(&b[1])) {
-        let (index, point) = domain.global_place(other[1] as usize).unwrap_or_default();
-        return Err(HjbError::NonFinite { step: sweep, time: 0.0, index, point, value: other[2] });
-    }
-    let change = all.iter().fold(0.0f64, |a, o| a.max(o[3]));
-    let largest = all.iter().fold(0.0f64, |a, o| a.max(o[4]));
-    Ok((change, largest))
 }
