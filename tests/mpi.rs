@@ -2,81 +2,20 @@
 //! single-process run — value and every policy field — on shipped 2-D and 3-D problems
 //! (upwind, Lax–Friedrichs, a high-order step with global dissipation, a split periodic axis,
 //! noise), and bad input stops every process with the same exit code. The single-process
-//! reference runs are this same MPI build started without mpirun (a world of one).
+//! reference runs are this same MPI build started without mpirun (a world of one). The
+//! stationary and semi-Lagrangian solvers under MPI are tested in `tests/mpi_solvers.rs`.
 #![cfg(feature = "mpi")]
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn hjb() -> &'static str {
-    env!("CARGO_BIN_EXE_hjb")
-}
-
-/// `mpirun -np ranks hjb solve …` (ranks 0: the plain binary, no mpirun).
-fn solve(ranks: usize, file: &str, extra: &[&str], out: &Path) -> Output {
-    let mut arguments: Vec<String> = Vec::new();
-    let program = if ranks == 0 {
-        hjb().to_string()
-    } else {
-        arguments.extend(
-            ["--oversubscribe", "--allow-run-as-root", "-np", &ranks.to_string(), hjb()].map(String::from),
-        );
-        "mpirun".to_string()
-    };
-    arguments.extend(["solve", file, "--no-plots", "--threads", "1", "--out"].map(String::from));
-    arguments.push(out.display().to_string());
-    arguments.extend(extra.iter().map(|a| a.to_string()));
-    Command::new(program)
-        .args(&arguments)
-        .current_dir(common::repository_path(""))
-        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
-        .output()
-        .expect("mpirun runs")
-}
-
-/// The value, every policy field and every stored snapshot (value and policies), as bits.
-fn bits(path: &Path) -> Vec<Vec<u64>> {
-    let stored = hjb::io::hdf5::read_result(path).expect("a result file");
-    let mut fields: Vec<&hjb::ndarray::ArrayD<f64>> =
-        std::iter::once(&stored.values).chain(&stored.policy).collect();
-    if let Some(snapshots) = &stored.snapshots {
-        for (values, policies) in snapshots.values.iter().zip(&snapshots.policies) {
-            fields.push(values);
-            fields.extend(policies);
-        }
-    }
-    fields.iter().map(|field| field.iter().map(|v| v.to_bits()).collect()).collect()
-}
-
-fn same_bits(name: &str, file: &str, extra: &[&str], ranks: &[usize]) {
-    let directory: PathBuf = common::scratch_directory(&format!("mpi_{name}"));
-    let single = directory.join("single.h5");
-    let run = solve(0, file, extra, &single);
-    assert!(run.status.success(), "single run: {}", String::from_utf8_lossy(&run.stderr));
-    let reference = bits(&single);
-    for &ranks in ranks {
-        let out = directory.join(format!("ranks{ranks}.h5"));
-        let run = solve(ranks, file, extra, &out);
-        assert!(
-            run.status.success(),
-            "{ranks} ranks: {}{}",
-            String::from_utf8_lossy(&run.stdout),
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let decomposed = bits(&out);
-        assert_eq!(decomposed.len(), reference.len());
-        for (k, (a, b)) in decomposed.iter().zip(&reference).enumerate() {
-            let differing = a.iter().zip(b).filter(|(x, y)| x != y).count();
-            assert_eq!(differing, 0, "{name}: field {k} differs at {differing} nodes with {ranks} ranks");
-        }
-    }
-}
+use common::mpirun::{same_bits, solve};
+use std::process::Output;
 
 #[test]
 fn upwind_2d_is_bit_identical() {
-    same_bits("upwind_2d", "problems/lqr_double_integrator.toml", &[], &[1, 2, 4]);
+    let outputs = same_bits("upwind_2d", "problems/lqr_double_integrator.toml", &[], &[1, 2, 4]);
+    let report = String::from_utf8_lossy(&outputs[3].stdout);
+    assert!(report.contains("mpi         march (upwind) on 4 ranks × 1 threads, blocks 2 × 2"), "{report}");
 }
 
 #[test]
@@ -141,8 +80,7 @@ fn refusals_reach_every_process_with_the_same_code() {
     // Blocks thinner than the stencil: 2 × 2 blocks of a 3 × 3 grid leave one node.
     let thin = solve(4, "problems/lqr_double_integrator.toml", &["--points", "3,3"], &out);
     let scheme = solve(2, "problems/lqr_double_integrator.toml", &["--scheme", "implicit"], &out);
-    let stationary = solve(2, "problems/lqr_1d_discounted.toml", &["--scheme", "upwind"], &out);
-    for (what, run) in [("thin blocks", thin), ("implicit", scheme), ("stationary", stationary)] {
+    for (what, run) in [("thin blocks", thin), ("implicit", scheme)] {
         assert_eq!(run.status.code(), Some(2), "{what}: {}", String::from_utf8_lossy(&run.stderr));
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert!(stderr.contains("MPI") || stderr.contains("blocks"), "{what}: {stderr}");

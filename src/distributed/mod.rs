@@ -12,18 +12,25 @@
 //! same bits (`docs/numerics.md`, "Domain decomposition").
 //!
 //! Supported: finite-horizon problems with explicit stepping (upwind, Lax–Friedrichs, the
-//! high-order steps, games). Refused with the reason: implicit stepping, policy iteration,
-//! semi-Lagrangian stepping, fast sweeping and stationary problems.
+//! high-order steps, games), and stationary problems (discounted or exit time) by explicit value
+//! iteration, whose stopping rule is reduced over the blocks ([`crate::solver::settle_block`]).
+//! Finite-horizon semi-Lagrangian stepping takes a halo as wide as its feet reach
+//! ([`semi_lagrangian`]). Stationary policy iteration runs as block-Jacobi sweeps (each block
+//! solved with its halo lagged; agrees with one process to the stopping tolerance, not bit for
+//! bit). Refused with the reason: finite-horizon implicit stepping, fast sweeping and
+//! semi-Lagrangian value iteration (also when `scheme = "auto"` chooses fast sweeping for an
+//! exit-time problem).
 
 pub mod blocks;
 pub mod decomposition;
 pub mod domain;
+pub mod semi_lagrangian;
 
 use crate::error::{HjbError, Result};
 use crate::problem::{Boundary, Problem};
-use crate::settings::{Differencing, Dissipation, Settings, Stepping};
+use crate::settings::{Choice, Differencing, Dissipation, Settings, Stepping};
 use crate::solver::Domain;
-use crate::solver::{finish_whole, march_block, DistributedReport, Observer, Solution};
+use crate::solver::{finish_whole, march_block, settle_block, DistributedReport, Observer, Solution};
 use decomposition::Block;
 pub use domain::MpiDomain;
 use mpi::topology::Communicator;
@@ -63,7 +70,28 @@ pub fn halo_width(problem: &Problem, settings: &Settings) -> Result<(usize, usiz
         ),
     };
     if problem.is_stationary() {
-        return Err(refuse("a stationary problem (value iteration to a fixed point)"));
+        let method = match settings.stepping {
+            Stepping::Sweeping => "fast sweeping",
+            Stepping::SemiLagrangian { .. } => "semi-Lagrangian value iteration",
+            Stepping::Explicit { .. } | Stepping::Implicit { .. } => "",
+        };
+        if !method.is_empty() {
+            let chosen = match settings.choice {
+                Choice::Auto(_) => {
+                    format!("scheme = \"auto\" chooses {method} for this stationary problem, which")
+                }
+                Choice::Named => format!("{method} (a stationary problem)"),
+            };
+            return Err(HjbError::InvalidOption {
+                option: "scheme".to_string(),
+                message: format!(
+                    "{chosen} is not decomposed under MPI in this build; name scheme = \"upwind\" or \
+                     \"lax_friedrichs\" (--scheme upwind) for explicit value iteration (the single-process \
+                     result bit for bit) or scheme = \"implicit\" for block-Jacobi policy iteration \
+                     (discounted problems), or run on one process"
+                ),
+            });
+        }
     }
     match settings.stepping {
         Stepping::Explicit { integrator, .. } if settings.is_high_order() || problem.game.is_some() => {
@@ -85,12 +113,23 @@ pub fn halo_width(problem: &Problem, settings: &Settings) -> Result<(usize, usiz
             Ok((reach * integrator.stages(), settings.derivatives.minimum_points()))
         }
         Stepping::Explicit { .. } => Ok((1, 2)),
+        // Stationary policy iteration runs as block-Jacobi sweeps with the halo lagged.
+        Stepping::Implicit { .. } if problem.is_stationary() => Ok((1, 2)),
         Stepping::Implicit { .. } => Err(refuse("implicit stepping (policy iteration with a sparse LU)")),
-        Stepping::SemiLagrangian { .. } => {
-            Err(refuse("semi-Lagrangian stepping (its feet can reach past any fixed halo)"))
-        }
+        // The halo follows the feet: sized by `semi_lagrangian::halo` once the step is planned.
+        Stepping::SemiLagrangian { .. } => Ok((1, 2)),
         Stepping::Sweeping => Err(refuse("fast sweeping (Gauss–Seidel sweeps across the grid)")),
     }
+}
+
+/// What a decomposed run of `problem` does, for the report: `explicit march`, `value iteration`.
+pub fn method_name(problem: &Problem, settings: &Settings) -> String {
+    let method = match settings.stepping {
+        Stepping::Implicit { .. } => "block-Jacobi policy iteration",
+        _ if problem.is_stationary() => "value iteration",
+        _ => "march",
+    };
+    format!("{method} ({})", settings.scheme_name())
 }
 
 /// This process's block of `problem` and the problem on it (the block extended by its halo).
@@ -129,7 +168,9 @@ pub fn solve(
 }
 
 /// The block of `rank` among `size` processes for `problem` solved with `settings`, with its
-/// halo width and the fewest owned nodes a split axis may keep (the same on every process).
+/// halo width and the fewest owned nodes a split axis may keep (the same on every process). The
+/// owned nodes do not depend on the halo; a semi-Lagrangian march widens its halo to the feet
+/// once the step is planned ([`march_decomposed`]), so for it the halo here is the narrowest.
 pub fn plan_block(
     problem: &Problem,
     settings: &Settings,
@@ -137,16 +178,22 @@ pub fn plan_block(
     rank: usize,
 ) -> Result<(Block, usize, usize)> {
     let (halo, minimum) = halo_width(problem, settings)?;
-    let n = problem.grid.dimension();
-    let shape = problem.grid.shape();
-    let periodic: Vec<bool> = problem.grid.axes().iter().map(|a| a.periodic).collect();
-    let regime = problem.switching.as_ref().map(|s| s.axis);
-    let splittable: Vec<bool> = (0..n).map(|k| Some(k) != regime).collect();
+    let (shape, periodic, splittable) = layout(problem);
     let block = decomposition::block(&shape, &periodic, &splittable, size, rank, halo, minimum)?;
     Ok((block, halo, minimum))
 }
 
-/// March this process's block of `problem` (every process together) without gathering.
+/// The grid's shape, which axes wrap, and which may be split (every axis but the regimes').
+fn layout(problem: &Problem) -> (Vec<usize>, Vec<bool>, Vec<bool>) {
+    let n = problem.grid.dimension();
+    let periodic: Vec<bool> = problem.grid.axes().iter().map(|a| a.periodic).collect();
+    let regime = problem.switching.as_ref().map(|s| s.axis);
+    let splittable: Vec<bool> = (0..n).map(|k| Some(k) != regime).collect();
+    (problem.grid.shape(), periodic, splittable)
+}
+
+/// March (or settle) this process's block of `problem` (every process together) without
+/// gathering.
 fn march_decomposed(
     world: &World,
     problem: &Problem,
@@ -154,9 +201,26 @@ fn march_decomposed(
     observer: &mut dyn Observer,
 ) -> Result<blocks::Marched> {
     let started = Instant::now();
-    let size = world.size();
-    let (block, halo, minimum) = plan_block(problem, settings, size, world.rank())?;
-    let periodic: Vec<bool> = problem.grid.axes().iter().map(|a| a.periodic).collect();
+    let (size, rank) = (world.size(), world.rank());
+    let (mut halo, minimum) = halo_width(problem, settings)?;
+    let n = problem.grid.dimension();
+    let (shape, periodic, splittable) = layout(problem);
+    let feet = match settings.stepping {
+        Stepping::SemiLagrangian { .. } => {
+            Some(semi_lagrangian::halo(world, problem, settings, &periodic, &splittable)?)
+        }
+        _ => None,
+    };
+    if let Some(feet) = feet {
+        halo = feet.halo;
+    }
+    let block =
+        decomposition::block(&shape, &periodic, &splittable, size, rank, halo, minimum).map_err(|error| {
+            let Some(feet) = feet else { return error };
+            let dims = decomposition::dims(&shape, &splittable, size);
+            let thinnest = (0..n).filter(|k| dims[*k] > 1).map(|k| shape[k] / dims[k]).min().unwrap_or(0);
+            semi_lagrangian::too_thin(error, feet, thinnest)
+        })?;
     let local = restrict(problem, &block)?;
     let dims: Vec<i32> = block.dims.iter().map(|d| *d as i32).collect();
     let comm =
@@ -164,7 +228,19 @@ fn march_decomposed(
             HjbError::Numerical("MPI could not build the Cartesian communicator".to_string())
         })?;
     let mut domain = MpiDomain::new(comm, block.clone(), problem.grid.clone());
-    let outcome = march_block(&local, settings, observer, &mut domain);
+    let outcome = if problem.is_stationary() {
+        settle_block(&local, &problem.grid, settings, observer, &mut domain)
+    } else {
+        march_block(&local, settings, observer, &mut domain)
+    };
+    if let Some(feet) = feet {
+        let measured = outcome
+            .as_ref()
+            .ok()
+            .and_then(|solution| solution.diagnostics.semi_lagrangian.as_ref())
+            .map_or(0.0, |report| report.displacement_cells);
+        semi_lagrangian::check_displacement(&mut domain, measured, feet.halo)?;
+    }
     let seconds = started.elapsed().as_secs_f64();
     let mut numbers =
         vec![domain.communication_seconds(), seconds, domain.halo_bytes as f64, block.node_count() as f64];
@@ -177,6 +253,11 @@ fn march_decomposed(
     ];
     let solution = outcome?;
     let report = DistributedReport {
+        method: method_name(problem, settings),
+        outer_sweeps: match settings.stepping {
+            Stepping::Implicit { .. } => Some(solution.diagnostics.steps),
+            _ => None,
+        },
         ranks: size,
         threads: rayon::current_num_threads(),
         dims: block.dims.clone(),

@@ -83,6 +83,20 @@ struct Placement {
     spacing: f64,
     lower: f64,
     points: usize,
+    periodic: bool,
+}
+
+/// Where one axis of a window ([`Grid::window`]) lies in the whole grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowAxis {
+    /// The whole grid's index of the window's node 0 (wrapped on a periodic axis).
+    pub start: usize,
+    /// Points of the whole axis.
+    pub points: usize,
+    /// Lower end of the whole axis (node `i` of the whole axis lies at `lower + i·h`).
+    pub lower: f64,
+    /// Whether the whole axis is periodic.
+    pub periodic: bool,
 }
 
 impl Placement {
@@ -146,6 +160,7 @@ impl Grid {
                 spacing: self.spacings()[k],
                 lower: self.axes[k].lower,
                 points: axis.points,
+                periodic: axis.periodic,
             };
             let placement = match &self.window {
                 Some(outer) => {
@@ -174,6 +189,21 @@ impl Grid {
         let mut grid = Grid::new(axes)?;
         grid.window = Some(placements);
         Ok(grid)
+    }
+
+    /// For a window, where each axis lies in the whole grid; `None` for a whole grid.
+    pub fn window_origin(&self) -> Option<Vec<WindowAxis>> {
+        self.window.as_ref().map(|placements| {
+            placements
+                .iter()
+                .map(|p| WindowAxis {
+                    start: p.start,
+                    points: p.points,
+                    lower: p.lower,
+                    periodic: p.periodic,
+                })
+                .collect()
+        })
     }
 
     /// The axes, in order.

@@ -463,6 +463,10 @@ pub(crate) fn write_contents(
     if let Some(mpi) = &diagnostics.distributed {
         let dims: Vec<String> = mpi.dims.iter().map(usize::to_string).collect();
         group.set_attr_numeric("mpi_ranks", &(mpi.ranks as u64))?;
+        group.set_attr_string("mpi_method", &mpi.method)?;
+        if let Some(sweeps) = mpi.outer_sweeps {
+            group.set_attr_numeric("mpi_outer_sweeps", &(sweeps as u64))?;
+        }
         group.set_attr_string("mpi_blocks", &dims.join("x"))?;
         group.set_attr_numeric("mpi_halo", &(mpi.halo as u64))?;
         group.set_attr_numeric("mpi_halo_bytes_per_step", &(mpi.halo_bytes_per_step as u64))?;

@@ -186,7 +186,8 @@ pub fn solve_report(problem: &Problem, solution: &Solution, written: &[String]) 
         let dims: Vec<String> = mpi.dims.iter().map(usize::to_string).collect();
         line!(
             text,
-            "  mpi         {} ranks × {} threads, blocks {} (largest {} nodes with halo), halo {} node{} ({} per step), communication {:.3} s of {:.3} s",
+            "  mpi         {} on {} ranks × {} threads, blocks {} (largest {} nodes with halo), halo {} node{} ({} per step), communication {:.3} s of {:.3} s",
+            mpi.method,
             mpi.ranks,
             mpi.threads,
             dims.join(" × "),
@@ -197,6 +198,12 @@ pub fn solve_report(problem: &Problem, solution: &Solution, written: &[String]) 
             mpi.communication_seconds,
             mpi.total_seconds
         );
+        if let Some(sweeps) = mpi.outer_sweeps {
+            line!(
+                text,
+                "  block-Jac.  {sweeps} outer sweeps (each block solved by policy iteration with its halo held at the neighbours' last values)"
+            );
+        }
     }
     line!(text, "  took        {:.3} s on {} threads", d.seconds, d.threads);
     text

@@ -85,6 +85,8 @@ pub fn solve_summary(
     }
     if let Some(mpi) = &diagnostics.distributed {
         summary["mpi"] = json!({
+            "method": mpi.method,
+            "outer_sweeps": mpi.outer_sweeps,
             "ranks": mpi.ranks,
             "threads_per_rank": mpi.threads,
             "blocks": mpi.dims,

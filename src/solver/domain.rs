@@ -63,6 +63,10 @@ pub trait Domain {
 /// How a decomposed run went, for the report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DistributedReport {
+    /// What ran on the blocks: `march (upwind)`, `value iteration (lax_friedrichs)`, ….
+    pub method: String,
+    /// Block-Jacobi policy iteration: the outer sweeps (each a policy iteration per block).
+    pub outer_sweeps: Option<usize>,
     /// Processes.
     pub ranks: usize,
     /// Threads per process.
@@ -189,6 +193,48 @@ pub(crate) fn block_verdict(
         (*index, *point) = place(domain, best[4]);
     }
     Some(error)
+}
+
+/// One sweep of a stationary iteration on a block (value iteration, a block-Jacobi sweep),
+/// decided over every block together: the first non-finite owned value of `new` (lowest global
+/// node) stops every process with [`HjbError::NonFinite`] at `sweep` and `time`; otherwise
+/// `(max |new − old|, max |new|)` over the owned nodes of all blocks — exact maxima, so the
+/// single-process numbers bit for bit.
+pub(crate) fn owned_change(
+    domain: &mut dyn Domain,
+    old: &[f64],
+    new: &[f64],
+    sweep: usize,
+    time: f64,
+) -> Result<(f64, f64)> {
+    let mut first: Option<(usize, f64)> = None;
+    let (mut change, mut largest) = (0.0f64, 0.0f64);
+    domain.for_each_owned(&mut |node, global| {
+        let value = new[node];
+        if !value.is_finite() {
+            if first.is_none_or(|(g, _)| global < g) {
+                first = Some((global, value));
+            }
+            return;
+        }
+        change = change.max((old[node] - value).abs());
+        largest = largest.max(value.abs());
+    });
+    let mine = [
+        f64::from(u8::from(first.is_some())),
+        first.map_or(0.0, |f| f.0 as f64),
+        first.map_or(0.0, |f| f.1),
+        change,
+        largest,
+    ];
+    let all = domain.gather_all(&mine);
+    if let Some(other) = all.iter().filter(|o| o[0] == 1.0).min_by(|a, b| a[1].total_cmp(&b[1])) {
+        let (index, point) = domain.global_place(other[1] as usize).unwrap_or_default();
+        return Err(HjbError::NonFinite { step: sweep, time, index, point, value: other[2] });
+    }
+    let change = all.iter().fold(0.0f64, |a, o| a.max(o[3]));
+    let largest = all.iter().fold(0.0f64, |a, o| a.max(o[4]));
+    Ok((change, largest))
 }
 
 /// The same outcome on every process: when any failed, the lowest failing rank keeps its own

@@ -15,6 +15,7 @@
 //! `values.as_slice()` gives the flat data back. The resumable state of a march
 //! ([`MarchState`]) stays flat.
 
+mod block_jacobi;
 pub mod domain;
 mod finite;
 pub mod limits;
@@ -508,7 +509,7 @@ fn check_cross_stencil(
 pub fn solve(problem: &Problem, settings: &Settings, observer: &mut dyn Observer) -> Result<Solution> {
     let started = Instant::now();
     if problem.is_stationary() {
-        stationary::settle(problem, settings, observer, started)
+        stationary::settle(problem, &problem.grid, settings, observer, started, &mut Whole)
     } else {
         march::march(problem, settings, observer, started, &mut Whole)
     }
@@ -595,6 +596,20 @@ pub fn march_block(
     domain: &mut dyn Domain,
 ) -> Result<Solution> {
     march::march(problem, settings, observer, Instant::now(), domain)
+}
+
+/// Value iteration on one block of a decomposed stationary problem (explicit steps only):
+/// `problem` is the block extended by its halo, `whole` the grid of the whole problem; the
+/// stopping rule is decided over every block together, so every process stops after the same
+/// sweep. The solution holds the block's fields, as for [`march_block`].
+pub fn settle_block(
+    problem: &Problem,
+    whole: &crate::Grid,
+    settings: &Settings,
+    observer: &mut dyn Observer,
+    domain: &mut dyn Domain,
+) -> Result<Solution> {
+    stationary::settle(problem, whole, settings, observer, Instant::now(), domain)
 }
 
 /// The solution on the whole grid from gathered fields: reference, errors and reachability

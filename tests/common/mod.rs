@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod mpirun;
+
 use std::path::{Path, PathBuf};
 
 /// Path of a file in the repository.

@@ -87,10 +87,7 @@ impl SemiLagrangianStepper<'_> {
         let mut scratch = Scratch::new(self.problem);
         let mut index = [0usize; D];
         self.problem.grid.unravel_inplace(node, &mut index);
-        let mut x = [0.0f64; D];
-        for k in 0..D {
-            x[k] = self.lower[k] + index[k] as f64 * self.spacing[k];
-        }
+        let x = self.node_point::<D>(&index);
         let m = self.problem.controls.len();
         let controls = &self.samples[s * m..(s + 1) * m];
         let coefficients = self.sample_coefficients::<D>(table, node, s);

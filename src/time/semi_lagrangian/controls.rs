@@ -35,10 +35,7 @@ impl SemiLagrangianStepper<'_> {
         scratch: &mut Scratch,
     ) -> f64 {
         let m = controls.len();
-        let mut x = [0.0f64; D];
-        for k in 0..D {
-            x[k] = self.lower[k] + index[k] as f64 * self.spacing[k];
-        }
+        let x = self.node_point::<D>(index);
         let mut best = f64::INFINITY;
         let mut best_sample = 0;
         let mut chosen = self.sample_coefficients::<D>(table, node, 0);

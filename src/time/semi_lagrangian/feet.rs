@@ -217,14 +217,37 @@ impl SemiLagrangianStepper<'_> {
         }
     }
 
-    /// The interpolation cell of `point` (see [`crate::grid::interpolation`]).
+    /// The coordinates of the node with (local) multi-index `index`: `lower + i·h` with `i` the
+    /// whole grid's index, as one process computes them.
+    #[inline(always)]
+    pub(super) fn node_point<const D: usize>(&self, index: &[usize; D]) -> [f64; D] {
+        let mut x = [0.0f64; D];
+        for k in 0..D {
+            x[k] =
+                self.lower[k] + ((self.start[k] + index[k]) % self.whole_shape[k]) as f64 * self.spacing[k];
+        }
+        x
+    }
+
+    /// The interpolation cell of `point` (see [`crate::grid::interpolation`]), located on the
+    /// whole grid. On a block its corners are then moved to the block's indices: a corner the
+    /// block does not hold (only feet of halo nodes reach that far when the halo covers the
+    /// feet) is clamped to the block's last node, a halo value that the exchange overwrites.
     #[inline(always)]
     pub(super) fn locate<const D: usize>(&self, point: &[f64; D]) -> Cell<D> {
         let mut position = [0.0f64; D];
         for k in 0..D {
             position[k] = (point[k] - self.lower[k]) * self.inverse_spacing[k];
         }
-        Cell::<D>::locate(&position, &self.shape, &self.closures)
+        let mut cell = Cell::<D>::locate(&position, &self.whole_shape, &self.closures);
+        if self.windowed {
+            for k in 0..D {
+                let (n, start, last) = (self.whole_shape[k], self.start[k], self.shape[k] - 1);
+                cell.base[k] = ((cell.base[k] + n - start) % n).min(last);
+                cell.upper[k] = ((cell.upper[k] + n - start) % n).min(last);
+            }
+        }
+        cell
     }
 }
 

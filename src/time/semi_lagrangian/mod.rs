@@ -124,11 +124,19 @@ pub struct SemiLagrangianStepper<'a> {
     model: &'a ControlModel,
     samples: Vec<f64>,
     sample_count: usize,
+    /// Points and strides of the grid the stepper updates (a block: the block with its halo).
     shape: Vec<usize>,
     strides: Vec<usize>,
+    /// The whole grid's points and lower ends, and the whole-grid index of local node 0 per
+    /// axis (0 for a whole grid): feet are located on the whole grid, so a block computes the
+    /// very cells and weights of one process ([`SemiLagrangianStepper::locate`]).
+    whole_shape: Vec<usize>,
+    start: Vec<usize>,
+    windowed: bool,
     lower: Vec<f64>,
     spacing: Vec<f64>,
     inverse_spacing: Vec<f64>,
+    /// The whole grid's closure per axis.
     closures: Vec<AxisRule>,
     /// Axes with a diffusion coefficient that is not identically zero.
     noisy: Vec<usize>,
@@ -195,12 +203,14 @@ impl<'a> SemiLagrangianStepper<'a> {
         let grid = &problem.grid;
         let n = grid.dimension();
         let (samples, sample_count) = control_samples(problem)?;
+        let origin = grid.window_origin();
         let closures = problem
             .boundaries
             .iter()
             .zip(grid.axes())
-            .map(|(boundary, axis)| match boundary {
-                _ if axis.periodic => AxisRule::Periodic,
+            .enumerate()
+            .map(|(k, (boundary, axis))| match boundary {
+                _ if axis.periodic || origin.as_ref().is_some_and(|o| o[k].periodic) => AxisRule::Periodic,
                 Boundary::Periodic => AxisRule::Periodic,
                 Boundary::Extrapolate => AxisRule::Extrapolate,
                 Boundary::Dirichlet(_) | Boundary::StateConstraint => AxisRule::Clamp,
@@ -252,7 +262,15 @@ impl<'a> SemiLagrangianStepper<'a> {
             sample_count,
             shape: grid.shape(),
             strides: grid.strides().to_vec(),
-            lower: grid.axes().iter().map(|a| a.lower).collect(),
+            whole_shape: origin
+                .as_ref()
+                .map_or_else(|| grid.shape(), |o| o.iter().map(|a| a.points).collect()),
+            start: origin.as_ref().map_or_else(|| vec![0; n], |o| o.iter().map(|a| a.start).collect()),
+            windowed: origin.is_some(),
+            lower: origin.as_ref().map_or_else(
+                || grid.axes().iter().map(|a| a.lower).collect(),
+                |o| o.iter().map(|a| a.lower).collect(),
+            ),
             spacing: grid.spacings(),
             inverse_spacing: grid.spacings().iter().map(|h| 1.0 / h).collect(),
             closures,
