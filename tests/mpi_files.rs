@@ -12,27 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// `mpirun -np ranks hjb solve …` (ranks 0: the plain binary, no mpirun).
-fn solve(ranks: usize, file: &str, extra: &[&str], out: &Path) -> Output {
-    let mut arguments: Vec<String> = Vec::new();
-    let program = if ranks == 0 {
-        env!("CARGO_BIN_EXE_hjb").to_string()
-    } else {
-        let head =
-            ["--oversubscribe", "--allow-run-as-root", "-np", &ranks.to_string(), env!("CARGO_BIN_EXE_hjb")];
-        arguments.extend(head.map(String::from));
-        "mpirun".to_string()
-    };
-    arguments.extend(["solve", file, "--no-plots", "--threads", "1", "--out"].map(String::from));
-    arguments.push(out.display().to_string());
-    arguments.extend(extra.iter().map(|a| a.to_string()));
-    Command::new(program)
-        .args(&arguments)
-        .current_dir(common::repository_path(""))
-        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
-        .output()
-        .expect("mpirun runs")
-}
+use common::mpirun::solve;
 
 /// The value, every policy field, every stored snapshot and the reference, as bits.
 fn bits(path: &Path) -> Vec<Vec<u64>> {
