@@ -555,33 +555,36 @@ impl Tabulation {
             };
             (largest, rate)
         };
-        let dissipation_rate = (0..nodes)
+        // Maxima and the lowest node of the largest rate do not depend on the order they are
+        // taken in: blocks of nodes are folded one by one, then the blocks combined.
+        type Peak = ([f64; MAX_DIMENSIONS], f64, usize, f64, f64);
+        let combine = |a: Peak, b: Peak| -> Peak {
+            let mut largest = a.0;
+            for i in 0..MAX_DIMENSIONS {
+                largest[i] = largest[i].max(b.0[i]);
+            }
+            // Ties go to the lower node index, so the report is thread-independent.
+            let (rate, peak) = if b.1 > a.1 || (b.1 == a.1 && b.2 < a.2) { (b.1, b.2) } else { (a.1, a.2) };
+            (largest, rate, peak, a.3.max(b.3), a.4.max(b.4))
+        };
+        let identity = || -> Peak { ([0.0; MAX_DIMENSIONS], 0.0, 0, 0.0, 0.0) };
+        const BOUNDS_BLOCK: usize = 4096;
+        let (largest, rate, peak, dissipation_rate, largest_diffusion_rate) = (0..nodes
+            .div_ceil(BOUNDS_BLOCK))
             .into_par_iter()
-            .map(|node| {
-                (0..n).map(|i| self.dissipation[node * n + i] * inverse_spacing[i]).sum::<f64>()
-                    + diffusion_rate(node)
+            .map(|block| {
+                let mut folded = identity();
+                for node in block * BOUNDS_BLOCK..((block + 1) * BOUNDS_BLOCK).min(nodes) {
+                    let (largest, rate) = per_node(node);
+                    let diffusion = diffusion_rate(node);
+                    let dissipation =
+                        (0..n).map(|i| self.dissipation[node * n + i] * inverse_spacing[i]).sum::<f64>()
+                            + diffusion;
+                    folded = combine(folded, (largest, rate, node, dissipation, diffusion));
+                }
+                folded
             })
-            .reduce(|| 0.0, f64::max);
-        let largest_diffusion_rate = (0..nodes).into_par_iter().map(diffusion_rate).reduce(|| 0.0, f64::max);
-        let (largest, rate, peak) = (0..nodes)
-            .into_par_iter()
-            .map(|node| {
-                let (largest, rate) = per_node(node);
-                (largest, rate, node)
-            })
-            .reduce(
-                || ([0.0; MAX_DIMENSIONS], 0.0, 0),
-                |a, b| {
-                    let mut largest = a.0;
-                    for i in 0..MAX_DIMENSIONS {
-                        largest[i] = largest[i].max(b.0[i]);
-                    }
-                    // Ties go to the lower node index, so the report is thread-independent.
-                    let (rate, peak) =
-                        if b.1 > a.1 || (b.1 == a.1 && b.2 < a.2) { (b.1, b.2) } else { (a.1, a.2) };
-                    (largest, rate, peak)
-                },
-            );
+            .reduce(identity, combine);
         let largest_global_rate =
             (0..n).map(|i| largest[i] * inverse_spacing[i]).sum::<f64>() + largest_diffusion_rate;
         DriftBounds {
