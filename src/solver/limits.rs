@@ -48,9 +48,12 @@ pub fn memory_estimate(problem: &Problem, settings: &Settings) -> f64 {
     let copies = if problem.is_time_dependent() { 2.0 } else { 1.0 };
     let table = 2.0 * copies * per_node_table;
     let solver = match settings.stepping {
-        Stepping::Implicit { .. } => {
-            linear_solver_floats(settings, nodes, problem.grid.dimension(), ghost_rows(problem))
-        }
+        Stepping::Implicit { .. } => linear_solver_floats(
+            settings,
+            nodes,
+            problem.grid.dimension(),
+            crate::time::implicit::ghost_rows(problem),
+        ),
         _ => 0.0,
     };
     8.0 * nodes * (fields + table + solver)
@@ -81,12 +84,6 @@ pub(crate) fn linear_solver_floats(
         _ if dimension == 2 => matrix + 20.0 * nodes.max(2.0).log2(),
         _ => matrix + 20.0 * 1e5f64.log2() * (nodes / 1e5).max(1.0).cbrt(),
     }
-}
-
-/// Whether the implicit solves of `problem` keep extrapolated ghost rows
-/// ([`crate::time::implicit::ghost_rows`]; finite horizons only).
-pub(crate) fn ghost_rows(problem: &Problem) -> bool {
-    crate::time::implicit::ghost_rows(problem, if problem.is_stationary() { f64::INFINITY } else { 1.0 })
 }
 
 /// Whether the dynamics and cost have the structure of the closed-form minimiser (the structural

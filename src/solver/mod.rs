@@ -233,7 +233,7 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
                         settings,
                         nodes as f64,
                         problem.grid.dimension(),
-                        limits::ghost_rows(problem),
+                        crate::time::implicit::ghost_rows(problem),
                     )) as usize
             }
             _ => 0,
@@ -254,7 +254,11 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
     // ENO/WENO stencils are not monotone at any time step.
     stability.monotone &= settings.derivatives == crate::settings::Derivatives::FirstOrder;
     let linear_solver = matches!(settings.stepping, Stepping::Implicit { .. }).then(|| {
-        settings.linear_solver.resolve(nodes, problem.grid.dimension(), limits::ghost_rows(problem))
+        settings.linear_solver.resolve(
+            nodes,
+            problem.grid.dimension(),
+            crate::time::implicit::ghost_rows(problem),
+        )
     });
     Ok(Preparation {
         settings: *settings,

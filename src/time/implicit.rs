@@ -111,11 +111,11 @@ pub struct ImplicitStepper<'a> {
     samples: Vec<usize>,
 }
 
-/// Whether the systems of an implicit solve with `time_step` keep extrapolated ghost rows (not
-/// M-matrix rows where the drift points out): backward-Euler steps on a grid with an extrapolated
-/// axis. Stationary rows close those ends inward.
-pub fn ghost_rows(problem: &Problem, time_step: f64) -> bool {
-    time_step.is_finite()
+/// Whether the implicit systems of `problem` keep extrapolated ghost rows (not M-matrix rows
+/// where the drift points out): the backward-Euler steps of a finite horizon on a grid with an
+/// extrapolated axis. Stationary rows close those ends inward.
+pub fn ghost_rows(problem: &Problem) -> bool {
+    !problem.is_stationary()
         && problem
             .boundaries
             .iter()
@@ -162,7 +162,7 @@ impl<'a> ImplicitStepper<'a> {
                 columns.extend((0..regimes).map(|k| switching.node_in(node, k)));
             }
         }
-        let linear_solver = linear_solver.resolve(nodes, n, ghost_rows(problem, time_step));
+        let linear_solver = linear_solver.resolve(nodes, n, ghost_rows(problem));
         let linear = match linear_solver {
             LinearSolver::Bicgstab => {
                 Linear::Krylov(Box::new(KrylovSolver::new(&columns, 1 + 2 * n + regimes)))
@@ -371,7 +371,7 @@ impl<'a> ImplicitStepper<'a> {
                         solve.iterations,
                         solve.residual,
                         error,
-                        if ghost_rows(self.problem, self.time_step) {
+                        if ghost_rows(self.problem) {
                             " — the backward-Euler rows at extrapolated ends are not M-matrix rows where the \
                              drift points out, and BiCGSTAB with ILU(0) need not converge on them \
                              (boundary = \"state_constraint\" or a Dirichlet end gives M-matrix rows)"
