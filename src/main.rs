@@ -6,6 +6,14 @@ mod cli;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's allocator: a solve allocates a few dozen grid-sized fields and
+/// tables, and glibc hands each one fresh pages from the kernel (a page fault per 4 KiB) and gives
+/// them back when freed. mimalloc keeps and reuses its pages: on the 201² double-integrator problem
+/// the set-up before the first step went from about 10 ms (1 900 page faults) to 5 ms (300).
+/// Results do not depend on the allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     restore_default_sigpipe();
     let arguments = cli::Cli::parse();

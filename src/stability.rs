@@ -92,21 +92,27 @@ pub(crate) fn outflow_nodes(
 ) -> Vec<usize> {
     let grid = &problem.grid;
     let mut counts = vec![0usize; grid.dimension()];
-    let mut index = vec![0usize; grid.dimension()];
-    for node in (0..grid.node_count()).filter(|node| counted(*node)) {
-        grid.unravel_inplace(node, &mut index);
-        for (i, boundary) in problem.boundaries.iter().enumerate() {
-            if !matches!(boundary, Boundary::Extrapolate) {
-                continue;
-            }
-            let at_lower = index[i] == 0;
-            let at_upper = index[i] + 1 == grid.axes()[i].points;
-            if !(at_lower || at_upper) {
-                continue;
-            }
-            let (low, high) = drift_range(problem, model, table, node, i);
-            if (at_lower && low < 0.0) || (at_upper && high > 0.0) {
-                counts[i] += 1;
+    // Only the nodes on the two faces of each extrapolated axis: a face of axis i is
+    // `outer · points · stride + index · stride + inner` with `index` fixed.
+    let nodes = grid.node_count();
+    for (i, boundary) in problem.boundaries.iter().enumerate() {
+        if !matches!(boundary, Boundary::Extrapolate) {
+            continue;
+        }
+        let (points, stride) = (grid.axes()[i].points, grid.strides()[i]);
+        let faces: &[usize] = if points == 1 { &[0] } else { &[0, points - 1] };
+        for &index in faces {
+            let (at_lower, at_upper) = (index == 0, index + 1 == points);
+            for outer in (0..nodes).step_by(points * stride) {
+                for node in outer + index * stride..outer + (index + 1) * stride {
+                    if !counted(node) {
+                        continue;
+                    }
+                    let (low, high) = drift_range(problem, model, table, node, i);
+                    if (at_lower && low < 0.0) || (at_upper && high > 0.0) {
+                        counts[i] += 1;
+                    }
+                }
             }
         }
     }

@@ -291,15 +291,22 @@ impl Grid {
     /// One column per axis: the coordinate of every node along that axis (for tabulating
     /// formulas over the grid).
     pub fn coordinate_columns(&self) -> Vec<Vec<f64>> {
-        let mut columns = vec![vec![0.0; self.node_count]; self.dimension()];
-        let mut index = vec![0; self.dimension()];
-        for flat in 0..self.node_count {
-            self.unravel_inplace(flat, &mut index);
-            for (k, column) in columns.iter_mut().enumerate() {
-                column[flat] = self.coordinate(k, index[k]);
-            }
-        }
-        columns
+        // Column k repeats each coordinate of axis k over a run of `stride_k` nodes, and that
+        // pattern over the outer axes: fill runs instead of unravelling every node.
+        (0..self.dimension())
+            .map(|k| {
+                let points = self.axes[k].points;
+                let stride = self.strides[k];
+                let along: Vec<f64> = (0..points).map(|index| self.coordinate(k, index)).collect();
+                let mut column = Vec::with_capacity(self.node_count);
+                while column.len() < self.node_count {
+                    for value in &along {
+                        column.extend(std::iter::repeat_n(*value, stride));
+                    }
+                }
+                column
+            })
+            .collect()
     }
 
     /// Whether the node lies on the first or last node of a non-periodic axis.

@@ -232,12 +232,20 @@ pub struct Tabulation {
     pub global_dissipation: Option<Vec<f64>>,
 }
 
-fn interleave(columns: &[Vec<f64>], nodes: usize) -> Vec<f64> {
+fn interleave(mut columns: Vec<Vec<f64>>, nodes: usize) -> Vec<f64> {
     let width = columns.len();
+    if width == 1 {
+        return columns.pop().unwrap_or_default();
+    }
+    // Blocks of nodes per task: a task per node would cost more than the copy.
+    const BLOCK: usize = 4096;
     let mut out = vec![0.0; nodes * width];
-    out.par_chunks_mut(width.max(1)).enumerate().for_each(|(node, row)| {
+    out.par_chunks_mut(BLOCK * width.max(1)).enumerate().for_each(|(block, rows)| {
         for (k, column) in columns.iter().enumerate() {
-            row[k] = column[node];
+            let values = &column[block * BLOCK..];
+            for (slot, value) in rows[k..].iter_mut().step_by(width).zip(values) {
+                *slot = *value;
+            }
         }
     });
     out
@@ -302,7 +310,8 @@ impl Tabulation {
         if *model == ControlModel::Affine {
             return self.affine_dissipation(problem);
         }
-        dissipation.par_chunks_mut(n).enumerate().for_each(|(node, alpha)| match model {
+        const BLOCK: usize = 4096;
+        let per_node = |node: usize, alpha: &mut [f64]| match model {
             ControlModel::Affine => {}
             ControlModel::ClosedForm { control_of_state } => {
                 for i in 0..n {
@@ -323,6 +332,11 @@ impl Tabulation {
                         alpha[i] = alpha[i].max(drift[i].abs());
                     }
                 }
+            }
+        };
+        dissipation.par_chunks_mut(BLOCK * n).enumerate().for_each(|(block, alphas)| {
+            for (r, alpha) in alphas.chunks_mut(n).enumerate() {
+                per_node(block * BLOCK + r, alpha);
             }
         });
         dissipation
@@ -383,16 +397,16 @@ impl Tabulation {
                                     .collect()
                             })
                             .collect();
-                        interleave(&columns, nodes)
+                        interleave(columns, nodes)
                     }
                 };
                 Tabulation {
                     diffusion,
-                    drift_base: interleave(&base_columns, nodes),
-                    drift_gain: interleave(&gain_columns, nodes),
+                    drift_base: interleave(base_columns, nodes),
+                    drift_gain: interleave(gain_columns, nodes),
                     cost_base,
-                    cost_linear: interleave(&linear_columns, nodes),
-                    cost_quadratic: interleave(&quadratic_columns, nodes),
+                    cost_linear: interleave(linear_columns, nodes),
+                    cost_quadratic: interleave(quadratic_columns, nodes),
                     ..Tabulation::default()
                 }
             }
@@ -499,61 +513,65 @@ impl Tabulation {
                 _ => 0.0,
             }
         };
-        let per_node = |node: usize| -> ([f64; MAX_DIMENSIONS], f64) {
-            let mut largest = [0.0f64; MAX_DIMENSIONS];
-            let rate = match model {
-                ControlModel::Affine => {
-                    let alpha = &self.dissipation[node * n..(node + 1) * n];
-                    largest[..n].copy_from_slice(alpha);
-                    alpha.iter().zip(inverse_spacing).map(|(a, inverse)| a * inverse).sum::<f64>()
-                        + diffusion_rate(node)
-                }
-                ControlModel::ClosedForm { control_of_state } => {
-                    let base = &self.drift_base[node * n..(node + 1) * n];
-                    let gain = &self.drift_gain[node * n..(node + 1) * n];
-                    let mut rate = 0.0;
-                    for i in 0..n {
-                        if control_of_state[i].is_none() {
-                            largest[i] = base[i].abs();
-                            rate += largest[i] * inverse_spacing[i];
-                        }
+        // Closed form: the axes no control drives, and those each control drives (in axis order,
+        // so the sums below add in the same order as a scan over the axes would).
+        let (free_axes, driven_axes): (Vec<usize>, Vec<Vec<usize>>) = match model {
+            ControlModel::ClosedForm { control_of_state } => (
+                (0..n).filter(|i| control_of_state[*i].is_none()).collect(),
+                (0..problem.controls.len())
+                    .map(|j| (0..n).filter(|i| control_of_state[*i] == Some(j)).collect())
+                    .collect(),
+            ),
+            _ => (Vec::new(), Vec::new()),
+        };
+        // The rate of one node, its |f_i| per axis written into `largest` (zero on entry); one
+        // closure per model, so the model is matched once per block, not per node.
+        let affine = |node: usize, largest: &mut [f64; MAX_DIMENSIONS]| -> f64 {
+            let alpha = &self.dissipation[node * n..(node + 1) * n];
+            largest[..n].copy_from_slice(alpha);
+            alpha.iter().zip(inverse_spacing).map(|(a, inverse)| a * inverse).sum::<f64>()
+                + diffusion_rate(node)
+        };
+        let closed_form = |node: usize, largest: &mut [f64; MAX_DIMENSIONS]| -> f64 {
+            let base = &self.drift_base[node * n..(node + 1) * n];
+            let gain = &self.drift_gain[node * n..(node + 1) * n];
+            let mut rate = 0.0;
+            for &i in &free_axes {
+                largest[i] = base[i].abs();
+                rate += largest[i] * inverse_spacing[i];
+            }
+            for (control, axes) in problem.controls.iter().zip(&driven_axes) {
+                let mut best = 0.0f64;
+                for u in [control.lower, control.upper] {
+                    let mut sum = 0.0;
+                    for &i in axes {
+                        let f = (base[i] + gain[i] * u).abs();
+                        largest[i] = largest[i].max(f);
+                        sum += f * inverse_spacing[i];
                     }
-                    for (j, control) in problem.controls.iter().enumerate() {
-                        let mut best = 0.0f64;
-                        for u in [control.lower, control.upper] {
-                            let mut sum = 0.0;
-                            for i in 0..n {
-                                if control_of_state[i] == Some(j) {
-                                    let f = (base[i] + gain[i] * u).abs();
-                                    largest[i] = largest[i].max(f);
-                                    sum += f * inverse_spacing[i];
-                                }
-                            }
-                            best = best.max(sum);
-                        }
-                        rate += best;
-                    }
-                    rate + diffusion_rate(node)
+                    best = best.max(sum);
                 }
-                ControlModel::Sampled { count, .. } => {
-                    let mut best = 0.0f64;
-                    for s in 0..*count {
-                        let drift = &self.sample_drift[(node * count + s) * n..(node * count + s + 1) * n];
-                        let mut sum = if self.sample_diffusion.is_empty() {
-                            0.0
-                        } else {
-                            spread(&self.sample_diffusion[(node * count + s) * n..(node * count + s + 1) * n])
-                        };
-                        for i in 0..n {
-                            largest[i] = largest[i].max(drift[i].abs());
-                            sum += drift[i].abs() * inverse_spacing[i];
-                        }
-                        best = best.max(sum);
-                    }
-                    best
+                rate += best;
+            }
+            rate + diffusion_rate(node)
+        };
+        let sampled = |node: usize, largest: &mut [f64; MAX_DIMENSIONS]| -> f64 {
+            let ControlModel::Sampled { count, .. } = model else { return 0.0 };
+            let mut best = 0.0f64;
+            for s in 0..*count {
+                let drift = &self.sample_drift[(node * count + s) * n..(node * count + s + 1) * n];
+                let mut sum = if self.sample_diffusion.is_empty() {
+                    0.0
+                } else {
+                    spread(&self.sample_diffusion[(node * count + s) * n..(node * count + s + 1) * n])
+                };
+                for i in 0..n {
+                    largest[i] = largest[i].max(drift[i].abs());
+                    sum += drift[i].abs() * inverse_spacing[i];
                 }
-            };
-            (largest, rate)
+                best = best.max(sum);
+            }
+            best
         };
         // Maxima and the lowest node of the largest rate do not depend on the order they are
         // taken in: blocks of nodes are folded one by one, then the blocks combined.
@@ -568,21 +586,51 @@ impl Tabulation {
             (largest, rate, peak, a.3.max(b.3), a.4.max(b.4))
         };
         let identity = || -> Peak { ([0.0; MAX_DIMENSIONS], 0.0, 0, 0.0, 0.0) };
+        // `combine` of the nodes of `range` in increasing order, kept in place; generic over the
+        // model's rate so that each is compiled into its own loop.
+        fn fold<R: Fn(usize, &mut [f64; MAX_DIMENSIONS]) -> f64, D: Fn(usize) -> f64>(
+            range: std::ops::Range<usize>,
+            dissipation: &[f64],
+            inverse_spacing: &[f64],
+            node_rate: &R,
+            diffusion_rate: &D,
+        ) -> Peak {
+            let n = inverse_spacing.len();
+            let (mut largest, mut rate, mut peak) = ([0.0f64; MAX_DIMENSIONS], 0.0f64, 0usize);
+            let (mut dissipation_rate, mut diffusion_rate_peak) = (0.0f64, 0.0f64);
+            for node in range {
+                let mut node_largest = [0.0f64; MAX_DIMENSIONS];
+                let node_rate = node_rate(node, &mut node_largest);
+                let diffusion = diffusion_rate(node);
+                let dissipation =
+                    (0..n).map(|i| dissipation[node * n + i] * inverse_spacing[i]).sum::<f64>() + diffusion;
+                for i in 0..n {
+                    largest[i] = largest[i].max(node_largest[i]);
+                }
+                if node_rate > rate || (node_rate == rate && node < peak) {
+                    (rate, peak) = (node_rate, node);
+                }
+                dissipation_rate = dissipation_rate.max(dissipation);
+                diffusion_rate_peak = diffusion_rate_peak.max(diffusion);
+            }
+            (largest, rate, peak, dissipation_rate, diffusion_rate_peak)
+        }
         const BOUNDS_BLOCK: usize = 4096;
         let (largest, rate, peak, dissipation_rate, largest_diffusion_rate) = (0..nodes
             .div_ceil(BOUNDS_BLOCK))
             .into_par_iter()
             .map(|block| {
-                let mut folded = identity();
-                for node in block * BOUNDS_BLOCK..((block + 1) * BOUNDS_BLOCK).min(nodes) {
-                    let (largest, rate) = per_node(node);
-                    let diffusion = diffusion_rate(node);
-                    let dissipation =
-                        (0..n).map(|i| self.dissipation[node * n + i] * inverse_spacing[i]).sum::<f64>()
-                            + diffusion;
-                    folded = combine(folded, (largest, rate, node, dissipation, diffusion));
+                let range = block * BOUNDS_BLOCK..((block + 1) * BOUNDS_BLOCK).min(nodes);
+                let (dissipation, rates) = (&self.dissipation, inverse_spacing);
+                match model {
+                    ControlModel::Affine => fold(range, dissipation, rates, &affine, &diffusion_rate),
+                    ControlModel::ClosedForm { .. } => {
+                        fold(range, dissipation, rates, &closed_form, &diffusion_rate)
+                    }
+                    ControlModel::Sampled { .. } => {
+                        fold(range, dissipation, rates, &sampled, &diffusion_rate)
+                    }
                 }
-                folded
             })
             .reduce(identity, combine);
         let largest_global_rate =

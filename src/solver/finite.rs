@@ -131,7 +131,7 @@ fn first_non_finite(values: &[f64], relevant: impl Fn(usize) -> bool) -> Option<
 /// Refuse a terminal cost, Dirichlet value or formula reference that is not finite where it is
 /// used (the terminal cost at every node, a Dirichlet value at its axis's ends at the first and
 /// last time level, a reference on its error region).
-pub(crate) fn check_fixed_formulas(problem: &Problem, coordinates: &[Vec<f64>]) -> Result<()> {
+pub(crate) fn check_fixed_formulas(problem: &Problem, coordinates: &[Vec<f64>]) -> Result<Vec<f64>> {
     let no_controls = vec![0.0; problem.controls.len()];
     let t = problem.tabulation_time();
     let terminal = problem.tabulate(&problem.terminal_cost, coordinates, &no_controls, t);
@@ -169,5 +169,5 @@ pub(crate) fn check_fixed_formulas(problem: &Problem, coordinates: &[Vec<f64>]) 
             }
         }
     }
-    Ok(())
+    Ok(terminal)
 }

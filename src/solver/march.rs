@@ -46,19 +46,20 @@ pub(super) fn march(
     started: Instant,
     domain: &mut dyn Domain,
 ) -> Result<Solution> {
-    let Preparation { settings, coordinates, model, mut table, plan, stability, memory_bytes, .. } =
-        prepare_in(problem, settings, domain)?;
+    let Preparation {
+        settings, coordinates, model, mut table, plan, stability, memory_bytes, terminal, ..
+    } = prepare_in(problem, settings, domain)?;
     let settings = &settings;
     domain::share_dissipation(domain, &mut table, problem.grid.dimension());
     let mut stepper = stepper(problem, settings, &model, &table, &plan)?;
     let nodes = problem.grid.node_count();
     let m = problem.controls.len();
-    let no_controls = vec![0.0; m];
     let time_dependent = problem.is_time_dependent();
     let inverse_spacing: Vec<f64> = problem.grid.spacings().iter().map(|h| 1.0 / h).collect();
     let fixed_at = |t: f64| problem.fixed_values(&coordinates, t);
 
-    let mut values = problem.tabulate(&problem.terminal_cost, &coordinates, &no_controls, problem.final_time);
+    // g at t = T, tabulated (and checked finite) by the preparation.
+    let mut values = terminal;
     if let Some(fixed) = fixed_at(problem.final_time) {
         hold_fixed(&mut values, &fixed);
     }

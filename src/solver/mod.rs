@@ -150,6 +150,9 @@ pub struct Preparation {
     pub linear_solver: Option<crate::settings::LinearSolver>,
     /// Estimated memory of the run, in bytes.
     pub memory_bytes: usize,
+    /// The terminal (or exit) cost `g` at the nodes, at `t = T` (`t = 0` when stationary), checked
+    /// finite.
+    pub terminal: Vec<f64>,
 }
 
 /// Analyse, tabulate at `t = T`, and plan the time step.
@@ -165,7 +168,7 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
     // The checks that look at nodes can fail on one block and pass on another: every block
     // learns the outcome of all before any takes part in a reduction.
     let local = local_checks(problem, settings, &coordinates, domain.is_whole());
-    let (model, table, mut bounds, others, target_seen) = domain::agree(domain, local)?;
+    let (model, table, mut bounds, others, target_seen, terminal) = domain::agree(domain, local)?;
     let model_hash = if domain.is_whole() { 0.0 } else { model_fingerprint(&model) };
     if !domain.is_whole() && domain.gather_all(&[model_hash]).iter().any(|other| other[0] != model_hash) {
         return Err(HjbError::InvalidProblem {
@@ -269,6 +272,7 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
         stability,
         memory_bytes,
         linear_solver,
+        terminal,
     })
 }
 
@@ -304,7 +308,7 @@ fn local_checks(
     settings: &Settings,
     coordinates: &[Vec<f64>],
     whole: bool,
-) -> Result<(ControlModel, Tabulation, DriftBounds, Vec<DriftBounds>, bool)> {
+) -> Result<(ControlModel, Tabulation, DriftBounds, Vec<DriftBounds>, bool, Vec<f64>)> {
     if let Some(matrix) = &problem.diffusion_matrix {
         check_cross_stencil(problem, settings, coordinates, matrix)?;
     }
@@ -319,7 +323,7 @@ fn local_checks(
     if settings.is_high_order() || problem.game.is_some() {
         check_high_order(problem, settings)?;
     }
-    finite::check_fixed_formulas(problem, coordinates)?;
+    let terminal = finite::check_fixed_formulas(problem, coordinates)?;
     let model = ControlModel::analyse(problem, settings.minimisation, coordinates)?;
     if problem.game.is_some() {
         check_game(problem, settings, &model)?;
@@ -337,7 +341,7 @@ fn local_checks(
             others.push(table_at_t.drift_bounds(problem, &model, &inverse_spacing));
         }
     }
-    Ok((model, table, bounds, others, target_seen))
+    Ok((model, table, bounds, others, target_seen, terminal))
 }
 
 /// The refusal of a target set without a grid node.

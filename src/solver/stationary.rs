@@ -39,14 +39,15 @@ pub(super) fn settle(
     started: Instant,
     domain: &mut dyn Domain,
 ) -> Result<Solution> {
-    let Preparation { coordinates, model, mut table, plan, stability, memory_bytes, .. } =
+    let Preparation { coordinates, model, mut table, plan, stability, memory_bytes, terminal, .. } =
         prepare_in(problem, settings, domain)?;
     domain::share_dissipation(domain, &mut table, problem.grid.dimension());
     let mut stepper = stepper(problem, settings, &model, &table, &plan)?;
     let nodes = problem.grid.node_count();
     let m = problem.controls.len();
     let fixed = problem.fixed_values(&coordinates, 0.0);
-    let mut values = problem.tabulate(&problem.terminal_cost, &coordinates, &vec![0.0; m], 0.0);
+    // g at t = 0, tabulated (and checked finite) by the preparation.
+    let mut values = terminal;
     if let Some(fixed) = &fixed {
         hold_fixed(&mut values, fixed);
     }

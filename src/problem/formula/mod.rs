@@ -141,6 +141,16 @@ fn power(base: f64, exponent: f64) -> f64 {
     }
 }
 
+/// `x^k` for an integer `k`, as [`power`] computes it (`x·x` for `k = 2` is `powi`'s own product).
+#[inline]
+fn integer_power(base: f64, exponent: i32) -> f64 {
+    if exponent == 2 {
+        base * base
+    } else {
+        base.powi(exponent)
+    }
+}
+
 /// Expression tree. Variables are indices into the formula's variable list.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expression {
@@ -242,6 +252,9 @@ enum Instruction {
     Negate,
     Call(Function),
     Binary(Binary),
+    /// `x^k` for a constant integer exponent `|k| ≤ 64`: the `powi` that [`power`] takes for it,
+    /// without testing the exponent at every value.
+    IntegerPower(i32),
 }
 
 /// A value for one variable during column-wise evaluation: the same for every point, or one per
@@ -334,6 +347,10 @@ impl Formula {
                     let top = stack.len() - 1;
                     stack[top] = operation.apply(stack[top], right);
                 }
+                Instruction::IntegerPower(exponent) => {
+                    let top = stack.len() - 1;
+                    stack[top] = integer_power(stack[top], exponent);
+                }
             }
         }
         stack.first().copied().unwrap_or(f64::NAN)
@@ -386,6 +403,11 @@ impl Formula {
                         }
                         top -= 1;
                     }
+                    Instruction::IntegerPower(exponent) => {
+                        for value in &mut stack[top - 1][..length] {
+                            *value = integer_power(*value, exponent);
+                        }
+                    }
                 }
             }
             out[start..start + length].copy_from_slice(&stack[0][..length]);
@@ -415,6 +437,13 @@ fn emit(expression: &Expression, program: &mut Vec<Instruction>) -> usize {
             program.push(Instruction::Call(*function));
             depth
         }
+        Expression::Binary(Binary::Power, left, right) if matches!(**right, Expression::Constant(k) if k == k.trunc() && k.abs() <= 64.0) =>
+        {
+            let Expression::Constant(exponent) = **right else { unreachable!("matched above") };
+            let depth = emit(left, program);
+            program.push(Instruction::IntegerPower(exponent as i32));
+            depth
+        }
         Expression::Binary(operation, left, right) => {
             let left_depth = emit(left, program);
             let right_depth = emit(right, program);
@@ -430,6 +459,33 @@ pub const FUNCTION_NAMES: &str = "sin cos tan exp log sqrt abs tanh sign floor m
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constant_integer_exponents_give_the_general_powers_bits() {
+        // `x^k` with a constant integer k compiles to its own instruction; it must keep the bits
+        // of the general power (`powi` for integer exponents), pointwise and column-wise.
+        let mut x = -3.7f64;
+        while x < 3.7 {
+            for k in [-3, -2, -1, 0, 1, 2, 3, 5, 64] {
+                let formula = Formula::compile(&format!("x^({k})"), &["x"], &[]).unwrap();
+                assert_eq!(
+                    formula.evaluate(&[x]).to_bits(),
+                    power(x, k as f64).to_bits(),
+                    "x = {x}, k = {k}"
+                );
+            }
+            x += 0.137;
+        }
+        let formula = Formula::compile("sqrt(x^2 + y^2) - x^(-3) + x^2.5", &["x", "y"], &[]).unwrap();
+        let xs: Vec<f64> = (0..700).map(|i| 0.01 + i as f64 * 0.013).collect();
+        let ys: Vec<f64> = (0..700).map(|i| -4.0 + i as f64 * 0.011).collect();
+        let mut out = vec![0.0; xs.len()];
+        formula.evaluate_columns(&[Column::Values(&xs), Column::Values(&ys)], &mut out);
+        for ((x, y), value) in xs.iter().zip(&ys).zip(&out) {
+            let expected = (power(*x, 2.0) + power(*y, 2.0)).sqrt() - power(*x, -3.0) + power(*x, 2.5);
+            assert_eq!(value.to_bits(), expected.to_bits());
+        }
+    }
 
     #[test]
     fn precedence_and_associativity() {

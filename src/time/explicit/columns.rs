@@ -28,11 +28,11 @@ impl Column {
     /// The column of `value(node)` for `nodes` nodes, collapsed to a row of `row` when constant.
     pub(super) fn of(nodes: usize, row: usize, value: impl Fn(usize) -> f64) -> Column {
         let first = if nodes == 0 { 0.0 } else { value(0) };
-        let data: Vec<f64> = (0..nodes).map(value).collect();
-        if data.iter().all(|v| v.to_bits() == first.to_bits()) {
+        // Test first (a varying column usually differs within a few nodes), then build.
+        if (1..nodes).all(|node| value(node).to_bits() == first.to_bits()) {
             Column { data: vec![first; row], constant: true }
         } else {
-            Column { data, constant: false }
+            Column { data: (0..nodes).map(value).collect(), constant: false }
         }
     }
 
