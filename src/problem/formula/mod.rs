@@ -141,16 +141,6 @@ fn power(base: f64, exponent: f64) -> f64 {
     }
 }
 
-/// `x^k` for an integer `k`, as [`power`] computes it (`x·x` for `k = 2` is `powi`'s own product).
-#[inline]
-fn integer_power(base: f64, exponent: i32) -> f64 {
-    if exponent == 2 {
-        base * base
-    } else {
-        base.powi(exponent)
-    }
-}
-
 /// Expression tree. Variables are indices into the formula's variable list.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expression {
@@ -252,9 +242,11 @@ enum Instruction {
     Negate,
     Call(Function),
     Binary(Binary),
-    /// `x^k` for a constant integer exponent `|k| ≤ 64`: the `powi` that [`power`] takes for it,
-    /// without testing the exponent at every value.
+    /// `x^k` for a constant integer exponent `|k| ≤ 64`, `k ≠ 2`: the `powi` that [`power`] takes
+    /// for it, without testing the exponent at every value.
     IntegerPower(i32),
+    /// `x^2` as `x·x`, the bits of `powi(x, 2)` (its one product) without the call.
+    Square,
 }
 
 /// A value for one variable during column-wise evaluation: the same for every point, or one per
@@ -349,7 +341,11 @@ impl Formula {
                 }
                 Instruction::IntegerPower(exponent) => {
                     let top = stack.len() - 1;
-                    stack[top] = integer_power(stack[top], exponent);
+                    stack[top] = stack[top].powi(exponent);
+                }
+                Instruction::Square => {
+                    let top = stack.len() - 1;
+                    stack[top] *= stack[top];
                 }
             }
         }
@@ -405,7 +401,12 @@ impl Formula {
                     }
                     Instruction::IntegerPower(exponent) => {
                         for value in &mut stack[top - 1][..length] {
-                            *value = integer_power(*value, exponent);
+                            *value = value.powi(exponent);
+                        }
+                    }
+                    Instruction::Square => {
+                        for value in &mut stack[top - 1][..length] {
+                            *value *= *value;
                         }
                     }
                 }
@@ -441,7 +442,11 @@ fn emit(expression: &Expression, program: &mut Vec<Instruction>) -> usize {
         {
             let Expression::Constant(exponent) = **right else { unreachable!("matched above") };
             let depth = emit(left, program);
-            program.push(Instruction::IntegerPower(exponent as i32));
+            program.push(if exponent == 2.0 {
+                Instruction::Square
+            } else {
+                Instruction::IntegerPower(exponent as i32)
+            });
             depth
         }
         Expression::Binary(operation, left, right) => {
