@@ -167,8 +167,13 @@ pub fn choose(problem: &ProblemClass, options: &SolverOptions) -> Result<Setting
 }
 
 /// Measured cost of one node update on one thread, in nanoseconds, by number of axes (1, 2, 3 and
-/// more): `(explicit, implicit)` (module docs).
-pub const NODE_UPDATE_COST: [(f64, f64); 3] = [(10.0, 500.0), (10.0, 10_000.0), (35.0, 100_000.0)];
+/// more): `(explicit, implicit)` (module docs). On one axis the implicit figure is the tridiagonal
+/// elimination's (TODO_MEASURED); sparse LU on one axis costs [`ONE_AXIS_LU_NODE_UPDATE_COST`].
+pub const NODE_UPDATE_COST: [(f64, f64); 3] = [(10.0, 60.0), (10.0, 10_000.0), (35.0, 100_000.0)];
+
+/// Measured cost of one backward-Euler node update on one axis when its systems are solved by
+/// sparse LU (a periodic axis, or `linear_solver = "lu"`): 430–500 ns (module docs).
+pub const ONE_AXIS_LU_NODE_UPDATE_COST: f64 = 500.0;
 
 /// How much larger the implicit march's error is than the explicit one's on the same grid
 /// (measured, module docs).
@@ -185,12 +190,19 @@ pub struct MarchWork {
     pub dimension: usize,
     /// Whether the problem has correlated noise (no implicit rows for it).
     pub correlated_noise: bool,
+    /// Whether the backward-Euler systems would be solved by the tridiagonal elimination (one
+    /// non-periodic axis, `linear_solver` `auto` or `tridiagonal`); a 1-D march solved by sparse
+    /// LU costs [`ONE_AXIS_LU_NODE_UPDATE_COST`] per node update instead.
+    pub tridiagonal: bool,
 }
 
 impl MarchWork {
     /// Estimated seconds per node of each march on one thread: `(explicit, implicit)`.
     pub fn seconds_per_node(&self) -> (f64, f64) {
-        let (explicit, implicit) = NODE_UPDATE_COST[self.dimension.clamp(1, 3) - 1];
+        let (explicit, mut implicit) = NODE_UPDATE_COST[self.dimension.clamp(1, 3) - 1];
+        if self.dimension <= 1 && !self.tridiagonal {
+            implicit = ONE_AXIS_LU_NODE_UPDATE_COST;
+        }
         (self.explicit_steps * explicit * 1e-9, self.implicit_steps * implicit * 1e-9)
     }
 
@@ -269,6 +281,7 @@ mod tests {
             implicit_steps: 100.0,
             dimension: 1,
             correlated_noise: false,
+            tridiagonal: true,
         };
         assert_eq!(by_work(&finite, &coarse), None);
         let fine = MarchWork { explicit_steps: 286_112.0, implicit_steps: 1000.0, ..coarse };

@@ -27,6 +27,7 @@ pub mod krylov;
 pub mod plan;
 pub mod semi_lagrangian;
 pub mod sweeping;
+pub mod tridiagonal;
 
 pub use explicit::ExplicitStepper;
 pub use high_order::{HighOrderReport, HighOrderStepper};
