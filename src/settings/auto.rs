@@ -169,7 +169,7 @@ pub fn choose(problem: &ProblemClass, options: &SolverOptions) -> Result<Setting
 /// Measured cost of one node update on one thread, in nanoseconds, by number of axes (1, 2, 3 and
 /// more): `(explicit, implicit)` (module docs). On one axis the implicit figure is the tridiagonal
 /// elimination's (TODO_MEASURED); sparse LU on one axis costs [`ONE_AXIS_LU_NODE_UPDATE_COST`].
-pub const NODE_UPDATE_COST: [(f64, f64); 3] = [(10.0, 60.0), (10.0, 10_000.0), (35.0, 100_000.0)];
+pub const NODE_UPDATE_COST: [(f64, f64); 3] = [(10.0, 320.0), (10.0, 10_000.0), (35.0, 100_000.0)];
 
 /// Measured cost of one backward-Euler node update on one axis when its systems are solved by
 /// sparse LU (a periodic axis, or `linear_solver = "lu"`): 430–500 ns (module docs).

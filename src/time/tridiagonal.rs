@@ -92,7 +92,7 @@ impl std::error::Error for TridiagonalError {}
 pub struct Tridiagonal {
     /// `ℓ_i` (row `i`, column `i − 1`; `ℓ_0` unused), then the second superdiagonal `w_{i−1}`.
     lower: Vec<f64>,
-    /// `d_i`, then the pivots.
+    /// `d_i`, then the reciprocals of the pivots.
     diagonal: Vec<f64>,
     /// `u_i` (row `i`, column `i + 1`; `u_{N−1}` unused), then the eliminated first superdiagonal.
     upper: Vec<f64>,
@@ -199,23 +199,25 @@ impl Tridiagonal {
         let (lower, diagonal, upper, b) =
             (&mut self.lower, &mut self.diagonal, &mut self.upper, &mut self.right);
         // After step i, lower[i + 1] holds w_i, the entry of row i two columns right of the
-        // diagonal (zero unless rows i and i + 1 were swapped).
+        // diagonal (zero unless rows i and i + 1 were swapped), and diagonal[i] the reciprocal
+        // of the pivot (the back substitution multiplies; the divisions stay off its chain).
         for i in 0..size - 1 {
-            let below = lower[i + 1];
-            if diagonal[i].abs() >= below.abs() {
+            let (pivot, below) = (diagonal[i], lower[i + 1]);
+            if pivot.abs() >= below.abs() {
                 // No interchange: row i + 1 −= (ℓ_{i+1}/d_i) row i.
-                if diagonal[i] == 0.0 {
+                if pivot == 0.0 {
                     return Err(TridiagonalError::ZeroPivot { row: i });
                 }
-                let factor = below / diagonal[i];
-                diagonal[i + 1] -= factor * upper[i];
-                b[i + 1] -= factor * b[i];
+                let inverse = 1.0 / pivot;
+                diagonal[i + 1] -= below * upper[i] / pivot;
+                b[i + 1] -= below * inverse * b[i];
                 lower[i + 1] = 0.0;
+                diagonal[i] = inverse;
             } else {
                 // Swap rows i and i + 1, then eliminate: the new row i is (ℓ_{i+1}, d_{i+1},
                 // u_{i+1}) in columns i, i + 1, i + 2.
-                let factor = diagonal[i] / below;
-                diagonal[i] = below;
+                let inverse = 1.0 / below;
+                let factor = pivot * inverse;
                 let centre = diagonal[i + 1];
                 diagonal[i + 1] = upper[i] - factor * centre;
                 let far = if i + 2 < size { upper[i + 1] } else { 0.0 };
@@ -227,6 +229,7 @@ impl Tridiagonal {
                 let top = b[i];
                 b[i] = b[i + 1];
                 b[i + 1] = top - factor * b[i + 1];
+                diagonal[i] = inverse;
             }
         }
         if diagonal[size - 1] == 0.0 {
@@ -235,10 +238,10 @@ impl Tridiagonal {
         solution[size - 1] = b[size - 1] / diagonal[size - 1];
         if size >= 2 {
             let i = size - 2;
-            solution[i] = (b[i] - upper[i] * solution[i + 1]) / diagonal[i];
+            solution[i] = (b[i] - upper[i] * solution[i + 1]) * diagonal[i];
         }
         for i in (0..size.saturating_sub(2)).rev() {
-            solution[i] = (b[i] - upper[i] * solution[i + 1] - lower[i + 1] * solution[i + 2]) / diagonal[i];
+            solution[i] = (b[i] - upper[i] * solution[i + 1] - lower[i + 1] * solution[i + 2]) * diagonal[i];
         }
         Ok(())
     }
