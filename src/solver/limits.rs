@@ -70,6 +70,7 @@ pub fn memory_estimate(problem: &Problem, settings: &Settings) -> f64 {
 /// * BiCGSTAB: the ILU(0) factors on the matrix's pattern, the copies made while both are
 ///   assembled, and the work vectors: calibrated on the measured peak of a 2-D run (0.56 kB
 ///   per node at 1001², of which 0.16 kB are the fields and tables counted elsewhere).
+///
 /// A `tridiagonal` named on a system that is not is refused elsewhere; it is estimated as LU.
 pub(crate) fn linear_solver_floats(settings: &Settings, nodes: f64, system: &LinearSystem) -> f64 {
     let dimension = system.dimension;
