@@ -104,7 +104,7 @@ impl AutoRule {
                  stencil; policy iteration and fast sweeping have no cross stencil)"
             }
             AutoRule::DiscountedStationary => {
-                "stationary and discounted: policy iteration on (ρI − A(u))V = ℓ(u), a few sparse LU \
+                "stationary and discounted: policy iteration on (ρI − A(u))V = ℓ(u), a few sparse linear \
                  solves instead of O(1/(ρΔt)) value-iteration sweeps"
             }
             AutoRule::ExitTime => {
