@@ -127,6 +127,10 @@ fn the_command_line_names_the_solver_and_refuses_it_on_two_axes() {
     assert_eq!(linear["iterations"], 0);
     assert!(linear["solves"].as_u64().unwrap() >= summary["steps"].as_u64().unwrap());
     assert!(linear["residual"].as_f64().unwrap() < 1e-12);
+    // The HDF5 /diagnostics attributes say the same.
+    let file = rust_hdf5::H5File::open(directory.join("out.h5")).unwrap();
+    let diagnostics = file.root_group().group("diagnostics").unwrap();
+    assert_eq!(diagnostics.attr_string("linear_solver").unwrap(), "tridiagonal");
     let output =
         run("problems/lqr_stochastic_2d.toml", &["--points", "11", "--linear-solver", "tridiagonal"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
