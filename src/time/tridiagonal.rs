@@ -39,7 +39,7 @@
 //! documentation for a banded or tridiagonal solve finds nothing else. Its general sparse LU on
 //! the tridiagonal pattern (symbolic analysis reused) costs about 80 ns per node and solve
 //! (refactorisation, solve, allocation), this elimination about 16 ns; a whole backward-Euler step
-//! of `lqr_1d_noisy` (three sweeps) drops from 505–670 to 295–380 ns per node, the rest being
+//! of `lqr_1d_noisy` (three sweeps) drops from a median 520–670 to 330–380 ns per node, the rest being
 //! the rows' assembly and the policy improvement (`docs/numerics.md` §4.7, measured 2026-12-03).
 
 use std::fmt;
