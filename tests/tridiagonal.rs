@@ -135,7 +135,7 @@ fn the_command_line_names_the_solver_and_refuses_it_on_two_axes() {
         run("problems/lqr_stochastic_2d.toml", &["--points", "11", "--linear-solver", "tridiagonal"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("needs a tridiagonal system") && stderr.contains("2 axes"), "{stderr}");
+    assert!(stderr.contains("needs a tridiagonal system") && stderr.contains("2 grid axes"), "{stderr}");
     // The check report's `linear` line says what `auto` resolves to.
     let output = Command::new(env!("CARGO_BIN_EXE_hjb"))
         .args(["check", "--scheme", "implicit"])

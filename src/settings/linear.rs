@@ -104,19 +104,22 @@ impl LinearSolver {
             }
             LinearSolver::Auto => LinearSolver::Lu,
             LinearSolver::Tridiagonal if !system.tridiagonal => {
+                let why = if system.dimension == 1 {
+                    "a periodic axis, whose wrap couples the first and the last node".to_string()
+                } else {
+                    format!(
+                        "{} grid axes (a regime axis counts as one), whose neighbours lie outside the three \
+                         diagonals",
+                        system.dimension
+                    )
+                };
                 return Err(SettingsError::Conflict {
                     reason: format!(
-                        "linear_solver = \"tridiagonal\" needs a tridiagonal system: a grid of one axis that is \
-                         not periodic, without regimes; this one has {} (a second axis, a regime axis or a \
-                         wrapped end puts entries outside the three diagonals); use linear_solver = \"auto\", \
-                         \"lu\" or \"bicgstab\" (--linear-solver)",
-                        if system.dimension == 1 {
-                            "a periodic axis".to_string()
-                        } else {
-                            format!("{} axes (regime axis included)", system.dimension)
-                        }
+                        "linear_solver = \"tridiagonal\" needs a tridiagonal system (a grid of one axis that is \
+                         not periodic, without regimes), and this one has {why}; use linear_solver = \"auto\", \
+                         \"lu\" or \"bicgstab\" (--linear-solver)"
                     ),
-                })
+                });
             }
             named => named,
         })
