@@ -90,7 +90,13 @@ fn the_2d_lqr_keeps_its_error_against_riccati() {
 fn auto_picks_lu_small_and_bicgstab_at_a_million_unknowns() {
     let small = solve("lqr_stochastic_2d", Some(&[41, 41]), None, LinearSolver::Auto);
     assert_eq!(small.diagnostics.implicit.unwrap().linear_solver, LinearSolver::Lu);
-    assert_eq!(LinearSolver::Auto.resolve(1001 * 1001, 2, false), LinearSolver::Bicgstab);
+    let million = hjb::settings::LinearSystem {
+        nodes: 1001 * 1001,
+        dimension: 2,
+        ghost_rows: false,
+        tridiagonal: false,
+    };
+    assert_eq!(LinearSolver::Auto.resolve(&million).unwrap(), LinearSolver::Bicgstab);
 }
 
 #[test]
@@ -117,7 +123,7 @@ fn bad_linear_solver_names_are_refused_with_exit_code_2() {
         stderr.contains("bad.toml:37:17") && stderr.contains("unknown linear_solver `gmres`"),
         "{stderr}"
     );
-    assert!(stderr.contains("auto, lu, bicgstab"), "{stderr}");
+    assert!(stderr.contains("auto, lu, bicgstab, tridiagonal"), "{stderr}");
     let shipped = common::repository_path("problems/lqr_stochastic_2d.toml");
     let (code, stderr) = run(&shipped, &["--linear-solver", "cg"]);
     assert_eq!(code, Some(2), "{stderr}");

@@ -27,8 +27,9 @@ pub struct Overrides {
     /// Lax–Friedrichs dissipation: global, local or local_local.
     #[arg(long)]
     pub dissipation: Option<String>,
-    /// Linear solver of policy iteration (implicit scheme): auto (LU below 250 000 unknowns or on
-    /// one axis, BiCGSTAB above), lu or bicgstab (ILU(0)-preconditioned).
+    /// Linear solver of policy iteration (implicit scheme): auto (tridiagonal on one non-periodic
+    /// axis, LU below 250 000 unknowns, BiCGSTAB above), lu, bicgstab (ILU(0)-preconditioned) or
+    /// tridiagonal (one non-periodic axis without regimes).
     #[arg(long, value_name = "NAME")]
     pub linear_solver: Option<String>,
     /// Grid points: one number for every axis, or one per axis (N,N,…).

@@ -625,6 +625,10 @@ fn describe_linear(report: &crate::time::ImplicitReport) -> String {
              relative error of {:.1e}; {residual}",
             report.linear_solves, report.linear_iterations, report.linear_iterations_most, report.linear_tolerance
         ),
+        crate::settings::LinearSolver::Tridiagonal => format!(
+            "tridiagonal elimination with partial pivoting: {} solves; {residual}",
+            report.linear_solves
+        ),
         _ => format!("sparse LU: {} solves; {residual}", report.linear_solves),
     }
 }

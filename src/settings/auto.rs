@@ -20,11 +20,20 @@
 //! node update measured on one thread (2-core development machine, `lqr_1d_noisy` and a 2-D and
 //! 3-D stochastic LQR with `σ = 0.5`, `|f| ≤ 9.5`):
 //!
-//! | axes | explicit step, per node | backward-Euler step (policy iteration, sparse LU), per node |
-//! |------|-------------------------|-------------------------------------------------------------|
-//! | 1    | 5–17 ns                 | 430–500 ns (601 … 6001 points)                              |
-//! | 2    | 9–13 ns                 | 10–14 µs (61² … 201²)                                       |
-//! | 3    | 35–48 ns                | 100–300 µs (21³, 31³), growing with the LU's fill           |
+//! | axes | explicit step, per node | backward-Euler step (policy iteration), per node              |
+//! |------|-------------------------|---------------------------------------------------------------|
+//! | 1    | 4.1–6.7 ns              | 280–370 ns tridiagonal, 500–550 ns sparse LU (601 … 6001 points) |
+//! | 2    | 9–13 ns                 | 10–14 µs, sparse LU (61² … 201²)                              |
+//! | 3    | 35–48 ns                | 100–300 µs (21³, 31³), growing with the LU's fill             |
+//!
+//! The 1-D figures are those of 2026-12-03 (the least of five runs each on a shared machine,
+//! `hjb solve problems/lqr_1d_noisy.toml --threads 1 --points N`, `seconds / (steps × N)`): the
+//! explicit step after the row kernel, the backward-Euler step with the tridiagonal elimination
+//! ([`crate::time::tridiagonal`]) that `linear_solver = "auto"` uses on one non-periodic axis, and
+//! with sparse LU (a periodic axis, or `linear_solver = "lu"`,
+//! [`ONE_AXIS_LU_NODE_UPDATE_COST`]). The elimination itself costs about 16 ns per node and solve
+//! against about 80 ns for the LU's refactorisation and solve; the rest of the step, the same for
+//! both (assembling the rows, the policy improvement, the residual), is most of the 300 ns.
 //!
 //! The implicit step is chosen when `1.5^{d+1} N_i c_i < N_e c_e` with the costs of
 //! [`NODE_UPDATE_COST`] on `d` axes: backward Euler at `Δt = h` has the larger time error (1.5×
@@ -32,11 +41,12 @@
 //! 601 points, 1.6e-2 against 1.0e-2 on the 2-D LQR at 201²), so to match it the implicit march
 //! needs a grid 1.5× finer, `1.5^{d+1}` times its work. Since `N_e / N_i ≈ 2a/h + |f|` where
 //! diffusion sets the bound, this picks the implicit step on fine 1-D grids with noise
-//! (`lqr_1d_noisy` from about 3 000 points: at 6001, 3.3 s with L∞ 2.7e-4 against 7.2 s with
-//! 1.8e-4, and the explicit march needs 4001 points and 5.4 s for 2.7e-4) and practically never on
-//! two or more axes, where a backward-Euler step costs 10³–10⁴ explicit ones. It needs a step the
-//! user did not fix, an explicit upwind choice made by `auto`, and no correlated noise (the
-//! implicit rows have no cross stencil).
+//! (`lqr_1d_noisy` from about 2 900 points, `N_e/N_i > 144`: at 6001, 1.8–2.2 s on one thread with
+//! L∞ 2.7e-4 against 7.7 s with 1.8e-4, and the explicit march needs 4001 points and 2.6 s for
+//! 2.7e-4; at 2001 the explicit march, 0.28–0.4 s for 5.3e-4, is cheaper than the implicit one at
+//! that error) and practically never on two or more axes, where a backward-Euler step costs
+//! 10³–10⁴ explicit ones. It needs a step the user did not fix, an explicit upwind choice made by
+//! `auto`, and no correlated noise (the implicit rows have no cross stencil).
 //!
 //! The stationary solvers solve the same upwind equation (with inward rows at extrapolated ends,
 //! [`crate::time::generator`]) that value iteration reaches in the long-time limit; see
@@ -94,7 +104,7 @@ impl AutoRule {
                  stencil; policy iteration and fast sweeping have no cross stencil)"
             }
             AutoRule::DiscountedStationary => {
-                "stationary and discounted: policy iteration on (ρI − A(u))V = ℓ(u), a few sparse LU \
+                "stationary and discounted: policy iteration on (ρI − A(u))V = ℓ(u), a few sparse linear \
                  solves instead of O(1/(ρΔt)) value-iteration sweeps"
             }
             AutoRule::ExitTime => {
@@ -167,8 +177,16 @@ pub fn choose(problem: &ProblemClass, options: &SolverOptions) -> Result<Setting
 }
 
 /// Measured cost of one node update on one thread, in nanoseconds, by number of axes (1, 2, 3 and
-/// more): `(explicit, implicit)` (module docs).
-pub const NODE_UPDATE_COST: [(f64, f64); 3] = [(10.0, 500.0), (10.0, 10_000.0), (35.0, 100_000.0)];
+/// more): `(explicit, implicit)` (module docs). On one axis (measured 2026-12-03) the explicit
+/// step costs 4.1–6.7 ns and the implicit one, with the tridiagonal elimination, 280–370 ns (it
+/// was 500 ns with sparse LU, which [`ONE_AXIS_LU_NODE_UPDATE_COST`] keeps for 1-D systems that
+/// are not tridiagonal).
+pub const NODE_UPDATE_COST: [(f64, f64); 3] = [(5.0, 320.0), (10.0, 10_000.0), (35.0, 100_000.0)];
+
+/// Measured cost of one backward-Euler node update on one axis when its systems are solved by
+/// sparse LU (a periodic axis, or `linear_solver = "lu"`): 500–550 ns on 2026-12-03, 430–500 ns
+/// before (module docs).
+pub const ONE_AXIS_LU_NODE_UPDATE_COST: f64 = 500.0;
 
 /// How much larger the implicit march's error is than the explicit one's on the same grid
 /// (measured, module docs).
@@ -185,12 +203,19 @@ pub struct MarchWork {
     pub dimension: usize,
     /// Whether the problem has correlated noise (no implicit rows for it).
     pub correlated_noise: bool,
+    /// Whether the backward-Euler systems would be solved by the tridiagonal elimination (one
+    /// non-periodic axis, `linear_solver` `auto` or `tridiagonal`); a 1-D march solved by sparse
+    /// LU costs [`ONE_AXIS_LU_NODE_UPDATE_COST`] per node update instead.
+    pub tridiagonal: bool,
 }
 
 impl MarchWork {
     /// Estimated seconds per node of each march on one thread: `(explicit, implicit)`.
     pub fn seconds_per_node(&self) -> (f64, f64) {
-        let (explicit, implicit) = NODE_UPDATE_COST[self.dimension.clamp(1, 3) - 1];
+        let (explicit, mut implicit) = NODE_UPDATE_COST[self.dimension.clamp(1, 3) - 1];
+        if self.dimension <= 1 && !self.tridiagonal {
+            implicit = ONE_AXIS_LU_NODE_UPDATE_COST;
+        }
         (self.explicit_steps * explicit * 1e-9, self.implicit_steps * implicit * 1e-9)
     }
 
@@ -262,13 +287,14 @@ mod tests {
         )
         .unwrap();
         // lqr_1d_noisy: 3612 explicit steps against 100 implicit ones at 601 points (explicit:
-        // 36 µs of work per node against 50 µs), 286 112 against 1000 at 6001 points (2.9 ms
-        // against 0.5 ms).
+        // 18 µs of work per node against 72 µs at equal error), 286 112 against 1000 at 6001
+        // points (1.4 ms against 0.72 ms).
         let coarse = MarchWork {
             explicit_steps: 3612.0,
             implicit_steps: 100.0,
             dimension: 1,
             correlated_noise: false,
+            tridiagonal: true,
         };
         assert_eq!(by_work(&finite, &coarse), None);
         let fine = MarchWork { explicit_steps: 286_112.0, implicit_steps: 1000.0, ..coarse };
@@ -276,6 +302,14 @@ mod tests {
         assert_eq!(chosen.stepping, Stepping::Implicit { courant: None });
         assert_eq!(chosen.choice, Choice::Auto(AutoRule::FiniteHorizonByWork));
         assert_eq!(chosen.snapshots, finite.snapshots);
+        // 2001 points (33 642 against 334 steps): explicit, 0.17 ms against 0.24 ms per node.
+        let middle = MarchWork { explicit_steps: 33_642.0, implicit_steps: 334.0, ..coarse };
+        assert_eq!(by_work(&finite, &middle), None);
+        // 4001 points (129 013 against 667 steps): implicit with the tridiagonal elimination (0.65
+        // ms against 0.48 ms), explicit where the 1-D systems need sparse LU (0.75 ms).
+        let finer = MarchWork { explicit_steps: 129_013.0, implicit_steps: 667.0, ..coarse };
+        assert!(by_work(&finite, &finer).is_some());
+        assert_eq!(by_work(&finite, &MarchWork { tridiagonal: false, ..finer }), None);
         // The same ratio on two axes stays explicit (a backward-Euler step costs 10⁴ ns a node).
         assert_eq!(by_work(&finite, &MarchWork { dimension: 2, ..fine }), None);
         // A fixed step, correlated noise or a named scheme keep the settings.

@@ -21,7 +21,7 @@
 //! (`accuracy = "very_high"` is WENO5 with TVD-RK3); see [`high_order`].
 //!
 //! Policy iteration's linear solver is [`LinearSolver`] (`linear_solver = "auto" | "lu" |
-//! "bicgstab"`; see [`linear`]).
+//! "bicgstab" | "tridiagonal"`; see [`linear`]).
 //!
 //! See `docs/numerics.md` §3–§4 and §10 for the schemes themselves.
 
@@ -31,7 +31,7 @@ pub mod linear;
 
 pub use auto::{choose, AutoRule, Choice, ProblemClass};
 pub use high_order::{Accuracy, Derivatives, Dissipation, Integrator};
-pub use linear::LinearSolver;
+pub use linear::{LinearSolver, LinearSystem};
 
 use std::fmt;
 use std::path::PathBuf;
@@ -296,7 +296,7 @@ pub struct SolverOptions {
     pub time_integrator: Option<String>,
     /// `accuracy = "low" | "medium" | "high" | "very_high"`: derivatives and integrator together.
     pub accuracy: Option<String>,
-    /// `linear_solver = "auto" | "lu" | "bicgstab"` (policy iteration's linear solves).
+    /// `linear_solver = "auto" | "lu" | "bicgstab" | "tridiagonal"` (policy iteration's linear solves).
     pub linear_solver: Option<String>,
 }
 

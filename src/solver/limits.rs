@@ -10,7 +10,7 @@
 use super::observer::{Observer, RunView};
 use crate::error::{HjbError, Result};
 use crate::problem::Problem;
-use crate::settings::{LinearSolver, Minimisation, Settings, Stepping};
+use crate::settings::{LinearSolver, LinearSystem, Minimisation, Settings, Stepping};
 
 /// The largest number of time steps any plan may have (beyond it the step count is not even
 /// representable exactly); [`crate::solver::prepare`] refuses larger plans.
@@ -48,20 +48,20 @@ pub fn memory_estimate(problem: &Problem, settings: &Settings) -> f64 {
     let copies = if problem.is_time_dependent() { 2.0 } else { 1.0 };
     let table = 2.0 * copies * per_node_table;
     let solver = match settings.stepping {
-        Stepping::Implicit { .. } => linear_solver_floats(
-            settings,
-            nodes,
-            problem.grid.dimension(),
-            crate::time::implicit::ghost_rows(problem),
-        ),
+        Stepping::Implicit { .. } => {
+            linear_solver_floats(settings, nodes, &crate::time::implicit::linear_system(problem))
+        }
         _ => 0.0,
     };
     8.0 * nodes * (fields + table + solver)
 }
 
-/// Floats per node of policy iteration's linear solver on `nodes` unknowns over `dimension`
-/// axes: the matrix (`2d + 1` entries per row, value and index) and
+/// Floats per node of policy iteration's linear solver on `nodes` unknowns (as a float: absurd
+/// sizes do not overflow) of systems shaped as `system`: the matrix (`2d + 1` entries per row,
+/// value and index) and
 ///
+/// * tridiagonal: the three diagonals, the fill of the interchanges and the right-hand side (four
+///   vectors, [`crate::time::tridiagonal`]);
 /// * LU: its factors. On one axis the matrix is banded and the factors keep its band. On two
 ///   and more, the fill of a nested-dissection ordering grows like `N log N` (2-D) and
 ///   `N^{4/3}` (3-D): measured on `lqr_stochastic_2d`, the peak of a 2-D run is about
@@ -70,15 +70,15 @@ pub fn memory_estimate(problem: &Problem, settings: &Settings) -> f64 {
 /// * BiCGSTAB: the ILU(0) factors on the matrix's pattern, the copies made while both are
 ///   assembled, and the work vectors: calibrated on the measured peak of a 2-D run (0.56 kB
 ///   per node at 1001², of which 0.16 kB are the fields and tables counted elsewhere).
-pub(crate) fn linear_solver_floats(
-    settings: &Settings,
-    nodes: f64,
-    dimension: usize,
-    ghost_rows: bool,
-) -> f64 {
+///
+/// A `tridiagonal` named on a system that is not is refused elsewhere; it is estimated as LU.
+pub(crate) fn linear_solver_floats(settings: &Settings, nodes: f64, system: &LinearSystem) -> f64 {
+    let dimension = system.dimension;
     let matrix = 2.0 * (2.0 * dimension as f64 + 1.0);
     let unknowns = if nodes.is_finite() { nodes.min(usize::MAX as f64) as usize } else { usize::MAX };
-    match settings.linear_solver.resolve(unknowns, dimension, ghost_rows) {
+    let system = LinearSystem { nodes: unknowns, ..*system };
+    match settings.linear_solver.resolve(&system).unwrap_or(LinearSolver::Lu) {
+        LinearSolver::Tridiagonal => matrix + 4.0,
         LinearSolver::Bicgstab => 4.0 * matrix + 10.0,
         _ if dimension <= 1 => 2.0 * matrix,
         _ if dimension == 2 => matrix + 20.0 * nodes.max(2.0).log2(),

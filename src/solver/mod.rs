@@ -235,8 +235,7 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
                     * limits::linear_solver_floats(
                         settings,
                         nodes as f64,
-                        problem.grid.dimension(),
-                        crate::time::implicit::ghost_rows(problem),
+                        &crate::time::implicit::linear_system(problem),
                     )) as usize
             }
             _ => 0,
@@ -256,13 +255,12 @@ pub fn prepare_in(problem: &Problem, settings: &Settings, domain: &mut dyn Domai
     }
     // ENO/WENO stencils are not monotone at any time step.
     stability.monotone &= settings.derivatives == crate::settings::Derivatives::FirstOrder;
-    let linear_solver = matches!(settings.stepping, Stepping::Implicit { .. }).then(|| {
-        settings.linear_solver.resolve(
-            nodes,
-            problem.grid.dimension(),
-            crate::time::implicit::ghost_rows(problem),
-        )
-    });
+    let linear_solver = match settings.stepping {
+        Stepping::Implicit { .. } => {
+            Some(settings.linear_solver.resolve(&crate::time::implicit::linear_system(problem))?)
+        }
+        _ => None,
+    };
     Ok(Preparation {
         settings: *settings,
         coordinates,
@@ -293,6 +291,8 @@ fn by_work(problem: &Problem, settings: &Settings, bounds: &DriftBounds) -> Opti
         implicit_steps: (problem.final_time / smallest_spacing.min(problem.final_time)).ceil().max(1.0),
         dimension: problem.grid.dimension(),
         correlated_noise: problem.diffusion_matrix.is_some(),
+        tridiagonal: settings.linear_solver.resolve(&crate::time::implicit::linear_system(problem)).ok()
+            == Some(crate::settings::LinearSolver::Tridiagonal),
     };
     crate::settings::auto::by_work(settings, &work)
 }

@@ -9,8 +9,10 @@
 //! ```
 //!
 //! by policy iteration: solve the linear system for the current policy (faer sparse LU, the
-//! symbolic factorisation computed once and reused, or ILU(0)-preconditioned BiCGSTAB warm-started
-//! from the current value, [`crate::time::krylov`], as `linear_solver` says), improve the policy
+//! symbolic factorisation computed once and reused; ILU(0)-preconditioned BiCGSTAB warm-started
+//! from the current value, [`crate::time::krylov`]; or, on one non-periodic axis without regimes,
+//! where the matrix is tridiagonal, Gaussian elimination with partial pivoting,
+//! [`crate::time::tridiagonal`]; as `linear_solver` says, [`linear_system`]), improve the policy
 //! node by node with the same exact minimisation as the explicit scheme, and repeat until the value
 //! stops changing (`‖V_{k+1} − V_k‖∞ ≤ τ (1 + ‖V‖∞)`, `τ = 1e-12` with LU, `max(1e-12, 10ε)` with
 //! BiCGSTAB solving to a relative error `ε`) or the policy is unchanged. In the interior the matrix is
@@ -33,9 +35,10 @@
 use crate::error::{HjbError, Result};
 use crate::problem::Problem;
 use crate::scheme::{ControlModel, Tabulation};
-use crate::settings::LinearSolver;
+use crate::settings::{LinearSolver, LinearSystem};
 use crate::time::generator::{Ends, Generator, Slot};
 use crate::time::krylov::{KrylovSolver, Tolerance};
+use crate::time::tridiagonal::Tridiagonal;
 use crate::time::{CoefficientLevel, StepContext, StepOutcome, Stepper, StepperReport};
 use faer::linalg::solvers::Solve;
 use faer::sparse::linalg::solvers::{Lu, SymbolicLu};
@@ -66,11 +69,12 @@ pub struct ImplicitReport {
     pub positive_off_diagonal_rows: usize,
     /// Largest relative value change at the last sweep of any step.
     pub last_change: f64,
-    /// The linear solver that ran: [`LinearSolver::Lu`] or [`LinearSolver::Bicgstab`].
+    /// The linear solver that ran: [`LinearSolver::Lu`], [`LinearSolver::Bicgstab`] or
+    /// [`LinearSolver::Tridiagonal`].
     pub linear_solver: LinearSolver,
     /// Linear solves (one per policy-iteration sweep).
     pub linear_solves: usize,
-    /// BiCGSTAB iterations over all solves (0 with LU).
+    /// BiCGSTAB iterations over all solves (0 with the direct solvers).
     pub linear_iterations: usize,
     /// Most BiCGSTAB iterations in one solve.
     pub linear_iterations_most: usize,
@@ -78,7 +82,8 @@ pub struct ImplicitReport {
     /// (`min(ρ, 1)` stationary, 1 for the steps): a bound on the solve's relative error where
     /// the rows are M-matrix rows ([`crate::time::krylov`]).
     pub linear_residual: f64,
-    /// The relative error the BiCGSTAB solves were asked for (largest over the solves; 0 with LU).
+    /// The relative error the BiCGSTAB solves were asked for (largest over the solves; 0 with the
+    /// direct solvers).
     pub linear_tolerance: f64,
 }
 
@@ -93,6 +98,8 @@ enum Linear {
     },
     /// ILU(0)-preconditioned BiCGSTAB.
     Krylov(Box<KrylovSolver>),
+    /// Gaussian elimination with partial pivoting on the three diagonals (one axis).
+    Tridiagonal(Tridiagonal),
 }
 
 /// The implicit stepper of one problem on one grid.
@@ -123,10 +130,33 @@ pub fn ghost_rows(problem: &Problem) -> bool {
             .any(|(boundary, points)| matches!(boundary, crate::problem::Boundary::Extrapolate) && points > 1)
 }
 
+/// Whether every row of the implicit systems of `problem` keeps its columns within one of the row
+/// (the centre and the two slots of the one axis; an extrapolated ghost `2V_0 − V_1` reads columns
+/// 0 and 1 again): a grid of one axis, no regimes (their jumps are a second axis), and an axis that
+/// does not wrap — a periodic axis of three or more points couples the first and the last node.
+/// Every axis has at least two points ([`crate::grid::Grid`]).
+pub fn tridiagonal(problem: &Problem) -> bool {
+    let shape = problem.grid.shape();
+    problem.switching.is_none()
+        && shape.len() == 1
+        && (!matches!(problem.boundaries[0], crate::problem::Boundary::Periodic) || shape[0] <= 2)
+}
+
+/// The shape of the implicit systems of `problem`, which [`LinearSolver::resolve`] decides on.
+pub fn linear_system(problem: &Problem) -> LinearSystem {
+    LinearSystem {
+        nodes: problem.grid.node_count(),
+        dimension: problem.grid.dimension(),
+        ghost_rows: ghost_rows(problem),
+        tridiagonal: tridiagonal(problem),
+    }
+}
+
 impl<'a> ImplicitStepper<'a> {
     /// The stepper for backward-Euler steps of `time_step`, or for the stationary equation when
     /// `time_step` is infinite (refused without discount), solving its linear systems with
-    /// `linear_solver` (`auto` resolved by the size of the grid).
+    /// `linear_solver` (`auto` resolved by the shape and size of the systems, [`linear_system`];
+    /// `tridiagonal` refused where they are not tridiagonal).
     pub fn new(
         problem: &'a Problem,
         model: &'a ControlModel,
@@ -162,11 +192,12 @@ impl<'a> ImplicitStepper<'a> {
                 columns.extend((0..regimes).map(|k| switching.node_in(node, k)));
             }
         }
-        let linear_solver = linear_solver.resolve(nodes, n, ghost_rows(problem));
+        let linear_solver = linear_solver.resolve(&linear_system(problem))?;
         let linear = match linear_solver {
             LinearSolver::Bicgstab => {
                 Linear::Krylov(Box::new(KrylovSolver::new(&columns, 1 + 2 * n + regimes)))
             }
+            LinearSolver::Tridiagonal => Linear::Tridiagonal(Tridiagonal::new(nodes)),
             _ => {
                 let width = 1 + 2 * n + regimes;
                 let pairs: Vec<Pair<usize, usize>> =
@@ -355,6 +386,12 @@ impl<'a> ImplicitStepper<'a> {
                 for (node, value) in solution.iter_mut().enumerate() {
                     *value = answer[(node, 0)];
                 }
+                (POLICY_TOLERANCE, true)
+            }
+            Linear::Tridiagonal(tridiagonal) => {
+                tridiagonal.solve_rows(entries, &self.columns, width, right, solution).map_err(|error| {
+                    HjbError::Numerical(format!("implicit scheme: tridiagonal elimination failed: {error}"))
+                })?;
                 (POLICY_TOLERANCE, true)
             }
             Linear::Krylov(krylov) => {

@@ -9,6 +9,7 @@
 //!   CFL bound per stage.
 //! * [`implicit`] — backward Euler with Howard's policy iteration and sparse LU, any Δt.
 //! * [`krylov`] — the iterative alternative to the LU: BiCGSTAB with relaxed ILU(0).
+//! * [`tridiagonal`] — the direct alternative on one axis: elimination with partial pivoting.
 //! * [`sweeping`] — stationary problems: Gauss–Seidel on the upwind equation in alternating
 //!   orderings (fast sweeping); [`generator`] holds the rows it shares with [`implicit`].
 //! * [`semi_lagrangian`] — interpolation at the feet of the characteristics (Camilli–Falcone
@@ -27,6 +28,7 @@ pub mod krylov;
 pub mod plan;
 pub mod semi_lagrangian;
 pub mod sweeping;
+pub mod tridiagonal;
 
 pub use explicit::ExplicitStepper;
 pub use high_order::{HighOrderReport, HighOrderStepper};

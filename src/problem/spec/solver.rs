@@ -6,8 +6,8 @@
 //! `"heun"`); the high-order choices `derivatives` (`"first_order"`, `"eno2"`, `"eno3"`,
 //! `"weno5"`), `dissipation` (`"global"`, `"local"`, `"local_local"`), `time_integrator`
 //! (`"euler"`, `"tvd_rk2"`, `"tvd_rk3"`) or the preset `accuracy` (`"low"`, `"medium"`, `"high"`,
-//! `"very_high"`); `linear_solver` (`"auto"`, `"lu"`, `"bicgstab"`: policy iteration's linear
-//! solves). The combination is checked once, by [`SolverOptions::settings`].
+//! `"very_high"`); `linear_solver` (`"auto"`, `"lu"`, `"bicgstab"`, `"tridiagonal"`: policy iteration's
+//! linear solves). The combination is checked once, by [`SolverOptions::settings`].
 
 use super::Context;
 use crate::error::Result;
