@@ -64,14 +64,31 @@ fn fixed_width_semi_lagrangian_chain_matches_the_reference() {
 
 #[test]
 fn interpolation_pairs_give_the_bits_of_the_width_two_rows_they_compact() {
-    // The pair kernels compute 0 + (1 − θ)V(y) + θV(y + 1) where the width-2 kernels compute
-    // 0 + p₀V(y₀) + p₁V(y₁) with p₀ = 1 − θ bit for bit: every method must give the same bits
-    // and the same iteration counts on both layouts. Feet beyond the box ends give single-entry
-    // rows (probability 1 at an end node), the other representation in the pair layout.
-    let label = "lqr_1d_discounted 301";
-    let problem = shipped("lqr_1d_discounted", &[], 301);
+    // The pair kernels (backups, and the partial evaluation sweeps of modified policy iteration)
+    // compute 0 + (1 − θ)V(y) + θV(y + 1) where the width-2 kernels compute 0 + p₀V(y₀) + p₁V(y₁)
+    // with p₀ = 1 − θ bit for bit: every method must give the same bits and the same iteration
+    // counts on both layouts. Feet beyond the box ends give single-entry rows (probability 1 at
+    // an end node), the other representation in the pair layout; the second chain has terminal
+    // states (a target around 0 absorbs).
+    assert_pairs_give_the_plain_bits("lqr_1d_discounted 301", shipped("lqr_1d_discounted", &[], 301), false);
+    let with_target = shipped(
+        "lqr_1d_discounted",
+        &[
+            (
+                "[horizon]\nstationary = true",
+                "[target]\nset = \"x^2 - 0.04\"\n\n[horizon]\nstationary = true",
+            ),
+            ("[reference]\nkind = \"lqr\"\nregion = { x = [-1.0, 1.0] }", ""),
+        ],
+        301,
+    );
+    assert_pairs_give_the_plain_bits("lqr_1d_discounted 301 with a target", with_target, true);
+}
+
+fn assert_pairs_give_the_plain_bits(label: &str, problem: Problem, terminal: bool) {
     let pairs = build(&problem, Chain::SemiLagrangian, 0.05, Characteristic::Euler).unwrap();
     assert!(pairs.transitions.pairs, "{label}: compacted");
+    assert_eq!(pairs.terminal.iter().any(|t| *t), terminal, "{label}: terminal states");
     assert!(pairs.transitions.length.contains(&1), "{label}: single-entry rows present");
     let mut plain = pairs.clone();
     plain.transitions = pairs.transitions.expanded();

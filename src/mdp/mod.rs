@@ -36,6 +36,7 @@
 pub mod compare;
 pub mod evaluate;
 pub mod linear;
+mod partial;
 pub mod reference;
 pub mod rows;
 pub mod solve;

@@ -25,7 +25,8 @@
 //! never sums), so the results are bit-identical across thread counts; [`super::reference`] holds
 //! the straightforward implementation the fast paths are tested against.
 
-use super::evaluate::{PolicyChain, PolicyEvaluation};
+use super::evaluate::PolicyEvaluation;
+use super::partial::PartialEvaluation;
 use super::Mdp;
 use super::{parallel, BLOCK};
 use crate::error::{HjbError, Result};
@@ -234,27 +235,6 @@ pub(crate) fn improve(mdp: &Mdp, values: &[f64], policy: &mut [usize]) -> usize 
     }
 }
 
-/// One evaluation sweep of the policy whose compact chain is `chain`:
-/// `out(x) = c_π(x) + γ Σ_y P_π(x, y) V(y)` (terminal: `g`), parallel over blocks of states.
-pub(crate) fn evaluation_sweep(chain: &PolicyChain, discount: f64, values: &[f64], out: &mut [f64]) {
-    let kernel = |block: usize, out: &mut [f64]| {
-        for (i, value) in out.iter_mut().enumerate() {
-            let x = block * BLOCK + i;
-            let (start, end) = (chain.start[x], chain.start[x + 1]);
-            let mut sum = 0.0;
-            for (y, p) in chain.target[start..end].iter().zip(&chain.probability[start..end]) {
-                sum += p * values[*y as usize];
-            }
-            *value = chain.cost[x] + discount * sum;
-        }
-    };
-    if parallel(chain.target.len()) {
-        out.par_chunks_mut(BLOCK).enumerate().for_each(|(block, out)| kernel(block, out));
-    } else {
-        out.chunks_mut(BLOCK).enumerate().for_each(|(block, out)| kernel(block, out));
-    }
-}
-
 fn policy_iteration(mdp: &Mdp, options: &SolveOptions) -> Result<MdpSolution> {
     let mut policy = vec![0usize; mdp.nodes];
     let mut scratch = vec![0.0; mdp.nodes];
@@ -287,7 +267,7 @@ fn policy_iteration(mdp: &Mdp, options: &SolveOptions) -> Result<MdpSolution> {
 
 fn modified_policy_iteration(mdp: &Mdp, sweeps: usize, options: &SolveOptions) -> Result<MdpSolution> {
     let method = Method::ModifiedPolicyIteration(sweeps);
-    let mut chain = PolicyChain::default();
+    let mut partial = PartialEvaluation::default();
     let mut values = start_values(mdp);
     let mut next = values.clone();
     let mut policy = vec![0usize; mdp.nodes];
@@ -310,11 +290,8 @@ fn modified_policy_iteration(mdp: &Mdp, sweeps: usize, options: &SolveOptions) -
             });
         }
         // Partial evaluation of the greedy policy: k sweeps of V ← c_π + γP_π V.
-        chain.extract(mdp, &policy);
-        for _ in 0..sweeps {
-            evaluation_sweep(&chain, mdp.discount, &values, &mut next);
-            std::mem::swap(&mut values, &mut next);
-        }
+        partial.extract(mdp, &policy);
+        partial.sweep(mdp, sweeps, &mut values, &mut next);
     }
     Err(limit_error(method, options, &history))
 }
