@@ -48,10 +48,9 @@ impl PartialEvaluation {
         }
         let transitions = &mdp.transitions;
         let pairs = &mut self.pairs;
-        for field in [&mut pairs.theta, &mut pairs.cost] {
-            field.clear();
-        }
         pairs.lower.clear();
+        pairs.theta.clear();
+        pairs.cost.clear();
         pairs.moving.clear();
         for x in 0..mdp.nodes {
             let moving = !mdp.terminal[x];

@@ -524,15 +524,15 @@ impl Tabulation {
             ),
             _ => (Vec::new(), Vec::new()),
         };
-        // The rate of one node, its |f_i| per axis written into `largest` (zero on entry); one
-        // closure per model, so the model is matched once per block, not per node.
-        let affine = |node: usize, largest: &mut [f64; MAX_DIMENSIONS]| -> f64 {
+        // The rate of one node given its diffusion rate, its |f_i| per axis written into `largest`
+        // (zero on entry); one closure per model, so the model is matched once per block, not per
+        // node.
+        let affine = |node: usize, diffusion: f64, largest: &mut [f64; MAX_DIMENSIONS]| -> f64 {
             let alpha = &self.dissipation[node * n..(node + 1) * n];
             largest[..n].copy_from_slice(alpha);
-            alpha.iter().zip(inverse_spacing).map(|(a, inverse)| a * inverse).sum::<f64>()
-                + diffusion_rate(node)
+            alpha.iter().zip(inverse_spacing).map(|(a, inverse)| a * inverse).sum::<f64>() + diffusion
         };
-        let closed_form = |node: usize, largest: &mut [f64; MAX_DIMENSIONS]| -> f64 {
+        let closed_form = |node: usize, diffusion: f64, largest: &mut [f64; MAX_DIMENSIONS]| -> f64 {
             let base = &self.drift_base[node * n..(node + 1) * n];
             let gain = &self.drift_gain[node * n..(node + 1) * n];
             let mut rate = 0.0;
@@ -553,9 +553,10 @@ impl Tabulation {
                 }
                 rate += best;
             }
-            rate + diffusion_rate(node)
+            rate + diffusion
         };
-        let sampled = |node: usize, largest: &mut [f64; MAX_DIMENSIONS]| -> f64 {
+        // (The sampled model adds each sample's own diffusion instead.)
+        let sampled = |node: usize, _: f64, largest: &mut [f64; MAX_DIMENSIONS]| -> f64 {
             let ControlModel::Sampled { count, .. } = model else { return 0.0 };
             let mut best = 0.0f64;
             for s in 0..*count {
@@ -588,7 +589,7 @@ impl Tabulation {
         let identity = || -> Peak { ([0.0; MAX_DIMENSIONS], 0.0, 0, 0.0, 0.0) };
         // `combine` of the nodes of `range` in increasing order, kept in place; generic over the
         // model's rate so that each is compiled into its own loop.
-        fn fold<R: Fn(usize, &mut [f64; MAX_DIMENSIONS]) -> f64, D: Fn(usize) -> f64>(
+        fn fold<R: Fn(usize, f64, &mut [f64; MAX_DIMENSIONS]) -> f64, D: Fn(usize) -> f64>(
             range: std::ops::Range<usize>,
             dissipation: &[f64],
             inverse_spacing: &[f64],
@@ -600,8 +601,8 @@ impl Tabulation {
             let (mut dissipation_rate, mut diffusion_rate_peak) = (0.0f64, 0.0f64);
             for node in range {
                 let mut node_largest = [0.0f64; MAX_DIMENSIONS];
-                let node_rate = node_rate(node, &mut node_largest);
                 let diffusion = diffusion_rate(node);
+                let node_rate = node_rate(node, diffusion, &mut node_largest);
                 let dissipation =
                     (0..n).map(|i| dissipation[node * n + i] * inverse_spacing[i]).sum::<f64>() + diffusion;
                 for i in 0..n {
