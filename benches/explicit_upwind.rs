@@ -8,7 +8,9 @@
 //! (upwind and Lax–Friedrichs closed form, upwind over 41 control samples); then "kernel" lines
 //! give, for one thread and for all threads, the median step over the node count, the same for
 //! the node rule alone (the stepper before the row kernel, `ExplicitStepper::node_rule_only`) and
-//! the roofline fraction:
+//! the roofline fraction (`HJB_BENCH_KERNEL_ONLY=1` skips the criterion lines, and
+//! `HJB_BENCH_CASES=2001,201³` keeps only the kernel lines whose label contains one of the given
+//! pieces):
 //!
 //! * the row kernel moves at least `8·(2 + m + k)` bytes per node: read `V^n` and the `k`
 //!   coefficient columns that vary over the grid, write `V^{n+1}` and the `m` controls
@@ -114,9 +116,30 @@ fn step_seconds(case: &Case, repeats: usize, node_rule: bool) -> (f64, Option<us
 }
 
 fn benches(criterion: &mut Criterion) {
+    if std::env::var_os("HJB_BENCH_KERNEL_ONLY").is_none() {
+        criterion_lines(criterion);
+    }
+    let wanted = std::env::var("HJB_BENCH_CASES").unwrap_or_default();
+    let wanted = |label: &str| wanted.is_empty() || wanted.split(',').any(|piece| label.contains(piece));
+    let all = rayon::current_num_threads();
+    // (label, scheme, 3-D variant, points per axis, repeated steps)
+    for (label, scheme, three_d, points, repeats) in [
+        ("double_integrator_reach 201² upwind", "upwind", false, 201, 60),
+        ("double_integrator_reach 201² lax_friedrichs", "lax_friedrichs", false, 201, 60),
+        ("double_integrator_reach 2001² upwind", "upwind", false, 2001, 15),
+        ("double_integrator_reach_3d 201³ upwind", "upwind", true, 201, 9),
+    ] {
+        if wanted(label) {
+            kernel_lines(label, &case(scheme, false, three_d, points), repeats, all);
+        }
+    }
+}
+
+/// The criterion lines: one step of each kernel at 201², and the triad probe.
+fn criterion_lines(criterion: &mut Criterion) {
     let upwind = case("upwind", false, false, 201);
-    let nodes = upwind.problem.grid.node_count();
     let lax_friedrichs = case("lax_friedrichs", false, false, 201);
+    let nodes = upwind.problem.grid.node_count();
     let sampled = case("upwind", true, false, 201);
     let mut group = criterion.benchmark_group("double_integrator_reach_201x201_step");
     group.throughput(Throughput::Elements(nodes as u64));
@@ -131,40 +154,33 @@ fn benches(criterion: &mut Criterion) {
     }
     group.bench_function("stream_triad_probe", |bencher| bencher.iter(triad_run(nodes)));
     group.finish();
+}
 
-    let all = rayon::current_num_threads();
-    let big = case("upwind", false, false, 2001);
-    let cube = case("upwind", false, true, 201);
-    for (label, case, repeats) in [
-        ("double_integrator_reach 201² upwind", &upwind, 60),
-        ("double_integrator_reach 201² lax_friedrichs", &lax_friedrichs, 60),
-        ("double_integrator_reach 2001² upwind", &big, 15),
-        ("double_integrator_reach_3d 201³ upwind", &cube, 9),
-    ] {
-        let nodes = case.problem.grid.node_count();
-        for threads in [1, all] {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
-            let ((step, bytes), (node_rule, _), triad) = pool.install(|| {
-                (
-                    step_seconds(case, repeats, false),
-                    step_seconds(case, repeats.div_ceil(3), true),
-                    median_seconds(triad_run(nodes), repeats),
-                )
-            });
-            let bytes = bytes.unwrap_or(0) as f64;
-            let kernel_bandwidth = bytes * nodes as f64 / step;
-            let triad_bandwidth = TRIAD_BYTES_PER_ELEMENT * nodes as f64 / triad;
-            println!(
-                "kernel: {label}, {threads} thread(s): {:.2} ns per node-step (node rule {:.2} ns, {:.1}× slower); \
-                 {bytes} B/node = {:.1} GB/s; triad {:.1} GB/s; {:.0} % of the triad roofline",
-                step * 1e9 / nodes as f64,
-                node_rule * 1e9 / nodes as f64,
-                node_rule / step,
-                kernel_bandwidth / 1e9,
-                triad_bandwidth / 1e9,
-                100.0 * kernel_bandwidth / triad_bandwidth,
-            );
-        }
+/// The "kernel" lines of one case: one thread and `all` threads.
+fn kernel_lines(label: &str, case: &Case, repeats: usize, all: usize) {
+    let nodes = case.problem.grid.node_count();
+    for threads in [1, all] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+        let ((step, bytes), (node_rule, _), triad) = pool.install(|| {
+            (
+                step_seconds(case, repeats, false),
+                step_seconds(case, repeats.div_ceil(3), true),
+                median_seconds(triad_run(nodes), repeats),
+            )
+        });
+        let bytes = bytes.unwrap_or(0) as f64;
+        let kernel_bandwidth = bytes * nodes as f64 / step;
+        let triad_bandwidth = TRIAD_BYTES_PER_ELEMENT * nodes as f64 / triad;
+        println!(
+            "kernel: {label}, {threads} thread(s): {:.2} ns per node-step (node rule {:.2} ns, {:.1}× slower); \
+             {bytes} B/node = {:.1} GB/s; triad {:.1} GB/s; {:.0} % of the triad roofline",
+            step * 1e9 / nodes as f64,
+            node_rule * 1e9 / nodes as f64,
+            node_rule / step,
+            kernel_bandwidth / 1e9,
+            triad_bandwidth / 1e9,
+            100.0 * kernel_bandwidth / triad_bandwidth,
+        );
     }
 }
 

@@ -1,7 +1,9 @@
 //! The explicit step's vectorised row kernel against its node rule: identical bits for values and
 //! policies, step after step, through every boundary closure (extrapolated, periodic, Dirichlet),
 //! diffusion, discounting, quadratic and linear control costs, gains that vanish at some nodes,
-//! two controls, both differencings, 1-D to 3-D, rows longer than a segment, and any thread count.
+//! two controls, both differencings, 1-D to 3-D, rows longer than a segment, and any thread count;
+//! and every class of control cost the kernel specialises on (none, convex, linear, a curvature
+//! that changes sign over the grid) in both of its passes.
 
 use hjb::problem::parse_problem;
 use hjb::solver::prepare;
@@ -84,6 +86,76 @@ terminal = "abs(x)"
 
 [horizon]
 final_time = 1.0
+"#;
+
+/// Two controls, one per axis: `a` without a cost (the first, in a pass of its own) and `b`
+/// with a curvature `x·b²` that changes sign over the grid (the last, fused with the
+/// expectation); diffusion along `y`.
+const COST_CLASSES: &str = r#"
+[[state]]
+name = "x"
+bounds = [-1.0, 1.0]
+points = 21
+
+[[state]]
+name = "y"
+bounds = [-1.0, 1.0]
+points = 19
+
+[[control]]
+name = "a"
+bounds = [-1.0, 1.0]
+
+[[control]]
+name = "b"
+bounds = [-0.5, 1.0]
+
+[dynamics]
+x = "y + a"
+y = "-x + (1 + x)*b"
+
+[diffusion]
+y = "0.1"
+
+[cost]
+running = "x^2 + x*b^2 + 0.2*b"
+terminal = "x^2 + abs(y)"
+
+[horizon]
+final_time = 0.5
+"#;
+
+/// The same costs swapped: `b` without a cost last (fused), `a` with the changing curvature
+/// first; no diffusion.
+const COST_CLASSES_SWAPPED: &str = r#"
+[[state]]
+name = "x"
+bounds = [-1.0, 1.0]
+points = 21
+
+[[state]]
+name = "y"
+bounds = [-1.0, 1.0]
+points = 19
+
+[[control]]
+name = "a"
+bounds = [-1.0, 1.0]
+
+[[control]]
+name = "b"
+bounds = [-0.5, 1.0]
+
+[dynamics]
+x = "y + a"
+y = "-x + (1 + x)*b"
+
+[cost]
+running = "x^2 + y*a^2 - 0.3*a"
+terminal = "x^2 + abs(y)"
+
+[horizon]
+final_time = 0.5
 "#;
 
 /// `steps` explicit steps of `text` on `points` with `scheme`, by the row kernel and by the node
@@ -187,5 +259,13 @@ fn row_kernel_equals_node_rule_on_rows_longer_than_a_segment() {
     for scheme in ["upwind", "lax_friedrichs"] {
         assert_identical(ONE_D, &[5001], scheme, 6);
         assert_identical(THREE_D, &[3, 3, 1100], scheme, 4);
+    }
+}
+
+#[test]
+fn row_kernel_equals_node_rule_for_every_class_of_control_cost() {
+    for scheme in ["upwind", "lax_friedrichs"] {
+        assert_identical(COST_CLASSES, &[21, 19], scheme, 10);
+        assert_identical(COST_CLASSES_SWAPPED, &[21, 19], scheme, 10);
     }
 }

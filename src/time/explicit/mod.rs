@@ -26,6 +26,7 @@
 //! operations, same bits); the node rule below handles the other cases.
 
 mod columns;
+mod passes;
 mod rows;
 
 use rows::RowWorkspace;

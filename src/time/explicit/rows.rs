@@ -14,26 +14,28 @@
 //! V^{n+1} = β [p_0 V + Σ_i (p_i^+ V(x + h_i e_i) + p_i^- V(x − h_i e_i))] + Δt ℓ
 //! ```
 //!
-//! with the weights of [`crate::scheme::weights`]. A row is computed in three passes over it: the
-//! controls (one pass per control), the weights and the expectation, then the controls'
-//! interleaving into the policy. Its neighbours along each axis are grid rows, or ghost rows where
-//! the row lies on a face of the box, and the row itself is padded with the ghosts beyond its two
-//! ends: every ghost is the boundary closure's value ([`crate::scheme::closure::Closure`]), node by
-//! node, exactly as the node rule reads it. Fixed nodes (Dirichlet ends, targets) then take their
-//! values.
+//! with the weights of [`crate::scheme::weights`]. A row is computed in segments (at most
+//! [`SEGMENT`] nodes) by the loops of [`super::passes`]: one pass per control but the last, the
+//! last control fused with the weights and the expectation, then the controls' interleaving into
+//! the policy when there are several. Its neighbours along each axis are grid rows, or ghost rows
+//! where the row lies on a face of the box, and the row itself is padded with the ghosts beyond
+//! its two ends: every ghost is the boundary closure's value
+//! ([`crate::scheme::closure::Closure`]), node by node, exactly as the node rule reads it. Fixed
+//! nodes (Dirichlet ends, targets) then take their values.
 //!
 //! What does not depend on `V` is computed once per table: the root `−a_i/b_i` clamped to the
 //! box, the vertex factor `−1/(2r_j)` and the minimiser for a flat drift (`b_i = 0`). Coefficient
 //! columns that hold one value on the whole grid (a gain of 1, a zero cost) are stored as one row
-//! of that value, so that the kernel reads only the varying ones from memory. Each select
-//! computes exactly the node rule's operations in the same order (no reassociation, no fused
-//! multiply–add), so the results are bit-identical to the node rule's.
+//! of that value, so that the kernel reads only the varying ones from memory. The results are
+//! bit-identical to the node rule's (see [`super::passes`]).
 
 use super::columns::RowColumns;
+use super::passes::{
+    curvature, expectation_pass, fused_pass, lax_friedrichs_controls, upwind_controls, ControlPass,
+    LastControl, Segment, CONVEX, FREE, MIXED, NOT_CONVEX,
+};
 use super::ExplicitStepper;
 use crate::grid::MAX_DIMENSIONS;
-use crate::scheme::minimiser::upwind_term;
-use crate::scheme::row_hamiltonian::quadratic_select;
 use crate::settings::Differencing;
 use crate::time::StepOutcome;
 
@@ -185,226 +187,6 @@ impl Ghosts {
     }
 }
 
-/// [`crate::scheme::minimiser::minimise_single`] with selects and the `V`-independent parts
-/// precomputed (`root`, `vertex_scale`, `flat`; see [`RowColumns`]): both pieces are computed and
-/// the better by the true objective is kept.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn single_select<const CURVATURE: u8>(
-    base: f64,
-    gain: f64,
-    forward: f64,
-    backward: f64,
-    scale: f64,
-    linear: f64,
-    quadratic: f64,
-    (lower, upper): (f64, f64),
-    root: f64,
-    vertex_scale: f64,
-    flat: f64,
-) -> f64 {
-    let positive_slope = linear + scale * gain * forward;
-    let negative_slope = linear + scale * gain * backward;
-    let rising = gain > 0.0;
-    let (positive_low, positive_high) =
-        (if rising { root } else { lower }, if rising { upper } else { root });
-    let (negative_low, negative_high) =
-        (if rising { lower } else { root }, if rising { root } else { upper });
-    let convex = match CURVATURE {
-        CONVEX => true,
-        NOT_CONVEX => false,
-        _ => quadratic > 0.0,
-    };
-    let first = if convex {
-        (positive_slope * vertex_scale).max(positive_low).min(positive_high)
-    } else {
-        linear_select(positive_slope, quadratic, positive_low, positive_high)
-    };
-    let second = if convex {
-        (negative_slope * vertex_scale).max(negative_low).min(negative_high)
-    } else {
-        linear_select(negative_slope, quadratic, negative_low, negative_high)
-    };
-    let objective =
-        |u: f64| linear * u + quadratic * u * u + scale * upwind_term(base + gain * u, forward, backward);
-    let better = if objective(second) < objective(first) { second } else { first };
-    if gain == 0.0 {
-        flat
-    } else {
-        better
-    }
-}
-
-/// [`single_select`]'s knowledge of the cost's curvature `r_j` over a segment: a constant
-/// `r_j > 0` everywhere, a constant `r_j ≤ 0`, or either (decided per node). With a constant the
-/// other branch is not computed; the result is the same select.
-const MIXED: u8 = 0;
-const CONVEX: u8 = 1;
-const NOT_CONVEX: u8 = 2;
-
-/// [`minimise_quadratic`] for `quadratic ≤ 0` (the better bound; 0 clamped on a tie), as selects.
-#[inline(always)]
-fn linear_select(linear: f64, quadratic: f64, lower: f64, upper: f64) -> f64 {
-    let at_lower = linear * lower + quadratic * lower * lower;
-    let at_upper = linear * upper + quadratic * upper * upper;
-    if at_upper < at_lower {
-        upper
-    } else if at_lower < at_upper {
-        lower
-    } else {
-        0.0f64.max(lower).min(upper)
-    }
-}
-
-/// What the control pass of one control reads over a segment: `V` at the nodes and both
-/// neighbours along the driven axis, and that axis's and that control's coefficients.
-struct ControlPass<'s> {
-    centre: &'s [f64],
-    forward: &'s [f64],
-    backward: &'s [f64],
-    base: &'s [f64],
-    gain: &'s [f64],
-    linear: &'s [f64],
-    quadratic: &'s [f64],
-}
-
-/// The upwind minimiser of one control over a segment ([`single_select`]): `chosen` receives
-/// `u`, `cost` accumulates `c u + r u²`, `drift` receives `a + b u`. `precomputed` holds the root,
-/// vertex factor and flat minimiser columns. Written over arguments re-sliced to one length so
-/// that the loop has no bounds checks and vectorises.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn upwind_controls<const CURVATURE: u8>(
-    pass: &ControlPass<'_>,
-    inverse_spacing: f64,
-    beta: f64,
-    bounds: (f64, f64),
-    precomputed: [&[f64]; 3],
-    chosen: &mut [f64],
-    cost: &mut [f64],
-    drift: &mut [f64],
-) {
-    let length = chosen.len();
-    let (centre, forward, backward) =
-        (&pass.centre[..length], &pass.forward[..length], &pass.backward[..length]);
-    let (base, gain) = (&pass.base[..length], &pass.gain[..length]);
-    let (linear, quadratic) = (&pass.linear[..length], &pass.quadratic[..length]);
-    let [root, vertex_scale, flat] = precomputed.map(|s| &s[..length]);
-    let (cost, drift) = (&mut cost[..length], &mut drift[..length]);
-    for r in 0..length {
-        let forward_difference = (forward[r] - centre[r]) * inverse_spacing;
-        let backward_difference = (centre[r] - backward[r]) * inverse_spacing;
-        let u = single_select::<CURVATURE>(
-            base[r],
-            gain[r],
-            forward_difference,
-            backward_difference,
-            beta,
-            linear[r],
-            quadratic[r],
-            bounds,
-            root[r],
-            vertex_scale[r],
-            flat[r],
-        );
-        chosen[r] = u;
-        cost[r] += linear[r] * u + quadratic[r] * u * u;
-        drift[r] = base[r] + gain[r] * u;
-    }
-}
-
-/// The Lax–Friedrichs minimiser of one control over a segment (the clamped vertex at the
-/// central difference, [`quadratic_select`]); outputs as in [`upwind_controls`].
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn lax_friedrichs_controls(
-    pass: &ControlPass<'_>,
-    inverse_spacing: f64,
-    beta: f64,
-    (lower, upper): (f64, f64),
-    chosen: &mut [f64],
-    cost: &mut [f64],
-    drift: &mut [f64],
-) {
-    let length = chosen.len();
-    let (centre, forward, backward) =
-        (&pass.centre[..length], &pass.forward[..length], &pass.backward[..length]);
-    let (base, gain) = (&pass.base[..length], &pass.gain[..length]);
-    let (linear, quadratic) = (&pass.linear[..length], &pass.quadratic[..length]);
-    let (cost, drift) = (&mut cost[..length], &mut drift[..length]);
-    for r in 0..length {
-        let forward_difference = (forward[r] - centre[r]) * inverse_spacing;
-        let backward_difference = (centre[r] - backward[r]) * inverse_spacing;
-        let slope = linear[r] + beta * gain[r] * 0.5 * (forward_difference + backward_difference);
-        let u = quadratic_select(slope, quadratic[r], lower, upper);
-        chosen[r] = u;
-        cost[r] += linear[r] * u + quadratic[r] * u * u;
-        drift[r] = base[r] + gain[r] * u;
-    }
-}
-
-/// The fields of one interior segment of a row: `V` at the nodes and both neighbours per axis,
-/// the drift per axis after the controls, and the constants of the step.
-struct Segment<'s, const D: usize> {
-    centre: &'s [f64],
-    forward: [&'s [f64]; D],
-    backward: [&'s [f64]; D],
-    drift: [&'s [f64]; D],
-    diffusion: [&'s [f64]; D],
-    dissipation: [&'s [f64]; D],
-    cost: &'s [f64],
-    inverse_spacing: [f64; D],
-    discount_factor: f64,
-    time_step: f64,
-}
-
-/// `V^{n+1} = β (p_0 V + Σ_i p_i^± V(x ± h_i e_i)) + Δt ℓ` over a segment: upwind
-/// ([`crate::scheme::weights::upwind_weights`]) or Lax–Friedrichs
-/// ([`crate::scheme::weights::lax_friedrichs_weights`]) weights, with or without diffusion.
-#[inline(always)]
-fn expectation_pass<const D: usize, const LAX_FRIEDRICHS: bool, const DIFFUSION: bool>(
-    segment: &Segment<'_, D>,
-    out: &mut [f64],
-) {
-    let length = out.len();
-    let centre = &segment.centre[..length];
-    let cost = &segment.cost[..length];
-    let forward = segment.forward.map(|s| &s[..length]);
-    let backward = segment.backward.map(|s| &s[..length]);
-    let drift = segment.drift.map(|s| &s[..length]);
-    let diffusion = segment.diffusion.map(|s| if DIFFUSION { &s[..length] } else { s });
-    let dissipation = segment.dissipation.map(|s| if LAX_FRIEDRICHS { &s[..length] } else { s });
-    let inverse_spacing = segment.inverse_spacing;
-    let (beta, dt) = (segment.discount_factor, segment.time_step);
-    for r in 0..length {
-        let mut stay = 1.0f64;
-        let mut ahead = [0.0f64; D];
-        let mut behind = [0.0f64; D];
-        for i in 0..D {
-            let spread =
-                if DIFFUSION { diffusion[i][r] * inverse_spacing[i] * inverse_spacing[i] * dt } else { 0.0 };
-            if LAX_FRIEDRICHS {
-                let scale = 0.5 * dt * inverse_spacing[i];
-                let (alpha, f) = (dissipation[i][r], drift[i][r]);
-                ahead[i] = scale * (alpha + f) + spread;
-                behind[i] = scale * (alpha - f) + spread;
-                stay -= 2.0 * scale * alpha + 2.0 * spread;
-            } else {
-                let rate = drift[i][r] * inverse_spacing[i] * dt;
-                let positive = rate > 0.0;
-                ahead[i] = if positive { rate + spread } else { spread };
-                behind[i] = if positive { spread } else { spread - rate };
-                stay = if positive { stay - (rate + 2.0 * spread) } else { stay + (rate - 2.0 * spread) };
-            }
-        }
-        let mut total = stay * centre[r];
-        for i in 0..D {
-            total += ahead[i] * forward[i][r] + behind[i] * backward[i][r];
-        }
-        out[r] = beta * total + dt * cost[r];
-    }
-}
-
 impl ExplicitStepper<'_> {
     /// The nodes `first .. first + out.len()` of one row, given `V` there (`centre`) and at both
     /// neighbours along every axis (`forward`, `backward`: grid rows, or ghost rows beyond an
@@ -428,8 +210,13 @@ impl ExplicitStepper<'_> {
         let beta = self.discount_factor;
         let lax_friedrichs = self.differencing == Differencing::LaxFriedrichs;
         let centre = &centre[..length];
-        scratch.cost[..length].copy_from_slice(columns.cost_base.slice(first, length));
-        for (j, &i) in columns.driven.iter().enumerate() {
+        // Every control but the last in a pass of its own (drift and cost to scratch); the last
+        // one fused with the expectation.
+        let earlier = m.saturating_sub(1);
+        if earlier > 0 {
+            scratch.cost[..length].copy_from_slice(columns.cost_base.slice(first, length));
+        }
+        for (j, &i) in columns.driven[..earlier].iter().enumerate() {
             let inverse_spacing = self.inverse_spacing[i];
             let (forward, backward) = (&forward[i][..length], &backward[i][..length]);
             let base = columns.base[i].slice(first, length);
@@ -437,24 +224,19 @@ impl ExplicitStepper<'_> {
             let linear = columns.linear[j].slice(first, length);
             let quadratic = columns.quadratic[j].slice(first, length);
             let bounds = self.control_bounds[j];
-            // One control goes straight to the policy; several are interleaved after the passes.
-            let chosen =
-                if m == 1 { &mut controls[..length] } else { &mut scratch.controls[j * row..][..length] };
+            let chosen = &mut scratch.controls[j * row..][..length];
             let drift = &mut scratch.drift[i * row..][..length];
             let cost = &mut scratch.cost[..length];
             let pass = ControlPass { centre, forward, backward, base, gain, linear, quadratic };
             if lax_friedrichs {
                 lax_friedrichs_controls(&pass, inverse_spacing, beta, bounds, chosen, cost, drift);
             } else {
-                let root = columns.root[j].slice(first, length);
-                let vertex_scale = columns.vertex_scale[j].slice(first, length);
-                let flat = columns.flat[j].slice(first, length);
-                let precomputed = [root, vertex_scale, flat];
-                let curvature = &columns.quadratic[j];
+                let precomputed = [&columns.root[j], &columns.vertex_scale[j], &columns.flat[j]]
+                    .map(|column| column.slice(first, length));
                 // Direct calls (not a function pointer), so each is inlined into the caller's
                 // instruction set.
-                match (curvature.constant, curvature.data.first().is_some_and(|r| *r > 0.0)) {
-                    (true, true) => upwind_controls::<CONVEX>(
+                match curvature(&columns.linear[j], &columns.quadratic[j]) {
+                    FREE => upwind_controls::<FREE>(
                         &pass,
                         inverse_spacing,
                         beta,
@@ -464,7 +246,7 @@ impl ExplicitStepper<'_> {
                         cost,
                         drift,
                     ),
-                    (true, false) => upwind_controls::<NOT_CONVEX>(
+                    CONVEX => upwind_controls::<CONVEX>(
                         &pass,
                         inverse_spacing,
                         beta,
@@ -474,7 +256,17 @@ impl ExplicitStepper<'_> {
                         cost,
                         drift,
                     ),
-                    (false, _) => upwind_controls::<MIXED>(
+                    NOT_CONVEX => upwind_controls::<NOT_CONVEX>(
+                        &pass,
+                        inverse_spacing,
+                        beta,
+                        bounds,
+                        precomputed,
+                        chosen,
+                        cost,
+                        drift,
+                    ),
+                    _ => upwind_controls::<MIXED>(
                         &pass,
                         inverse_spacing,
                         beta,
@@ -487,16 +279,18 @@ impl ExplicitStepper<'_> {
                 }
             }
         }
-        let mut driven_axis = [false; MAX_DIMENSIONS];
-        for &i in &columns.driven {
-            driven_axis[i] = true;
+        let mut earlier_axis = [false; MAX_DIMENSIONS];
+        for &i in &columns.driven[..earlier] {
+            earlier_axis[i] = true;
         }
         let segment = Segment::<D> {
             centre,
             forward,
             backward,
+            // The last control's axis reads its base here, never used: the fused pass computes
+            // that drift.
             drift: std::array::from_fn(|i| {
-                if driven_axis[i] {
+                if earlier_axis[i] {
                     &scratch.drift[i * row..][..length]
                 } else {
                     columns.base[i].slice(first, length)
@@ -508,16 +302,54 @@ impl ExplicitStepper<'_> {
             dissipation: std::array::from_fn(|i| {
                 columns.dissipation.get(i).map_or(&[][..], |c| c.slice(first, length))
             }),
-            cost: &scratch.cost[..length],
+            cost: if earlier > 0 { &scratch.cost[..length] } else { columns.cost_base.slice(first, length) },
             inverse_spacing: std::array::from_fn(|i| self.inverse_spacing[i]),
             discount_factor: beta,
             time_step: self.time_step,
         };
-        match (lax_friedrichs, !columns.diffusion.is_empty()) {
-            (false, false) => expectation_pass::<D, false, false>(&segment, out),
-            (false, true) => expectation_pass::<D, false, true>(&segment, out),
-            (true, false) => expectation_pass::<D, true, false>(&segment, out),
-            (true, true) => expectation_pass::<D, true, true>(&segment, out),
+        let diffusion = !columns.diffusion.is_empty();
+        let Some(&axis) = columns.driven.last() else {
+            match (lax_friedrichs, diffusion) {
+                (false, false) => expectation_pass::<D, false, false>(&segment, out),
+                (false, true) => expectation_pass::<D, false, true>(&segment, out),
+                (true, false) => expectation_pass::<D, true, false>(&segment, out),
+                (true, true) => expectation_pass::<D, true, true>(&segment, out),
+            }
+            return;
+        };
+        let j = m - 1;
+        let last = LastControl {
+            axis,
+            base: columns.base[axis].slice(first, length),
+            gain: columns.gain[axis].slice(first, length),
+            linear: columns.linear[j].slice(first, length),
+            quadratic: columns.quadratic[j].slice(first, length),
+            bounds: self.control_bounds[j],
+            precomputed: if lax_friedrichs {
+                [&[][..]; 3]
+            } else {
+                [&columns.root[j], &columns.vertex_scale[j], &columns.flat[j]]
+                    .map(|column| column.slice(first, length))
+            },
+        };
+        // One control goes straight to the policy; several are interleaved below.
+        let chosen =
+            if m == 1 { &mut controls[..length] } else { &mut scratch.controls[j * row..][..length] };
+        match (lax_friedrichs, diffusion, curvature(&columns.linear[j], &columns.quadratic[j])) {
+            (true, false, _) => fused_pass::<D, true, false, MIXED>(&segment, &last, chosen, out),
+            (true, true, _) => fused_pass::<D, true, true, MIXED>(&segment, &last, chosen, out),
+            (false, false, FREE) => fused_pass::<D, false, false, FREE>(&segment, &last, chosen, out),
+            (false, false, CONVEX) => fused_pass::<D, false, false, CONVEX>(&segment, &last, chosen, out),
+            (false, false, NOT_CONVEX) => {
+                fused_pass::<D, false, false, NOT_CONVEX>(&segment, &last, chosen, out)
+            }
+            (false, false, _) => fused_pass::<D, false, false, MIXED>(&segment, &last, chosen, out),
+            (false, true, FREE) => fused_pass::<D, false, true, FREE>(&segment, &last, chosen, out),
+            (false, true, CONVEX) => fused_pass::<D, false, true, CONVEX>(&segment, &last, chosen, out),
+            (false, true, NOT_CONVEX) => {
+                fused_pass::<D, false, true, NOT_CONVEX>(&segment, &last, chosen, out)
+            }
+            (false, true, _) => fused_pass::<D, false, true, MIXED>(&segment, &last, chosen, out),
         }
         if m > 1 {
             for j in 0..m {
@@ -640,64 +472,5 @@ impl ExplicitStepper<'_> {
         workspace: &mut RowWorkspace,
     ) -> StepOutcome {
         self.rows::<D>(columns, old, fixed, start, values, controls, workspace)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::scheme::minimiser::{minimise_quadratic, minimise_single};
-
-    #[test]
-    fn the_select_form_equals_the_node_rule() {
-        // Every branch of the node rule: signs of the gain and the drift, bang-bang (r = 0) and
-        // interior (r > 0) minima, roots inside and outside the box, a discount factor β < 1.
-        let values = [-2.0, -0.7, 0.0, 0.3, 1.5];
-        let (lower, upper) = (-1.0, 1.0);
-        for base in values {
-            for gain in values {
-                for forward in values {
-                    for backward in values {
-                        for (linear, quadratic) in [(0.0, 0.0), (0.4, 0.0), (-0.3, 0.5), (1.0, 2.0)] {
-                            for scale in [1.0, 0.97] {
-                                let expected = minimise_single(
-                                    base, gain, forward, backward, scale, linear, quadratic, lower, upper,
-                                );
-                                type Select =
-                                    fn(f64, f64, f64, f64, f64, f64, f64, (f64, f64), f64, f64, f64) -> f64;
-                                let select = |form: Select| {
-                                    form(
-                                        base,
-                                        gain,
-                                        forward,
-                                        backward,
-                                        scale,
-                                        linear,
-                                        quadratic,
-                                        (lower, upper),
-                                        (-base / gain).max(lower).min(upper),
-                                        -0.5 / quadratic,
-                                        minimise_quadratic(linear, quadratic, lower, upper),
-                                    )
-                                };
-                                let got = select(single_select::<MIXED>);
-                                assert_eq!(
-                                    expected.to_bits(),
-                                    got.to_bits(),
-                                    "{base} {gain} {forward} {backward}"
-                                );
-                                // With the curvature known for the segment: the same select.
-                                let again = select(if quadratic > 0.0 {
-                                    single_select::<CONVEX>
-                                } else {
-                                    single_select::<NOT_CONVEX>
-                                });
-                                assert_eq!(expected.to_bits(), again.to_bits(), "known curvature");
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 }
