@@ -37,6 +37,8 @@ struct PairChain {
     theta: Vec<f64>,
     cost: Vec<f64>,
     moving: Vec<bool>,
+    /// The largest `lower[x]`.
+    highest_lower: usize,
 }
 
 impl PartialEvaluation {
@@ -52,11 +54,14 @@ impl PartialEvaluation {
         pairs.theta.clear();
         pairs.cost.clear();
         pairs.moving.clear();
+        pairs.highest_lower = 0;
         for x in 0..mdp.nodes {
             let moving = !mdp.terminal[x];
             let row = x * mdp.action_count + if moving { policy[x] } else { 0 };
             pairs.moving.push(moving);
-            pairs.lower.push(if moving { transitions.target[row] } else { 0 });
+            let lower = if moving { transitions.target[row] } else { 0 };
+            pairs.highest_lower = pairs.highest_lower.max(lower as usize);
+            pairs.lower.push(lower);
             pairs.theta.push(if moving { transitions.probability[row] } else { 0.0 });
             pairs.cost.push(if moving { mdp.cost[row] } else { mdp.terminal_value[x] });
         }
@@ -85,12 +90,20 @@ fn over_blocks(entries: usize, out: &mut [f64], kernel: impl Fn(usize, &mut [f64
     }
 }
 
-/// One sweep of the pair form.
+/// One sweep of the pair form (in AVX2 where the CPU has it: [`pairs_avx2::sweep`], same bits).
 fn pair_sweep(chain: &PairChain, discount: f64, values: &[f64], out: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = std::arch::is_x86_feature_detected!("avx2") && chain.highest_lower + 1 < values.len();
     over_blocks(2 * chain.lower.len(), out, |block, out| {
         let range = block * BLOCK..block * BLOCK + out.len();
         let (lower, theta) = (&chain.lower[range.clone()], &chain.theta[range.clone()]);
         let (cost, moving) = (&chain.cost[range.clone()], &chain.moving[range]);
+        #[cfg(target_arch = "x86_64")]
+        if avx2 {
+            // SAFETY: the CPU has AVX2 and every `y + 1` indexes `values` (both checked above).
+            unsafe { pairs_avx2::sweep(lower, theta, cost, moving, discount, values, out) };
+            return;
+        }
         for (r, value) in out.iter_mut().enumerate() {
             let sum = if moving[r] {
                 let y = lower[r] as usize;
@@ -101,6 +114,62 @@ fn pair_sweep(chain: &PairChain, discount: f64, values: &[f64], out: &mut [f64])
             *value = cost[r] + discount * sum;
         }
     });
+}
+
+/// The pair sweep in AVX2.
+#[cfg(target_arch = "x86_64")]
+mod pairs_avx2 {
+    use std::arch::x86_64::*;
+
+    /// `out[r] = c_r + γ(0 + (1 − θ_r)V(y_r) + θ_r V(y_r + 1))` for moving states, `c_r + γ·0`
+    /// otherwise: four states at once, `(V(y), V(y + 1))` loaded as one 16-byte pair per state
+    /// and transposed, the scalar form's operations in its order (no fused multiply–add), the
+    /// `+0.0` of a terminal state by a mask. The last `len mod 4` states in the scalar form.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2; the slices must have `out`'s length and every `y_r + 1` must
+    /// index `values`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn sweep(
+        lower: &[u32],
+        theta: &[f64],
+        cost: &[f64],
+        moving: &[bool],
+        discount: f64,
+        values: &[f64],
+        out: &mut [f64],
+    ) {
+        let length = out.len();
+        let full = length / 4 * 4;
+        let (one, zero, gamma) = (_mm256_set1_pd(1.0), _mm256_setzero_pd(), _mm256_set1_pd(discount));
+        let pair = |r: usize| _mm_loadu_pd(values.as_ptr().add(*lower.get_unchecked(r) as usize));
+        for r in (0..full).step_by(4) {
+            let even = _mm256_set_m128d(pair(r + 2), pair(r));
+            let odd = _mm256_set_m128d(pair(r + 3), pair(r + 1));
+            let (at_lower, at_upper) = (_mm256_unpacklo_pd(even, odd), _mm256_unpackhi_pd(even, odd));
+            let weight = _mm256_loadu_pd(theta.as_ptr().add(r));
+            let sum = _mm256_add_pd(
+                _mm256_add_pd(zero, _mm256_mul_pd(_mm256_sub_pd(one, weight), at_lower)),
+                _mm256_mul_pd(weight, at_upper),
+            );
+            // Four bools (0 or 1) widened to 64-bit lanes, all ones where the state moves.
+            let flags = _mm_cvtsi32_si128(moving.as_ptr().add(r).cast::<i32>().read_unaligned());
+            let mask =
+                _mm256_castsi256_pd(_mm256_cmpgt_epi64(_mm256_cvtepu8_epi64(flags), _mm256_setzero_si256()));
+            let sum = _mm256_and_pd(sum, mask);
+            let value = _mm256_add_pd(_mm256_loadu_pd(cost.as_ptr().add(r)), _mm256_mul_pd(gamma, sum));
+            _mm256_storeu_pd(out.as_mut_ptr().add(r), value);
+        }
+        for r in full..length {
+            let sum = if moving[r] {
+                let y = lower[r] as usize;
+                0.0 + (1.0 - theta[r]) * values[y] + theta[r] * values[y + 1]
+            } else {
+                0.0
+            };
+            out[r] = cost[r] + discount * sum;
+        }
+    }
 }
 
 /// One sweep of the general form: `out(x) = c_π(x) + γ Σ_y P_π(x, y) V(y)` (terminal: `g`).
