@@ -88,46 +88,11 @@ terminal = "abs(x)"
 final_time = 1.0
 "#;
 
-/// Two controls, one per axis: `a` without a cost (the first, in a pass of its own) and `b`
-/// with a curvature `x·b²` that changes sign over the grid (the last, fused with the
-/// expectation); diffusion along `y`.
-const COST_CLASSES: &str = r#"
-[[state]]
-name = "x"
-bounds = [-1.0, 1.0]
-points = 21
-
-[[state]]
-name = "y"
-bounds = [-1.0, 1.0]
-points = 19
-
-[[control]]
-name = "a"
-bounds = [-1.0, 1.0]
-
-[[control]]
-name = "b"
-bounds = [-0.5, 1.0]
-
-[dynamics]
-x = "y + a"
-y = "-x + (1 + x)*b"
-
-[diffusion]
-y = "0.1"
-
-[cost]
-running = "x^2 + x*b^2 + 0.2*b"
-terminal = "x^2 + abs(y)"
-
-[horizon]
-final_time = 0.5
-"#;
-
-/// The same costs swapped: `b` without a cost last (fused), `a` with the changing curvature
-/// first; no diffusion.
-const COST_CLASSES_SWAPPED: &str = r#"
+/// Two controls, one per axis, with `running` as the running cost and `extra` appended (a
+/// `[diffusion]` section or nothing).
+fn two_controls(running: &str, extra: &str) -> String {
+    format!(
+        r#"
 [[state]]
 name = "x"
 bounds = [-1.0, 1.0]
@@ -151,12 +116,14 @@ x = "y + a"
 y = "-x + (1 + x)*b"
 
 [cost]
-running = "x^2 + y*a^2 - 0.3*a"
+running = "{running}"
 terminal = "x^2 + abs(y)"
 
 [horizon]
 final_time = 0.5
-"#;
+{extra}"#
+    )
+}
 
 /// `steps` explicit steps of `text` on `points` with `scheme`, by the row kernel and by the node
 /// rule, in pools of `threads`; every value and control must have the same bits.
@@ -265,7 +232,12 @@ fn row_kernel_equals_node_rule_on_rows_longer_than_a_segment() {
 #[test]
 fn row_kernel_equals_node_rule_for_every_class_of_control_cost() {
     for scheme in ["upwind", "lax_friedrichs"] {
-        assert_identical(COST_CLASSES, &[21, 19], scheme, 10);
-        assert_identical(COST_CLASSES_SWAPPED, &[21, 19], scheme, 10);
+        // `a` without a cost (the first control, in a pass of its own) and `b` with a curvature
+        // `x·b²` that changes sign over the grid (the last, fused with the expectation), with
+        // diffusion along `y`.
+        let text = two_controls("x^2 + x*b^2 + 0.2*b", "\n[diffusion]\ny = \"0.1\"\n");
+        assert_identical(&text, &[21, 19], scheme, 10);
+        // Swapped: `a` with the changing curvature first, `b` without a cost last; no diffusion.
+        assert_identical(&two_controls("x^2 + y*a^2 - 0.3*a", ""), &[21, 19], scheme, 10);
     }
 }

@@ -19,11 +19,11 @@ use crate::scheme::minimiser::upwind_term;
 use crate::scheme::row_hamiltonian::quadratic_select;
 
 /// [`crate::scheme::minimiser::minimise_single`] with selects and the `V`-independent parts
-/// precomputed (`root`, `vertex_scale`, `flat`; see [`RowColumns`]): both pieces are computed and
-/// the better by the true objective is kept.
+/// precomputed (`root`, `vertex_scale`, `flat`; see [`super::columns::RowColumns`]): both pieces
+/// are computed and the better by the true objective is kept.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(super) fn single_select<const CURVATURE: u8>(
+fn single_select<const CURVATURE: u8>(
     base: f64,
     gain: f64,
     forward: f64,
@@ -121,7 +121,8 @@ fn slope_select(slope: f64, lower: f64, upper: f64) -> f64 {
     }
 }
 
-/// [`minimise_quadratic`] for `quadratic ≤ 0` (the better bound; 0 clamped on a tie), as selects.
+/// [`crate::scheme::minimiser::minimise_quadratic`] for `quadratic ≤ 0` (the better bound; 0
+/// clamped on a tie), as selects.
 #[inline(always)]
 fn linear_select(linear: f64, quadratic: f64, lower: f64, upper: f64) -> f64 {
     let at_lower = linear * lower + quadratic * lower * lower;
