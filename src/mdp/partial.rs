@@ -104,16 +104,30 @@ fn pair_sweep(chain: &PairChain, discount: f64, values: &[f64], out: &mut [f64])
             unsafe { pairs_avx2::sweep(lower, theta, cost, moving, discount, values, out) };
             return;
         }
-        for (r, value) in out.iter_mut().enumerate() {
-            let sum = if moving[r] {
-                let y = lower[r] as usize;
-                0.0 + (1.0 - theta[r]) * values[y] + theta[r] * values[y + 1]
-            } else {
-                0.0
-            };
-            *value = cost[r] + discount * sum;
-        }
+        scalar_pair_sweep(lower, theta, cost, moving, discount, values, out);
     });
+}
+
+/// `out[r] = c_r + γ(0 + (1 − θ_r)V(y_r) + θ_r V(y_r + 1))` for moving states, `c_r + γ·0` for
+/// terminal ones, over slices of `out`'s length.
+fn scalar_pair_sweep(
+    lower: &[u32],
+    theta: &[f64],
+    cost: &[f64],
+    moving: &[bool],
+    discount: f64,
+    values: &[f64],
+    out: &mut [f64],
+) {
+    for (r, value) in out.iter_mut().enumerate() {
+        let sum = if moving[r] {
+            let y = lower[r] as usize;
+            0.0 + (1.0 - theta[r]) * values[y] + theta[r] * values[y + 1]
+        } else {
+            0.0
+        };
+        *value = cost[r] + discount * sum;
+    }
 }
 
 /// The pair sweep in AVX2.
@@ -124,7 +138,8 @@ mod pairs_avx2 {
     /// `out[r] = c_r + γ(0 + (1 − θ_r)V(y_r) + θ_r V(y_r + 1))` for moving states, `c_r + γ·0`
     /// otherwise: four states at once, `(V(y), V(y + 1))` loaded as one 16-byte pair per state
     /// and transposed, the scalar form's operations in its order (no fused multiply–add), the
-    /// `+0.0` of a terminal state by a mask. The last `len mod 4` states in the scalar form.
+    /// `+0.0` of a terminal state by a mask. The last `len mod 4` states in the scalar form
+    /// ([`super::scalar_pair_sweep`]).
     ///
     /// # Safety
     /// The CPU must have AVX2; the slices must have `out`'s length and every `y_r + 1` must
@@ -160,15 +175,10 @@ mod pairs_avx2 {
             let value = _mm256_add_pd(_mm256_loadu_pd(cost.as_ptr().add(r)), _mm256_mul_pd(gamma, sum));
             _mm256_storeu_pd(out.as_mut_ptr().add(r), value);
         }
-        for r in full..length {
-            let sum = if moving[r] {
-                let y = lower[r] as usize;
-                0.0 + (1.0 - theta[r]) * values[y] + theta[r] * values[y + 1]
-            } else {
-                0.0
-            };
-            out[r] = cost[r] + discount * sum;
-        }
+        let rest = full..length;
+        let (lower, theta, cost, moving) =
+            (&lower[rest.clone()], &theta[rest.clone()], &cost[rest.clone()], &moving[rest]);
+        super::scalar_pair_sweep(lower, theta, cost, moving, discount, values, &mut out[full..]);
     }
 }
 

@@ -63,25 +63,45 @@ fn merge_lanes(best: &[f64; LANES], best_action: &[usize; LANES]) -> (f64, usize
 /// running minimum gives.
 #[inline]
 fn best_pair(cost: &[f64], targets: &[u32], thetas: &[f64], discount: f64, values: &[f64]) -> (f64, usize) {
-    let q = |a: usize| {
-        let (y, theta) = (targets[a] as usize, thetas[a]);
-        let sum = 0.0 + (1.0 - theta) * values[y] + theta * values[y + 1];
-        cost[a] + discount * sum
-    };
     let mut best = [f64::INFINITY; LANES];
     let mut best_action = [0usize; LANES];
     let full = cost.len() / LANES * LANES;
     for first in (0..full).step_by(LANES) {
         for lane in 0..LANES {
-            let candidate = q(first + lane);
+            let candidate = pair_q(first + lane, cost, targets, thetas, discount, values);
             if candidate < best[lane] {
                 best[lane] = candidate;
                 best_action[lane] = first + lane;
             }
         }
     }
+    finish_lanes(best, best_action, full, cost, targets, thetas, discount, values)
+}
+
+/// `q_a = c_a + γ(0 + (1 − θ_a)V(y_a) + θ_a V(y_a + 1))`, the pair form's Q-value.
+#[inline(always)]
+fn pair_q(a: usize, cost: &[f64], targets: &[u32], thetas: &[f64], discount: f64, values: &[f64]) -> f64 {
+    let (y, theta) = (targets[a] as usize, thetas[a]);
+    let sum = 0.0 + (1.0 - theta) * values[y] + theta * values[y + 1];
+    cost[a] + discount * sum
+}
+
+/// The actions `full..` (fewer than [`LANES`]) dealt to lanes `0, 1, …` of the running minima,
+/// then [`merge_lanes`]: the end shared by the scalar and the AVX2 search.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn finish_lanes(
+    mut best: [f64; LANES],
+    mut best_action: [usize; LANES],
+    full: usize,
+    cost: &[f64],
+    targets: &[u32],
+    thetas: &[f64],
+    discount: f64,
+    values: &[f64],
+) -> (f64, usize) {
     for a in full..cost.len() {
-        let (candidate, lane) = (q(a), a - full);
+        let (candidate, lane) = (pair_q(a, cost, targets, thetas, discount, values), a - full);
         if candidate < best[lane] {
             best[lane] = candidate;
             best_action[lane] = a;
@@ -95,7 +115,7 @@ fn best_pair(cost: &[f64], targets: &[u32], thetas: &[f64], discount: f64, value
 /// fused multiply–add), so the same bits and the same minimiser.
 #[cfg(target_arch = "x86_64")]
 mod pairs_avx2 {
-    use super::{merge_lanes, LANES};
+    use super::{finish_lanes, LANES};
     use std::arch::x86_64::*;
 
     /// [`super::best_pair`].
@@ -141,18 +161,8 @@ mod pairs_avx2 {
         let mut lane_actions = [0.0; LANES];
         _mm256_storeu_pd(lanes.as_mut_ptr(), best);
         _mm256_storeu_pd(lane_actions.as_mut_ptr(), best_action);
-        let mut lane_actions = lane_actions.map(|a| a as usize);
-        for a in full..actions {
-            let (y, theta) = (targets[a] as usize, thetas[a]);
-            let sum = 0.0 + (1.0 - theta) * values[y] + theta * values[y + 1];
-            let candidate = cost[a] + discount * sum;
-            let lane = a - full;
-            if candidate < lanes[lane] {
-                lanes[lane] = candidate;
-                lane_actions[lane] = a;
-            }
-        }
-        merge_lanes(&lanes, &lane_actions)
+        let lane_actions = lane_actions.map(|a| a as usize);
+        finish_lanes(lanes, lane_actions, full, cost, targets, thetas, discount, values)
     }
 }
 
